@@ -1,0 +1,121 @@
+"""The KP co-occurrence graph: tables built with polars, structure answered by rustworkx.
+
+Node v = a canonical KP; popularity p(v) = number of seeds tagged with v;
+edge weight w(u, v) = number of seeds tagged with both u and v.
+A partition (discipline d) holds the KPs of d, every edge touching them, the KPs of other
+disciplines at the far end of those edges, and the kp -> seed index for all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+import rustworkx as rx
+
+NODE_SCHEMA: dict[str, pl.DataType] = {
+    "kp_id": pl.String(), "name": pl.String(), "popularity": pl.Int64(),
+    "disciplines": pl.List(pl.String()), "in_discipline": pl.Boolean(), "is_bridge": pl.Boolean(),
+}
+EDGE_SCHEMA: dict[str, pl.DataType] = {"source": pl.String(), "target": pl.String(), "weight": pl.Int64()}
+KP_SEED_SCHEMA: dict[str, pl.DataType] = {
+    "kp_id": pl.String(), "seed_id": pl.String(), "seed_discipline": pl.String(),
+    "difficulty": pl.Int8(),
+}
+STATS_SCHEMA: dict[str, pl.DataType] = {"discipline": pl.String(), "seeds": pl.Int64()}
+
+
+@dataclass
+class GraphTables:
+    nodes: pl.DataFrame
+    edges: pl.DataFrame
+    kp_seeds: pl.DataFrame
+    discipline_stats: pl.DataFrame
+
+    def as_dict(self) -> dict[str, pl.DataFrame]:
+        return {"nodes": self.nodes, "edges": self.edges, "kp_seeds": self.kp_seeds,
+                "discipline_stats": self.discipline_stats}
+
+    @classmethod
+    def from_dict(cls, tables: dict[str, pl.DataFrame]) -> GraphTables:
+        return cls(tables["nodes"], tables["edges"], tables["kp_seeds"], tables["discipline_stats"])
+
+
+def build_graph_tables(seed_kps: pl.DataFrame, discipline: str) -> GraphTables:
+    """seed_kps: rows (seed_id, discipline, kp_id, kp_name, difficulty) of every discipline."""
+    pairs = (
+        seed_kps.filter(pl.col("kp_id").is_not_null())
+        .select("seed_id", "discipline", "kp_id", "kp_name", "difficulty")
+        .unique(subset=["seed_id", "kp_id"], keep="first", maintain_order=True)
+    )
+    all_nodes = pairs.group_by("kp_id").agg(
+        pl.col("kp_name").mode().sort().first().alias("name"),
+        pl.col("seed_id").n_unique().cast(pl.Int64).alias("popularity"),
+        pl.col("discipline").unique().sort().alias("disciplines"),
+    )
+    left = pairs.select("seed_id", pl.col("kp_id").alias("source"))
+    right = pairs.select("seed_id", pl.col("kp_id").alias("target"))
+    all_edges = (
+        left.join(right, on="seed_id")
+        .filter(pl.col("source") < pl.col("target"))
+        .group_by("source", "target")
+        .agg(pl.len().cast(pl.Int64).alias("weight"))
+    )
+    home = all_nodes.filter(pl.col("disciplines").list.contains(discipline)).select("kp_id")
+    edges = (
+        all_edges.filter(pl.col("source").is_in(home["kp_id"].implode())
+                         | pl.col("target").is_in(home["kp_id"].implode()))
+        .sort("source", "target")
+    )
+    keep = pl.concat([home["kp_id"], edges["source"], edges["target"]]).unique()
+    nodes = (
+        all_nodes.filter(pl.col("kp_id").is_in(keep.implode()))
+        .with_columns(
+            pl.col("disciplines").list.contains(discipline).alias("in_discipline"),
+            (pl.col("disciplines").list.len() > 1).alias("is_bridge"),
+        )
+        .sort("kp_id")
+        .select(list(NODE_SCHEMA))
+    )
+    kp_seeds = (
+        pairs.filter(pl.col("kp_id").is_in(nodes["kp_id"].implode()))
+        .select("kp_id", "seed_id", pl.col("discipline").alias("seed_discipline"),
+                pl.col("difficulty").cast(pl.Int8))
+        .sort("kp_id", "seed_id")
+    )
+    stats = (
+        seed_kps.group_by("discipline").agg(pl.col("seed_id").n_unique().cast(pl.Int64).alias("seeds"))
+        .sort("discipline")
+    )
+    return GraphTables(nodes.cast(NODE_SCHEMA), edges.cast(EDGE_SCHEMA), kp_seeds.cast(KP_SEED_SCHEMA),
+                       stats.cast(STATS_SCHEMA))
+
+
+def to_rustworkx(tables: GraphTables) -> tuple[rx.PyGraph, dict[str, int]]:
+    """An undirected weighted graph; node payload = kp_id, edge payload = weight."""
+    graph = rx.PyGraph(multigraph=False)
+    ids = tables.nodes["kp_id"].to_list()
+    index = dict(zip(ids, graph.add_nodes_from(ids), strict=True))
+    graph.add_edges_from([
+        (index[s], index[t], w) for s, t, w in tables.edges.select("source", "target", "weight").iter_rows()
+    ])
+    return graph, index
+
+
+def graph_summary(tables: GraphTables) -> dict[str, object]:
+    graph, _ = to_rustworkx(tables)
+    degrees = [graph.degree(i) for i in graph.node_indices()]
+    components = rx.connected_components(graph)
+    home = tables.nodes.filter(pl.col("in_discipline"))
+    return {
+        "nodes": graph.num_nodes(),
+        "edges": graph.num_edges(),
+        "home_kps": home.height,
+        "bridge_kps": home.filter(pl.col("is_bridge")).height,
+        "foreign_kps": tables.nodes.height - home.height,
+        "connected_components": len(components),
+        "largest_component": max((len(c) for c in components), default=0),
+        "isolated_kps": sum(1 for d in degrees if d == 0),
+        "mean_degree": round(sum(degrees) / len(degrees), 3) if degrees else 0.0,
+        "max_degree": max(degrees, default=0),
+    }

@@ -1,0 +1,78 @@
+"""pydantic models for every record that crosses a boundary (files, LLM, tables)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DIFFICULTY_LEVELS = 5  # difficulty is an integer 0 (easiest) .. 4 (hardest)
+
+
+class SeedRecord(BaseModel):
+    """One normalized seed question: a row of the `seeds` asset."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seed_id: str
+    question: str = Field(min_length=1)
+    options: list[str] = Field(default_factory=list)
+    answer: str = Field(min_length=1)
+    explanation: str | None = None
+    discipline: str
+    subject: str | None = None
+    difficulty: int | None = Field(default=None, ge=0, le=DIFFICULTY_LEVELS - 1)
+    language: str
+    source: str
+    source_file: str
+    source_row: int
+    kp_routes: list[str] = Field(default_factory=list)
+
+
+class QuarantineRow(BaseModel):
+    """An input row that could not become a seed, with where it came from and why."""
+
+    source_file: str
+    source_row: int  # 1-based line or data row; 0 means the whole file
+    reason: str
+    raw: str
+    discipline: str | None = None
+
+
+# ---- LLM answers (validated JSON) ----
+
+
+class KPExtraction(BaseModel):
+    """What the extraction prompt asks the model for, per seed."""
+
+    knowledge_points: list[str] = Field(min_length=1, max_length=8)
+    discipline: str | None = None
+    difficulty: int | None = Field(default=None, ge=0, le=DIFFICULTY_LEVELS - 1)
+
+    @field_validator("knowledge_points")
+    @classmethod
+    def _non_blank(cls, kps: list[str]) -> list[str]:
+        kept = [kp.strip() for kp in kps if kp and kp.strip()]
+        if not kept:
+            raise ValueError("knowledge_points has no non-blank entry")
+        return kept
+
+
+class GeneratedQA(BaseModel):
+    """One new question written by the model."""
+
+    question: str = Field(min_length=1)
+    options: list[str] | None = None
+    answer: str = Field(min_length=1)
+    solution: str = Field(min_length=1)
+    knowledge_points_used: list[str] = Field(default_factory=list)
+
+
+class SynthesisAnswer(BaseModel):
+    items: list[GeneratedQA] = Field(min_length=1)
+
+
+class HardeningAnswer(BaseModel):
+    question: str = Field(min_length=1)
+    options: list[str] | None = None
+    answer: str = Field(min_length=1)
+    solution: str = Field(min_length=1)
+    techniques: list[str] = Field(default_factory=list)

@@ -1,0 +1,65 @@
+"""Every pipeline knob, in one pydantic config (defaults documented in DESIGN.md / README)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .records import DIFFICULTY_LEVELS
+
+
+class WalkParams(BaseModel):
+    """Value-guided walk: V(v) = p(v)^alpha * (1 + n(v))^(-beta); P(u->v) ~ w(u,v)^gamma * V(v)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alpha: float = Field(0.5, ge=0, description="> 0 favours popular KPs")
+    beta: float = Field(1.0, ge=0, description="> 0 pushes coverage toward unused KPs")
+    gamma: float = Field(1.0, ge=0, description="weight of co-occurrence strength")
+    min_length: int = Field(2, ge=1, description="KPs per path, lower bound")
+    max_length: int = Field(4, ge=1, description="KPs per path, upper bound")
+    min_seeds: int = Field(2, ge=1, description="seeds per path, lower bound")
+    max_seeds: int = Field(4, ge=1, description="seeds per path, upper bound")
+    cross_discipline_rate: float = Field(0.2, ge=0, le=1, description="cap on leaving d per step")
+    paths_per_discipline: int | None = Field(None, ge=0, description="fixed count; overrides total")
+    total_paths: int = Field(200, ge=0, description="split over disciplines by discipline_mix")
+    discipline_mix: dict[str, float] | None = Field(
+        None, description="target share per discipline; default proportional to seeds")
+    difficulty_histogram: list[float] | None = Field(
+        None, description="target weight of difficulty 0..4; default: the seeds' own histogram")
+    rng_seed: int = 20250801
+    max_attempts_factor: int = Field(3, ge=1, description="draws per wanted path before giving up")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> WalkParams:
+        if self.min_length > self.max_length:
+            raise ValueError("min_length must be <= max_length")
+        if self.min_seeds > self.max_seeds:
+            raise ValueError("min_seeds must be <= max_seeds")
+        hist = self.difficulty_histogram
+        if hist is not None and (len(hist) != DIFFICULTY_LEVELS or min(hist) < 0 or sum(hist) <= 0):
+            raise ValueError(f"difficulty_histogram needs {DIFFICULTY_LEVELS} non-negative weights")
+        return self
+
+
+class SynthesisParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    qa_per_path: int = Field(1, ge=1, le=8, description="new QA written per path")
+    hard_disciplines: list[str] | None = Field(None, description="disciplines for hard_qa; None = all")
+    hard_difficulty_step: int = Field(1, ge=1, le=4, description="target = source difficulty + step")
+
+
+class DatasetParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min_question_chars: int = Field(8, ge=1)
+    max_question_chars: int = Field(8000, ge=1)
+    max_solution_chars: int = Field(20000, ge=1)
+
+
+class LinkSynSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    walk: WalkParams = Field(default_factory=WalkParams)
+    synthesis: SynthesisParams = Field(default_factory=SynthesisParams)
+    dataset: DatasetParams = Field(default_factory=DatasetParams)

@@ -1,0 +1,50 @@
+"""Text normalization shared by seed ingestion, KP canonicalization and QC."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+
+# C0/C1 control characters except tab and newline: hostile or broken input carries them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\ufeff]")
+_SPACES = re.compile(r"[ \t\u3000]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def normalize_text(text: str) -> str:
+    """NFKC (which also maps Kangxi/CJK radical lookalikes to the unified ideographs),
+    no control characters, unix newlines, runs of spaces folded, ends trimmed."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text)
+    text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def fold_for_match(text: str) -> str:
+    """A key for equality tests: normalized, case-folded, all whitespace collapsed."""
+    return " ".join(normalize_text(text).casefold().split())
+
+
+def content_hash(*parts: object, prefix: str = "", length: int = 16) -> str:
+    """Stable id from any JSON-serializable parts (order matters)."""
+    blob = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return prefix + hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
+
+
+def detect_language(text: str) -> str:
+    """'zh' when CJK ideographs make up a fair share of the letters, else 'en'."""
+    cjk = len(_CJK.findall(text))
+    latin = len(_LATIN.findall(text))
+    # A CJK character carries about as much as a short English word.
+    return "zh" if cjk > 0 and cjk * 4 >= latin else "en"
+
+
+def slugify(name: str) -> str:
+    """Partition-safe lowercase slug: 'Computer Science' -> 'computer_science'."""
+    return _SLUG.sub("_", normalize_text(name).casefold()).strip("_")

