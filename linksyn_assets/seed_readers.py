@@ -125,11 +125,11 @@ def _csv_layout(rows: list[list[str]]) -> str:
 
 
 def _strip_option_prefixes(options: list[str]) -> list[str]:
-    """Drop '(A)'/'A.'-style labels only when every option carries the expected letter."""
-    letters = [_OPTION_PREFIX.match(o) for o in options]
-    expected = [chr(ord("A") + i) for i in range(len(options))]
-    if options and all(m and m.group(1).upper() == e for m, e in zip(letters, expected, strict=True)):
-        return [o[m.end():] for o, m in zip(options, letters, strict=True) if m]
+    """Drop '(A)'/'A.'-style labels when every option carries one (letters are positional;
+    some upstream files repeat or skip a letter)."""
+    matches = [_OPTION_PREFIX.match(o) for o in options]
+    if options and all(matches):
+        return [o[m.end():] for o, m in zip(options, matches, strict=True) if m]
     return options
 
 
@@ -156,7 +156,7 @@ def _from_gsm8k(rec: dict[str, Any]) -> dict[str, Any]:
             "subject": "grade_school_math", "source": "gsm8k"}
 
 
-def _from_tal(rec: dict[str, Any]) -> dict[str, Any]:
+def _from_tal(rec: dict[str, Any], file_name: str) -> dict[str, Any]:
     options: list[str] = []
     for group in rec.get("answer_option_list") or []:
         for opt in group if isinstance(group, list) else [group]:
@@ -168,6 +168,7 @@ def _from_tal(rec: dict[str, Any]) -> dict[str, Any]:
     return {"question": rec.get("problem"), "options": options, "answer": rec.get("answer_value"),
             "explanation": analysis, "discipline": "mathematics", "subject": "competition_math",
             "difficulty": rec.get("difficulty"), "source": "tal-scq5k",
+            "language": "zh" if file_name.startswith("ch_") else "en",
             "kp_routes": [str(r) for r in rec.get("knowledge_point_routes") or []]}
 
 
@@ -324,7 +325,7 @@ def _file_rows(path: Path, text: str | None) -> tuple[str, Iterator[tuple[int, A
         items = list(_iter_jsonl(text))
     fmt = _jsonl_format([parsed for _, _, parsed in items])
     convert_by_format = {
-        "tal-scq5k": lambda r: _from_tal(r), "gsm8k": lambda r: _from_gsm8k(r),
+        "tal-scq5k": lambda r: _from_tal(r, path.name), "gsm8k": lambda r: _from_gsm8k(r),
         "agieval": lambda r: _from_agieval(r, subject), "canonical": lambda r: _from_canonical(r),
     }
     convert = convert_by_format[fmt]
@@ -337,7 +338,8 @@ class _NotSeeds(Exception):
 
 
 def _guard(fn: Any, record: Any, *args: Any) -> Any:
-    if not isinstance(record, (dict, list)):
+    expected = list if fn is _from_mmlu else dict
+    if not isinstance(record, expected):
         return RowError(f"record is {type(record).__name__}, not an object")
     try:
         return fn(record, *args)

@@ -14,6 +14,7 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _SLUG = re.compile(r"[^a-z0-9]+")
+_LATEX = re.compile(r"\$\$.*?\$\$|\$.*?\$|\\[A-Za-z]+", re.DOTALL)
 
 
 def normalize_text(text: str) -> str:
@@ -39,8 +40,9 @@ def content_hash(*parts: object, prefix: str = "", length: int = 16) -> str:
 
 def detect_language(text: str) -> str:
     """'zh' when CJK ideographs make up a fair share of the letters, else 'en'."""
-    cjk = len(_CJK.findall(text))
-    latin = len(_LATIN.findall(text))
+    prose = _LATEX.sub(" ", text)  # formulas and LaTeX commands say nothing about the language
+    cjk = len(_CJK.findall(prose))
+    latin = len(_LATIN.findall(prose))
     # A CJK character carries about as much as a short English word.
     return "zh" if cjk > 0 and cjk * 4 >= latin else "en"
 

@@ -1,0 +1,44 @@
+"""`seed_kps`: the knowledge points each seed tests, extracted by the LLM."""
+
+
+import dagster as dg
+import polars as pl
+
+from resources.llm import LLMResource
+from resources.seed_source import SeedSourceResource
+
+from ..kp_extraction import extraction_requests, seed_kps_table
+from ..partitions import discipline_partitions
+from ..prompts import EXTRACT_VERSION
+from ..records import KPExtraction
+from .metadata import counts, json_meta, preview
+
+
+@dg.asset(partitions_def=discipline_partitions, group_name="knowledge", kinds={"polars"},
+          description="Per seed: 1-8 canonical KPs (kp_id + surface name); difficulty/discipline "
+                      "annotated by the same call when the seed lacks them.")
+def seed_kps(context: dg.AssetExecutionContext, seeds: pl.DataFrame, llm: LLMResource,
+             seed_source: SeedSourceResource) -> dg.Output[pl.DataFrame]:
+    disciplines = sorted(context.instance.get_dynamic_partitions(discipline_partitions.name))
+    client = llm.client("extract", context.log.info)
+    results = client.run(extraction_requests(seeds, disciplines), KPExtraction, EXTRACT_VERSION)
+    table = seed_kps_table(seeds, results, disciplines, seed_source.default_discipline)
+    ok = table.filter(pl.col("kp_id").is_not_null())
+    failed = table.filter(pl.col("error").is_not_null())
+    if failed.height:
+        context.log.warning(f"KP extraction failed for {failed.height} of {seeds.height} seeds "
+                            f"(reasons: {counts(failed, 'error')})")
+    per_seed = ok.group_by("seed_id").len()
+    return dg.Output(table, metadata={
+        "rows": table.height,
+        "seeds": seeds.height,
+        "seeds_with_kps": per_seed.height,
+        "seeds_failed": failed.height,
+        "distinct_kps": ok["kp_id"].n_unique(),
+        "mean_kps_per_seed": round(float(per_seed["len"].mean() or 0.0), 2),
+        "difficulty_source": json_meta(counts(table.unique("seed_id"), "difficulty_source")),
+        "model": client.route.cache_identity,
+        "prompt_version": EXTRACT_VERSION,
+        **client.stats.as_metadata(),
+        "preview": preview(ok, ["seed_id", "kp_name", "kp_id", "difficulty"]),
+    })

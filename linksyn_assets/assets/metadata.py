@@ -1,0 +1,30 @@
+"""Small helpers that turn tables into Dagster metadata."""
+
+
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+
+def counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
+    if frame.is_empty():
+        return {}
+    table = frame.group_by(column).len().sort(column)
+    return {str(k): int(v) for k, v in zip(table[column].to_list(), table["len"].to_list(), strict=True)}
+
+
+def preview(frame: pl.DataFrame, columns: list[str], rows: int = 10, width: int = 80) -> dg.MetadataValue:
+    """A markdown table of the first rows, cells cut to `width` characters."""
+    if frame.is_empty():
+        return dg.MetadataValue.md("_(empty)_")
+    head = frame.select(columns).head(rows)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in head.iter_rows():
+        cells = [str(v).replace("|", "\\|").replace("\n", " ")[:width] for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def json_meta(value: Any) -> dg.MetadataValue:
+    return dg.MetadataValue.json(value)

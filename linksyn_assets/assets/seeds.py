@@ -1,0 +1,43 @@
+"""`seeds`: one discipline's normalized seed QA, plus its quarantine table."""
+
+
+import dagster as dg
+import polars as pl
+
+from resources.parquet_io import write_parquet_atomic
+from resources.project_paths import data_dir
+from resources.seed_source import SeedSourceResource
+
+from ..partitions import discipline_partitions
+from .metadata import counts, json_meta, preview
+
+
+@dg.asset(partitions_def=discipline_partitions, group_name="ingest", kinds={"polars"},
+          description="Normalized seed QA of one discipline (stable seed_id, NFKC text). Bad rows go to "
+                      "<data dir>/quarantine/seeds/<discipline>.parquet with file, row and reason.")
+def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource) -> dg.Output[pl.DataFrame]:
+    discipline = context.partition_key
+    load = seed_source.load()
+    table = load.seeds.filter(pl.col("discipline") == discipline)
+    quarantine = load.quarantine.filter(pl.col("discipline") == discipline)
+    quarantine_path = data_dir() / "quarantine" / "seeds" / f"{discipline}.parquet"
+    write_parquet_atomic(quarantine, quarantine_path)
+    if quarantine.height:
+        context.log.warning(f"{quarantine.height} row(s) quarantined for {discipline}; first: "
+                            f"{quarantine['source_file'][0]} row {quarantine['source_row'][0]}: "
+                            f"{quarantine['reason'][0]}")
+    return dg.Output(table, metadata={
+        "rows": table.height,
+        "quarantined": quarantine.height,
+        "quarantine_reasons": json_meta(counts(quarantine, "reason")),
+        "quarantine_path": dg.MetadataValue.path(str(quarantine_path)),
+        "quarantine_preview": preview(quarantine, ["source_file", "source_row", "reason"]),
+        "languages": json_meta(counts(table, "language")),
+        "difficulty": json_meta(counts(table.with_columns(pl.col("difficulty").cast(pl.String)
+                                                          .fill_null("unknown")), "difficulty")),
+        "sources": json_meta(counts(table, "source")),
+        "seed_source": str(seed_source.root()),
+        "source_files": len(load.files),
+        "duplicates_collapsed_all_disciplines": load.duplicates_collapsed,
+        "preview": preview(table, ["seed_id", "question", "answer", "difficulty", "language"]),
+    })

@@ -1,0 +1,83 @@
+"""`synthesized_qa` (new QA from linked seeds) and `hard_qa` (harder variants)."""
+
+
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from resources.llm import LLMResource
+from resources.pipeline_settings import LinkSynSettingsResource
+
+from ..partitions import discipline_partitions
+from ..prompts import HARDEN_VERSION, SYNTHESIZE_VERSION
+from ..records import HardeningAnswer, SynthesisAnswer
+from ..synthesis import (
+    hard_table,
+    hardening_requests,
+    hardening_targets,
+    synthesis_requests,
+    synthesized_table,
+)
+from .metadata import counts, json_meta, preview
+
+
+def _seed_lookup(seeds: pl.LazyFrame, paths: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    wanted = paths["seed_ids"].explode().unique().implode() if paths.height else pl.Series([[]])
+    found = seeds.filter(pl.col("seed_id").is_in(wanted)).collect()
+    lookup = {row["seed_id"]: row for row in found.iter_rows(named=True)}
+    missing = set(paths["seed_ids"].explode().drop_nulls().to_list()) - set(lookup)
+    if missing:
+        raise dg.Failure(f"{len(missing)} seed(s) on walk paths are not in `seeds` (e.g. {sorted(missing)[:3]}); "
+                         "re-materialize seeds and kp_graph for all disciplines")
+    return lookup
+
+
+def _llm_metadata(table: pl.DataFrame, client_meta: dict[str, Any], model: str, version: str) -> dict[str, Any]:
+    ok = table.filter(pl.col("status") == "ok")
+    return {"rows": ok.height, "failed_rows": table.height - ok.height,
+            "errors": json_meta(counts(table.filter(pl.col("status") != "ok"), "error")),
+            "model": model, "prompt_version": version, **client_meta}
+
+
+@dg.asset(partitions_def=discipline_partitions, group_name="synthesis", kinds={"polars"},
+          ins={"seeds": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
+          description="New QA written by the LLM from each path's 2-4 seeds, with solution, KPs used and "
+                      "seed ids as provenance; reasoning text (R1) in its own column.")
+def synthesized_qa(context: dg.AssetExecutionContext, walk_paths: pl.DataFrame, seeds: pl.LazyFrame,
+                   llm: LLMResource, settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
+    params = settings.plain().synthesis
+    lookup = _seed_lookup(seeds, walk_paths)
+    client = llm.client("synthesize", context.log.info)
+    requests = synthesis_requests(walk_paths, lookup, params.qa_per_path)
+    results = client.run(requests, SynthesisAnswer, SYNTHESIZE_VERSION)
+    table = synthesized_table(walk_paths, results, lookup)
+    return dg.Output(table, metadata={
+        **_llm_metadata(table, client.stats.as_metadata(), client.route.cache_identity, SYNTHESIZE_VERSION),
+        "paths": walk_paths.height,
+        "languages": json_meta(counts(table, "language")),
+        "preview": preview(table.filter(pl.col("status") == "ok"), ["question", "answer", "seed_ids"]),
+    })
+
+
+@dg.asset(partitions_def=discipline_partitions, group_name="synthesis", kinds={"polars"},
+          description="Harder variants of synthesized QA (for the disciplines in settings), with source "
+                      "and target difficulty.")
+def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm: LLMResource,
+            settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
+    params = settings.plain().synthesis
+    discipline = context.partition_key
+    if params.hard_disciplines is not None and discipline not in params.hard_disciplines:
+        empty = hard_table(hardening_targets(synthesized_qa.clear(), params.hard_difficulty_step), [])
+        return dg.Output(empty, metadata={"rows": 0, "skipped": "discipline not in hard_disciplines"})
+    targets = hardening_targets(synthesized_qa, params.hard_difficulty_step)
+    client = llm.client("harden", context.log.info)
+    results = client.run(hardening_requests(targets), HardeningAnswer, HARDEN_VERSION)
+    table = hard_table(targets, results)
+    return dg.Output(table, metadata={
+        **_llm_metadata(table, client.stats.as_metadata(), client.route.cache_identity, HARDEN_VERSION),
+        "target_difficulty": json_meta(counts(table.with_columns(pl.col("target_difficulty").cast(pl.String)),
+                                              "target_difficulty")),
+        "preview": preview(table.filter(pl.col("status") == "ok"),
+                           ["question", "answer", "source_difficulty", "target_difficulty"]),
+    })

@@ -1,0 +1,147 @@
+"""`linksyn run`: materialize the pipeline for every discipline into a persistent DAGSTER_HOME, so
+`dagster dev -w workspace.yaml` afterwards shows every run and materialization."""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+STAGE_ORDER = ["seeds", "seed_kps", "kp_graph", "walk_paths", "synthesized_qa", "hard_qa", "linkqa_dataset"]
+LLM_KEYS = ("llm_http_calls", "llm_cache_hits", "llm_failed", "prompt_tokens", "completion_tokens", "cost_usd")
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="linksyn", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="materialize the pipeline for every discipline partition")
+    run.add_argument("--seeds", help="seed directory or file (default: the bundled sample seeds)")
+    run.add_argument("--disciplines", help="comma-separated disciplines (default: all found)")
+    run.add_argument("--paths-per-discipline", type=int, help="walk paths per discipline")
+    run.add_argument("--select", help=f"comma-separated assets (default: all of {','.join(STAGE_ORDER)})")
+    run.add_argument("--data-dir", help="where tables and the dataset go (default: ./data or LINKSYN_DATA_DIR)")
+    run.add_argument("--model", help="litellm model for every stage (default: embedded demo model)")
+    return parser.parse_args(argv)
+
+
+def _prepare_env(args: argparse.Namespace) -> None:
+    from resources.project_paths import dagster_home
+
+    os.environ.setdefault("DAGSTER_HOME", str(dagster_home()))
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():  # a project-local instance: SQLite storage, no usage reporting
+        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    if args.data_dir:
+        os.environ["LINKSYN_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    if args.model:
+        os.environ["LINKSYN_MODEL"] = args.model
+
+
+def _select(args: argparse.Namespace) -> list[str]:
+    if not args.select:
+        return list(STAGE_ORDER)
+    chosen = [s.strip() for s in args.select.split(",") if s.strip()]
+    unknown = sorted(set(chosen) - set(STAGE_ORDER))
+    if unknown:
+        raise SystemExit(f"linksyn: unknown asset(s) {unknown}; choose from {STAGE_ORDER}")
+    return [s for s in STAGE_ORDER if s in chosen]
+
+
+def run(args: argparse.Namespace) -> int:
+    _prepare_env(args)
+    import dagster as dg
+
+    from linksyn_assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE
+    from linksyn_assets.partitions import discipline_partitions
+    from resources import build_resources
+    from resources.project_paths import data_dir
+
+    selected = _select(args)
+    overrides = ({"walk": {"paths_per_discipline": args.paths_per_discipline}}
+                 if args.paths_per_discipline is not None else None)
+    resources = build_resources(seeds_path=args.seeds, settings_overrides=overrides)
+    seed_source = resources["seed_source"]
+    try:
+        found = seed_source.disciplines()
+    except FileNotFoundError as exc:
+        print(f"linksyn: {exc}", file=sys.stderr)
+        return 2
+    disciplines = found
+    if args.disciplines:
+        disciplines = [d.strip() for d in args.disciplines.split(",") if d.strip()]
+        missing = sorted(set(disciplines) - set(found))
+        if missing:
+            print(f"linksyn: no seeds for discipline(s) {missing} in {seed_source.root()}; found: {found}",
+                  file=sys.stderr)
+            return 2
+    instance = dg.DagsterInstance.get()
+    known = set(instance.get_dynamic_partitions(discipline_partitions.name))
+    new = [d for d in disciplines if d not in known]
+    if new:
+        instance.add_dynamic_partitions(discipline_partitions.name, new)
+    print(f"LinkSyn: {len(disciplines)} discipline(s) from {seed_source.root()}: {', '.join(disciplines)}")
+    print(f"  data dir: {data_dir()}   DAGSTER_HOME: {os.environ['DAGSTER_HOME']}")
+
+    stages = [[a for a in PER_DISCIPLINE_STAGE if a in selected],
+              [a for a in CROSS_DISCIPLINE_STAGE if a in selected]]
+    plan = [(stage, d) for stage in stages if stage for d in disciplines]
+    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    metadata: dict[tuple[str, str], dict[str, Any]] = {}
+    failed: list[str] = []
+    started = time.monotonic()
+    for i, (stage, discipline) in enumerate(plan, 1):
+        t0 = time.monotonic()
+        print(f"[{i}/{len(plan)}] {discipline}: {', '.join(stage)} ...", flush=True)
+        result = dg.materialize(ALL_ASSETS, selection=stage, partition_key=discipline, instance=instance,
+                                resources=resources, run_config=run_config, raise_on_error=False)
+        for event in result.get_asset_materialization_events():
+            mat = event.event_specific_data.materialization
+            metadata[(mat.asset_key.to_user_string(), discipline)] = {k: v.value for k, v in mat.metadata.items()}
+        status = "ok" if result.success else "FAILED"
+        print(f"    {status} in {time.monotonic() - t0:.1f}s (run {result.run_id[:8]})", flush=True)
+        if not result.success:
+            failed.append(f"{discipline}: {', '.join(stage)} (run {result.run_id})")
+    _summary(selected, disciplines, metadata, data_dir(), time.monotonic() - started)
+    if failed:
+        print("Failed runs (see `dagster dev -w workspace.yaml` for logs):\n  " + "\n  ".join(failed))
+        return 1
+    return 0
+
+
+def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[str, str], dict[str, Any]],
+             out: Path, seconds: float) -> None:
+    width = max(len(d) for d in disciplines) if disciplines else 10
+    print(f"\nRows per asset ({seconds:.0f}s):")
+    print("  " + "discipline".ljust(width) + "".join(a.rjust(16) for a in selected))
+    for d in disciplines:
+        cells = [str(metadata.get((a, d), {}).get("rows", "-")) for a in selected]
+        print("  " + d.ljust(width) + "".join(c.rjust(16) for c in cells))
+    totals = {k: 0.0 for k in LLM_KEYS}
+    for meta in metadata.values():
+        for k in LLM_KEYS:
+            totals[k] += float(meta.get(k, 0) or 0)
+    quarantined = sum(int(m.get("quarantined", 0)) for (a, _), m in metadata.items() if a == "seeds")
+    print(f"LLM: {int(totals['llm_http_calls'])} HTTP calls, {int(totals['llm_cache_hits'])} answered from "
+          f"cache, {int(totals['llm_failed'])} failed; tokens {int(totals['prompt_tokens'])} prompt + "
+          f"{int(totals['completion_tokens'])} completion; cost ${totals['cost_usd']:.4f}")
+    if totals["llm_http_calls"] == 0 and totals["llm_cache_hits"] > 0:
+        print("     (no new LLM call: every answer came from the response cache)")
+    if quarantined:
+        print(f"Quarantined seed rows: {quarantined} (see {out / 'quarantine' / 'seeds'})")
+    if "linkqa_dataset" in selected:
+        print(f"Dataset: {out / 'dataset'} (one Parquet + JSONL per discipline); rejects: {out / 'rejects'}")
+    print("Browse runs and metadata: dagster dev -w workspace.yaml")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    if args.command == "run":
+        return run(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

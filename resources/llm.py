@@ -1,0 +1,79 @@
+"""The LLM resource: one litellm model string per stage, the embedded model by default."""
+
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from .embedded_model import EMBEDDED_MODEL_ID, ensure_server
+from .llm_cache import ResponseCache
+from .llm_client import LLMClient, ModelRoute
+from .project_paths import data_dir
+
+STAGES = ("extract", "synthesize", "harden")
+# Placeholder credential for the local llama.cpp server, which checks none; not a secret.
+_LOCAL_KEY = "sk-no-key-needed"
+_caches: dict[Path, ResponseCache] = {}
+
+
+def structured_output_for(model: str) -> str:
+    """DeepSeek's API rejects json_schema; vLLM, llama.cpp server and OpenAI accept it."""
+    return "json_object" if model.startswith("deepseek/") else "json_schema"
+
+
+class LLMResource(dg.ConfigurableResource):
+    """Model strings are litellm's ('deepseek/deepseek-reasoner', 'hosted_vllm/Qwen/...',
+    'openai/gpt-4o-mini'). Empty = the embedded SmolLM2 demo model. The API key is read from
+    the environment variable named by api_key_env (or litellm's provider default, e.g.
+    DEEPSEEK_API_KEY) at call time; it is never stored in config, cache or metadata."""
+
+    model: str = Field("", description="default model for every stage; empty = embedded demo model")
+    extract_model: str = Field("", description="overrides `model` for KP extraction")
+    synthesize_model: str = Field("", description="overrides `model` for synthesis")
+    harden_model: str = Field("", description="overrides `model` for hard variants")
+    api_base: str = Field("", description="OpenAI-compatible base URL (vLLM, proxies); empty = provider's")
+    api_key_env: str = Field("", description="name of the env var holding the key; empty = litellm default")
+    structured_output: str = Field("auto", description="auto | json_schema | json_object")
+    max_concurrency: int = Field(8, ge=1)
+    timeout_s: float = Field(600.0, gt=0)
+    max_retries: int = Field(4, ge=0)
+    temperature: float = Field(0.6, ge=0)
+    extract_max_tokens: int = Field(512, ge=16)
+    synthesize_max_tokens: int = Field(4096, ge=16)
+    harden_max_tokens: int = Field(4096, ge=16)
+    cache_path: str = Field("", description="SQLite response cache; empty = <data dir>/llm_cache.sqlite")
+
+    def model_for(self, stage: str) -> str:
+        return {"extract": self.extract_model, "synthesize": self.synthesize_model,
+                "harden": self.harden_model}[stage] or self.model
+
+    def route(self, stage: str) -> ModelRoute:
+        model = self.model_for(stage)
+        if not model:
+            return ModelRoute(model="openai/smollm2", cache_identity=EMBEDDED_MODEL_ID,
+                              api_base=ensure_server(), api_key=_LOCAL_KEY, structured_output="llama_cpp")
+        key = None
+        if self.api_key_env:
+            key = os.environ.get(self.api_key_env)
+            if not key:
+                raise dg.Failure(f"environment variable {self.api_key_env} (api_key_env) is not set")
+        structured = self.structured_output if self.structured_output != "auto" else structured_output_for(model)
+        identity = f"{model}@{self.api_base}" if self.api_base else model
+        return ModelRoute(model=model, cache_identity=identity, api_base=self.api_base or None,
+                          api_key=key, structured_output=structured)
+
+    def cache(self) -> ResponseCache:
+        path = Path(self.cache_path) if self.cache_path else data_dir() / "llm_cache.sqlite"
+        if path not in _caches:
+            _caches[path] = ResponseCache(path)
+        return _caches[path]
+
+    def client(self, stage: str, log: Callable[[str], None] | None = None) -> LLMClient:
+        max_tokens = {"extract": self.extract_max_tokens, "synthesize": self.synthesize_max_tokens,
+                      "harden": self.harden_max_tokens}[stage]
+        return LLMClient(self.route(stage), self.cache(), stage=stage, max_concurrency=self.max_concurrency,
+                         timeout_s=self.timeout_s, max_retries=self.max_retries,
+                         temperature=self.temperature, max_tokens=max_tokens, log=log)

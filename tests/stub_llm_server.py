@@ -1,0 +1,187 @@
+"""A test-side OpenAI-compatible server on 127.0.0.1 (real HTTP, random port).
+
+Answers are deterministic functions of the request, so pipeline outputs are reproducible:
+- KP extraction: the distinct long words of the seed question (English words of 6+ letters,
+  Chinese 2-character chunks), at most 4;
+- synthesis / hardening: a question built from the path's knowledge points and a hash of the request.
+Faults can be injected at a set period (every n-th request): 429 with Retry-After, 500, 503,
+malformed JSON, schema-invalid JSON, empty content, truncation, and latency.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_WORD = re.compile(r"[A-Za-z]{6,}|[\u4e00-\u9fff]{2}")
+_STOP = {"following", "because", "answer", "question", "explanation", "which", "during"}
+
+
+@dataclass
+class Faults:
+    """Period of each fault: 3 means requests 3, 6, 9 ... get it (0 = never)."""
+
+    http_429: int = 0
+    http_500: int = 0
+    http_503: int = 0
+    bad_json: int = 0
+    schema_invalid: int = 0
+    empty: int = 0
+    truncated: int = 0
+    latency_s: float = 0.0
+    retry_after_s: float = 0.05
+
+
+@dataclass
+class StubState:
+    faults: Faults = field(default_factory=Faults)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    by_stage: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    disagree: bool = False
+
+
+def _stage(body: dict[str, Any]) -> str:
+    fmt = body.get("response_format") or {}
+    schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema") or {}
+    title = schema.get("title", "")
+    system = body["messages"][0]["content"] if body.get("messages") else ""
+    if title == "KPExtraction" or "knowledge points (KPs)" in system:
+        return "extract"
+    if title == "SynthesisAnswer" or "write new, original exam questions" in system:
+        return "synthesize"
+    return "harden"
+
+
+def _seed_text(body: dict[str, Any]) -> str:
+    user = next((m["content"] for m in body["messages"] if m["role"] == "user"), "")
+    match = re.search(r"Question: (.*?)(?:\n[A-H]\. |\nAnswer: )", user, re.DOTALL)
+    return match.group(1) if match else user
+
+
+def answer_for(body: dict[str, Any]) -> dict[str, Any]:
+    stage = _stage(body)
+    digest = hashlib.sha256(json.dumps(body["messages"], sort_keys=True).encode()).hexdigest()[:10]
+    if stage == "extract":
+        words: list[str] = []
+        for w in _WORD.findall(_seed_text(body)):
+            w = w.lower()
+            if w not in _STOP and w not in words:
+                words.append(w)
+        return {"knowledge_points": words[:4] or ["general knowledge"], "discipline": None, "difficulty": 2}
+    user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+    if stage == "synthesize":
+        kps = re.search(r"Knowledge points on the path: (.*)", user)
+        kp_text = kps.group(1) if kps else "several ideas"
+        count = int(re.search(r"Write (\d+) new question", body["messages"][0]["content"]).group(1))
+        return {"items": [{
+            "question": f"Combine {kp_text} to solve problem {digest}-{i}: which statement holds?",
+            "options": ["first claim", "second claim", "third claim", "fourth claim"],
+            "answer": "B", "solution": f"Apply {kp_text} step by step; the second claim follows.",
+            "knowledge_points_used": kp_text.split(", ")[:2]} for i in range(count)]}
+    question = re.search(r"Question: (.*?)\n", user)
+    return {"question": f"Harder ({digest}): {question.group(1) if question else 'a question'}",
+            "options": ["w", "x", "y", "z"], "answer": "C",
+            "solution": "Work through two extra reasoning steps; option C remains.",
+            "techniques": ["more reasoning steps", "subtler distractors"]}
+
+
+def _hit(period: int, n: int) -> bool:
+    return period > 0 and n % period == 0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    state: StubState
+
+    def log_message(self, *_args: Any) -> None:  # keep test output clean
+        pass
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def do_GET(self) -> None:
+        self._send(200, {"object": "list", "data": [{"id": "stub-model", "object": "model"}]})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        body = json.loads(self.rfile.read(length) or b"{}")
+        state = self.state
+        with state.lock:
+            state.requests.append(body)
+            state.headers.append(dict(self.headers))
+            n = len(state.requests)
+            state.by_stage[_stage(body)] += 1
+        f = state.faults
+        if f.latency_s:
+            time.sleep(f.latency_s)
+        if _hit(f.http_429, n):
+            self._send(429, {"error": {"message": "rate limited", "type": "rate_limit"}},
+                       {"Retry-After": str(f.retry_after_s)})
+            return
+        if _hit(f.http_500, n) or _hit(f.http_503, n):
+            code = 500 if _hit(f.http_500, n) else 503
+            self._send(code, {"error": {"message": "server error", "type": "server_error"}})
+            return
+        content = json.dumps(answer_for(body), ensure_ascii=False)
+        finish = "stop"
+        if _hit(f.bad_json, n):
+            content = content[: len(content) // 2] + "<<not json"
+        elif _hit(f.schema_invalid, n):
+            content = json.dumps({"unexpected": True})
+        elif _hit(f.empty, n):
+            content = ""
+        elif _hit(f.truncated, n):
+            content, finish = content[: len(content) // 3], "length"
+        prompt_tokens = sum(len(m.get("content") or "") for m in body.get("messages", [])) // 4
+        self._send(200, {
+            "id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()),
+            "model": body.get("model", "stub-model"),
+            "choices": [{"index": 0, "finish_reason": finish,
+                         "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content) // 4,
+                      "total_tokens": prompt_tokens + len(content) // 4},
+        })
+
+
+class StubServer:
+    def __init__(self) -> None:
+        self.state = StubState()
+        handler = type("Handler", (_Handler,), {"state": self.state})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.port = self._httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> StubServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    @property
+    def count(self) -> int:
+        return len(self.state.requests)
+
+    def reset(self, faults: Faults | None = None) -> None:
+        with self.state.lock:
+            self.state.requests.clear()
+            self.state.headers.clear()
+            self.state.by_stage.clear()
+            self.state.faults = faults or Faults()
