@@ -61,7 +61,8 @@ def synthesis_requests(paths: pl.DataFrame, seeds_by_id: dict[str, dict[str, Any
 
 
 def synthesized_table(paths: pl.DataFrame, results: list[CallResultLike],
-                      seeds_by_id: dict[str, dict[str, Any]]) -> pl.DataFrame:
+                      seeds_by_id: dict[str, dict[str, Any]], qa_per_path: int) -> pl.DataFrame:
+    """Rows for the first qa_per_path items of each answer (a model may write more than asked)."""
     by_id = {r.item_id: r for r in results}
     rows: list[dict[str, Any]] = []
     for path in paths.iter_rows(named=True):
@@ -74,7 +75,7 @@ def synthesized_table(paths: pl.DataFrame, results: list[CallResultLike],
             rows.append({**base, "qa_id": content_hash(path["path_id"], "failed", prefix="q_"),
                          "item_index": 0})
             continue
-        for index, item in enumerate(SynthesisAnswer.model_validate(result.data).items):
+        for index, item in enumerate(SynthesisAnswer.model_validate(result.data).items[:qa_per_path]):
             question = normalize_text(item.question)
             rows.append({**base, "qa_id": content_hash(path["path_id"], index, question, prefix="q_"),
                          "item_index": index, "question": question,

@@ -16,6 +16,8 @@ from .project_paths import data_dir
 STAGES = ("extract", "synthesize", "harden")
 # Placeholder credential for the local llama.cpp server, which checks none; not a secret.
 _LOCAL_KEY = "sk-no-key-needed"
+# The demo model loops until max_tokens under a JSON grammar; short caps keep a demo run short.
+EMBEDDED_MAX_TOKENS = {"extract": 160, "synthesize": 640, "harden": 640}
 _caches: dict[Path, ResponseCache] = {}
 
 
@@ -74,6 +76,9 @@ class LLMResource(dg.ConfigurableResource):
     def client(self, stage: str, log: Callable[[str], None] | None = None) -> LLMClient:
         max_tokens = {"extract": self.extract_max_tokens, "synthesize": self.synthesize_max_tokens,
                       "harden": self.harden_max_tokens}[stage]
-        return LLMClient(self.route(stage), self.cache(), stage=stage, max_concurrency=self.max_concurrency,
+        route = self.route(stage)
+        if route.cache_identity == EMBEDDED_MODEL_ID:
+            max_tokens = min(max_tokens, EMBEDDED_MAX_TOKENS[stage])
+        return LLMClient(route, self.cache(), stage=stage, max_concurrency=self.max_concurrency,
                          timeout_s=self.timeout_s, max_retries=self.max_retries,
                          temperature=self.temperature, max_tokens=max_tokens, log=log)

@@ -107,7 +107,7 @@ def parse_json_answer(content: str | None, output: type[BaseModel]) -> dict[str,
     if start < 0 or end <= start:
         raise ValueError("no JSON object in the reply")
     try:
-        data = json.loads(text[start:end + 1])
+        data = json.loads(text[start:end + 1], strict=False)  # raw newlines inside strings are common
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON: {exc.msg}") from exc
     try:

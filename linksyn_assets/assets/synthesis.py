@@ -51,7 +51,7 @@ def synthesized_qa(context: dg.AssetExecutionContext, walk_paths: pl.DataFrame, 
     client = llm.client("synthesize", context.log.info)
     requests = synthesis_requests(walk_paths, lookup, params.qa_per_path)
     results = client.run(requests, SynthesisAnswer, SYNTHESIZE_VERSION)
-    table = synthesized_table(walk_paths, results, lookup)
+    table = synthesized_table(walk_paths, results, lookup, params.qa_per_path)
     return dg.Output(table, metadata={
         **_llm_metadata(table, client.stats.as_metadata(), client.route.cache_identity, SYNTHESIZE_VERSION),
         "paths": walk_paths.height,
