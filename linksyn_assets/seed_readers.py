@@ -270,7 +270,7 @@ def to_seed(fields: dict[str, Any], source_file: str, source_row: int,
     if difficulty is None and subject:
         difficulty = difficulty_for_subject(subject)
     language = _text(fields.get("language"))
-    language = _LANGUAGE_ALIASES.get(language.casefold(), None) if language else None
+    language = _LANGUAGE_ALIASES.get(language.casefold()) if language else None
     language = language or detect_language(question)
     try:
         return SeedRecord(

@@ -77,19 +77,20 @@ def ensure_server() -> str:
         if inherited and _healthy(inherited):
             return inherited
         port = _free_port()
-        log = tempfile.NamedTemporaryFile(prefix="linksyn-llama-", suffix=".log", delete=False)
+        log_path = Path(tempfile.gettempdir()) / f"linksyn-llama-server-{port}.log"
         cmd = [
             sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path()),
             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192",
             "--n_threads", str(max(1, os.cpu_count() or 1)), "--verbose", "False",
             "--model_alias", "smollm2",
         ]
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        with log_path.open("wb") as log:  # the child keeps its own handle
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         api_base = f"http://127.0.0.1:{port}/v1"
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                tail = Path(log.name).read_text(errors="replace")[-2000:]
+                tail = log_path.read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"embedded llama.cpp server exited with code {proc.returncode}:\n{tail}")
             if _healthy(api_base, timeout=1.0):
                 break
@@ -97,7 +98,7 @@ def ensure_server() -> str:
         else:
             proc.kill()
             raise RuntimeError(f"embedded llama.cpp server did not answer within {STARTUP_TIMEOUT_S:.0f}s; "
-                               f"log: {log.name}")
+                               f"log: {log_path}")
         _server, _api_base = proc, api_base
         os.environ[ENV_API_BASE] = api_base
         atexit.register(_stop)

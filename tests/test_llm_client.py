@@ -17,7 +17,8 @@ SECRET = "sk-test-SECRET-4242"
 
 def _messages(i: int) -> list[dict[str, str]]:
     return [{"role": "system", "content": "Identify the knowledge points (KPs) a question tests."},
-            {"role": "user", "content": f"<seed>\nQuestion: Photosynthesis converts sunlight number{i}\nAnswer: yes\n</seed>"}]
+            {"role": "user",
+             "content": f"<seed>\nQuestion: Photosynthesis converts sunlight number{i}\nAnswer: yes\n</seed>"}]
 
 
 def _client(stub: StubServer, tmp_path: Path, **kw) -> LLMClient:

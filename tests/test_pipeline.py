@@ -1,0 +1,124 @@
+"""The whole asset graph through Dagster (materialize with a temp instance) against the stub LLM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from linksyn_assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE
+from linksyn_assets.partitions import discipline_partitions
+from resources import build_resources
+from tests.conftest import write_jsonl
+from tests.stub_llm_server import StubServer
+
+DISCIPLINES = ["mathematics", "physics"]
+
+
+def _run_all(instance: dg.DagsterInstance, resources: dict, disciplines: list[str]) -> dict[tuple[str, str], dict]:
+    """Materialize both stages for every discipline; return {(asset, discipline): metadata}."""
+    meta: dict[tuple[str, str], dict] = {}
+    for stage in (PER_DISCIPLINE_STAGE, CROSS_DISCIPLINE_STAGE):
+        for d in disciplines:
+            result = dg.materialize(ALL_ASSETS, selection=stage, partition_key=d, instance=instance,
+                                    resources=resources)
+            assert result.success
+            for event in result.get_asset_materialization_events():
+                mat = event.event_specific_data.materialization
+                meta[(mat.asset_key.to_user_string(), d)] = {k: v.value for k, v in mat.metadata.items()}
+    return meta
+
+
+def _read(data_dir: Path, asset: str, d: str) -> pl.DataFrame:
+    return pl.read_parquet(data_dir / "assets" / asset / f"{d}.parquet")
+
+
+def test_all_assets_two_disciplines_then_no_new_llm_calls(stub_env: StubServer, linked_seeds: Path,
+                                                            data_dir: Path) -> None:
+    resources = build_resources(seeds_path=str(linked_seeds),
+                                settings_overrides={"walk": {"paths_per_discipline": 4}})
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(discipline_partitions.name, DISCIPLINES)
+        meta = _run_all(instance, resources, DISCIPLINES)
+        first_calls = stub_env.count
+        assert stub_env.state.by_stage["extract"] == 12
+        for d in DISCIPLINES:
+            seeds = _read(data_dir, "seeds", d)
+            assert seeds.height == 6 and meta[("seeds", d)]["rows"] == 6
+            kps = _read(data_dir, "seed_kps", d)
+            assert kps["seed_id"].n_unique() == 6 and kps["error"].null_count() == kps.height
+            graph_dir = data_dir / "assets" / "kp_graph" / d
+            nodes = pl.read_parquet(graph_dir / "nodes.parquet")
+            assert meta[("kp_graph", d)]["edges"] > 0
+            paths = _read(data_dir, "walk_paths", d)
+            assert paths.height == 4
+            assert (paths["seed_ids"].list.len() >= 2).all()
+            synth = _read(data_dir, "synthesized_qa", d)
+            hard = _read(data_dir, "hard_qa", d)
+            assert synth.height == 4 and (synth["status"] == "ok").all()
+            assert hard.height == 4 and (hard["target_difficulty"] >= hard["source_difficulty"]).all()
+            dataset = _read(data_dir, "linkqa_dataset", d)
+            assert dataset.height == 8 and set(dataset["kind"]) == {"synthesized", "hard"}
+            assert meta[("linkqa_dataset", d)]["removed"] == 0
+            # Provenance: every seed and KP named in the dataset exists upstream.
+            all_seed_ids = set(pl.concat([_read(data_dir, "seeds", x) for x in DISCIPLINES])["seed_id"])
+            assert set(dataset["seed_ids"].explode()) <= all_seed_ids
+            assert set(dataset["kp_ids"].explode()) <= set(nodes["kp_id"])
+            exported = [json.loads(line) for line in (data_dir / "dataset" / f"{d}.jsonl").read_text().splitlines()]
+            assert [r["record_id"] for r in exported] == dataset["record_id"].to_list()
+        bridges = pl.read_parquet(data_dir / "assets" / "kp_graph" / "physics" / "nodes.parquet")
+        assert bridges.filter(pl.col("is_bridge")).height > 0  # 'exponentially' is in both disciplines
+
+        meta_again = _run_all(instance, resources, DISCIPLINES)
+        assert stub_env.count == first_calls  # unchanged inputs: every LLM answer from the cache
+        assert all(m.get("llm_http_calls", 0) == 0 for m in meta_again.values())
+        assert meta_again[("seed_kps", "physics")]["llm_cache_hits"] == 6
+        for d in DISCIPLINES:
+            assert _read(data_dir, "linkqa_dataset", d).height == 8
+
+
+def test_malformed_rows_are_quarantined_and_the_run_completes(stub_env: StubServer, tmp_path: Path,
+                                                              data_dir: Path) -> None:
+    folder = tmp_path / "seeds"
+    good = [{"question": f"Exponential growth doubling question number {i}?", "answer": str(i),
+             "discipline": "mathematics", "difficulty": i % 5} for i in range(4)]
+    write_jsonl(folder / "math.jsonl", [*good, '{"question": "broken', {"question": "no answer", "discipline": "x"}])
+    resources = build_resources(seeds_path=str(folder), settings_overrides={"walk": {"paths_per_discipline": 2}})
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(discipline_partitions.name, ["mathematics", "x"])
+        meta = _run_all(instance, resources, ["mathematics", "x"])
+    assert meta[("seeds", "mathematics")]["quarantined"] == 1
+    assert meta[("seeds", "x")]["quarantined"] == 1
+    quarantine = pl.read_parquet(data_dir / "quarantine" / "seeds" / "mathematics.parquet")
+    row = quarantine.row(0, named=True)
+    assert (row["source_file"], row["source_row"]) == ("math.jsonl", 5) and "invalid JSON" in row["reason"]
+    assert meta[("seeds", "mathematics")]["rows"] == 4
+    assert meta[("seeds", "x")]["rows"] == 0 and meta[("linkqa_dataset", "x")]["rows"] == 0
+
+
+def test_definitions_load_with_every_resource() -> None:
+    from definitions import defs
+
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    names = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert names == {"seeds", "seed_kps", "kp_graph", "walk_paths", "synthesized_qa", "hard_qa", "linkqa_dataset"}
+    for key in graph.get_all_asset_keys():
+        assert graph.get(key).partitions_def == discipline_partitions
+    assert defs.resolve_job_def("linksyn_pipeline") is not None
+
+
+@pytest.mark.parametrize("hard_disciplines", [["physics"]])
+def test_hard_qa_only_for_configured_disciplines(stub_env: StubServer, linked_seeds: Path, data_dir: Path,
+                                                 hard_disciplines: list[str]) -> None:
+    resources = build_resources(seeds_path=str(linked_seeds), settings_overrides={
+        "walk": {"paths_per_discipline": 2}, "synthesis": {"hard_disciplines": hard_disciplines}})
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(discipline_partitions.name, DISCIPLINES)
+        _run_all(instance, resources, DISCIPLINES)
+    assert _read(data_dir, "hard_qa", "physics").height == 2
+    assert _read(data_dir, "hard_qa", "mathematics").height == 0
+    assert set(_read(data_dir, "linkqa_dataset", "mathematics")["kind"]) == {"synthesized"}
