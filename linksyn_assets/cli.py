@@ -22,7 +22,22 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--select", help=f"comma-separated assets (default: all of {','.join(STAGE_ORDER)})")
     run.add_argument("--data-dir", help="where tables and the dataset go (default: ./data or LINKSYN_DATA_DIR)")
     run.add_argument("--model", help="litellm model for every stage (default: embedded demo model)")
+    ui = sub.add_parser("ui", help="open the Dagster UI on the instance `linksyn run` writes to")
+    ui.add_argument("--port", type=int, default=3000)
     return parser.parse_args(argv)
+
+
+def ui(args: argparse.Namespace) -> int:
+    """`dagster dev -w workspace.yaml` with DAGSTER_HOME set to the project's instance."""
+    from resources.project_paths import PROJECT_ROOT
+
+    _prepare_env(argparse.Namespace(data_dir=None, model=None))
+    dagster = Path(sys.executable).with_name("dagster")
+    cmd = [str(dagster) if dagster.exists() else "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
+           "-p", str(args.port)]
+    print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']} {' '.join(cmd)}", flush=True)
+    os.chdir(PROJECT_ROOT)
+    os.execvpe(cmd[0], cmd, os.environ)
 
 
 def _prepare_env(args: argparse.Namespace) -> None:
@@ -88,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     stages = [[a for a in PER_DISCIPLINE_STAGE if a in selected],
               [a for a in CROSS_DISCIPLINE_STAGE if a in selected]]
     plan = [(stage, d) for stage in stages if stage for d in disciplines]
-    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     metadata: dict[tuple[str, str], dict[str, Any]] = {}
     failed: list[str] = []
     started = time.monotonic()
@@ -106,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             failed.append(f"{discipline}: {', '.join(stage)} (run {result.run_id})")
     _summary(selected, disciplines, metadata, data_dir(), time.monotonic() - started)
     if failed:
-        print("Failed runs (see `dagster dev -w workspace.yaml` for logs):\n  " + "\n  ".join(failed))
+        print("Failed runs (open `linksyn ui` for their logs):\n  " + "\n  ".join(failed))
         return 1
     return 0
 
@@ -123,7 +138,13 @@ def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[s
     for meta in metadata.values():
         for k in LLM_KEYS:
             totals[k] += float(meta.get(k, 0) or 0)
-    quarantined = sum(int(m.get("quarantined", 0)) for (a, _), m in metadata.items() if a == "seeds")
+    seed_meta = [m for (a, _), m in metadata.items() if a == "seeds"]
+    quarantined = sum(int(m.get("quarantined", 0)) for m in seed_meta)
+    if seed_meta:
+        print(f"Seeds: {seed_meta[0]['rows_read_all_disciplines']} rows read from {seed_meta[0]['source_files']} "
+              f"file(s) -> {sum(int(m['rows']) for m in seed_meta)} seeds in {len(seed_meta)} discipline(s), "
+              f"{seed_meta[0]['duplicates_collapsed_all_disciplines']} exact duplicate(s) collapsed, "
+              f"{quarantined} quarantined")
     print(f"LLM: {int(totals['llm_http_calls'])} HTTP calls, {int(totals['llm_cache_hits'])} answered from "
           f"cache, {int(totals['llm_failed'])} failed; tokens {int(totals['prompt_tokens'])} prompt + "
           f"{int(totals['completion_tokens'])} completion; cost ${totals['cost_usd']:.4f}")
@@ -133,13 +154,15 @@ def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[s
         print(f"Quarantined seed rows: {quarantined} (see {out / 'quarantine' / 'seeds'})")
     if "linkqa_dataset" in selected:
         print(f"Dataset: {out / 'dataset'} (one Parquet + JSONL per discipline); rejects: {out / 'rejects'}")
-    print("Browse runs and metadata: dagster dev -w workspace.yaml")
+    print("Browse runs and metadata: linksyn ui   (dagster dev -w workspace.yaml on this DAGSTER_HOME)")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     if args.command == "run":
         return run(args)
+    if args.command == "ui":
+        return ui(args)
     return 2
 
 

@@ -72,6 +72,10 @@ def test_all_assets_two_disciplines_then_no_new_llm_calls(stub_env: StubServer, 
         bridges = pl.read_parquet(data_dir / "assets" / "kp_graph" / "physics" / "nodes.parquet")
         assert bridges.filter(pl.col("is_bridge")).height > 0  # 'exponentially' is in both disciplines
 
+        for run in instance.get_runs():  # the key never reaches Dagster's event log or metadata
+            for record in instance.all_logs(run.run_id):
+                assert "sk-test-SECRET-4242" not in str(record)
+
         meta_again = _run_all(instance, resources, DISCIPLINES)
         assert stub_env.count == first_calls  # unchanged inputs: every LLM answer from the cache
         assert all(m.get("llm_http_calls", 0) == 0 for m in meta_again.values())

@@ -18,6 +18,7 @@ def kp_graph(context: dg.AssetExecutionContext, seed_kps: pl.DataFrame) -> dg.Ou
     summary = graph_summary(tables)
     top = tables.nodes.filter(pl.col("in_discipline")).sort("popularity", "kp_id", descending=[True, False])
     return dg.Output(tables.as_dict(), metadata={
+        "rows": tables.nodes.height,  # nodes; the edge and index tables are counted below
         **summary,
         "kp_seed_links": tables.kp_seeds.height,
         "top_kps": preview(top, ["name", "popularity", "disciplines", "is_bridge"], rows=15),

@@ -38,6 +38,7 @@ def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource) ->
         "sources": json_meta(counts(table, "source")),
         "seed_source": str(seed_source.root()),
         "source_files": len(load.files),
+        "rows_read_all_disciplines": load.rows_read,
         "duplicates_collapsed_all_disciplines": load.duplicates_collapsed,
         "preview": preview(table, ["seed_id", "question", "answer", "difficulty", "language"]),
     })
