@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from linksyn_assets import ALL_ASSETS
+from linksyn_assets.assets import ALL_ASSETS
 from linksyn_assets.sensors import seed_source_sensor
 from resources import build_resources
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import dagster as dg  # noqa: E402
 
-from linksyn_assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE  # noqa: E402
+from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE  # noqa: E402
 from linksyn_assets.partitions import discipline_partitions  # noqa: E402
 from resources import build_resources  # noqa: E402
 from resources.seed_source import SeedSourceResource  # noqa: E402

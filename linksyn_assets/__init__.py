@@ -1,15 +1,5 @@
-"""LinkSyn: knowledge-dense QA synthesis (the LinkQA method) as partitioned Dagster assets."""
+"""LinkSyn: knowledge-dense QA synthesis (the LinkQA method) as partitioned Dagster assets.
 
-from .assets.dataset import linkqa_dataset
-from .assets.extraction import seed_kps
-from .assets.graph import kp_graph
-from .assets.seeds import seeds
-from .assets.synthesis import hard_qa, synthesized_qa
-from .assets.walk import walk_paths
-
-ALL_ASSETS = [seeds, seed_kps, kp_graph, walk_paths, synthesized_qa, hard_qa, linkqa_dataset]
-# Stage 1 reads one discipline; stage 2 reads every discipline's seed_kps / seeds.
-PER_DISCIPLINE_STAGE = ["seeds", "seed_kps"]
-CROSS_DISCIPLINE_STAGE = ["kp_graph", "walk_paths", "synthesized_qa", "hard_qa", "linkqa_dataset"]
-
-__all__ = ["ALL_ASSETS", "CROSS_DISCIPLINE_STAGE", "PER_DISCIPLINE_STAGE"]
+Plain modules (readers, canonicalization, graph, walks, prompts, QC) import no Dagster code;
+the Dagster wiring lives in linksyn_assets.assets.
+"""

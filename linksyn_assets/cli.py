@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     _prepare_env(args)
     import dagster as dg
 
-    from linksyn_assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE
+    from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE
     from linksyn_assets.partitions import discipline_partitions
     from resources import build_resources
     from resources.project_paths import data_dir

@@ -56,13 +56,18 @@ class KPExtraction(BaseModel):
         return kept
 
 
-class GeneratedQA(BaseModel):
-    """One new question written by the model."""
+class QAFields(BaseModel):
+    """What every written question carries."""
 
     question: str = Field(min_length=1)
     options: list[str] | None = None
     answer: str = Field(min_length=1)
     solution: str = Field(min_length=1)
+
+
+class GeneratedQA(QAFields):
+    """One new question written by the model."""
+
     knowledge_points_used: list[str] = Field(default_factory=list)
 
 
@@ -70,9 +75,5 @@ class SynthesisAnswer(BaseModel):
     items: list[GeneratedQA] = Field(min_length=1)
 
 
-class HardeningAnswer(BaseModel):
-    question: str = Field(min_length=1)
-    options: list[str] | None = None
-    answer: str = Field(min_length=1)
-    solution: str = Field(min_length=1)
+class HardeningAnswer(QAFields):
     techniques: list[str] = Field(default_factory=list)

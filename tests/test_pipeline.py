@@ -9,7 +9,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from linksyn_assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE
+from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE
 from linksyn_assets.partitions import discipline_partitions
 from resources import build_resources
 from tests.conftest import write_jsonl
