@@ -2,7 +2,7 @@
 
 LINKSYN_MODEL / LINKSYN_EXTRACT_MODEL / LINKSYN_SYNTHESIZE_MODEL / LINKSYN_HARDEN_MODEL: litellm model
 strings (unset = the embedded demo model); LINKSYN_API_BASE; LINKSYN_API_KEY_ENV (name of the env var
-that holds the key); LINKSYN_MAX_CONCURRENCY; LINKSYN_SEEDS (seed dir); LINKSYN_SETTINGS (a JSON file
+that holds the key); LINKSYN_MAX_CONCURRENCY; LINKSYN_RETRY_FAILED=1 (re-ask requests whose reply was unusable); LINKSYN_SEEDS (seed dir); LINKSYN_SETTINGS (a JSON file
 of pipeline settings); LINKSYN_DATA_DIR.
 """
 
@@ -43,6 +43,7 @@ def build_resources(seeds_path: str | None = None,
             synthesize_model=env("LINKSYN_SYNTHESIZE_MODEL", ""), harden_model=env("LINKSYN_HARDEN_MODEL", ""),
             api_base=env("LINKSYN_API_BASE", ""), api_key_env=env("LINKSYN_API_KEY_ENV", ""),
             max_concurrency=int(env("LINKSYN_MAX_CONCURRENCY", "8")),
+            retry_failed=env("LINKSYN_RETRY_FAILED", "") in {"1", "true", "yes"},
         ),
         "settings": settings_from_env(settings_overrides),
     }

@@ -47,6 +47,7 @@ class LLMResource(dg.ConfigurableResource):
     synthesize_max_tokens: int = Field(4096, ge=16)
     harden_max_tokens: int = Field(4096, ge=16)
     cache_path: str = Field("", description="SQLite response cache; empty = <data dir>/llm_cache.sqlite")
+    retry_failed: bool = Field(False, description="re-ask requests whose cached reply was unusable")
 
     def model_for(self, stage: str) -> str:
         return {"extract": self.extract_model, "synthesize": self.synthesize_model,
@@ -81,4 +82,5 @@ class LLMResource(dg.ConfigurableResource):
             max_tokens = min(max_tokens, EMBEDDED_MAX_TOKENS[stage])
         return LLMClient(route, self.cache(), stage=stage, max_concurrency=self.max_concurrency,
                          timeout_s=self.timeout_s, max_retries=self.max_retries,
-                         temperature=self.temperature, max_tokens=max_tokens, log=log)
+                         temperature=self.temperature, max_tokens=max_tokens, log=log,
+                         retry_failed=self.retry_failed)

@@ -67,6 +67,7 @@ class CallResult(BaseModel):
     cached: bool = False
     http_calls: int = 0
     repaired: bool = False
+    answered: bool = False  # the model replied (even if the reply stayed unusable)
 
 
 @dataclass
@@ -133,12 +134,13 @@ class LLMClient:
     def __init__(self, route: ModelRoute, cache: ResponseCache, *, stage: str, max_concurrency: int = 8,
                  timeout_s: float = 600.0, max_retries: int = 4, temperature: float = 0.6,
                  max_tokens: int = 2048, log: Callable[[str], None] | None = None,
-                 progress_every_s: float = 10.0) -> None:
+                 progress_every_s: float = 10.0, retry_failed: bool = False) -> None:
         self.route, self.cache, self.stage = route, cache, stage
         self.max_concurrency, self.timeout_s, self.max_retries = max_concurrency, timeout_s, max_retries
         self.temperature, self.max_tokens = temperature, max_tokens
         self.log = log or (lambda _msg: None)
         self.progress_every_s = progress_every_s
+        self.retry_failed = retry_failed
         self.stats = BatchStats()
 
     # ------------------------------------------------------------ public
@@ -193,10 +195,14 @@ class LLMClient:
                    prompt_version: str) -> CallResult:
         key = self._key(messages, output, prompt_version)
         hit = self.cache.get(key)
-        if hit is not None:
+        if hit is not None and (hit["ok"] or not self.retry_failed):
             self.stats.cache_hits += 1
-            self.stats.ok += 1
-            return CallResult(**{**hit, "item_id": item_id, "cached": True, "http_calls": 0})
+            cached = CallResult(**{**hit, "item_id": item_id, "cached": True, "http_calls": 0})
+            if cached.ok:
+                self.stats.ok += 1
+            else:
+                self.stats.failed[_reason_key(cached.error)] += 1
+            return cached
         result = CallResult(item_id=item_id, ok=False, model=self.route.model)
         conversation = list(messages)
         for turn in range(2):  # the answer, then at most one repair turn
@@ -207,6 +213,7 @@ class LLMClient:
                 break
             choice = response.choices[0]
             content = choice.message.content
+            result.answered = True
             result.reasoning = getattr(choice.message, "reasoning_content", None) or result.reasoning
             try:
                 result.data = parse_json_answer(content, output)
@@ -228,10 +235,13 @@ class LLMClient:
         self.stats.repaired += int(result.repaired and result.ok)
         if result.ok:
             self.stats.ok += 1
+        else:
+            self.stats.failed[_reason_key(result.error)] += 1
+        # An unusable reply is kept too: asking again costs as much and rarely helps (retry_failed
+        # re-asks). A request that got no reply at all (network, 429s, bad key) is not kept.
+        if result.ok or result.answered:
             self.cache.put(key, self.stage, self.route.cache_identity, prompt_version,
                            result.model_dump(exclude={"item_id", "cached", "http_calls"}))
-        else:
-            self.stats.failed[(result.error or "unknown").split(":")[0][:80]] += 1
         return result
 
     async def _send(self, messages: list[dict[str, str]], output: type[BaseModel], result: CallResult) -> Any:
@@ -275,6 +285,10 @@ class LLMClient:
         self.stats.prompt_tokens += prompt
         self.stats.completion_tokens += completion
         self.stats.cost_usd += cost
+
+
+def _reason_key(error: str | None) -> str:
+    return (error or "unknown").split(":")[0][:80]
 
 
 def _scrub(text: str, secret: str | None) -> str:

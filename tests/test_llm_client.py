@@ -47,6 +47,12 @@ def test_bad_json_gets_one_repair_turn(stub: StubServer, tmp_path: Path) -> None
     assert not result.ok and "JSON" in result.error and result.repaired
     assert stub.count == 2  # the answer and exactly one repair
     assert stub.state.requests[1]["messages"][-1]["content"].startswith("That reply was not usable")
+    # The model did reply: a re-run reuses that verdict instead of paying again ...
+    [again] = _client(stub, tmp_path).run([("s", _messages(1))], KPExtraction, "v1")
+    assert stub.count == 2 and again.cached and not again.ok and again.error == result.error
+    # ... unless asked to retry failed replies.
+    _client(stub, tmp_path, retry_failed=True).run([("s", _messages(1))], KPExtraction, "v1")
+    assert stub.count == 4
     stub.reset(Faults(schema_invalid=2))  # request 2 is schema-invalid, its repair (3) is fine
     client = _client(stub, tmp_path)
     client.run([("warm-up", _messages(3))], KPExtraction, "v1")
@@ -72,6 +78,10 @@ def test_retries_are_bounded_and_failures_keep_their_reason(stub: StubServer, tm
     assert not result.ok and "gave up after 3 attempts" in result.error
     assert stub.count == 3 and client.stats.failed
     assert SECRET not in result.error
+    # No reply was ever received, so nothing is cached: a re-run (say, after an outage) asks again.
+    stub.reset()
+    [retried] = _client(stub, tmp_path, max_retries=2).run([("s", _messages(1))], KPExtraction, "v1")
+    assert retried.ok and stub.count == 1
 
 
 def test_permanent_error_is_not_retried(stub: StubServer, tmp_path: Path) -> None:
