@@ -1,9 +1,9 @@
 """Every resource LinkSyn uses, built in one place from the environment.
 
-LINKSYN_MODEL / LINKSYN_EXTRACT_MODEL / LINKSYN_SYNTHESIZE_MODEL / LINKSYN_HARDEN_MODEL: litellm model
-strings (unset = the embedded demo model); LINKSYN_API_BASE; LINKSYN_API_KEY_ENV (name of the env var
-that holds the key); LINKSYN_MAX_CONCURRENCY; LINKSYN_RETRY_FAILED=1 (re-ask requests whose reply was unusable); LINKSYN_SEEDS (seed dir); LINKSYN_SETTINGS (a JSON file
-of pipeline settings); LINKSYN_DATA_DIR.
+LLM (see LLM_ENV below): LINKSYN_MODEL and LINKSYN_{EXTRACT,SYNTHESIZE,HARDEN}_MODEL (litellm model
+strings; unset = the embedded demo model), LINKSYN_API_BASE, LINKSYN_API_KEY_ENV (the name of the env
+var holding the key), LINKSYN_MAX_CONCURRENCY, LINKSYN_RETRY_FAILED, prices and budgets.
+Other: LINKSYN_SEEDS (seed dir), LINKSYN_SETTINGS (a JSON file of pipeline settings), LINKSYN_DATA_DIR.
 """
 
 from __future__ import annotations
@@ -32,18 +32,40 @@ def settings_from_env(overrides: dict[str, Any] | None = None) -> LinkSynSetting
     return LinkSynSettingsResource(**raw)
 
 
+# env var -> (LLMResource field, parser)
+LLM_ENV: dict[str, tuple[str, Any]] = {
+    "LINKSYN_MODEL": ("model", str), "LINKSYN_EXTRACT_MODEL": ("extract_model", str),
+    "LINKSYN_SYNTHESIZE_MODEL": ("synthesize_model", str), "LINKSYN_HARDEN_MODEL": ("harden_model", str),
+    "LINKSYN_API_BASE": ("api_base", str), "LINKSYN_API_KEY_ENV": ("api_key_env", str),
+    "LINKSYN_MAX_CONCURRENCY": ("max_concurrency", int), "LINKSYN_TIMEOUT_S": ("timeout_s", float),
+    "LINKSYN_MAX_RETRIES": ("max_retries", int),
+    "LINKSYN_RETRY_FAILED": ("retry_failed", lambda v: v.lower() in {"1", "true", "yes"}),
+    "LINKSYN_PRICE_INPUT_PER_MTOK": ("price_input_per_mtok", float),
+    "LINKSYN_PRICE_OUTPUT_PER_MTOK": ("price_output_per_mtok", float),
+    "LINKSYN_BUDGET_USD": ("budget_usd_per_run", float), "LINKSYN_BUDGET_TOKENS": ("budget_tokens_per_run", int),
+    "LINKSYN_BUDGET_USD_PER_PARTITION": ("budget_usd_per_partition", float),
+    "LINKSYN_BUDGET_TOKENS_PER_PARTITION": ("budget_tokens_per_partition", int),
+}
+
+
+def llm_from_env() -> LLMResource:
+    fields: dict[str, Any] = {}
+    for var, (name, parse) in LLM_ENV.items():
+        value = os.environ.get(var)
+        if value:
+            try:
+                fields[name] = parse(value)
+            except ValueError as exc:
+                raise ValueError(f"{var}={value!r}: {exc}") from exc
+    return LLMResource(**fields)
+
+
 def build_resources(seeds_path: str | None = None,
                     settings_overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     env = os.environ.get
     return {
         "io_manager": ParquetIOManager(),
         "seed_source": SeedSourceResource(path=seeds_path if seeds_path is not None else env("LINKSYN_SEEDS", "")),
-        "llm": LLMResource(
-            model=env("LINKSYN_MODEL", ""), extract_model=env("LINKSYN_EXTRACT_MODEL", ""),
-            synthesize_model=env("LINKSYN_SYNTHESIZE_MODEL", ""), harden_model=env("LINKSYN_HARDEN_MODEL", ""),
-            api_base=env("LINKSYN_API_BASE", ""), api_key_env=env("LINKSYN_API_KEY_ENV", ""),
-            max_concurrency=int(env("LINKSYN_MAX_CONCURRENCY", "8")),
-            retry_failed=env("LINKSYN_RETRY_FAILED", "") in {"1", "true", "yes"},
-        ),
+        "llm": llm_from_env(),
         "settings": settings_from_env(settings_overrides),
     }

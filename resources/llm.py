@@ -1,6 +1,5 @@
 """The LLM resource: one litellm model string per stage, the embedded model by default."""
 
-
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -9,8 +8,9 @@ import dagster as dg
 from pydantic import Field
 
 from .embedded_model import EMBEDDED_MODEL_ID, ensure_server
-from .llm_cache import ResponseCache
-from .llm_client import LLMClient, ModelRoute
+from .llm_budget import Budget, prices_for
+from .llm_client import BatchStats, LLMClient, ModelRoute
+from .llm_ledger import RequestLedger
 from .project_paths import data_dir
 
 STAGES = ("extract", "synthesize", "harden")
@@ -18,7 +18,7 @@ STAGES = ("extract", "synthesize", "harden")
 _LOCAL_KEY = "sk-no-key-needed"
 # The demo model loops until max_tokens under a JSON grammar; short caps keep a demo run short.
 EMBEDDED_MAX_TOKENS = {"extract": 160, "synthesize": 640, "harden": 640}
-_caches: dict[Path, ResponseCache] = {}
+_ledgers: dict[Path, RequestLedger] = {}
 
 
 def structured_output_for(model: str) -> str:
@@ -30,7 +30,7 @@ class LLMResource(dg.ConfigurableResource):
     """Model strings are litellm's ('deepseek/deepseek-reasoner', 'hosted_vllm/Qwen/...',
     'openai/gpt-4o-mini'). Empty = the embedded SmolLM2 demo model. The API key is read from
     the environment variable named by api_key_env (or litellm's provider default, e.g.
-    DEEPSEEK_API_KEY) at call time; it is never stored in config, cache or metadata."""
+    DEEPSEEK_API_KEY) at call time; it is never stored in config, ledger, logs or metadata."""
 
     model: str = Field("", description="default model for every stage; empty = embedded demo model")
     extract_model: str = Field("", description="overrides `model` for KP extraction")
@@ -39,15 +39,21 @@ class LLMResource(dg.ConfigurableResource):
     api_base: str = Field("", description="OpenAI-compatible base URL (vLLM, proxies); empty = provider's")
     api_key_env: str = Field("", description="name of the env var holding the key; empty = litellm default")
     structured_output: str = Field("auto", description="auto | json_schema | json_object")
-    max_concurrency: int = Field(8, ge=1)
+    max_concurrency: int = Field(8, ge=1, description="upper bound; adapts down on 429s")
     timeout_s: float = Field(600.0, gt=0)
     max_retries: int = Field(4, ge=0)
     temperature: float = Field(0.6, ge=0)
     extract_max_tokens: int = Field(512, ge=16)
     synthesize_max_tokens: int = Field(4096, ge=16)
     harden_max_tokens: int = Field(4096, ge=16)
-    cache_path: str = Field("", description="SQLite response cache; empty = <data dir>/llm_cache.sqlite")
-    retry_failed: bool = Field(False, description="re-ask requests whose cached reply was unusable")
+    ledger_path: str = Field("", description="SQLite request ledger; empty = <data dir>/llm_ledger.sqlite")
+    retry_failed: bool = Field(False, description="re-ask requests whose recorded reply was unusable")
+    price_input_per_mtok: float | None = Field(None, description="USD per million prompt tokens (self-hosted)")
+    price_output_per_mtok: float | None = Field(None, description="USD per million completion tokens")
+    budget_usd_per_run: float | None = Field(None, ge=0, description="stop before a run spends more")
+    budget_tokens_per_run: int | None = Field(None, ge=0)
+    budget_usd_per_partition: float | None = Field(None, ge=0, description="per asset partition, per run")
+    budget_tokens_per_partition: int | None = Field(None, ge=0)
 
     def model_for(self, stage: str) -> str:
         return {"extract": self.extract_model, "synthesize": self.synthesize_model,
@@ -68,19 +74,36 @@ class LLMResource(dg.ConfigurableResource):
         return ModelRoute(model=model, cache_identity=identity, api_base=self.api_base or None,
                           api_key=key, structured_output=structured)
 
-    def cache(self) -> ResponseCache:
-        path = Path(self.cache_path) if self.cache_path else data_dir() / "llm_cache.sqlite"
-        if path not in _caches:
-            _caches[path] = ResponseCache(path)
-        return _caches[path]
+    def ledger(self) -> RequestLedger:
+        path = Path(self.ledger_path) if self.ledger_path else data_dir() / "llm_ledger.sqlite"
+        if path not in _ledgers:
+            _ledgers[path] = RequestLedger(path)
+        return _ledgers[path]
 
-    def client(self, stage: str, log: Callable[[str], None] | None = None) -> LLMClient:
+    def client(self, stage: str, log: Callable[[str], None] | None = None, run_id: str | None = None,
+               partition: str | None = None,
+               on_progress: Callable[[BatchStats, int | None], None] | None = None) -> LLMClient:
         max_tokens = {"extract": self.extract_max_tokens, "synthesize": self.synthesize_max_tokens,
                       "harden": self.harden_max_tokens}[stage]
         route = self.route(stage)
         if route.cache_identity == EMBEDDED_MODEL_ID:
             max_tokens = min(max_tokens, EMBEDDED_MAX_TOKENS[stage])
-        return LLMClient(route, self.cache(), stage=stage, max_concurrency=self.max_concurrency,
-                         timeout_s=self.timeout_s, max_retries=self.max_retries,
-                         temperature=self.temperature, max_tokens=max_tokens, log=log,
-                         retry_failed=self.retry_failed)
+        ledger = self.ledger()
+        budgets = []
+        if self.budget_usd_per_run is not None or self.budget_tokens_per_run is not None:
+            usd, tokens = ledger.spent(f"run:{run_id}") if run_id else (0.0, 0)
+            budgets.append(Budget("run", self.budget_usd_per_run, self.budget_tokens_per_run, usd, tokens))
+        if self.budget_usd_per_partition is not None or self.budget_tokens_per_partition is not None:
+            budgets.append(Budget(f"partition {partition or '?'}", self.budget_usd_per_partition,
+                                  self.budget_tokens_per_partition))
+        return LLMClient(route, ledger, stage=stage, max_concurrency=self.max_concurrency,
+                         timeout_s=self.timeout_s, max_retries=self.max_retries, temperature=self.temperature,
+                         max_tokens=max_tokens, retry_failed=self.retry_failed,
+                         prices=prices_for(route.model, self.price_input_per_mtok, self.price_output_per_mtok),
+                         budgets=budgets, log=log, on_progress=on_progress)
+
+    def record_spend(self, client: LLMClient, run_id: str | None) -> None:
+        """Add a finished batch's spend to its run, for the run budget of later stages."""
+        if run_id:
+            self.ledger().add_spend(f"run:{run_id}", client.stats.cost_usd,
+                                    client.stats.prompt_tokens + client.stats.completion_tokens)

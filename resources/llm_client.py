@@ -1,5 +1,16 @@
-"""Batch LLM calls through litellm: bounded concurrency, retries with backoff, JSON validation
-with one repair turn, usage and cost, and a response cache keyed by the full request."""
+"""Batch LLM calls through litellm, built for very long runs.
+
+- Requests stream from an iterator through a bounded queue (memory is O(concurrency)).
+- Every request is claimed in the durable ledger before it is sent and its answer is committed
+  before it is handed on, so a crash re-sends at most what was in flight, and a re-run of
+  unchanged work sends nothing. Identical requests are sent once (single flight).
+- Concurrency per route adapts (AIMD); 429s slow the run and Retry-After is honoured; our own
+  retries (litellm's are off) back off exponentially with jitter, a bounded number of times.
+- Answers are validated with pydantic; an unusable reply gets one repair turn, a reply cut at
+  max_tokens one retry with twice the room.
+- Tokens (prompt, completion, reasoning) and cost are counted from usage; budgets are reserved
+  before each send, so a run stops before it overspends.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +21,15 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .llm_cache import ResponseCache, request_key
+from .llm_budget import Budget, BudgetExceeded, Prices
+from .llm_ledger import DONE, FAILED, RequestLedger, request_key
+from .rate_control import AdaptiveLimiter, FailureBreaker, route_key, route_rate
 
 # Before litellm is imported: never fetch the cost map over the network.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -25,6 +38,9 @@ import litellm  # noqa: E402
 litellm.suppress_debug_info = True
 litellm.telemetry = False
 litellm.drop_params = True  # e.g. deepseek-reasoner rejects temperature
+litellm.callbacks = []
+litellm.success_callback = []
+litellm.failure_callback = []
 
 RETRYABLE = (
     litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError, litellm.InternalServerError,
@@ -32,7 +48,10 @@ RETRYABLE = (
 )
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 60.0
+CLAIM_CHUNK = 64
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
+
+Request = tuple[str, list[dict[str, str]]] | tuple[str, list[dict[str, str]], int]
 
 
 @dataclass(frozen=True)
@@ -63,40 +82,65 @@ class CallResult(BaseModel):
     model: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    reasoning_tokens: int = 0
     cost_usd: float = 0.0
     cached: bool = False
     http_calls: int = 0
     repaired: bool = False
+    length_retries: int = 0
     answered: bool = False  # the model replied (even if the reply stayed unusable)
+
+
+_NOT_STORED = {"item_id", "cached", "http_calls"}
 
 
 @dataclass
 class BatchStats:
     requests: int = 0
+    done: int = 0
     cache_hits: int = 0
     http_calls: int = 0
     retries: int = 0
+    throttled: int = 0
     repaired: int = 0
+    length_retries: int = 0
     ok: int = 0
     failed: Counter[str] = field(default_factory=Counter)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    reasoning_tokens: int = 0
     cost_usd: float = 0.0
+    not_sent: int = 0
+    started: float = field(default_factory=time.monotonic)
 
     def as_metadata(self) -> dict[str, Any]:
         return {
             "llm_requests": self.requests, "llm_cache_hits": self.cache_hits,
-            "llm_http_calls": self.http_calls, "llm_retries": self.retries,
-            "llm_repaired": self.repaired, "llm_ok": self.ok,
-            "llm_failed": sum(self.failed.values()),
-            "llm_failed_by_reason": dict(self.failed),
+            "llm_http_calls": self.http_calls, "llm_retries": self.retries, "llm_throttled": self.throttled,
+            "llm_repaired": self.repaired, "llm_length_retries": self.length_retries, "llm_ok": self.ok,
+            "llm_failed": sum(self.failed.values()), "llm_failed_by_reason": dict(self.failed),
+            "llm_not_sent": self.not_sent,
             "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-            "cost_usd": round(self.cost_usd, 6),
+            "reasoning_tokens": self.reasoning_tokens, "cost_usd": round(self.cost_usd, 6),
         }
+
+    def progress_line(self, stage: str, total: int | None) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rate = self.done / elapsed
+        tokens = (self.prompt_tokens + self.completion_tokens) / elapsed
+        of = f"/{total}" if total else ""
+        eta = f", ETA {(total - self.done) / rate:.0f}s" if total and rate > 0 else ""
+        failed = f", failed {dict(self.failed)}" if self.failed else ""
+        return (f"[{stage}] {self.done}{of} done, {rate:.1f} req/s, {tokens:.0f} tok/s{eta}, "
+                f"cache hits {self.cache_hits}, cost ${self.cost_usd:.4f}{failed}")
 
 
 class PermanentError(Exception):
     """A request that retrying will not fix (bad key, unknown model, bad request)."""
+
+
+class RunAborted(RuntimeError):
+    """Too many requests got no answer: the key, model name or endpoint is probably wrong."""
 
 
 def parse_json_answer(content: str | None, output: type[BaseModel]) -> dict[str, Any]:
@@ -119,172 +163,17 @@ def parse_json_answer(content: str | None, output: type[BaseModel]) -> dict[str,
 
 
 def _retry_after(exc: Exception) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    value = headers.get("retry-after")
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    value = headers.get("retry-after") if headers is not None else None
     try:
         return float(value) if value is not None else None
     except ValueError:
         return None
 
 
-class LLMClient:
-    def __init__(self, route: ModelRoute, cache: ResponseCache, *, stage: str, max_concurrency: int = 8,
-                 timeout_s: float = 600.0, max_retries: int = 4, temperature: float = 0.6,
-                 max_tokens: int = 2048, log: Callable[[str], None] | None = None,
-                 progress_every_s: float = 10.0, retry_failed: bool = False) -> None:
-        self.route, self.cache, self.stage = route, cache, stage
-        self.max_concurrency, self.timeout_s, self.max_retries = max_concurrency, timeout_s, max_retries
-        self.temperature, self.max_tokens = temperature, max_tokens
-        self.log = log or (lambda _msg: None)
-        self.progress_every_s = progress_every_s
-        self.retry_failed = retry_failed
-        self.stats = BatchStats()
-
-    # ------------------------------------------------------------ public
-
-    def run(self, requests: Iterable[tuple[str, list[dict[str, str]]]], output: type[BaseModel],
-            prompt_version: str) -> list[CallResult]:
-        """One CallResult per (item_id, messages), in input order."""
-        items = list(requests)
-        return asyncio.run(self._run_all(items, output, prompt_version))
-
-    # ------------------------------------------------------------ internals
-
-    def _key(self, messages: list[dict[str, str]], output: type[BaseModel], prompt_version: str) -> str:
-        return request_key(model=self.route.cache_identity, messages=messages, temperature=self.temperature,
-                           max_tokens=self.max_tokens, schema=output.model_json_schema(),
-                           prompt_version=prompt_version)
-
-    async def _run_all(self, items: list[tuple[str, list[dict[str, str]]]], output: type[BaseModel],
-                       prompt_version: str) -> list[CallResult]:
-        results: list[CallResult | None] = [None] * len(items)
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for i in range(len(items)):
-            queue.put_nowait(i)
-        started = time.monotonic()
-        last_report = [started]
-        done = [0]
-        self.stats.requests += len(items)
-
-        async def worker() -> None:
-            while True:
-                try:
-                    i = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                item_id, messages = items[i]
-                results[i] = await self._one(item_id, messages, output, prompt_version)
-                done[0] += 1
-                now = time.monotonic()
-                if now - last_report[0] >= self.progress_every_s or done[0] == len(items):
-                    last_report[0] = now
-                    rate = done[0] / max(now - started, 1e-9)
-                    eta = (len(items) - done[0]) / rate if rate > 0 else 0.0
-                    self.log(f"[{self.stage}] {done[0]}/{len(items)} done, {rate:.2f} req/s, "
-                             f"ETA {eta:.0f}s, cache hits {self.stats.cache_hits}, "
-                             f"failed {sum(self.stats.failed.values())}, cost ${self.stats.cost_usd:.4f}")
-
-        workers = [asyncio.create_task(worker()) for _ in range(max(1, min(self.max_concurrency, len(items))))]
-        await asyncio.gather(*workers)
-        return [r for r in results if r is not None]
-
-    async def _one(self, item_id: str, messages: list[dict[str, str]], output: type[BaseModel],
-                   prompt_version: str) -> CallResult:
-        key = self._key(messages, output, prompt_version)
-        hit = self.cache.get(key)
-        if hit is not None and (hit["ok"] or not self.retry_failed):
-            self.stats.cache_hits += 1
-            cached = CallResult(**{**hit, "item_id": item_id, "cached": True, "http_calls": 0})
-            if cached.ok:
-                self.stats.ok += 1
-            else:
-                self.stats.failed[_reason_key(cached.error)] += 1
-            return cached
-        result = CallResult(item_id=item_id, ok=False, model=self.route.model)
-        conversation = list(messages)
-        for turn in range(2):  # the answer, then at most one repair turn
-            try:
-                response = await self._send(conversation, output, result)
-            except PermanentError as exc:
-                result.error = str(exc)
-                break
-            choice = response.choices[0]
-            content = choice.message.content
-            result.answered = True
-            result.reasoning = getattr(choice.message, "reasoning_content", None) or result.reasoning
-            try:
-                result.data = parse_json_answer(content, output)
-            except ValueError as exc:
-                reason = str(exc)
-                if choice.finish_reason == "length":
-                    reason = f"truncated at max_tokens ({reason})"
-                result.error = reason
-                if turn == 0:
-                    conversation += [
-                        {"role": "assistant", "content": content or ""},
-                        {"role": "user", "content": f"That reply was not usable: {reason}. Reply again "
-                                                     "with only the corrected JSON object."},
-                    ]
-                    result.repaired = True
-                continue
-            result.ok, result.error = True, None
-            break
-        self.stats.repaired += int(result.repaired and result.ok)
-        if result.ok:
-            self.stats.ok += 1
-        else:
-            self.stats.failed[_reason_key(result.error)] += 1
-        # An unusable reply is kept too: asking again costs as much and rarely helps (retry_failed
-        # re-asks). A request that got no reply at all (network, 429s, bad key) is not kept.
-        if result.ok or result.answered:
-            self.cache.put(key, self.stage, self.route.cache_identity, prompt_version,
-                           result.model_dump(exclude={"item_id", "cached", "http_calls"}))
-        return result
-
-    async def _send(self, messages: list[dict[str, str]], output: type[BaseModel], result: CallResult) -> Any:
-        last: Exception | None = None
-        for attempt in range(self.max_retries + 1):
-            try:
-                result.http_calls += 1
-                self.stats.http_calls += 1
-                response = await litellm.acompletion(
-                    model=self.route.model, messages=messages, api_base=self.route.api_base,
-                    api_key=self.route.api_key, temperature=self.temperature, max_tokens=self.max_tokens,
-                    response_format=self.route.response_format(output), timeout=self.timeout_s,
-                    num_retries=0, max_retries=0,
-                )
-            except RETRYABLE as exc:
-                last = exc
-                if attempt == self.max_retries:
-                    break
-                self.stats.retries += 1
-                delay = _retry_after(exc) or min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** attempt)
-                await asyncio.sleep(delay * (0.5 + random.random()))
-                continue
-            except Exception as exc:  # 4xx (bad key, unknown model, bad request): retrying cannot help
-                raise PermanentError(f"{type(exc).__name__}: {_scrub(str(exc), self.route.api_key)}") from exc
-            self._account(response, result)
-            return response
-        raise PermanentError(f"gave up after {self.max_retries + 1} attempts: {type(last).__name__}: "
-                             f"{_scrub(str(last), self.route.api_key)[:300]}")
-
-    def _account(self, response: Any, result: CallResult) -> None:
-        usage = getattr(response, "usage", None)
-        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion = int(getattr(usage, "completion_tokens", 0) or 0)
-        try:
-            cost = float(litellm.completion_cost(completion_response=response) or 0.0)
-        except Exception:  # unpriced (self-hosted) models cost 0 here; issue 3 adds configured prices
-            cost = 0.0
-        result.prompt_tokens += prompt
-        result.completion_tokens += completion
-        result.cost_usd += cost
-        self.stats.prompt_tokens += prompt
-        self.stats.completion_tokens += completion
-        self.stats.cost_usd += cost
+def _estimate_prompt_tokens(messages: Sequence[dict[str, str]]) -> int:
+    # Upper-bound-ish: about 2 characters per token covers English and Chinese.
+    return sum(len(m.get("content") or "") for m in messages) // 2 + 8 * len(messages)
 
 
 def _reason_key(error: str | None) -> str:
@@ -293,3 +182,307 @@ def _reason_key(error: str | None) -> str:
 
 def _scrub(text: str, secret: str | None) -> str:
     return text.replace(secret, "***") if secret else text
+
+
+class LLMClient:
+    def __init__(self, route: ModelRoute, ledger: RequestLedger, *, stage: str, max_concurrency: int = 8,
+                 timeout_s: float = 600.0, max_retries: int = 4, temperature: float = 0.6,
+                 max_tokens: int = 2048, max_tokens_cap: int = 32768, retry_failed: bool = False,
+                 prices: Prices | None = None, budgets: Sequence[Budget] = (),
+                 log: Callable[[str], None] | None = None, progress_every_s: float = 10.0,
+                 on_progress: Callable[[BatchStats, int | None], None] | None = None,
+                 breaker: FailureBreaker | None = None) -> None:
+        self.route, self.ledger, self.stage = route, ledger, stage
+        self.max_concurrency, self.timeout_s, self.max_retries = max_concurrency, timeout_s, max_retries
+        self.temperature, self.max_tokens, self.max_tokens_cap = temperature, max_tokens, max_tokens_cap
+        self.retry_failed = retry_failed
+        self.prices = prices or Prices()
+        self.budgets = list(budgets)
+        self.log = log or (lambda _msg: None)
+        self.progress_every_s = progress_every_s
+        self.on_progress = on_progress
+        self.breaker = breaker or FailureBreaker()
+        self.stats = BatchStats()
+        self._stop_reason: str | None = None
+
+    # ------------------------------------------------------------ public
+
+    def run(self, requests: Iterable[Request], output: type[BaseModel], prompt_version: str) -> list[CallResult]:
+        """One CallResult per request, in input order (collects: use stream() for huge batches)."""
+        items = list(requests)
+        got: dict[str, CallResult] = {}
+        self.stream(items, output, prompt_version, lambda r: got.__setitem__(r.item_id, r), total=len(items))
+        return [got[item[0]] for item in items if item[0] in got]
+
+    def stream(self, requests: Iterable[Request], output: type[BaseModel], prompt_version: str,
+               sink: Callable[[CallResult], None], total: int | None = None) -> BatchStats:
+        """Send every request (or reuse its recorded answer) and hand each result to sink once it is
+        committed to the ledger. Raises BudgetExceeded / RunAborted after in-flight work finishes."""
+        asyncio.run(self._stream(iter(requests), output, prompt_version, sink, total))
+        if self._stop_reason:
+            undone = (total - self.stats.done) if total else self.stats.not_sent
+            message = (f"[{self.stage}] stopped: {self._stop_reason}. {self.stats.done} request(s) finished "
+                       f"(their answers are kept), about {undone} left undone; re-running sends only those.")
+            raise (BudgetExceeded if self._stop_reason.startswith("budget") else RunAborted)(message)
+        return self.stats
+
+    # ------------------------------------------------------------ the loop
+
+    def _key(self, messages: list[dict[str, str]], schema: dict[str, Any], version: str, sample: int) -> str:
+        return request_key(model=self.route.cache_identity, messages=messages, temperature=self.temperature,
+                           max_tokens=self.max_tokens, schema=schema, prompt_version=version, sample_index=sample)
+
+    def _stop(self, reason: str, stop: asyncio.Event) -> None:
+        if not self._stop_reason:
+            self._stop_reason = reason
+            self.log(f"[{self.stage}] stopping: {reason}")
+        stop.set()
+
+    async def _stream(self, requests: Iterable[Request], output: type[BaseModel], version: str,
+                      sink: Callable[[CallResult], None], total: int | None) -> None:
+        schema = output.model_json_schema()
+        response_format = self.route.response_format(output)
+        limiter = AdaptiveLimiter(route_rate(route_key(self.route.model, self.route.api_base, self.route.api_key),
+                                             self.max_concurrency))
+        workers_n = self.max_concurrency
+        queue: asyncio.Queue[tuple[str, str, list[dict[str, str]]] | None] = asyncio.Queue(maxsize=2 * workers_n)
+        done_q: asyncio.Queue[tuple[str, CallResult] | None] = asyncio.Queue()
+        stop = asyncio.Event()
+        followers: dict[str, list[str]] = {}  # key -> extra item ids (single flight)
+        unsent: list[str] = []
+        last_report = [time.monotonic(), 0.0]
+
+        def emit(key: str, result: CallResult) -> None:
+            for item_id in [result.item_id, *followers.pop(key, [])]:
+                out = result if item_id == result.item_id else result.model_copy(update={"item_id": item_id})
+                self.stats.done += 1
+                if out.cached:
+                    self.stats.cache_hits += 1
+                if out.ok:
+                    self.stats.ok += 1
+                else:
+                    self.stats.failed[_reason_key(out.error)] += 1
+                sink(out)
+            now = time.monotonic()
+            if self.on_progress and now - last_report[1] >= 0.2:
+                last_report[1] = now
+                self.on_progress(self.stats, total)
+            if now - last_report[0] >= self.progress_every_s:
+                last_report[0] = now
+                self.log(self.stats.progress_line(self.stage, total))
+
+        def reuse(key: str, item_id: str, payload: dict[str, Any] | None) -> None:
+            emit(key, CallResult(**{**(payload or {}), "item_id": item_id, "cached": True, "http_calls": 0,
+                                    "model": (payload or {}).get("model", self.route.model),
+                                    "ok": bool((payload or {}).get("ok"))}))
+
+        async def wait_for(key: str, item_id: str, messages: list[dict[str, str]]) -> None:
+            # Another process holds a live lease on the same request: wait for its answer.
+            while not stop.is_set():
+                claim = self.ledger.claim([(key, self.stage, self.route.cache_identity, version)],
+                                          self.retry_failed)[key]
+                if claim.action == "reuse":
+                    reuse(key, item_id, claim.payload)
+                    return
+                if claim.action == "send":
+                    await queue.put((key, item_id, messages))
+                    return
+                await asyncio.sleep(0.5)
+
+        async def dispatch(chunk: list[tuple[str, str, list[dict[str, str]]]], waits: list[asyncio.Task]) -> None:
+            claims = self.ledger.claim([(k, self.stage, self.route.cache_identity, version) for k, _, _ in chunk],
+                                       self.retry_failed)
+            for key, item_id, messages in chunk:
+                claim = claims[key]
+                if claim.action == "reuse":
+                    reuse(key, item_id, claim.payload)
+                elif claim.action == "wait":
+                    waits.append(asyncio.create_task(wait_for(key, item_id, messages)))
+                elif stop.is_set():
+                    unsent.append(key)
+                else:
+                    await queue.put((key, item_id, messages))
+
+        async def producer() -> None:
+            chunk: list[tuple[str, str, list[dict[str, str]]]] = []
+            waits: list[asyncio.Task] = []
+            for request in requests:
+                if stop.is_set():
+                    break
+                item_id, messages = request[0], request[1]
+                sample = request[2] if len(request) > 2 else 0  # type: ignore[misc]
+                self.stats.requests += 1
+                key = self._key(messages, schema, version, sample)
+                if key in followers:
+                    followers[key].append(item_id)
+                    continue
+                followers[key] = []
+                chunk.append((key, item_id, messages))
+                if len(chunk) >= CLAIM_CHUNK:
+                    await dispatch(chunk, waits)
+                    chunk = []
+            if chunk:
+                await dispatch(chunk, waits)
+            await asyncio.gather(*waits)
+            for _ in range(workers_n):
+                await queue.put(None)
+
+        async def worker() -> None:
+            while True:
+                item = await queue.get()
+                if item is None:
+                    return
+                key, item_id, messages = item
+                if stop.is_set():
+                    unsent.append(key)
+                    continue
+                est_tokens = _estimate_prompt_tokens(messages) + self.max_tokens
+                est_usd = self.prices.cost(_estimate_prompt_tokens(messages), self.max_tokens)
+                booked: list[Budget] = []
+                for budget in self.budgets:
+                    if not budget.reserve(est_usd, est_tokens):
+                        for b in booked:
+                            b.settle(est_usd, est_tokens, 0.0, 0)
+                        self._stop(f"{budget.describe()}; the next request could cost up to ${est_usd:.4f} / "
+                                   f"{est_tokens} tokens", stop)
+                        unsent.append(key)
+                        break
+                    booked.append(budget)
+                else:
+                    result = await self._one(item_id, messages, output, response_format, limiter)
+                    for budget in booked:
+                        budget.settle(est_usd, est_tokens, result.cost_usd,
+                                      result.prompt_tokens + result.completion_tokens)
+                    self.breaker.add(not result.answered)
+                    if self.breaker.tripped:
+                        self._stop(f"{self.breaker.describe()} (last error: {result.error}); check the API key, "
+                                   "model name and api_base", stop)
+                    await done_q.put((key, result))
+
+        async def writer() -> None:
+            while True:
+                first = await done_q.get()
+                batch = [first]
+                while not done_q.empty():
+                    batch.append(done_q.get_nowait())
+                items = [b for b in batch if b is not None]
+                if items:
+                    self.ledger.record([
+                        (key, DONE if r.ok else FAILED,
+                         r.model_dump(exclude=_NOT_STORED) if (r.ok or r.answered) else None,
+                         r.error, r.answered, r.http_calls) for key, r in items])
+                    for key, result in items:
+                        emit(key, result)
+                if len(items) < len(batch):
+                    return
+
+        async def heartbeat() -> None:
+            while True:
+                await asyncio.sleep(self.ledger.lease_s / 3)
+                self.ledger.renew()
+
+        beat = asyncio.create_task(heartbeat())
+        writer_task = asyncio.create_task(writer())
+        try:
+            await asyncio.gather(producer(), *[worker() for _ in range(workers_n)])
+        finally:
+            await done_q.put(None)
+            await writer_task
+            beat.cancel()
+            self.ledger.release(unsent)
+            self.stats.not_sent += len(unsent)
+            if self.on_progress:
+                self.on_progress(self.stats, total)
+            self.log(self.stats.progress_line(self.stage, total))
+
+    # ------------------------------------------------------------ one request
+
+    async def _one(self, item_id: str, messages: list[dict[str, str]], output: type[BaseModel],
+                   response_format: dict[str, Any], limiter: AdaptiveLimiter) -> CallResult:
+        result = CallResult(item_id=item_id, ok=False, model=self.route.model)
+        conversation = list(messages)
+        max_tokens = self.max_tokens
+        while True:
+            try:
+                response = await self._send(conversation, response_format, max_tokens, result, limiter)
+            except PermanentError as exc:
+                result.error = str(exc)
+                return result
+            choice = response.choices[0]
+            content = choice.message.content
+            result.answered = True
+            result.reasoning = getattr(choice.message, "reasoning_content", None) or result.reasoning
+            try:
+                result.data = parse_json_answer(content, output)
+                result.ok, result.error = True, None
+                self.stats.repaired += int(result.repaired)
+                return result
+            except ValueError as exc:
+                reason = str(exc)
+            if choice.finish_reason == "length":
+                reason = f"truncated at max_tokens={max_tokens} ({reason})"
+                if result.length_retries == 0 and max_tokens < self.max_tokens_cap:
+                    max_tokens = min(self.max_tokens_cap, max_tokens * 2)
+                    result.length_retries += 1
+                    self.stats.length_retries += 1
+                    continue
+            result.error = reason
+            if result.repaired:
+                return result
+            result.repaired = True
+            conversation = [*conversation, {"role": "assistant", "content": content or ""},
+                            {"role": "user", "content": f"That reply was not usable: {reason}. Reply again with "
+                                                         "only the corrected JSON object."}]
+
+    async def _send(self, messages: list[dict[str, str]], response_format: dict[str, Any], max_tokens: int,
+                    result: CallResult, limiter: AdaptiveLimiter) -> Any:
+        last: Exception | None = None
+        for attempt in range(self.max_retries + 1):
+            retry_after = None
+            await limiter.acquire()
+            try:
+                result.http_calls += 1
+                self.stats.http_calls += 1
+                response = await litellm.acompletion(
+                    model=self.route.model, messages=messages, api_base=self.route.api_base,
+                    api_key=self.route.api_key, temperature=self.temperature, max_tokens=max_tokens,
+                    response_format=response_format, timeout=self.timeout_s, num_retries=0, max_retries=0,
+                )
+            except RETRYABLE as exc:
+                last = exc
+                retry_after = _retry_after(exc)
+                if isinstance(exc, litellm.RateLimitError):
+                    self.stats.throttled += 1
+                    limiter.rate.on_throttle(retry_after)
+            except Exception as exc:  # 4xx (bad key, unknown model, bad request): retrying cannot help
+                raise PermanentError(f"{type(exc).__name__}: {_scrub(str(exc), self.route.api_key)[:300]}") from exc
+            else:
+                limiter.rate.on_success()
+                self._account(response, result)
+                return response
+            finally:
+                await limiter.release()
+            if attempt == self.max_retries:
+                break
+            self.stats.retries += 1
+            delay = (retry_after * (1 + 0.25 * random.random()) if retry_after
+                     else min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** attempt) * (0.5 + random.random()))
+            await asyncio.sleep(delay)
+        raise PermanentError(f"gave up after {self.max_retries + 1} attempts: {type(last).__name__}: "
+                             f"{_scrub(str(last), self.route.api_key)[:300]}")
+
+    def _account(self, response: Any, result: CallResult) -> None:
+        usage = getattr(response, "usage", None)
+        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion = int(getattr(usage, "completion_tokens", 0) or 0)
+        details = getattr(usage, "completion_tokens_details", None)
+        reasoning = int(getattr(details, "reasoning_tokens", 0) or 0)
+        cost = self.prices.cost(prompt, completion)
+        result.prompt_tokens += prompt
+        result.completion_tokens += completion
+        result.reasoning_tokens += reasoning
+        result.cost_usd += cost
+        self.stats.prompt_tokens += prompt
+        self.stats.completion_tokens += completion
+        self.stats.reasoning_tokens += reasoning
+        self.stats.cost_usd += cost

@@ -8,8 +8,8 @@ import pytest
 
 from linksyn_assets.records import KPExtraction
 from resources.llm import LLMResource
-from resources.llm_cache import ResponseCache
 from resources.llm_client import LLMClient, ModelRoute, parse_json_answer
+from resources.llm_ledger import RequestLedger
 from tests.stub_llm_server import Faults, StubServer
 
 SECRET = "sk-test-SECRET-4242"
@@ -24,7 +24,7 @@ def _messages(i: int) -> list[dict[str, str]]:
 def _client(stub: StubServer, tmp_path: Path, **kw) -> LLMClient:
     route = ModelRoute(model="openai/stub-model", cache_identity="stub", api_base=stub.url, api_key=SECRET)
     kw.setdefault("max_retries", 3)
-    return LLMClient(route, ResponseCache(tmp_path / "cache.sqlite"), stage="extract", **kw)
+    return LLMClient(route, RequestLedger(tmp_path / "cache.sqlite"), stage="extract", **kw)
 
 
 def test_answers_are_validated_and_cached(stub: StubServer, tmp_path: Path) -> None:
@@ -67,7 +67,7 @@ def test_transient_faults_are_absorbed(stub: StubServer, tmp_path: Path, fault: 
     client = _client(stub, tmp_path, max_concurrency=1)  # sequential: a repair never hits the same fault
     results = client.run([(f"s{i}", _messages(i)) for i in range(6)], KPExtraction, "v1")
     assert all(r.ok for r in results), [r.error for r in results]
-    assert client.stats.retries + client.stats.repaired > 0
+    assert client.stats.retries + client.stats.repaired + client.stats.length_retries > 0
     assert client.stats.http_calls == stub.count
 
 
@@ -87,7 +87,7 @@ def test_retries_are_bounded_and_failures_keep_their_reason(stub: StubServer, tm
 def test_permanent_error_is_not_retried(stub: StubServer, tmp_path: Path) -> None:
     route = ModelRoute(model="openai/stub-model", cache_identity="x", api_base=stub.url.replace("/v1", "/nope"),
                        api_key=SECRET)
-    client = LLMClient(route, ResponseCache(tmp_path / "c.sqlite"), stage="extract", max_retries=3)
+    client = LLMClient(route, RequestLedger(tmp_path / "c.sqlite"), stage="extract", max_retries=3)
     [result] = client.run([("s", _messages(1))], KPExtraction, "v1")
     assert not result.ok and stub.count <= 1
 
@@ -97,7 +97,7 @@ def test_secret_never_reaches_cache_or_results(stub: StubServer, tmp_path: Path)
     results = client.run([("s", _messages(1))], KPExtraction, "v1")
     sent = {k.lower(): v for k, v in stub.state.headers[0].items()}
     assert sent["authorization"] == f"Bearer {SECRET}"  # it was really sent
-    assert SECRET.encode() not in (tmp_path / "cache.sqlite").read_bytes()
+    assert all(SECRET.encode() not in p.read_bytes() for p in tmp_path.glob("cache.sqlite*"))
     assert SECRET not in results[0].model_dump_json()
     assert SECRET not in repr(client.route)
 
@@ -112,7 +112,7 @@ def test_parse_json_answer_handles_fences_and_reports_problems() -> None:
 
 def test_resource_routes_and_key_env(stub: StubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     resource = LLMResource(model="deepseek/deepseek-reasoner", harden_model="hosted_vllm/qwen",
-                           api_key_env="MY_KEY", cache_path=str(tmp_path / "c.sqlite"))
+                           api_key_env="MY_KEY", ledger_path=str(tmp_path / "c.sqlite"))
     monkeypatch.setenv("MY_KEY", "k")
     assert resource.route("extract").structured_output == "json_object"
     assert resource.route("harden").structured_output == "json_schema"

@@ -11,6 +11,7 @@ from ..kp_extraction import extraction_requests, seed_kps_table
 from ..partitions import discipline_partitions
 from ..prompts import EXTRACT_VERSION
 from ..records import KPExtraction
+from .llm_batch import run_llm_batch
 from .metadata import counts, json_meta, preview
 
 
@@ -20,8 +21,8 @@ from .metadata import counts, json_meta, preview
 def seed_kps(context: dg.AssetExecutionContext, seeds: pl.DataFrame, llm: LLMResource,
              seed_source: SeedSourceResource) -> dg.Output[pl.DataFrame]:
     disciplines = sorted(context.instance.get_dynamic_partitions(discipline_partitions.name))
-    client = llm.client("extract", context.log.info)
-    results = client.run(extraction_requests(seeds, disciplines), KPExtraction, EXTRACT_VERSION)
+    results, client = run_llm_batch(context, llm, "extract", extraction_requests(seeds, disciplines),
+                                    KPExtraction, EXTRACT_VERSION)
     table = seed_kps_table(seeds, results, disciplines, seed_source.default_discipline)
     ok = table.filter(pl.col("kp_id").is_not_null())
     failed = table.filter(pl.col("error").is_not_null())

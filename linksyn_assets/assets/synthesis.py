@@ -19,6 +19,7 @@ from ..synthesis import (
     synthesis_requests,
     synthesized_table,
 )
+from .llm_batch import run_llm_batch
 from .metadata import counts, json_meta, preview
 
 
@@ -48,9 +49,8 @@ def synthesized_qa(context: dg.AssetExecutionContext, walk_paths: pl.DataFrame, 
                    llm: LLMResource, settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
     params = settings.plain().synthesis
     lookup = _seed_lookup(seeds, walk_paths)
-    client = llm.client("synthesize", context.log.info)
     requests = synthesis_requests(walk_paths, lookup, params.qa_per_path)
-    results = client.run(requests, SynthesisAnswer, SYNTHESIZE_VERSION)
+    results, client = run_llm_batch(context, llm, "synthesize", requests, SynthesisAnswer, SYNTHESIZE_VERSION)
     table = synthesized_table(walk_paths, results, lookup, params.qa_per_path)
     return dg.Output(table, metadata={
         **_llm_metadata(table, client.stats.as_metadata(), client.route.cache_identity, SYNTHESIZE_VERSION),
@@ -71,8 +71,8 @@ def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm
         empty = hard_table(hardening_targets(synthesized_qa.clear(), params.hard_difficulty_step), [])
         return dg.Output(empty, metadata={"rows": 0, "skipped": "discipline not in hard_disciplines"})
     targets = hardening_targets(synthesized_qa, params.hard_difficulty_step)
-    client = llm.client("harden", context.log.info)
-    results = client.run(hardening_requests(targets), HardeningAnswer, HARDEN_VERSION)
+    results, client = run_llm_batch(context, llm, "harden", hardening_requests(targets), HardeningAnswer,
+                                    HARDEN_VERSION)
     table = hard_table(targets, results)
     return dg.Output(table, metadata={
         **_llm_metadata(table, client.stats.as_metadata(), client.route.cache_identity, HARDEN_VERSION),
