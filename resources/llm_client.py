@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -29,6 +30,16 @@ from pydantic import BaseModel, ValidationError
 
 from .llm_budget import Budget, BudgetExceeded, Prices
 from .llm_ledger import DONE, FAILED, RequestLedger, request_key
+from .llm_transport import (
+    PermanentError,
+    PreparedRoute,
+    Reply,
+    Retryable,
+    new_session,
+    prepare_route,
+    send_litellm,
+    send_prepared,
+)
 from .rate_control import AdaptiveLimiter, FailureBreaker, route_key, route_rate
 
 # Before litellm is imported: never fetch the cost map over the network.
@@ -42,10 +53,6 @@ litellm.callbacks = []
 litellm.success_callback = []
 litellm.failure_callback = []
 
-RETRYABLE = (
-    litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError, litellm.InternalServerError,
-    litellm.ServiceUnavailableError, litellm.BadGatewayError,
-)
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 60.0
 CLAIM_CHUNK = 64
@@ -135,10 +142,6 @@ class BatchStats:
                 f"cache hits {self.cache_hits}, cost ${self.cost_usd:.4f}{failed}")
 
 
-class PermanentError(Exception):
-    """A request that retrying will not fix (bad key, unknown model, bad request)."""
-
-
 class RunAborted(RuntimeError):
     """Too many requests got no answer: the key, model name or endpoint is probably wrong."""
 
@@ -162,15 +165,6 @@ def parse_json_answer(content: str | None, output: type[BaseModel]) -> dict[str,
         raise ValueError(f"schema mismatch: {problems}") from exc
 
 
-def _retry_after(exc: Exception) -> float | None:
-    headers = getattr(getattr(exc, "response", None), "headers", None)
-    value = headers.get("retry-after") if headers is not None else None
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 def _estimate_prompt_tokens(messages: Sequence[dict[str, str]]) -> int:
     # Upper-bound-ish: about 2 characters per token covers English and Chinese.
     return sum(len(m.get("content") or "") for m in messages) // 2 + 8 * len(messages)
@@ -191,7 +185,7 @@ class LLMClient:
                  prices: Prices | None = None, budgets: Sequence[Budget] = (),
                  log: Callable[[str], None] | None = None, progress_every_s: float = 10.0,
                  on_progress: Callable[[BatchStats, int | None], None] | None = None,
-                 breaker: FailureBreaker | None = None) -> None:
+                 breaker: FailureBreaker | None = None, workers: int = 1, transport: str = "auto") -> None:
         self.route, self.ledger, self.stage = route, ledger, stage
         self.max_concurrency, self.timeout_s, self.max_retries = max_concurrency, timeout_s, max_retries
         self.temperature, self.max_tokens, self.max_tokens_cap = temperature, max_tokens, max_tokens_cap
@@ -202,6 +196,10 @@ class LLMClient:
         self.progress_every_s = progress_every_s
         self.on_progress = on_progress
         self.breaker = breaker or FailureBreaker()
+        self.workers = workers
+        self.transport = transport  # "auto": our HTTP for OpenAI-format providers; "litellm": acompletion
+        self._prepared: PreparedRoute | None = None
+        self._session: Any = None
         self.stats = BatchStats()
         self._stop_reason: str | None = None
 
@@ -218,7 +216,12 @@ class LLMClient:
                sink: Callable[[CallResult], None], total: int | None = None) -> BatchStats:
         """Send every request (or reuse its recorded answer) and hand each result to sink once it is
         committed to the ledger. Raises BudgetExceeded / RunAborted after in-flight work finishes."""
-        asyncio.run(self._stream(iter(requests), output, prompt_version, sink, total))
+        if self.workers > 1:
+            from .llm_workers import stream_in_workers
+
+            self._stop_reason = stream_in_workers(self, iter(requests), output, prompt_version, sink, total)
+        else:
+            asyncio.run(self._stream(iter(requests), output, prompt_version, sink, total))
         if self._stop_reason:
             undone = (total - self.stats.done) if total else self.stats.not_sent
             message = (f"[{self.stage}] stopped: {self._stop_reason}. {self.stats.done} request(s) finished "
@@ -303,12 +306,31 @@ class LLMClient:
                 else:
                     await queue.put((key, item_id, messages))
 
+        loop = asyncio.get_running_loop()
+
+        def take(n: int) -> list[Request]:
+            return list(itertools.islice(requests, n))
+
         async def producer() -> None:
             chunk: list[tuple[str, str, list[dict[str, str]]]] = []
             waits: list[asyncio.Task] = []
-            for request in requests:
-                if stop.is_set():
+            while not stop.is_set():
+                # The iterator may block (a queue fed by another process): read it off the loop.
+                batch = await loop.run_in_executor(None, take, CLAIM_CHUNK)
+                if not batch:
                     break
+                consume(batch, chunk)
+                if len(chunk) >= CLAIM_CHUNK:
+                    await dispatch(chunk, waits)
+                    chunk = []
+            if chunk:
+                await dispatch(chunk, waits)
+            await asyncio.gather(*waits)
+            for _ in range(workers_n):
+                await queue.put(None)
+
+        def consume(batch: list[Request], chunk: list[tuple[str, str, list[dict[str, str]]]]) -> None:
+            for request in batch:
                 item_id, messages = request[0], request[1]
                 sample = request[2] if len(request) > 2 else 0  # type: ignore[misc]
                 self.stats.requests += 1
@@ -318,14 +340,6 @@ class LLMClient:
                     continue
                 followers[key] = []
                 chunk.append((key, item_id, messages))
-                if len(chunk) >= CLAIM_CHUNK:
-                    await dispatch(chunk, waits)
-                    chunk = []
-            if chunk:
-                await dispatch(chunk, waits)
-            await asyncio.gather(*waits)
-            for _ in range(workers_n):
-                await queue.put(None)
 
         async def worker() -> None:
             while True:
@@ -381,6 +395,11 @@ class LLMClient:
                 await asyncio.sleep(self.ledger.lease_s / 3)
                 self.ledger.renew()
 
+        self._prepared = None
+        if self.transport == "auto":
+            self._prepared = prepare_route(self.route.model, self.route.api_base, self.route.api_key,
+                                           self.temperature, self.max_tokens, response_format)
+        self._session = new_session(workers_n, self.timeout_s) if self._prepared else None
         beat = asyncio.create_task(heartbeat())
         writer_task = asyncio.create_task(writer())
         try:
@@ -389,6 +408,8 @@ class LLMClient:
             await done_q.put(None)
             await writer_task
             beat.cancel()
+            if self._session is not None:
+                await self._session.close()
             self.ledger.release(unsent)
             self.stats.not_sent += len(unsent)
             if self.on_progress:
@@ -404,14 +425,13 @@ class LLMClient:
         max_tokens = self.max_tokens
         while True:
             try:
-                response = await self._send(conversation, response_format, max_tokens, result, limiter)
+                reply = await self._send(conversation, response_format, max_tokens, result, limiter)
             except PermanentError as exc:
-                result.error = str(exc)
+                result.error = _scrub(str(exc), self.route.api_key)
                 return result
-            choice = response.choices[0]
-            content = choice.message.content
+            content = reply.content
             result.answered = True
-            result.reasoning = getattr(choice.message, "reasoning_content", None) or result.reasoning
+            result.reasoning = reply.reasoning or result.reasoning
             try:
                 result.data = parse_json_answer(content, output)
                 result.ok, result.error = True, None
@@ -419,7 +439,7 @@ class LLMClient:
                 return result
             except ValueError as exc:
                 reason = str(exc)
-            if choice.finish_reason == "length":
+            if reply.finish_reason == "length":
                 reason = f"truncated at max_tokens={max_tokens} ({reason})"
                 if result.length_retries == 0 and max_tokens < self.max_tokens_cap:
                     max_tokens = min(self.max_tokens_cap, max_tokens * 2)
@@ -435,54 +455,45 @@ class LLMClient:
                                                          "only the corrected JSON object."}]
 
     async def _send(self, messages: list[dict[str, str]], response_format: dict[str, Any], max_tokens: int,
-                    result: CallResult, limiter: AdaptiveLimiter) -> Any:
-        last: Exception | None = None
+                    result: CallResult, limiter: AdaptiveLimiter) -> Reply:
+        last: Retryable | None = None
         for attempt in range(self.max_retries + 1):
-            retry_after = None
             await limiter.acquire()
             try:
                 result.http_calls += 1
                 self.stats.http_calls += 1
-                response = await litellm.acompletion(
-                    model=self.route.model, messages=messages, api_base=self.route.api_base,
-                    api_key=self.route.api_key, temperature=self.temperature, max_tokens=max_tokens,
-                    response_format=response_format, timeout=self.timeout_s, num_retries=0, max_retries=0,
-                )
-            except RETRYABLE as exc:
+                if self._prepared is not None:
+                    reply = await send_prepared(self._session, self._prepared, messages, max_tokens)
+                else:
+                    reply = await send_litellm(self.route.model, self.route.api_base, self.route.api_key, messages,
+                                               self.temperature, max_tokens, response_format, self.timeout_s)
+            except Retryable as exc:
                 last = exc
-                retry_after = _retry_after(exc)
-                if isinstance(exc, litellm.RateLimitError):
+                if exc.throttled:
                     self.stats.throttled += 1
-                    limiter.rate.on_throttle(retry_after)
-            except Exception as exc:  # 4xx (bad key, unknown model, bad request): retrying cannot help
-                raise PermanentError(f"{type(exc).__name__}: {_scrub(str(exc), self.route.api_key)[:300]}") from exc
+                    limiter.rate.on_throttle(exc.retry_after)
             else:
                 limiter.rate.on_success()
-                self._account(response, result)
-                return response
+                self._account(reply, result)
+                return reply
             finally:
                 await limiter.release()
             if attempt == self.max_retries:
                 break
             self.stats.retries += 1
-            delay = (retry_after * (1 + 0.25 * random.random()) if retry_after
+            delay = (last.retry_after * (1 + 0.25 * random.random()) if last.retry_after
                      else min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** attempt) * (0.5 + random.random()))
             await asyncio.sleep(delay)
-        raise PermanentError(f"gave up after {self.max_retries + 1} attempts: {type(last).__name__}: "
+        raise PermanentError(f"gave up after {self.max_retries + 1} attempts: "
                              f"{_scrub(str(last), self.route.api_key)[:300]}")
 
-    def _account(self, response: Any, result: CallResult) -> None:
-        usage = getattr(response, "usage", None)
-        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion = int(getattr(usage, "completion_tokens", 0) or 0)
-        details = getattr(usage, "completion_tokens_details", None)
-        reasoning = int(getattr(details, "reasoning_tokens", 0) or 0)
-        cost = self.prices.cost(prompt, completion)
-        result.prompt_tokens += prompt
-        result.completion_tokens += completion
-        result.reasoning_tokens += reasoning
+    def _account(self, reply: Reply, result: CallResult) -> None:
+        cost = self.prices.cost(reply.prompt_tokens, reply.completion_tokens)
+        result.prompt_tokens += reply.prompt_tokens
+        result.completion_tokens += reply.completion_tokens
+        result.reasoning_tokens += reply.reasoning_tokens
         result.cost_usd += cost
-        self.stats.prompt_tokens += prompt
-        self.stats.completion_tokens += completion
-        self.stats.reasoning_tokens += reasoning
+        self.stats.prompt_tokens += reply.prompt_tokens
+        self.stats.completion_tokens += reply.completion_tokens
+        self.stats.reasoning_tokens += reply.reasoning_tokens
         self.stats.cost_usd += cost

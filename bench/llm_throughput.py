@@ -1,0 +1,147 @@
+"""LLM layer throughput and memory against a local OpenAI-compatible mock (aiohttp, loopback).
+
+Measured in the same run: (a) the LinkSyn LLM layer (litellm, ledger, rate control, validation)
+and (b) a raw aiohttp client, at 0 s latency and at 1 s latency with 500 requests in flight; then
+a 100k-request run of the layer in a child process for peak RSS. The last line is key=value pairs.
+
+    .venv/bin/python bench/llm_throughput.py [--quick] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+MOCK = r'''
+import asyncio, json, sys
+from aiohttp import web
+def reply(model):
+    content = json.dumps({"knowledge_points": ["newton's second law", "kinematics"], "difficulty": 1})
+    return json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": model,
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52}}).encode()
+async def handle(request):
+    body = json.loads(await request.read())
+    model = body.get("model", "lat0")
+    latency = float(model.rsplit("lat", 1)[-1]) if "lat" in model else 0.0
+    if latency:
+        await asyncio.sleep(latency)
+    return web.Response(body=reply(model), content_type="application/json")
+app = web.Application()
+app.router.add_post("/v1/chat/completions", handle)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None, backlog=4096)
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def messages(i: int) -> list[dict[str, str]]:
+    return [{"role": "system", "content": "Identify the knowledge points (KPs) a question tests."},
+            {"role": "user", "content": f"<seed>\nQuestion: A 2 kg cart accelerates; item {i}\nAnswer: 4 N\n</seed>"}]
+
+
+async def raw_client(url: str, n: int, concurrency: int, model: str) -> float:
+    import aiohttp
+
+    body = [json.dumps({"model": model, "messages": messages(i), "max_tokens": 256}) for i in range(n)]
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(n):
+        queue.put_nowait(i)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def worker() -> None:
+            while not queue.empty():
+                i = queue.get_nowait()
+                async with session.post(url, data=body[i], headers={"content-type": "application/json",
+                                                                      "authorization": "Bearer k"}) as resp:
+                    json.loads(json.loads(await resp.read())["choices"][0]["message"]["content"])
+        started = time.perf_counter()
+        await asyncio.gather(*[worker() for _ in range(concurrency)])
+        return n / (time.perf_counter() - started)
+
+
+def layer_client(base: str, n: int, concurrency: int, model: str, workers: int, ledger_dir: Path,
+                 count_only: bool = False) -> float:
+    from linksyn_assets.records import KPExtraction
+    from resources.llm_client import LLMClient, ModelRoute
+    from resources.llm_ledger import RequestLedger
+
+    route = ModelRoute(model=f"hosted_vllm/{model}", cache_identity=f"bench-{model}-{time.time()}", api_base=base,
+                       api_key="k")
+    ledger = RequestLedger(ledger_dir / f"ledger-{model}-{n}.sqlite")
+    client = LLMClient(route, ledger, stage="bench", max_concurrency=concurrency, max_retries=2,
+                       progress_every_s=1e9, workers=workers)
+    done = [0]
+
+    def sink(result: object) -> None:
+        done[0] += 1
+
+    started = time.perf_counter()
+    client.stream(((f"r{i}", messages(i)) for i in range(n)), KPExtraction, "bench", sink, total=n)
+    elapsed = time.perf_counter() - started
+    assert done[0] == n and client.stats.ok == n, (done[0], client.stats.failed)
+    return n / elapsed
+
+
+def child_memory(base: str, n: int, workers: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        layer_client(base, n, 200, "lat0", workers, Path(tmp))
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"peak_rss_mb": (peak_kb + children_kb) / 1024}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller runs (under 45 s)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes of the layer")
+    parser.add_argument("--child-memory", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--base", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_memory:
+        child_memory(args.base, args.child_memory, args.workers)
+        return
+    port = free_port()
+    mock = subprocess.Popen([sys.executable, "-c", MOCK, str(port)])
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        n_lat1, n_lat0, n_mem = (1500, 2000, 20_000) if args.quick else (5000, 10_000, 100_000)
+        with tempfile.TemporaryDirectory() as tmp:
+            raw_lat1 = asyncio.run(raw_client(f"{base}/chat/completions", n_lat1, 500, "lat1"))
+            layer_lat1 = layer_client(base, n_lat1, 500, "lat1", args.workers, Path(tmp))
+            raw_lat0 = asyncio.run(raw_client(f"{base}/chat/completions", n_lat0, 100, "lat0"))
+            layer_lat0 = layer_client(base, n_lat0, 100, "lat0", args.workers, Path(tmp))
+        out = subprocess.run([sys.executable, __file__, "--child-memory", str(n_mem), "--base", base,
+                              "--workers", str(args.workers)], capture_output=True, text=True, check=True)
+        peak = json.loads(out.stdout.strip().splitlines()[-1])["peak_rss_mb"]
+    finally:
+        mock.terminate()
+    print(f"machine: {os.cpu_count()} cores; layer workers={args.workers}; memory run {n_mem} requests")
+    print(f"layer_rps_lat1={layer_lat1:.1f} raw_rps_lat1={raw_lat1:.1f} ratio_lat1={layer_lat1 / raw_lat1:.3f} "
+          f"layer_rps_lat0={layer_lat0:.1f} raw_rps_lat0={raw_lat0:.1f} ratio_lat0={layer_lat0 / raw_lat0:.3f} "
+          f"peak_rss_mb_100k={peak:.0f}")
+
+
+if __name__ == "__main__":
+    main()
