@@ -21,11 +21,6 @@ EMBEDDED_MAX_TOKENS = {"extract": 160, "synthesize": 640, "harden": 640}
 _ledgers: dict[Path, RequestLedger] = {}
 
 
-def structured_output_for(model: str) -> str:
-    """DeepSeek's API rejects json_schema; vLLM, llama.cpp server and OpenAI accept it."""
-    return "json_object" if model.startswith("deepseek/") else "json_schema"
-
-
 class LLMResource(dg.ConfigurableResource):
     """Model strings are litellm's ('deepseek/deepseek-reasoner', 'hosted_vllm/Qwen/...',
     'openai/gpt-4o-mini'). Empty = the embedded SmolLM2 demo model. The API key is read from
@@ -69,10 +64,9 @@ class LLMResource(dg.ConfigurableResource):
             key = os.environ.get(self.api_key_env)
             if not key:
                 raise dg.Failure(f"environment variable {self.api_key_env} (api_key_env) is not set")
-        structured = self.structured_output if self.structured_output != "auto" else structured_output_for(model)
         identity = f"{model}@{self.api_base}" if self.api_base else model
         return ModelRoute(model=model, cache_identity=identity, api_base=self.api_base or None,
-                          api_key=key, structured_output=structured)
+                          api_key=key, structured_output=self.structured_output)
 
     def ledger(self) -> RequestLedger:
         path = Path(self.ledger_path) if self.ledger_path else data_dir() / "llm_ledger.sqlite"

@@ -69,13 +69,16 @@ class ModelRoute:
     cache_identity: str
     api_base: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    structured_output: str = "json_schema"  # json_schema | json_object | llama_cpp
+    structured_output: str = "auto"  # auto | json_schema | json_object | llama_cpp
 
     def response_format(self, output: type[BaseModel]) -> dict[str, Any]:
         schema = output.model_json_schema()
-        if self.structured_output == "llama_cpp":
+        mode = self.structured_output
+        if mode == "auto":  # DeepSeek's API rejects json_schema; vLLM, llama.cpp and OpenAI take it
+            mode = "json_object" if self.model.startswith("deepseek/") else "json_schema"
+        if mode == "llama_cpp":
             return {"type": "json_object", "schema": schema}
-        if self.structured_output == "json_object":
+        if mode == "json_object":
             return {"type": "json_object"}
         return {"type": "json_schema", "json_schema": {"name": output.__name__, "schema": schema}}
 
@@ -202,6 +205,7 @@ class LLMClient:
         self._session: Any = None
         self.stats = BatchStats()
         self._stop_reason: str | None = None
+        self._stop_kind = ""
 
     # ------------------------------------------------------------ public
 
@@ -219,14 +223,16 @@ class LLMClient:
         if self.workers > 1:
             from .llm_workers import stream_in_workers
 
-            self._stop_reason = stream_in_workers(self, iter(requests), output, prompt_version, sink, total)
+            stopped = stream_in_workers(self, iter(requests), output, prompt_version, sink, total)
+            if stopped:
+                self._stop_kind, self._stop_reason = stopped
         else:
             asyncio.run(self._stream(iter(requests), output, prompt_version, sink, total))
         if self._stop_reason:
             undone = (total - self.stats.done) if total else self.stats.not_sent
             message = (f"[{self.stage}] stopped: {self._stop_reason}. {self.stats.done} request(s) finished "
                        f"(their answers are kept), about {undone} left undone; re-running sends only those.")
-            raise (BudgetExceeded if self._stop_reason.startswith("budget") else RunAborted)(message)
+            raise (BudgetExceeded if self._stop_kind == "budget" else RunAborted)(message)
         return self.stats
 
     # ------------------------------------------------------------ the loop
@@ -235,9 +241,9 @@ class LLMClient:
         return request_key(model=self.route.cache_identity, messages=messages, temperature=self.temperature,
                            max_tokens=self.max_tokens, schema=schema, prompt_version=version, sample_index=sample)
 
-    def _stop(self, reason: str, stop: asyncio.Event) -> None:
+    def _stop(self, kind: str, reason: str, stop: asyncio.Event) -> None:
         if not self._stop_reason:
-            self._stop_reason = reason
+            self._stop_kind, self._stop_reason = kind, reason
             self.log(f"[{self.stage}] stopping: {reason}")
         stop.set()
 
@@ -357,7 +363,7 @@ class LLMClient:
                     if not budget.reserve(est_usd, est_tokens):
                         for b in booked:
                             b.settle(est_usd, est_tokens, 0.0, 0)
-                        self._stop(f"{budget.describe()}; the next request could cost up to ${est_usd:.4f} / "
+                        self._stop("budget", f"{budget.describe()}; the next request could cost up to ${est_usd:.4f} / "
                                    f"{est_tokens} tokens", stop)
                         unsent.append(key)
                         break
@@ -369,8 +375,8 @@ class LLMClient:
                                       result.prompt_tokens + result.completion_tokens)
                     self.breaker.add(not result.answered)
                     if self.breaker.tripped:
-                        self._stop(f"{self.breaker.describe()} (last error: {result.error}); check the API key, "
-                                   "model name and api_base", stop)
+                        self._stop("breaker", f"{self.breaker.describe()} (last error: {result.error}); "
+                                   "check the API key, model name and api_base", stop)
                     await done_q.put((key, result))
 
         async def writer() -> None:

@@ -53,7 +53,7 @@ def _worker_main(spec: dict[str, Any], in_q: Any, out_q: Any) -> None:
     try:
         client.stream(requests(), output, spec["version"], sink)
     except (BudgetExceeded, RunAborted) as exc:
-        error = client._stop_reason or str(exc)
+        error = (client._stop_kind, client._stop_reason or str(exc))
     finally:
         if buffer:
             out_q.put(("results", buffer))
@@ -61,8 +61,8 @@ def _worker_main(spec: dict[str, Any], in_q: Any, out_q: Any) -> None:
 
 
 def stream_in_workers(client: LLMClient, requests: Iterator[Request], output: type[BaseModel], version: str,
-                      sink: Callable[[CallResult], None], total: int | None) -> str | None:
-    """Run client's batch in client.workers processes; returns the stop reason, if any."""
+                      sink: Callable[[CallResult], None], total: int | None) -> tuple[str, str] | None:
+    """Run client's batch in client.workers processes; returns (stop kind, reason), if any."""
     n = client.workers
     ctx = mp.get_context("spawn")
     in_q, out_q = ctx.Queue(maxsize=4 * n), ctx.Queue()

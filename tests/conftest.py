@@ -40,6 +40,13 @@ def shared_seeds() -> Path:
     return SHARED_SEEDS
 
 
+def kp_messages(i: int) -> list[dict[str, str]]:
+    """An extraction-shaped request; the stub answers it with the question's long words."""
+    question = f"Photosynthesis converts sunlight number{i}"
+    return [{"role": "system", "content": "Identify the knowledge points (KPs) a question tests."},
+            {"role": "user", "content": f"<seed>\nQuestion: {question}\nAnswer: yes\n</seed>"}]
+
+
 def write_jsonl(path: Path, rows: list[dict] | list[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as f:

@@ -35,8 +35,12 @@ class Faults:
     schema_invalid: int = 0
     empty: int = 0
     truncated: int = 0
+    reset: int = 0       # close the connection without a reply
+    hang: int = 0        # reply only after hang_s (longer than the client's timeout)
+    hang_s: float = 3.0
     latency_s: float = 0.0
     retry_after_s: float = 0.05
+    reject_auth: bool = False  # every request gets 401
 
 
 @dataclass
@@ -130,6 +134,15 @@ class _Handler(BaseHTTPRequestHandler):
             n = len(state.requests)
             state.by_stage[_stage(body)] += 1
         f = state.faults
+        if f.reject_auth:
+            self._send(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
+            return
+        if _hit(f.reset, n):
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if _hit(f.hang, n):
+            time.sleep(f.hang_s)
         if f.latency_s:
             time.sleep(f.latency_s)
         if _hit(f.http_429, n):
@@ -151,11 +164,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif _hit(f.truncated, n):
             content, finish = content[: len(content) // 3], "length"
         prompt_tokens = sum(len(m.get("content") or "") for m in body.get("messages", [])) // 4
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        if "reasoner" in body.get("model", ""):  # R1-style: thinking in its own field, not in content
+            message["reasoning_content"] = 'Let me think. {"knowledge_points": ["not the answer"]}'
         self._send(200, {
             "id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "stub-model"),
-            "choices": [{"index": 0, "finish_reason": finish,
-                         "message": {"role": "assistant", "content": content}}],
+            "choices": [{"index": 0, "finish_reason": finish, "message": message}],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content) // 4,
                       "total_tokens": prompt_tokens + len(content) // 4},
         })

@@ -1,0 +1,172 @@
+"""The LLM layer at scale: faults, crash and resume, budgets, rate control, secrets, single flight."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from linksyn_assets.records import KPExtraction
+from resources.llm_budget import Budget, BudgetExceeded, Prices
+from resources.llm_client import LLMClient, ModelRoute, RunAborted
+from resources.llm_ledger import RequestLedger
+from resources.rate_control import route_key, route_rate
+from tests.conftest import kp_messages, write_jsonl
+from tests.stub_llm_server import Faults, StubServer
+
+SECRET = "sk-test-SECRET-4242"
+
+
+def _client(stub: StubServer, ledger: Path, model: str = "openai/stub-model", **kw) -> LLMClient:
+    route = ModelRoute(model=model, cache_identity=f"{model}@stub", api_base=stub.url, api_key=SECRET)
+    kw.setdefault("max_retries", 4)
+    return LLMClient(route, RequestLedger(ledger), stage="extract", **kw)
+
+
+def _body_hash(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body["messages"], sort_keys=True).encode()).hexdigest()
+
+
+def test_every_request_ends_done_or_failed_under_mixed_faults(stub: StubServer, tmp_path: Path) -> None:
+    stub.reset(Faults(http_429=7, http_500=11, http_503=13, reset=17, hang=19, hang_s=2.0, bad_json=5,
+                      schema_invalid=23, empty=29, truncated=31, retry_after_s=0.02))
+    ledger_path = tmp_path / "ledger.sqlite"
+    max_retries = 4
+    client = _client(stub, ledger_path, max_retries=max_retries, timeout_s=1.0, max_concurrency=8)
+    results = client.run([(f"r{i}", kp_messages(i)) for i in range(80)], KPExtraction, "v1")
+    assert len(results) == 80 and len({r.item_id for r in results}) == 80  # no output duplicated
+    assert all(r.ok or r.error for r in results)  # a failure always carries its reason
+    counts = RequestLedger(ledger_path).counts()
+    assert counts.get("DONE", 0) + counts.get("FAILED", 0) == 80 and set(counts) <= {"DONE", "FAILED"}
+    assert counts.get("DONE", 0) == sum(r.ok for r in results) >= 40
+    stats = client.stats
+    assert stats.ok + sum(stats.failed.values()) == 80
+    assert stats.http_calls == stub.count  # every call we counted reached the server, and no other
+    # Bound: per request, (answer + longer-output retry + repair) attempts, each retried max_retries times.
+    assert all(r.http_calls <= 3 * (max_retries + 1) for r in results)
+    assert stats.retries > 0 and stats.throttled > 0 and stats.repaired > 0
+
+
+def test_crash_and_resume_resends_at_most_the_in_flight(stub: StubServer, tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    write_jsonl(seeds / "s.jsonl", [{"question": f"Question number {i} about exponential population growth?",
+                                     "answer": str(i), "discipline": "biology", "difficulty": 1}
+                                    for i in range(120)])
+    stub.reset(Faults(latency_s=0.05))
+    concurrency = 4
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "LINKSYN_DATA_DIR": str(tmp_path / "data"),
+           "LINKSYN_MODEL": "openai/stub-model", "LINKSYN_API_BASE": stub.url, "LINKSYN_API_KEY_ENV": "K",
+           "K": SECRET, "LINKSYN_MAX_CONCURRENCY": str(concurrency), "LINKSYN_PROGRESS_BAR": "0"}
+    cmd = [sys.executable, "-m", "linksyn_assets.cli", "run", "--seeds", str(seeds), "--select", "seeds,seed_kps"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while stub.count < 40 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert stub.count >= 40, "the run never got going"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = stub.count
+    assert before < 120, "killed too late to test a resume"
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    sent = Counter(_body_hash(b) for b in stub.state.requests)
+    assert len(sent) == 120  # every seed answered exactly once in the end ...
+    assert sum(n - 1 for n in sent.values()) <= concurrency  # ... and only in-flight ones were re-sent
+    resumed = pl.read_parquet(tmp_path / "data" / "assets" / "seed_kps" / "biology.parquet")
+    # Same rows as an uninterrupted run (the stub's answers are a function of the request).
+    stub.reset()
+    env2 = {**env, "DAGSTER_HOME": str(tmp_path / "home2"), "LINKSYN_DATA_DIR": str(tmp_path / "data2")}
+    assert subprocess.run(cmd, env=env2, capture_output=True, timeout=300).returncode == 0
+    clean = pl.read_parquet(tmp_path / "data2" / "assets" / "seed_kps" / "biology.parquet")
+    assert resumed.sort("seed_id", "kp_id").equals(clean.sort("seed_id", "kp_id"))
+
+
+def test_budget_stops_before_overspending_and_resume_sends_only_the_rest(stub: StubServer, tmp_path: Path) -> None:
+    prices = Prices(input_per_token=1e-6, output_per_token=2e-6, source="config")
+    ledger = tmp_path / "ledger.sqlite"
+    requests = [(f"r{i}", kp_messages(i)) for i in range(60)]
+    budget = Budget("run", usd_limit=0.004)
+    client = _client(stub, ledger, prices=prices, budgets=[budget], max_tokens=200, max_concurrency=4)
+    got: list = []
+    with pytest.raises(BudgetExceeded, match=r"run budget: spent \$0\.00\d+ of \$0\.0040.*left undone"):
+        client.stream(requests, KPExtraction, "v1", got.append, total=60)
+    assert budget.spent_usd <= 0.004  # stopped before passing the limit
+    assert 0 < len(got) < 60 and stub.count == len(got)
+    first = stub.count
+    bigger = _client(stub, ledger, prices=prices, budgets=[Budget("run", usd_limit=1.0)], max_tokens=200)
+    results = bigger.run(requests, KPExtraction, "v1")
+    assert all(r.ok for r in results) and len(results) == 60
+    assert stub.count - first == 60 - len(got)  # nothing already done was sent again
+    assert bigger.stats.cache_hits == len(got)
+
+
+def test_bad_key_stops_the_run_with_a_clear_message(stub: StubServer, tmp_path: Path) -> None:
+    stub.reset(Faults(reject_auth=True))
+    client = _client(stub, tmp_path / "l.sqlite", max_concurrency=2)
+    with pytest.raises(RunAborted, match="API key"):
+        client.run([(f"r{i}", kp_messages(i)) for i in range(200)], KPExtraction, "v1")
+    assert stub.count < 60  # it stopped early instead of failing 200 times
+    assert client.stats.failed and SECRET not in json.dumps(client.stats.as_metadata())
+
+
+def test_429s_slow_the_run_down_and_retry_after_is_honoured(stub: StubServer, tmp_path: Path) -> None:
+    stub.reset(Faults(http_429=3, retry_after_s=0.3))
+    client = _client(stub, tmp_path / "l.sqlite", max_concurrency=16)
+    started = time.monotonic()
+    results = client.run([(f"r{i}", kp_messages(i)) for i in range(30)], KPExtraction, "v1")
+    assert all(r.ok for r in results) and client.stats.throttled >= 9
+    assert time.monotonic() - started >= 0.3  # waited at least one Retry-After
+    rate = route_rate(route_key("openai/stub-model", stub.url, SECRET), 16)
+    assert rate.limit < 16  # multiplicative decrease after 429s
+
+
+def test_single_flight_and_sample_index(stub: StubServer, tmp_path: Path) -> None:
+    client = _client(stub, tmp_path / "l.sqlite")
+    same = kp_messages(1)
+    results = client.run([("a", same), ("b", same), ("c", same, 1)], KPExtraction, "v1")
+    assert [r.item_id for r in results] == ["a", "b", "c"] and all(r.ok for r in results)
+    assert stub.count == 2  # a and b are one request; sample index 1 is an intended repeat
+
+
+def test_reasoning_is_kept_apart_and_never_parsed_as_the_answer(stub: StubServer, tmp_path: Path) -> None:
+    client = _client(stub, tmp_path / "l.sqlite", model="deepseek/deepseek-reasoner")
+    [result] = client.run([("a", kp_messages(1))], KPExtraction, "v1")
+    assert result.ok and result.data["knowledge_points"][0] == "photosynthesis"
+    assert result.reasoning and "not the answer" in result.reasoning
+    assert stub.state.requests[0]["response_format"] == {"type": "json_object"}  # DeepSeek: no json_schema
+
+
+def test_truncated_reply_is_retried_with_more_room(stub: StubServer, tmp_path: Path) -> None:
+    stub.reset(Faults(truncated=1))  # every reply is cut: the retry gets twice the room, then a repair
+    client = _client(stub, tmp_path / "l.sqlite", max_tokens=100)
+    [result] = client.run([("a", kp_messages(1))], KPExtraction, "v1")
+    assert not result.ok and "truncated at max_tokens=200" in result.error
+    assert [r["max_tokens"] for r in stub.state.requests[:2]] == [100, 200]
+    assert result.length_retries == 1 and result.repaired
+
+
+def test_litellm_acompletion_path_still_works(stub: StubServer, tmp_path: Path) -> None:
+    client = _client(stub, tmp_path / "l.sqlite", transport="litellm", max_concurrency=2)
+    results = client.run([(f"r{i}", kp_messages(i)) for i in range(4)], KPExtraction, "v1")
+    assert all(r.ok for r in results) and stub.count == 4
+    sent = {k.lower(): v for k, v in stub.state.headers[0].items()}
+    assert sent["authorization"] == f"Bearer {SECRET}"
+
+
+def test_secret_never_reaches_ledger_or_results(stub: StubServer, tmp_path: Path) -> None:
+    stub.reset(Faults(http_500=2))
+    client = _client(stub, tmp_path / "l.sqlite")
+    results = client.run([(f"r{i}", kp_messages(i)) for i in range(6)], KPExtraction, "v1")
+    blobs = b"".join(p.read_bytes() for p in tmp_path.glob("l.sqlite*"))
+    assert blobs and SECRET.encode() not in blobs
+    assert all(SECRET not in r.model_dump_json() for r in results)
+    assert SECRET not in repr(client.route) and SECRET not in repr(client._prepared)
