@@ -45,6 +45,7 @@ LLM_ENV: dict[str, tuple[str, Any]] = {
     "LINKSYN_BUDGET_USD": ("budget_usd_per_run", float), "LINKSYN_BUDGET_TOKENS": ("budget_tokens_per_run", int),
     "LINKSYN_BUDGET_USD_PER_PARTITION": ("budget_usd_per_partition", float),
     "LINKSYN_BUDGET_TOKENS_PER_PARTITION": ("budget_tokens_per_partition", int),
+    "LINKSYN_LLM_TRANSPORT": ("transport", str), "LINKSYN_LLM_WORKERS": ("workers", int),
 }
 
 

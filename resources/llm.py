@@ -49,6 +49,9 @@ class LLMResource(dg.ConfigurableResource):
     budget_tokens_per_run: int | None = Field(None, ge=0)
     budget_usd_per_partition: float | None = Field(None, ge=0, description="per asset partition, per run")
     budget_tokens_per_partition: int | None = Field(None, ge=0)
+    transport: str = Field("auto", description="auto: litellm routes, our HTTP for OpenAI-format providers; "
+                                               "litellm: every call through litellm.acompletion")
+    workers: int = Field(1, ge=1, description="processes per batch (helps the litellm transport)")
 
     def model_for(self, stage: str) -> str:
         return {"extract": self.extract_model, "synthesize": self.synthesize_model,
@@ -94,7 +97,8 @@ class LLMResource(dg.ConfigurableResource):
                          timeout_s=self.timeout_s, max_retries=self.max_retries, temperature=self.temperature,
                          max_tokens=max_tokens, retry_failed=self.retry_failed,
                          prices=prices_for(route.model, self.price_input_per_mtok, self.price_output_per_mtok),
-                         budgets=budgets, log=log, on_progress=on_progress)
+                         budgets=budgets, log=log, on_progress=on_progress, transport=self.transport,
+                         workers=self.workers)
 
     def record_spend(self, client: LLMClient, run_id: str | None) -> None:
         """Add a finished batch's spend to its run, for the run budget of later stages."""

@@ -170,3 +170,31 @@ def test_secret_never_reaches_ledger_or_results(stub: StubServer, tmp_path: Path
     assert blobs and SECRET.encode() not in blobs
     assert all(SECRET not in r.model_dump_json() for r in results)
     assert SECRET not in repr(client.route) and SECRET not in repr(client._prepared)
+
+
+def test_results_spool_to_parquet_shards_and_read_back(tmp_path: Path) -> None:
+    from resources.llm_client import CallResult
+    from resources.result_shards import ResultShards
+
+    shards = ResultShards(tmp_path / "spool", rows_per_shard=2)
+    written = [CallResult(item_id=f"r{i}", ok=i % 2 == 0, data={"k": [i, "点"]} if i % 2 == 0 else None,
+                          error=None if i % 2 == 0 else "schema mismatch", model="m") for i in range(5)]
+    for result in written:
+        shards(result)
+    assert shards.shards == 2  # two full shards on disk while the batch runs, one row still buffered
+    assert [r.model_dump() for r in shards.read()] == [r.model_dump() for r in written]
+    assert sorted(p.name for p in (tmp_path / "spool").iterdir()) == [
+        "shard-000001.parquet", "shard-000002.parquet", "shard-000003.parquet"]  # no temp files left
+    shards.remove()
+    assert not (tmp_path / "spool").exists()
+
+
+def test_worker_processes_share_the_ledger(stub: StubServer, tmp_path: Path) -> None:
+    ledger = tmp_path / "l.sqlite"
+    requests = [(f"r{i}", kp_messages(i % 30)) for i in range(60)]  # every request twice
+    client = _client(stub, ledger, workers=2, max_concurrency=8)
+    results = client.run(requests, KPExtraction, "v1")
+    assert len(results) == 60 and all(r.ok for r in results)
+    assert stub.count == 30  # duplicates in the other process wait for the lease holder (single flight)
+    assert RequestLedger(ledger).counts() == {"DONE": 30}
+    assert client.stats.done == 60 and client.stats.http_calls == stub.count

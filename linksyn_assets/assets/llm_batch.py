@@ -9,6 +9,8 @@ from resources.llm import LLMResource
 from resources.llm_budget import BudgetExceeded
 from resources.llm_client import CallResult, LLMClient, Request, RunAborted
 from resources.progress_bar import terminal_progress
+from resources.project_paths import data_dir
+from resources.result_shards import ResultShards
 
 
 def run_llm_batch(context: dg.AssetExecutionContext, llm: LLMResource, stage: str, requests: Iterable[Request],
@@ -16,10 +18,14 @@ def run_llm_batch(context: dg.AssetExecutionContext, llm: LLMResource, stage: st
     partition = context.partition_key if context.has_partition_key else "-"
     client = llm.client(stage, context.log.info, run_id=context.run_id, partition=partition,
                         on_progress=terminal_progress(stage, partition))
+    requests = list(requests)
+    shards = ResultShards(data_dir() / "spool" / stage / partition / context.run_id)
     try:
-        results = client.run(requests, output, prompt_version)
+        client.stream(requests, output, prompt_version, shards, total=len(requests))
+        results = list(shards.read())
     except (BudgetExceeded, RunAborted) as exc:
         raise dg.Failure(str(exc), metadata=client.stats.as_metadata()) from exc
     finally:
         llm.record_spend(client, context.run_id)
+        shards.remove()
     return results, client
