@@ -75,6 +75,9 @@ def test_all_assets_two_disciplines_then_no_new_llm_calls(stub_env: StubServer, 
         for run in instance.get_runs():  # the key never reaches Dagster's event log or metadata
             for record in instance.all_logs(run.run_id):
                 assert "sk-test-SECRET-4242" not in str(record)
+        written = [p for p in data_dir.rglob("*") if p.is_file()]  # tables, dataset, ledger, quarantine
+        assert any(p.name.startswith("llm_ledger") for p in written)
+        assert all(b"sk-test-SECRET-4242" not in p.read_bytes() for p in written)
 
         meta_again = _run_all(instance, resources, DISCIPLINES)
         assert stub_env.count == first_calls  # unchanged inputs: every LLM answer from the cache
