@@ -403,8 +403,12 @@ class LLMClient:
 
         self._prepared = None
         if self.transport == "auto":
-            self._prepared = prepare_route(self.route.model, self.route.api_base, self.route.api_key,
-                                           self.temperature, self.max_tokens, response_format)
+            try:
+                self._prepared = prepare_route(self.route.model, self.route.api_base, self.route.api_key,
+                                               self.temperature, self.max_tokens, response_format)
+            except Exception as exc:  # litellm.acompletion will report the real problem per request
+                self.log(f"[{self.stage}] using litellm.acompletion for {self.route.model}: "
+                         f"{_scrub(str(exc), self.route.api_key)[:200]}")
         self._session = new_session(workers_n, self.timeout_s) if self._prepared else None
         beat = asyncio.create_task(heartbeat())
         writer_task = asyncio.create_task(writer())
