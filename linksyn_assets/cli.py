@@ -149,8 +149,15 @@ def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[s
     print(f"LLM: {int(totals['llm_http_calls'])} HTTP calls, {int(totals['llm_cache_hits'])} answered from "
           f"cache, {int(totals['llm_failed'])} failed; tokens {int(totals['prompt_tokens'])} prompt + "
           f"{int(totals['completion_tokens'])} completion; cost ${totals['cost_usd']:.4f}")
+    reasons: dict[str, int] = {}
+    for meta in metadata.values():
+        for reason, n in (meta.get("llm_failed_by_reason") or {}).items():
+            reasons[reason] = reasons.get(reason, 0) + int(n)
+    if reasons:
+        ranked = sorted(reasons.items(), key=lambda item: -item[1])
+        print("     failed by reason: " + ", ".join(f"{reason} {n}" for reason, n in ranked))
     if totals["llm_http_calls"] == 0 and totals["llm_cache_hits"] > 0:
-        print("     (no new LLM call: every answer came from the response cache)")
+        print("     (no new LLM call: every answer came from the request ledger)")
     if quarantined:
         print(f"Quarantined seed rows: {quarantined} (see {out / 'quarantine' / 'seeds'})")
     if "linkqa_dataset" in selected:
