@@ -53,7 +53,9 @@ def _prepare_env(args: argparse.Namespace) -> None:
         os.environ["LINKSYN_DATA_DIR"] = str(Path(args.data_dir).resolve())
     if args.model:
         os.environ["LINKSYN_MODEL"] = args.model
-    os.environ.setdefault("LINKSYN_PROGRESS_BAR", "1")
+    from resources.progress_bar import export_terminal
+
+    export_terminal()
 
 
 def _select(args: argparse.Namespace) -> list[str]:

@@ -65,7 +65,7 @@ def test_crash_and_resume_resends_at_most_the_in_flight(stub: StubServer, tmp_pa
     concurrency = 4
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "LINKSYN_DATA_DIR": str(tmp_path / "data"),
            "LINKSYN_MODEL": "openai/stub-model", "LINKSYN_API_BASE": stub.url, "LINKSYN_API_KEY_ENV": "K",
-           "K": SECRET, "LINKSYN_MAX_CONCURRENCY": str(concurrency), "LINKSYN_PROGRESS_BAR": "0"}
+           "K": SECRET, "LINKSYN_MAX_CONCURRENCY": str(concurrency)}
     cmd = [sys.executable, "-m", "linksyn_assets.cli", "run", "--seeds", str(seeds), "--select", "seeds,seed_kps"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
