@@ -12,7 +12,7 @@ from .records import KPExtraction
 
 SEED_KPS_SCHEMA: dict[str, pl.DataType] = {
     "seed_id": pl.String(), "discipline": pl.String(), "kp_id": pl.String(), "kp_name": pl.String(),
-    "kp_key": pl.String(), "kp_rank": pl.Int16(), "difficulty": pl.Int8(),
+    "kp_canonical_en": pl.String(), "kp_key": pl.String(), "kp_rank": pl.Int16(), "difficulty": pl.Int8(),
     "difficulty_source": pl.String(), "annotated_discipline": pl.String(), "language": pl.String(),
     "model": pl.String(), "prompt_version": pl.String(), "error": pl.String(),
 }
@@ -52,12 +52,13 @@ def seed_kps_table(seeds: pl.DataFrame, results: list[CallResultLike], known_dis
         if seed["discipline"] == default_discipline and answer.discipline in known_disciplines:
             annotated = answer.discipline
         seen: set[str] = set()
-        for rank, name in enumerate(answer.knowledge_points):
-            kp_id = kp_id_for(name)
+        for rank, kp in enumerate(answer.knowledge_points):
+            kp_id = kp_id_for(kp.name, kp.canonical_en)
             if kp_id is None or kp_id in seen:
                 continue
             seen.add(kp_id)
-            rows.append({**base, "kp_id": kp_id, "kp_name": name.strip(), "kp_key": canonical_kp_key(name),
+            rows.append({**base, "kp_id": kp_id, "kp_name": kp.name, "kp_canonical_en": kp.canonical_en,
+                         "kp_key": canonical_kp_key(kp.canonical_en or kp.name),
                          "kp_rank": rank, "difficulty": difficulty, "difficulty_source": source,
                          "annotated_discipline": annotated})
         if not seen:

@@ -8,7 +8,7 @@ disciplines at the far end of those edges, and the kp -> seed index for all of t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 import rustworkx as rx
@@ -23,6 +23,7 @@ KP_SEED_SCHEMA: dict[str, pl.DataType] = {
     "difficulty": pl.Int8(),
 }
 STATS_SCHEMA: dict[str, pl.DataType] = {"discipline": pl.String(), "seeds": pl.Int64()}
+ALIAS_SCHEMA: dict[str, pl.DataType] = {"kp_id": pl.String(), "surface": pl.String(), "count": pl.Int64()}
 
 
 @dataclass
@@ -31,14 +32,16 @@ class GraphTables:
     edges: pl.DataFrame
     kp_seeds: pl.DataFrame
     discipline_stats: pl.DataFrame
+    aliases: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ALIAS_SCHEMA))
 
     def as_dict(self) -> dict[str, pl.DataFrame]:
         return {"nodes": self.nodes, "edges": self.edges, "kp_seeds": self.kp_seeds,
-                "discipline_stats": self.discipline_stats}
+                "discipline_stats": self.discipline_stats, "aliases": self.aliases}
 
     @classmethod
     def from_dict(cls, tables: dict[str, pl.DataFrame]) -> GraphTables:
-        return cls(tables["nodes"], tables["edges"], tables["kp_seeds"], tables["discipline_stats"])
+        aliases = tables.get("aliases", pl.DataFrame(schema=ALIAS_SCHEMA))
+        return cls(tables["nodes"], tables["edges"], tables["kp_seeds"], tables["discipline_stats"], aliases)
 
 
 def build_graph_tables(seed_kps: pl.DataFrame, discipline: str) -> GraphTables:
@@ -83,12 +86,17 @@ def build_graph_tables(seed_kps: pl.DataFrame, discipline: str) -> GraphTables:
                 pl.col("difficulty").cast(pl.Int8))
         .sort("kp_id", "seed_id")
     )
+    aliases = (
+        seed_kps.filter(pl.col("kp_id").is_in(nodes["kp_id"].implode()))
+        .group_by("kp_id", pl.col("kp_name").alias("surface")).agg(pl.len().cast(pl.Int64).alias("count"))
+        .sort("kp_id", "count", "surface", descending=[False, True, False])
+    )
     stats = (
         seed_kps.group_by("discipline").agg(pl.col("seed_id").n_unique().cast(pl.Int64).alias("seeds"))
         .sort("discipline")
     )
     return GraphTables(nodes.cast(NODE_SCHEMA), edges.cast(EDGE_SCHEMA), kp_seeds.cast(KP_SEED_SCHEMA),
-                       stats.cast(STATS_SCHEMA))
+                       stats.cast(STATS_SCHEMA), aliases.cast(ALIAS_SCHEMA))
 
 
 def to_rustworkx(tables: GraphTables) -> tuple[rx.PyGraph, dict[str, int]]:

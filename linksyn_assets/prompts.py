@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from .records import HardeningAnswer, KPExtraction, SynthesisAnswer
 
-EXTRACT_VERSION = "extract-v1"
+EXTRACT_VERSION = "extract-v2"
 SYNTHESIZE_VERSION = "synthesize-v1"
 HARDEN_VERSION = "harden-v1"
 
@@ -58,7 +58,8 @@ def extraction_messages(seed: dict[str, Any], disciplines: list[str]) -> list[di
         "You are an expert exam analyst. Identify the knowledge points (KPs) a question tests: "
         "specific concepts, laws, theorems, methods or facts, each a short noun phrase of 1-6 words "
         "(e.g. 'Newton's second law', 'quadratic formula', '光合作用'). Give 1 to 8 KPs, most "
-        "important first, in the question's language. Also classify the question's discipline "
+        "important first: `name` in the question's language and `canonical_en`, the KP's standard "
+        "English name (the same as `name` for English questions). Also classify the question's discipline "
         f"(one of: {', '.join(disciplines)}) and its difficulty from 0 (recall) to 4 "
         f"(multi-step expert reasoning). {_DATA_RULE}\n{_json_rule(KPExtraction)}"
     )

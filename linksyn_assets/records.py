@@ -40,17 +40,31 @@ class QuarantineRow(BaseModel):
 # ---- LLM answers (validated JSON) ----
 
 
+class KPName(BaseModel):
+    """A knowledge point as the question words it, and its standard English name."""
+
+    name: str
+    canonical_en: str | None = None
+
+
 class KPExtraction(BaseModel):
     """What the extraction prompt asks the model for, per seed."""
 
-    knowledge_points: list[str] = Field(min_length=1, max_length=8)
+    knowledge_points: list[KPName] = Field(min_length=1, max_length=8)
     discipline: str | None = None
     difficulty: int | None = Field(default=None, ge=0, le=DIFFICULTY_LEVELS - 1)
 
+    @field_validator("knowledge_points", mode="before")
+    @classmethod
+    def _names(cls, kps: object) -> object:
+        # A bare string is accepted as a name without an English twin.
+        return [{"name": kp} if isinstance(kp, str) else kp for kp in kps] if isinstance(kps, list) else kps
+
     @field_validator("knowledge_points")
     @classmethod
-    def _non_blank(cls, kps: list[str]) -> list[str]:
-        kept = [kp.strip() for kp in kps if kp and kp.strip()]
+    def _non_blank(cls, kps: list[KPName]) -> list[KPName]:
+        kept = [KPName(name=kp.name.strip(), canonical_en=(kp.canonical_en or "").strip() or None)
+                for kp in kps if kp.name and kp.name.strip()]
         if not kept:
             raise ValueError("knowledge_points has no non-blank entry")
         return kept

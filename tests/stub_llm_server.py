@@ -80,7 +80,8 @@ def answer_for(body: dict[str, Any]) -> dict[str, Any]:
             w = w.lower()
             if w not in _STOP and w not in words:
                 words.append(w)
-        return {"knowledge_points": words[:4] or ["general knowledge"], "discipline": None, "difficulty": 2}
+        kps = [{"name": w, "canonical_en": w if w.isascii() else None} for w in words[:4]]
+        return {"knowledge_points": kps or [{"name": "general knowledge"}], "discipline": None, "difficulty": 2}
     user = next(m["content"] for m in body["messages"] if m["role"] == "user")
     if stage == "synthesize":
         kps = re.search(r"Knowledge points on the path: (.*)", user)

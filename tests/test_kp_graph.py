@@ -35,6 +35,8 @@ def test_nodes_edges_and_bridges() -> None:
     assert ("kp_log", "kp_series") not in edges  # no home endpoint: not in this partition
     assert set(tables.kp_seeds.filter(pl.col("kp_id") == "kp_log")["seed_id"]) == {"m1", "m2"}
     assert dict(tables.discipline_stats.iter_rows()) == {"mathematics": 2, "physics": 3}
+    aliases = tables.aliases.filter(pl.col("kp_id") == "kp_decay")
+    assert aliases.rows() == [("kp_decay", "decay", 3)]  # surface forms with counts
 
 
 def test_rustworkx_structure() -> None:

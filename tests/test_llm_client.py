@@ -26,7 +26,7 @@ def test_answers_are_validated_and_cached(stub: StubServer, tmp_path: Path) -> N
     client = _client(stub, tmp_path)
     results = client.run([(f"s{i}", kp_messages(i)) for i in range(5)], KPExtraction, "v1")
     assert [r.item_id for r in results] == [f"s{i}" for i in range(5)]
-    assert all(r.ok and r.data["knowledge_points"][0] == "photosynthesis" for r in results)
+    assert all(r.ok and r.data["knowledge_points"][0]["name"] == "photosynthesis" for r in results)
     assert stub.count == 5 and client.stats.http_calls == 5 and client.stats.prompt_tokens > 0
     again = _client(stub, tmp_path).run([(f"s{i}", kp_messages(i)) for i in range(5)], KPExtraction, "v1")
     assert stub.count == 5  # every answer came from the cache
@@ -98,7 +98,8 @@ def test_secret_never_reaches_cache_or_results(stub: StubServer, tmp_path: Path)
 
 
 def test_parse_json_answer_handles_fences_and_reports_problems() -> None:
-    assert parse_json_answer('```json\n{"knowledge_points": ["a"]}\n```', KPExtraction)["knowledge_points"] == ["a"]
+    parsed = parse_json_answer('```json\n{"knowledge_points": ["a"]}\n```', KPExtraction)
+    assert parsed["knowledge_points"] == [{"name": "a", "canonical_en": None}]
     with pytest.raises(ValueError, match="schema mismatch: knowledge_points"):
         parse_json_answer('{"knowledge_points": []}', KPExtraction)
     with pytest.raises(ValueError, match="empty reply"):

@@ -50,7 +50,9 @@ def test_every_request_ends_done_or_failed_under_mixed_faults(stub: StubServer, 
     assert counts.get("DONE", 0) == sum(r.ok for r in results) >= 40
     stats = client.stats
     assert stats.ok + sum(stats.failed.values()) == 80
-    assert stats.http_calls == stub.count  # every call we counted reached the server, and no other
+    # Every request the server saw was counted; an attempt on a connection the server had just reset can
+    # fail before reaching it, and such attempts are retried.
+    assert stub.count <= stats.http_calls <= stub.count + stats.retries
     # Bound: per request, (answer + longer-output retry + repair) attempts, each retried max_retries times.
     assert all(r.http_calls <= 3 * (max_retries + 1) for r in results)
     assert stats.retries > 0 and stats.throttled > 0 and stats.repaired > 0
@@ -140,7 +142,7 @@ def test_single_flight_and_sample_index(stub: StubServer, tmp_path: Path) -> Non
 def test_reasoning_is_kept_apart_and_never_parsed_as_the_answer(stub: StubServer, tmp_path: Path) -> None:
     client = _client(stub, tmp_path / "l.sqlite", model="deepseek/deepseek-reasoner")
     [result] = client.run([("a", kp_messages(1))], KPExtraction, "v1")
-    assert result.ok and result.data["knowledge_points"][0] == "photosynthesis"
+    assert result.ok and result.data["knowledge_points"][0]["name"] == "photosynthesis"
     assert result.reasoning and "not the answer" in result.reasoning
     assert stub.state.requests[0]["response_format"] == {"type": "json_object"}  # DeepSeek: no json_schema
 
