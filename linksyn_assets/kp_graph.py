@@ -110,6 +110,15 @@ def to_rustworkx(tables: GraphTables) -> tuple[rx.PyGraph, dict[str, int]]:
     return graph, index
 
 
+def degree_histogram(tables: GraphTables) -> pl.DataFrame:
+    """(degree, kps): how many KPs of the partition have each degree, isolated ones included."""
+    ends = pl.concat([tables.edges.select(pl.col("source").alias("kp_id")),
+                      tables.edges.select(pl.col("target").alias("kp_id"))])
+    degrees = (tables.nodes.select("kp_id").join(ends.group_by("kp_id").len(), on="kp_id", how="left")
+               .select(pl.col("len").fill_null(0).cast(pl.Int64).alias("degree")))
+    return degrees.group_by("degree").agg(pl.len().cast(pl.Int64).alias("kps")).sort("degree")
+
+
 def graph_summary(tables: GraphTables) -> dict[str, object]:
     graph, _ = to_rustworkx(tables)
     degrees = [graph.degree(i) for i in graph.node_indices()]

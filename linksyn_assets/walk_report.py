@@ -1,14 +1,18 @@
-"""Walk metrics: coverage against the uniform walk at the same number of paths, balance, KL."""
+"""Walk metrics against the uniform walk of rustworkx (generate_random_path) at the same number of
+paths and the same path lengths: coverage, balance, popularity bias, distribution control."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+import polars as pl
+import rustworkx as rx
 
+from .kp_graph import GraphTables, to_rustworkx
 from .records import DIFFICULTY_LEVELS
-from .settings import WalkParams
-from .walks import WalkGraph, WalkResult, kp_coverage, sample_paths
+from .svg_chart import chart, markdown_image
+from .walks import WalkGraph, WalkResult, kp_coverage
 
 
 def kl_divergence(target: np.ndarray, realized: np.ndarray, eps: float = 1e-9) -> float:
@@ -26,20 +30,61 @@ def gini(values: np.ndarray) -> float:
     return float((2 * np.arange(1, n + 1) - n - 1).dot(v) / (n * v.sum()))
 
 
-def walk_report(graph: WalkGraph, discipline: str, result: WalkResult, params: WalkParams,
-                difficulty_hist: np.ndarray) -> dict[str, Any]:
-    """Metrics of a walk, and of the uniform walk (alpha = beta = 0) with the same path count."""
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    if a.size < 2:
+        return 0.0
+    ra = pl.Series(a).rank("average").to_numpy()
+    rb = pl.Series(b).rank("average").to_numpy()
+    if ra.std() == 0 or rb.std() == 0:
+        return 0.0
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def uniform_walk_usage(tables: GraphTables, graph: WalkGraph, lengths: list[int], seed: int
+                       ) -> tuple[np.ndarray, list[tuple[int, float]]]:
+    """KP usage of rustworkx's uniform random walk from uniform home starts, one walk per length."""
+    rx_graph, rx_index = to_rustworkx(tables)
+    position = {rx_index[k]: i for i, k in enumerate(graph.kp_ids)}
+    home = np.flatnonzero(graph.in_discipline)
+    starts = [rx_index[graph.kp_ids[i]] for i in home if graph.degree(int(i)) > 0] or \
+        [rx_index[graph.kp_ids[i]] for i in home]
+    usage = np.zeros(len(graph.kp_ids))
+    curve: list[tuple[int, float]] = [(0, 0.0)]
+    if not starts:
+        return usage, curve
+    rng = np.random.default_rng(seed)
+    every = max(1, len(lengths) // 50)
+    for n, length in enumerate(lengths, 1):
+        source = starts[int(rng.integers(len(starts)))]
+        walk = rx.generate_random_path(rx_graph, source, max(0, length - 1), seed=int(rng.integers(2**31)))
+        for node in set(walk):
+            usage[position[node]] += 1
+        if n % every == 0:
+            curve.append((n, kp_coverage(graph, usage)))
+    return usage, curve
+
+
+def walk_report(tables: GraphTables, graph: WalkGraph, result: WalkResult, difficulty_hist: np.ndarray,
+                rng_seed: int) -> dict[str, Any]:
     n = len(result.paths)
-    uniform = sample_paths(graph, discipline, n, params.model_copy(update={"alpha": 0.0, "beta": 0.0}),
-                           difficulty_hist)
-    realized = np.bincount([p.target_difficulty for p in result.paths], minlength=DIFFICULTY_LEVELS)
+    uniform, uniform_curve = uniform_walk_usage(tables, graph, [len(p.kp_ids) for p in result.paths], rng_seed)
     home = graph.in_discipline
+    pop = graph.popularity[home]
+    realized = np.bincount([p.target_difficulty for p in result.paths], minlength=DIFFICULTY_LEVELS)
+    coverage, coverage_uniform = kp_coverage(graph, result.usage), kp_coverage(graph, uniform)
+    curve = chart({"value-guided": tuple(zip(*result.coverage_curve, strict=True)),  # type: ignore[dict-item]
+                   "uniform (rustworkx)": tuple(zip(*uniform_curve, strict=True))},  # type: ignore[dict-item]
+                  "KP coverage vs paths", "paths", "share of KPs used")
     return {
-        "kp_coverage": round(kp_coverage(graph, result.usage), 4),
-        "kp_coverage_uniform": round(kp_coverage(graph, uniform.usage), 4),
+        "kp_coverage": round(coverage, 4),
+        "kp_coverage_uniform": round(coverage_uniform, 4),
+        "coverage_vs_uniform": round(coverage / coverage_uniform, 3) if coverage_uniform else 0.0,
         "usage_gini": round(gini(result.usage[home]), 4),
-        "usage_gini_uniform": round(gini(uniform.usage[home]), 4),
+        "usage_gini_uniform": round(gini(uniform[home]), 4),
+        "usage_popularity_spearman": round(spearman(result.usage[home], pop), 4),
+        "usage_popularity_spearman_uniform": round(spearman(uniform[home], pop), 4),
         "cross_discipline_path_share": round(sum(p.cross_steps > 0 for p in result.paths) / n, 4) if n else 0.0,
         "difficulty_kl": round(kl_divergence(difficulty_hist, realized.astype(float)), 4) if n else 0.0,
         "difficulty_realized": [int(x) for x in realized],
+        "coverage_curve": markdown_image(curve, "KP coverage vs paths"),
     }

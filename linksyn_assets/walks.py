@@ -176,6 +176,7 @@ class WalkResult:
     usage: np.ndarray
     draws: int
     too_few_seeds: int
+    coverage_curve: list[tuple[int, float]]  # (paths so far, KP coverage)
 
 
 def sample_paths(graph: WalkGraph, discipline: str, n_paths: int, params: WalkParams,
@@ -187,6 +188,10 @@ def sample_paths(graph: WalkGraph, discipline: str, n_paths: int, params: WalkPa
     usage = np.zeros(len(graph.kp_ids))
     paths: list[WalkPath] = []
     draws = too_few = 0
+    home_total = max(1, int(graph.in_discipline.sum()))
+    covered = 0
+    curve: list[tuple[int, float]] = [(0, 0.0)]
+    every = max(1, n_paths // 50)
     while len(paths) < n_paths and draws < n_paths * params.max_attempts_factor:
         draws += 1
         starts, start_p = start_distribution(graph, usage, params)
@@ -210,7 +215,10 @@ def sample_paths(graph: WalkGraph, discipline: str, n_paths: int, params: WalkPa
         if len(seeds) < params.min_seeds:
             too_few += 1
             continue
+        covered += int(sum(1 for i in path if usage[i] == 0 and graph.in_discipline[i]))
         usage[path] += 1
+        if (len(paths) + 1) % every == 0:
+            curve.append((len(paths) + 1, covered / home_total))
         kp_ids = [graph.kp_ids[i] for i in path]
         paths.append(WalkPath(
             path_id=content_hash(discipline, params.model_dump(mode="json"), len(paths), kp_ids, seeds,
@@ -219,7 +227,7 @@ def sample_paths(graph: WalkGraph, discipline: str, n_paths: int, params: WalkPa
             kp_names=[graph.names[i] for i in path], seed_ids=seeds, target_difficulty=target,
             cross_steps=cross, values=values, rng_seed=params.rng_seed,
         ))
-    return WalkResult(paths=paths, usage=usage, draws=draws, too_few_seeds=too_few)
+    return WalkResult(paths=paths, usage=usage, draws=draws, too_few_seeds=too_few, coverage_curve=curve)
 
 
 def kp_coverage(graph: WalkGraph, usage: np.ndarray) -> float:

@@ -167,3 +167,26 @@ def test_invalid_params_are_rejected() -> None:
         WalkParams(min_length=5, max_length=2)
     with pytest.raises(ValueError, match="difficulty_histogram"):
         WalkParams(difficulty_histogram=[1, 2])
+
+
+def test_report_compares_with_the_rustworkx_uniform_walk() -> None:
+    import base64
+    import xml.etree.ElementTree as ET
+
+    from linksyn_assets.walk_report import walk_report
+
+    g = _power_law_graph()
+    tables = _tables([(k, int(p), True) for k, p in zip(g.kp_ids, g.popularity, strict=True)],
+                     [(g.kp_ids[a], g.kp_ids[b], int(w)) for a in range(len(g.kp_ids))
+                      for b, w in zip(g.indices[g.indptr[a]:g.indptr[a + 1]], g.weights[g.indptr[a]:g.indptr[a + 1]],
+                                      strict=True) if a < b])
+    result = sample_paths(g, "d", 150, WalkParams(paths_per_discipline=150, min_length=3, max_length=3), UNIFORM_HIST)
+    report = walk_report(tables, g, result, UNIFORM_HIST, rng_seed=5)
+    assert 0 < report["kp_coverage_uniform"] < report["kp_coverage"] <= 1
+    assert report["coverage_vs_uniform"] > 1.1
+    assert -1 <= report["usage_popularity_spearman"] <= 1
+    # Value-guided usage is less concentrated than the uniform walk's, which follows degree.
+    assert report["usage_gini"] < report["usage_gini_uniform"]
+    assert result.coverage_curve[-1] == (150, pytest.approx(report["kp_coverage"], abs=1e-4))
+    svg = base64.b64decode(report["coverage_curve"].split("base64,")[1][:-1])
+    assert ET.fromstring(svg).tag.endswith("svg")  # a well-formed image

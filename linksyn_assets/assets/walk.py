@@ -39,13 +39,14 @@ def walk_paths(context: dg.AssetExecutionContext, kp_graph: dict[str, pl.DataFra
     if len(result.paths) < wanted:
         context.log.warning(f"{discipline}: drew {len(result.paths)} of {wanted} paths "
                             f"({result.too_few_seeds} draws had fewer than {params.min_seeds} seeds)")
-    report = walk_report(graph, discipline, result, params, hist)
+    report = walk_report(tables, graph, result, hist, params.rng_seed)
     return dg.Output(table, metadata={
         "rows": table.height, "paths_wanted": wanted, "draws": result.draws,
         "draws_with_too_few_seeds": result.too_few_seeds,
         "mean_path_length": round(float(np.mean([len(p.kp_ids) for p in result.paths])), 3)
         if result.paths else 0.0,
-        **{k: v for k, v in report.items() if not isinstance(v, dict | list)},
+        **{k: v for k, v in report.items() if not isinstance(v, dict | list | str)},
+        "coverage_curve": dg.MetadataValue.md(report["coverage_curve"]),
         "difficulty_target": json_meta([round(float(x), 4) for x in hist]),
         "difficulty_realized": json_meta(report["difficulty_realized"]),
         "params": json_meta(params.model_dump(mode="json")),

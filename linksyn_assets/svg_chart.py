@@ -1,0 +1,62 @@
+"""Small SVG line and scatter charts for asset metadata (shown by the Dagster UI as images)."""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Sequence
+from html import escape
+
+_COLOURS = ["#2563eb", "#dc2626", "#059669", "#d97706"]
+_W, _H, _PAD = 520, 300, 48
+
+
+def _scale(values: Sequence[float], log: bool, lo_px: float, hi_px: float):  # noqa: ANN202
+    vals = [math.log10(v) for v in values if v > 0] if log else list(values)
+    lo, hi = (min(vals), max(vals)) if vals else (0.0, 1.0)
+    span = (hi - lo) or 1.0
+
+    def at(v: float) -> float:
+        x = math.log10(v) if log else v
+        return lo_px + (x - lo) / span * (hi_px - lo_px)
+
+    return at, lo, hi
+
+
+def chart(series: dict[str, tuple[Sequence[float], Sequence[float]]], title: str, x_label: str, y_label: str,
+          log: bool = False, points: bool = False) -> str:
+    """An SVG document; `log` puts both axes on a log10 scale (non-positive values are skipped)."""
+    xs = [x for sx, sy in series.values() for x, y in zip(sx, sy, strict=True) if not log or (x > 0 and y > 0)]
+    ys = [y for sx, sy in series.values() for x, y in zip(sx, sy, strict=True) if not log or (x > 0 and y > 0)]
+    fx, x_lo, x_hi = _scale(xs, log, _PAD, _W - 16)
+    fy, y_lo, y_hi = _scale(ys, log, _H - _PAD, 28)
+    tick = (lambda v: f"1e{v:.1f}") if log else (lambda v: f"{v:.3g}")
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" font-family="sans-serif" '
+        f'font-size="11"><rect width="100%" height="100%" fill="white"/>',
+        f'<text x="{_W / 2}" y="16" text-anchor="middle" font-size="13">{escape(title)}</text>',
+        f'<line x1="{_PAD}" y1="{_H - _PAD}" x2="{_W - 16}" y2="{_H - _PAD}" stroke="black"/>',
+        f'<line x1="{_PAD}" y1="28" x2="{_PAD}" y2="{_H - _PAD}" stroke="black"/>',
+        f'<text x="{_PAD}" y="{_H - _PAD + 14}">{tick(x_lo)}</text>',
+        f'<text x="{_W - 16}" y="{_H - _PAD + 14}" text-anchor="end">{tick(x_hi)}</text>',
+        f'<text x="{_PAD - 4}" y="{_H - _PAD}" text-anchor="end">{tick(y_lo)}</text>',
+        f'<text x="{_PAD - 4}" y="34" text-anchor="end">{tick(y_hi)}</text>',
+        f'<text x="{_W / 2}" y="{_H - 10}" text-anchor="middle">{escape(x_label)}</text>',
+        f'<text x="12" y="{_H / 2}" transform="rotate(-90 12 {_H / 2})" text-anchor="middle">{escape(y_label)}</text>',
+    ]
+    for i, (name, (sx, sy)) in enumerate(series.items()):
+        colour = _COLOURS[i % len(_COLOURS)]
+        pts = [(fx(x), fy(y)) for x, y in zip(sx, sy, strict=True) if not log or (x > 0 and y > 0)]
+        if points:
+            parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="{colour}"/>' for x, y in pts]
+        elif pts:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>')
+        parts.append(f'<text x="{_W - 20}" y="{44 + 14 * i}" text-anchor="end" fill="{colour}">{escape(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def markdown_image(svg: str, alt: str) -> str:
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f"![{alt}](data:image/svg+xml;base64,{data})"
