@@ -145,6 +145,10 @@ class BatchStats:
                 f"cache hits {self.cache_hits}, cost ${self.cost_usd:.4f}{failed}")
 
 
+class _BudgetStop(Exception):
+    """A budget cannot cover the next HTTP call: leave the request undone."""
+
+
 class RunAborted(RuntimeError):
     """Too many requests got no answer: the key, model name or endpoint is probably wrong."""
 
@@ -356,28 +360,15 @@ class LLMClient:
                 if stop.is_set():
                     unsent.append(key)
                     continue
-                est_tokens = _estimate_prompt_tokens(messages) + self.max_tokens
-                est_usd = self.prices.cost(_estimate_prompt_tokens(messages), self.max_tokens)
-                booked: list[Budget] = []
-                for budget in self.budgets:
-                    if not budget.reserve(est_usd, est_tokens):
-                        for b in booked:
-                            b.settle(est_usd, est_tokens, 0.0, 0)
-                        self._stop("budget", f"{budget.describe()}; the next request could cost up to ${est_usd:.4f} / "
-                                   f"{est_tokens} tokens", stop)
-                        unsent.append(key)
-                        break
-                    booked.append(budget)
-                else:
-                    result = await self._one(item_id, messages, output, response_format, limiter)
-                    for budget in booked:
-                        budget.settle(est_usd, est_tokens, result.cost_usd,
-                                      result.prompt_tokens + result.completion_tokens)
-                    self.breaker.add(not result.answered)
-                    if self.breaker.tripped:
-                        self._stop("breaker", f"{self.breaker.describe()} (last error: {result.error}); "
-                                   "check the API key, model name and api_base", stop)
-                    await done_q.put((key, result))
+                result = await self._one(item_id, messages, output, response_format, limiter, stop)
+                if result is None:  # the budget ran out before this request could finish
+                    unsent.append(key)
+                    continue
+                self.breaker.add(not result.answered)
+                if self.breaker.tripped:
+                    self._stop("breaker", f"{self.breaker.describe()} (last error: {result.error}); "
+                               "check the API key, model name and api_base", stop)
+                await done_q.put((key, result))
 
         async def writer() -> None:
             while True:
@@ -429,13 +420,17 @@ class LLMClient:
     # ------------------------------------------------------------ one request
 
     async def _one(self, item_id: str, messages: list[dict[str, str]], output: type[BaseModel],
-                   response_format: dict[str, Any], limiter: AdaptiveLimiter) -> CallResult:
+                   response_format: dict[str, Any], limiter: AdaptiveLimiter, stop: asyncio.Event
+                   ) -> CallResult | None:
+        """The answer to one request (with its repair / longer-output turns); None if a budget stopped it."""
         result = CallResult(item_id=item_id, ok=False, model=self.route.model)
         conversation = list(messages)
         max_tokens = self.max_tokens
         while True:
             try:
-                reply = await self._send(conversation, response_format, max_tokens, result, limiter)
+                reply = await self._send(conversation, response_format, max_tokens, result, limiter, stop)
+            except _BudgetStop:
+                return None
             except PermanentError as exc:
                 result.error = _scrub(str(exc), self.route.api_key)
                 return result
@@ -464,10 +459,29 @@ class LLMClient:
                             {"role": "user", "content": f"That reply was not usable: {reason}. Reply again with "
                                                          "only the corrected JSON object."}]
 
+    def _reserve(self, messages: list[dict[str, str]], max_tokens: int, stop: asyncio.Event) -> tuple[float, int]:
+        """Book the worst case of one HTTP call (prompt estimate + max_tokens) on every budget."""
+        tokens = _estimate_prompt_tokens(messages) + max_tokens
+        usd = self.prices.cost(_estimate_prompt_tokens(messages), max_tokens)
+        booked: list[Budget] = []
+        for budget in self.budgets:
+            if not budget.reserve(usd, tokens):
+                for b in booked:
+                    b.settle(usd, tokens, 0.0, 0)
+                self._stop("budget", f"{budget.describe()}; the next request could cost up to ${usd:.4f} / "
+                           f"{tokens} tokens", stop)
+                raise _BudgetStop
+            booked.append(budget)
+        return usd, tokens
+
     async def _send(self, messages: list[dict[str, str]], response_format: dict[str, Any], max_tokens: int,
-                    result: CallResult, limiter: AdaptiveLimiter) -> Reply:
+                    result: CallResult, limiter: AdaptiveLimiter, stop: asyncio.Event) -> Reply:
         last: Retryable | None = None
         for attempt in range(self.max_retries + 1):
+            if stop.is_set():
+                raise _BudgetStop
+            reserved_usd, reserved_tokens = self._reserve(messages, max_tokens, stop)
+            spent_usd, spent_tokens = 0.0, 0
             await limiter.acquire()
             try:
                 result.http_calls += 1
@@ -485,9 +499,13 @@ class LLMClient:
             else:
                 limiter.rate.on_success()
                 self._account(reply, result)
+                spent_usd = self.prices.cost(reply.prompt_tokens, reply.completion_tokens)
+                spent_tokens = reply.prompt_tokens + reply.completion_tokens
                 return reply
             finally:
                 await limiter.release()
+                for budget in self.budgets:
+                    budget.settle(reserved_usd, reserved_tokens, spent_usd, spent_tokens)
             if attempt == self.max_retries:
                 break
             self.stats.retries += 1

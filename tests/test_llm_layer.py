@@ -200,3 +200,16 @@ def test_worker_processes_share_the_ledger(stub: StubServer, tmp_path: Path) -> 
     assert stub.count == 30  # duplicates in the other process wait for the lease holder (single flight)
     assert RequestLedger(ledger).counts() == {"DONE": 30}
     assert client.stats.done == 60 and client.stats.http_calls == stub.count
+
+
+def test_budget_holds_when_requests_take_several_calls(stub: StubServer, tmp_path: Path) -> None:
+    stub.reset(Faults(truncated=1))  # every reply cut: answer, longer-output retry and repair per request
+    prices = Prices(input_per_token=1e-6, output_per_token=2e-6, source="config")
+    budget = Budget("partition physics", usd_limit=0.003)
+    client = _client(stub, tmp_path / "l.sqlite", prices=prices, budgets=[budget], max_tokens=100)
+    with pytest.raises(BudgetExceeded, match="partition physics budget"):
+        client.run([(f"r{i}", kp_messages(i)) for i in range(40)], KPExtraction, "v1")
+    assert 0 < budget.spent_usd <= 0.003 and budget.reserved_usd == pytest.approx(0.0, abs=1e-12)
+    assert stub.count >= 3  # several calls were made before the stop
+    counts = RequestLedger(tmp_path / "l.sqlite").counts()
+    assert counts.get("IN_FLIGHT", 0) == 0  # leases of unfinished requests were given back
