@@ -14,7 +14,7 @@ from .llm_ledger import RequestLedger
 from .project_paths import data_dir
 
 STAGES = ("extract", "synthesize", "harden")
-# Placeholder credential for the local llama.cpp server, which checks none; not a secret.
+# The local llama.cpp server checks no key, but the OpenAI wire format wants one: not a secret.
 _LOCAL_KEY = "sk-no-key-needed"
 # The demo model loops until max_tokens under a JSON grammar; short caps keep a demo run short.
 EMBEDDED_MAX_TOKENS = {"extract": 160, "synthesize": 640, "harden": 640}
