@@ -9,8 +9,6 @@ given, the id comes from it, so '牛顿第二定律' and "Newton's second law" s
 from __future__ import annotations
 
 import unicodedata
-from collections import Counter
-from collections.abc import Iterable
 
 from .text_normalize import content_hash
 
@@ -64,9 +62,3 @@ def kp_id_for(name: str, canonical_en: str | None = None) -> str | None:
         if key:
             return content_hash(key, prefix="kp_", length=12)
     return None
-
-
-def preferred_name(surface_forms: Iterable[str]) -> str:
-    """The most frequent surface form; ties go to the shortest, then alphabetical."""
-    counts = Counter(surface_forms)
-    return min(counts, key=lambda s: (-counts[s], len(s), s))

@@ -27,11 +27,6 @@ def normalize_text(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
-def fold_for_match(text: str) -> str:
-    """A key for equality tests: normalized, case-folded, all whitespace collapsed."""
-    return " ".join(normalize_text(text).casefold().split())
-
-
 def content_hash(*parts: object, prefix: str = "", length: int = 16) -> str:
     """Stable id from any JSON-serializable parts (order matters)."""
     blob = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

@@ -13,7 +13,6 @@ from .llm_client import BatchStats, LLMClient, ModelRoute
 from .llm_ledger import RequestLedger
 from .project_paths import data_dir
 
-STAGES = ("extract", "synthesize", "harden")
 # The local llama.cpp server checks no key, but the OpenAI wire format wants one: not a secret.
 _LOCAL_KEY = "sk-no-key-needed"
 # The demo model loops until max_tokens under a JSON grammar; short caps keep a demo run short.

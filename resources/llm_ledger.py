@@ -141,13 +141,6 @@ class RequestLedger:
 
         return self._tx(work)
 
-    def peek(self, key: str) -> tuple[str, dict[str, Any] | None] | None:
-        with self._lock:
-            row = self._db.execute("SELECT state, payload FROM requests WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            return None
-        return row[0], (json.loads(row[1]) if row[1] else None)
-
     # ---------------------------------------------------------------- results
 
     def record(self, outcomes: list[tuple[str, str, dict[str, Any] | None, str | None, bool, int]]) -> None:

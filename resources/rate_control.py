@@ -18,13 +18,11 @@ class RouteRate:
     limit: float
     min_limit: int = 1
     paused_until: float = 0.0  # time.monotonic()
-    throttled: int = 0
 
     def on_success(self) -> None:
         self.limit = min(float(self.max_limit), self.limit + 1.0 / max(self.limit, 1.0))
 
     def on_throttle(self, retry_after: float | None) -> None:
-        self.throttled += 1
         self.limit = max(float(self.min_limit), self.limit * 0.5)
         if retry_after:
             self.paused_until = max(self.paused_until, time.monotonic() + retry_after)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from linksyn_assets.kp_canonical import canonical_kp_key, kp_id_for, preferred_name, singular
+from linksyn_assets.kp_canonical import canonical_kp_key, kp_id_for, singular
 from linksyn_assets.records import KPExtraction
 
 
@@ -58,9 +58,9 @@ def test_blank_names_have_no_id() -> None:
     assert kp_id_for("...", canonical_en="  ") is None
 
 
-def test_ids_are_stable_and_preferred_name_is_most_common() -> None:
-    assert kp_id_for("Ohm's law") == kp_id_for("ohms law") and len(kp_id_for("Ohm's law")) == 15
-    assert preferred_name(["ohms law", "Ohm's law", "Ohm's law"]) == "Ohm's law"
+def test_ids_are_stable() -> None:
+    assert kp_id_for("Ohm's law") == kp_id_for("ohms law") == "kp_" + kp_id_for("OHMS LAW")[3:]
+    assert len(kp_id_for("Ohm's law")) == 15
 
 
 def test_extraction_answer_accepts_names_and_pairs() -> None:
