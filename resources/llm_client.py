@@ -134,6 +134,22 @@ class BatchStats:
             "reasoning_tokens": self.reasoning_tokens, "cost_usd": round(self.cost_usd, 6),
         }
 
+    def count(self, result: CallResult, with_usage: bool = False) -> None:
+        """Tally one finished result; with_usage adds its tokens and cost (when they were not
+        already counted at send time, as in another process)."""
+        self.done += 1
+        if result.cached:
+            self.cache_hits += 1
+        elif with_usage:
+            self.prompt_tokens += result.prompt_tokens
+            self.completion_tokens += result.completion_tokens
+            self.reasoning_tokens += result.reasoning_tokens
+            self.cost_usd += result.cost_usd
+        if result.ok:
+            self.ok += 1
+        else:
+            self.failed[_reason_key(result.error)] += 1
+
     def progress_line(self, stage: str, total: int | None) -> str:
         elapsed = max(time.monotonic() - self.started, 1e-9)
         rate = self.done / elapsed
@@ -268,13 +284,7 @@ class LLMClient:
         def emit(key: str, result: CallResult) -> None:
             for item_id in [result.item_id, *followers.pop(key, [])]:
                 out = result if item_id == result.item_id else result.model_copy(update={"item_id": item_id})
-                self.stats.done += 1
-                if out.cached:
-                    self.stats.cache_hits += 1
-                if out.ok:
-                    self.stats.ok += 1
-                else:
-                    self.stats.failed[_reason_key(out.error)] += 1
+                self.stats.count(out)
                 sink(out)
             now = time.monotonic()
             if self.on_progress and now - last_report[1] >= 0.2:

@@ -15,14 +15,13 @@ import queue as queue_mod
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from .llm_budget import Budget, BudgetExceeded
-from .llm_client import CLAIM_CHUNK, BatchStats, CallResult, LLMClient, Request, RunAborted, _reason_key
+from .llm_client import CLAIM_CHUNK, CallResult, LLMClient, Request, RunAborted
 from .llm_ledger import RequestLedger
 
 _FLUSH_EVERY_S = 0.2
@@ -121,7 +120,7 @@ def stream_in_workers(client: LLMClient, requests: Iterator[Request], output: ty
             continue
         for raw in payload[0]:
             result = CallResult(**raw)
-            _tally(stats, result)
+            stats.count(result, with_usage=True)
             sink(result)
         if client.on_progress:
             client.on_progress(stats, total)
@@ -133,21 +132,3 @@ def stream_in_workers(client: LLMClient, requests: Iterator[Request], output: ty
         proc.join(timeout=10)
     client.log(stats.progress_line(client.stage, total))
     return reasons[0] if reasons else None
-
-
-def _tally(stats: BatchStats, result: CallResult) -> None:
-    stats.done += 1
-    if result.cached:
-        stats.cache_hits += 1
-    else:
-        stats.prompt_tokens += result.prompt_tokens
-        stats.completion_tokens += result.completion_tokens
-        stats.reasoning_tokens += result.reasoning_tokens
-        stats.cost_usd += result.cost_usd
-    if result.ok:
-        stats.ok += 1
-    else:
-        stats.failed[_reason_key(result.error)] += 1
-
-
-assert {f.name for f in fields(BatchStats)} >= set(_SUMMED)
