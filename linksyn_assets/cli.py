@@ -160,6 +160,16 @@ def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[s
         print("     failed by reason: " + ", ".join(f"{reason} {n}" for reason, n in ranked))
     if totals["llm_http_calls"] == 0 and totals["llm_cache_hits"] > 0:
         print("     (no new LLM call: every answer came from the request ledger)")
+    walk_meta = {d: m for (a, d), m in metadata.items() if a == "walk_paths"}
+    if walk_meta:
+        from linksyn_assets.walk_plan import mix_report
+
+        mix = mix_report({d: float(m.get("discipline_target_share", 0.0)) for d, m in walk_meta.items()},
+                         {d: int(m.get("rows", 0)) for d, m in walk_meta.items()})
+        coverage = ", ".join(f"{d} {m.get('kp_coverage', 0):.2f} (uniform {m.get('kp_coverage_uniform', 0):.2f})"
+                             for d, m in sorted(walk_meta.items()))
+        print(f"Walks: KP coverage {coverage}; discipline mix KL(target||realized) "
+              f"{mix['discipline_mix_kl']:.4f}")
     if quarantined:
         print(f"Quarantined seed rows: {quarantined} (see {out / 'quarantine' / 'seeds'})")
     if "linkqa_dataset" in selected:

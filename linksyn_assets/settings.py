@@ -28,6 +28,11 @@ class WalkParams(BaseModel):
         None, description="target weight of difficulty 0..4; default: the seeds' own histogram")
     rng_seed: int = 20250801
     max_attempts_factor: int = Field(3, ge=1, description="draws per wanted path before giving up")
+    batch_paths: int | None = Field(
+        None, ge=1, description="paths drawn per batch; usage n(v) is updated between batches. "
+                                "1 = fully sequential; None = the discipline's KPs / 64, at most 4096")
+    max_rejections: int = Field(8, ge=1, description="rejected proposals before a step scans its row exactly")
+    seed_candidates_per_kp: int = Field(16, ge=1, description="seeds considered per path KP when choosing seeds")
 
     @model_validator(mode="after")
     def _ranges(self) -> WalkParams:

@@ -12,14 +12,9 @@ import rustworkx as rx
 from .kp_graph import GraphTables, to_rustworkx
 from .records import DIFFICULTY_LEVELS
 from .svg_chart import chart, markdown_image
-from .walks import WalkGraph, WalkResult, kp_coverage
-
-
-def kl_divergence(target: np.ndarray, realized: np.ndarray, eps: float = 1e-9) -> float:
-    p = target / target.sum()
-    q = (realized + eps) / (realized + eps).sum()
-    mask = p > 0
-    return float(np.sum(p[mask] * np.log(p[mask] / q[mask])))
+from .walk_engine import WalkResult, kp_coverage
+from .walk_graph import WalkGraph
+from .walk_plan import kl_divergence
 
 
 def gini(values: np.ndarray) -> float:
@@ -44,10 +39,10 @@ def uniform_walk_usage(tables: GraphTables, graph: WalkGraph, lengths: list[int]
                        ) -> tuple[np.ndarray, list[tuple[int, float]]]:
     """KP usage of rustworkx's uniform random walk from uniform home starts, one walk per length."""
     rx_graph, rx_index = to_rustworkx(tables)
-    position = {rx_index[k]: i for i, k in enumerate(graph.kp_ids)}
+    position = {rx_index[k]: i for i, k in enumerate(graph.kp_ids.to_list())}
     home = np.flatnonzero(graph.in_discipline)
-    starts = [rx_index[graph.kp_ids[i]] for i in home if graph.degree(int(i)) > 0] or \
-        [rx_index[graph.kp_ids[i]] for i in home]
+    ids = graph.kp_ids.to_list()
+    starts = [rx_index[ids[i]] for i in home if graph.degree(int(i)) > 0] or [rx_index[ids[i]] for i in home]
     usage = np.zeros(len(graph.kp_ids))
     curve: list[tuple[int, float]] = [(0, 0.0)]
     if not starts:
@@ -66,11 +61,11 @@ def uniform_walk_usage(tables: GraphTables, graph: WalkGraph, lengths: list[int]
 
 def walk_report(tables: GraphTables, graph: WalkGraph, result: WalkResult, difficulty_hist: np.ndarray,
                 rng_seed: int) -> dict[str, Any]:
-    n = len(result.paths)
-    uniform, uniform_curve = uniform_walk_usage(tables, graph, [len(p.kp_ids) for p in result.paths], rng_seed)
+    n = result.count
+    uniform, uniform_curve = uniform_walk_usage(tables, graph, result.lengths.tolist(), rng_seed)
     home = graph.in_discipline
     pop = graph.popularity[home]
-    realized = np.bincount([p.target_difficulty for p in result.paths], minlength=DIFFICULTY_LEVELS)
+    realized = np.bincount(result.targets, minlength=DIFFICULTY_LEVELS)
     coverage, coverage_uniform = kp_coverage(graph, result.usage), kp_coverage(graph, uniform)
     curve = chart({"value-guided": tuple(zip(*result.coverage_curve, strict=True)),  # type: ignore[dict-item]
                    "uniform (rustworkx)": tuple(zip(*uniform_curve, strict=True))},  # type: ignore[dict-item]
@@ -83,7 +78,8 @@ def walk_report(tables: GraphTables, graph: WalkGraph, result: WalkResult, diffi
         "usage_gini_uniform": round(gini(uniform[home]), 4),
         "usage_popularity_spearman": round(spearman(result.usage[home], pop), 4),
         "usage_popularity_spearman_uniform": round(spearman(uniform[home], pop), 4),
-        "cross_discipline_path_share": round(sum(p.cross_steps > 0 for p in result.paths) / n, 4) if n else 0.0,
+        "cross_discipline_path_share": round(float((result.cross_steps > 0).mean()), 4) if n else 0.0,
+        "cross_discipline_step_share": round(float(result.cross_steps.sum() / max(1, (result.lengths - 1).sum())), 4),
         "difficulty_kl": round(kl_divergence(difficulty_hist, realized.astype(float)), 4) if n else 0.0,
         "difficulty_realized": [int(x) for x in realized],
         "coverage_curve": markdown_image(curve, "KP coverage vs paths"),

@@ -1,25 +1,44 @@
-"""Value-guided walks: exact probabilities, uniform baseline, coverage, control, reproducibility."""
+"""Value-guided walks: the batched engine samples exactly the distribution walks.py writes out;
+control of mix, difficulty and cross-discipline steps; coverage against the uniform walk;
+reproducibility; seed choice."""
 
 from __future__ import annotations
+
+import base64
+import itertools
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import polars as pl
 import pytest
 
+from linksyn_assets.alias_table import build_alias_tables
 from linksyn_assets.kp_graph import GraphTables
+from linksyn_assets.seed_choice import choose_seeds
 from linksyn_assets.settings import WalkParams
-from linksyn_assets.walk_report import kl_divergence
-from linksyn_assets.walks import (
-    WalkGraph,
-    choose_seeds,
-    kp_coverage,
-    paths_wanted,
-    sample_paths,
-    start_distribution,
-    step_distribution,
-)
+from linksyn_assets.sum_tree import SumTree
+from linksyn_assets.walk_engine import PATH_SCHEMA, WalkEngine, kp_coverage, path_table, sample_paths
+from linksyn_assets.walk_graph import WalkGraph
+from linksyn_assets.walk_kernel import rebuild_rows
+from linksyn_assets.walk_plan import discipline_targets, kl_divergence, mix_report, paths_wanted
+from linksyn_assets.walk_report import walk_report
+from linksyn_assets.walks import reference_walks, start_distribution, step_distribution
 
 UNIFORM_HIST = np.full(5, 0.2)
+
+
+def chi2_critical(df: int, z: float = 3.09) -> float:
+    """Upper critical value of chi-square at p = 0.001 (Wilson-Hilferty)."""
+    h = 2.0 / (9.0 * df)
+    return df * (1.0 - h + z * np.sqrt(h)) ** 3
+
+
+def chi2(counts: np.ndarray, probs: np.ndarray) -> tuple[float, int]:
+    n = counts.sum()
+    expected = n * probs
+    keep = expected > 0
+    assert counts[~keep].sum() == 0, "drew an outcome of probability 0"
+    return float(((counts[keep] - expected[keep]) ** 2 / expected[keep]).sum()), int(keep.sum()) - 1
 
 
 def _tables(nodes: list[tuple[str, int, bool]], edges: list[tuple[str, str, int]],
@@ -31,107 +50,248 @@ def _tables(nodes: list[tuple[str, int, bool]], edges: list[tuple[str, str, int]
     kp_seeds = pl.DataFrame(
         [{"kp_id": k, "seed_id": f"{k}-s{i}", "seed_discipline": "d", "difficulty": i % 5}
          for k, _, _ in nodes for i in range(seeds_per_kp)],
-        schema_overrides={"difficulty": pl.Int8})
+        schema={"kp_id": pl.String, "seed_id": pl.String, "seed_discipline": pl.String, "difficulty": pl.Int8})
     stats = pl.DataFrame({"discipline": ["d"], "seeds": [len(nodes) * seeds_per_kp]})
     return GraphTables(node_df, edge_df, kp_seeds, stats)
 
 
-def _star() -> WalkGraph:
-    # hub a with neighbours b, c, d (home) and x (foreign); popularity and weights differ.
+def _mixed() -> WalkGraph:
+    """a hub with home and foreign neighbours, a triangle, unequal popularity and weights."""
     return WalkGraph.from_tables(_tables(
-        [("a", 4, True), ("b", 1, True), ("c", 2, True), ("d", 8, True), ("x", 4, False)],
-        [("a", "b", 1), ("a", "c", 3), ("a", "d", 2), ("a", "x", 2)]))
+        [("a", 4, True), ("b", 1, True), ("c", 2, True), ("d", 8, True), ("x", 4, False), ("y", 3, False)],
+        [("a", "b", 1), ("a", "c", 3), ("a", "d", 2), ("a", "x", 2), ("c", "d", 1), ("d", "x", 4),
+         ("x", "y", 2), ("b", "c", 2)]))
 
 
-def _power_law_graph(n: int = 300, seed: int = 7) -> WalkGraph:
+def _power_law_graph(n: int = 300, seed: int = 7) -> GraphTables:
     rng = np.random.default_rng(seed)
     pop = np.maximum(1, (rng.pareto(1.2, n) * 3).astype(int))
     nodes = [(f"k{i:04d}", int(pop[i]), True) for i in range(n)]
-    edges = set()
+    edges: dict[tuple[str, str], int] = {}
     for i in range(n):
         for j in rng.choice(n, size=4, replace=False, p=pop / pop.sum()):
             if i != j:
-                edges.add((f"k{min(i, j):04d}", f"k{max(i, j):04d}", int(rng.integers(1, 5))))
-    dedup = {(a, b): w for a, b, w in edges}
-    return WalkGraph.from_tables(_tables(nodes, [(a, b, w) for (a, b), w in dedup.items()], seeds_per_kp=2))
+                edges[(f"k{min(i, j):04d}", f"k{max(i, j):04d}")] = int(rng.integers(1, 5))
+    return _tables(nodes, [(a, b, w) for (a, b), w in edges.items()], seeds_per_kp=2)
 
 
-def test_uniform_walk_when_alpha_beta_gamma_zero() -> None:
-    g = _star()
-    params = WalkParams(alpha=0, beta=0, gamma=0, cross_discipline_rate=1.0)
-    nodes, probs, stop = step_distribution(g, [g.kp_ids.index("a")], np.zeros(5), params)
-    assert stop == 0 and np.allclose(probs, 1 / 4) and len(nodes) == 4
+def _pair_probabilities(g: WalkGraph, start: int, usage: np.ndarray, params: WalkParams
+                        ) -> dict[tuple[int, int], float]:
+    """Exact P(second node, third node | start) from walks.py, -1 meaning the path ended."""
+    out: dict[tuple[int, int], float] = {}
+    nodes, probs, stop = step_distribution(g, [start], usage, params)
+    if stop:
+        out[(-1, -1)] = stop
+    for v, p in zip(nodes, probs, strict=True):
+        nodes2, probs2, stop2 = step_distribution(g, [start, int(v)], usage, params)
+        if stop2:
+            out[(int(v), -1)] = p * stop2
+        for v2, p2 in zip(nodes2, probs2, strict=True):
+            out[(int(v), int(v2))] = p * p2
+    return out
 
 
-def test_step_probabilities_follow_the_formula() -> None:
-    g = _star()
-    usage = np.array([0, 3, 0, 1, 0], dtype=float)
-    params = WalkParams(alpha=0.5, beta=1.0, gamma=2.0, cross_discipline_rate=1.0)
-    nodes, probs, _ = step_distribution(g, [g.kp_ids.index("a")], usage, params)
-    got = {g.kp_ids[n]: p for n, p in zip(nodes, probs, strict=True)}
-    raw = {k: w ** 2 * p ** 0.5 / (1 + u) for k, w, p, u in
-           [("b", 1, 1, 3), ("c", 3, 2, 0), ("d", 2, 8, 1), ("x", 2, 4, 0)]}
-    total = sum(raw.values())
-    for k, v in raw.items():
-        assert got[k] == pytest.approx(v / total)
+# -- building blocks --------------------------------------------------------------------------
+
+def test_alias_tables_encode_each_rows_distribution_exactly() -> None:
+    rng = np.random.default_rng(0)
+    deg = np.concatenate([rng.integers(0, 12, 400), [300, 1, 2]])
+    indptr = np.concatenate([[0], np.cumsum(deg)])
+    weights = rng.pareto(1.1, indptr[-1]) + 0.01
+    weights[:3] = 1.0  # a row of equal weights
+    tables = build_alias_tables(indptr, weights)
+    row = np.repeat(np.arange(deg.size), deg)
+    implied = tables.prob.copy()
+    np.add.at(implied, tables.alias, 1.0 - tables.prob)
+    sums = np.bincount(row, weights=weights, minlength=deg.size)
+    assert np.allclose(implied / deg[row], weights / sums[row], atol=1e-9)
+    assert (row[tables.alias] == row).all()  # an alias never leaves its row
+    assert ((tables.prob >= 0) & (tables.prob <= 1)).all()
 
 
-def test_cross_discipline_cap() -> None:
-    g = _star()
-    a = g.kp_ids.index("a")
-    capped = WalkParams(alpha=0, beta=0, gamma=0, cross_discipline_rate=0.1)
-    nodes, probs, _ = step_distribution(g, [a], np.zeros(5), capped)
-    out = sum(p for n, p in zip(nodes, probs, strict=True) if not g.in_discipline[n])
-    assert out == pytest.approx(0.1) and probs.sum() == pytest.approx(1.0)
-    closed = WalkParams(cross_discipline_rate=0.0, paths_per_discipline=50, min_length=3, max_length=4)
-    result = sample_paths(g, "d", 50, closed, UNIFORM_HIST)
-    assert all(p.cross_steps == 0 for p in result.paths)
-    assert "x" not in {k for p in result.paths for k in p.kp_ids}
+def test_compiled_rebuild_matches_the_rebased_weights() -> None:
+    indptr = np.array([0, 4, 4, 7])
+    nodes = np.array([0, 1, 2, 3, 0, 1, 2])
+    static = np.array([1.0, 5.0, 2.0, 0.5, 3.0, 3.0, 1.0])
+    accept = np.array([1.0, 0.25, 0.5, 1.0])
+    then, prob, alias = np.ones(7), np.ones(7), np.arange(7)
+    rebuild_rows(np.array([0, 2]), indptr, nodes, static, then, prob, alias, accept)
+    implied = prob.copy()
+    np.add.at(implied, alias, 1.0 - prob)
+    want = static * accept[nodes]
+    assert np.allclose(implied[:4] / 4, want[:4] / want[:4].sum())
+    assert np.allclose(implied[4:] / 3, want[4:] / want[4:].sum())
+    assert np.array_equal(then, accept[nodes])
 
 
-def test_sampled_starts_match_exact_distribution() -> None:
-    g = _star()
-    params = WalkParams(alpha=1.0, beta=0.0, min_length=1, max_length=1, min_seeds=1, max_seeds=1,
-                        rng_seed=3)
-    n = 4000
-    result = sample_paths(g, "d", n, params, UNIFORM_HIST)
-    nodes, expected = start_distribution(g, np.zeros(5), params)
-    counts = np.array([sum(p.kp_ids[0] == g.kp_ids[k] for p in result.paths) for k in nodes])
-    chi2 = float(((counts - n * expected) ** 2 / (n * expected)).sum())
-    assert chi2 < 16.27  # chi-square critical value, 3 degrees of freedom, p = 0.001
+def test_sum_tree_draws_in_proportion_and_follows_updates() -> None:
+    rng = np.random.default_rng(1)
+    weights = rng.random(11)
+    weights[3] = 0.0
+    tree = SumTree(weights)
+    tree.update(np.array([1, 5, 5]), np.array([2.0, 0.0, 0.0]))
+    weights[1], weights[5] = 2.0, 0.0
+    assert tree.total == pytest.approx(weights.sum())
+    counts = np.bincount(tree.draw(60000, rng), minlength=11)
+    stat, df = chi2(counts, weights / weights.sum())
+    assert stat < chi2_critical(df)
 
 
-def test_beta_raises_coverage_over_uniform_walk() -> None:
-    g = _power_law_graph()
-    base = dict(paths_per_discipline=150, min_length=3, max_length=3, rng_seed=11)
+# -- exactness of the engine ------------------------------------------------------------------
+
+@pytest.mark.parametrize(("alpha", "beta", "gamma", "cross"), [
+    (0.0, 0.0, 0.0, 1.0), (0.5, 2.0, 1.0, 0.2), (1.0, 0.5, 2.0, 0.0), (0.0, 3.0, 0.5, 0.6)])
+def test_engine_two_steps_match_the_exact_distribution(alpha: float, beta: float, gamma: float, cross: float
+                                                       ) -> None:
+    g = _mixed()
+    params = WalkParams(alpha=alpha, beta=beta, gamma=gamma, cross_discipline_rate=cross, max_rejections=3)
+    usage = np.array([2.0, 0.0, 5.0, 1.0, 0.0, 3.0])
+    engine = WalkEngine(g, params)
+    engine.usage[:] = usage
+    engine.accept[:] = (1.0 + usage) ** -beta
+    start = g.position("a")
+    exact = _pair_probabilities(g, start, usage, params)
+    n = 40000
+    paths = np.full((n, 3), -1, dtype=np.int64)
+    paths[:, 0] = start
+    engine.walk(paths, np.full(n, 3), np.random.default_rng(7))
+    outcomes = sorted(exact)
+    index = {o: i for i, o in enumerate(outcomes)}
+    counts = np.zeros(len(outcomes))
+    for pair in map(tuple, paths[:, 1:].tolist()):
+        counts[index[pair]] += 1  # a KeyError here is an outcome the formula forbids (e.g. a revisit)
+    stat, df = chi2(counts, np.array([exact[o] for o in outcomes]))
+    assert stat < chi2_critical(df), (stat, df)
+    assert engine.stats.exact_scans > 0 or beta == 0  # the scan fallback took part
+
+
+def test_engine_stays_exact_after_tables_are_rebased_on_older_counts() -> None:
+    g = _mixed()
+    params = WalkParams(alpha=0.5, beta=2.0, gamma=1.0, cross_discipline_rate=1.0)
+    engine = WalkEngine(g, params)
+    older = np.array([1.0, 0.0, 1.0, 0.0, 2.0, 0.0])
+    engine.accept[:] = (1.0 + older) ** -2.0
+    rebuild_rows(np.arange(g.size), engine.all.alias.indptr, engine.all.nodes, engine.all.static, engine.all.then,
+                 engine.all.alias.prob, engine.all.alias.alias, engine.accept)
+    usage = older + np.array([3.0, 1.0, 0.0, 4.0, 0.0, 2.0])  # counts only grow
+    engine.accept[:] = (1.0 + usage) ** -2.0
+    start = g.position("d")
+    exact = _pair_probabilities(g, start, usage, params)
+    n = 40000
+    paths = np.full((n, 3), -1, dtype=np.int64)
+    paths[:, 0] = start
+    engine.walk(paths, np.full(n, 3), np.random.default_rng(3))
+    outcomes = sorted(exact)
+    counts = np.array([sum(1 for p in paths[:, 1:].tolist() if tuple(p) == o) for o in outcomes], dtype=float)
+    assert counts.sum() == n
+    stat, df = chi2(counts, np.array([exact[o] for o in outcomes]))
+    assert stat < chi2_critical(df), (stat, df)
+
+
+def test_engine_starts_match_the_exact_distribution() -> None:
+    g = _mixed()
+    params = WalkParams(alpha=1.0, beta=1.0)
+    engine = WalkEngine(g, params)
+    used = np.array([0, 0, 0, 3, 0, 0])
+    engine._record(np.array([[g.position("d"), -1]] * 3))
+    assert np.array_equal(engine.usage, used)
+    nodes, probs = start_distribution(g, used.astype(float), params)
+    drawn = engine._start(30000, np.random.default_rng(2))
+    counts = np.array([(drawn == v).sum() for v in nodes], dtype=float)
+    assert np.isin(drawn, nodes).all()  # only KPs of d start a path
+    stat, df = chi2(counts, probs)
+    assert stat < chi2_critical(df)
+
+
+def test_engine_matches_the_sequential_reference_on_coverage() -> None:
+    # batch = 1 is the sequential process; the reference computes each step's distribution outright
+    g = WalkGraph.from_tables(_power_law_graph())
+    params = WalkParams(min_length=3, max_length=3, min_seeds=1, batch_paths=1)
+    engine = sample_paths(g, "d", 120, params, UNIFORM_HIST)
+    reference = reference_walks(g, 120, np.full(120, 3), params, np.random.default_rng(4))
+    usage = np.zeros(g.size)
+    for path in reference:
+        usage[path] += 1
+    assert engine.count == 120
+    assert abs(kp_coverage(g, engine.usage) - kp_coverage(g, usage)) < 0.05
+
+
+# -- control -----------------------------------------------------------------------------------
+
+def test_cross_discipline_rate_zero_never_leaves_and_positive_rate_is_a_cap() -> None:
+    g = _mixed()
+    closed = sample_paths(g, "d", 300, WalkParams(cross_discipline_rate=0.0, min_length=3, max_length=4,
+                                                  min_seeds=1), UNIFORM_HIST)
+    assert closed.count == 300 and (closed.cross_steps == 0).all()
+    assert g.in_discipline[closed.nodes[closed.nodes >= 0]].all()
+    capped = sample_paths(g, "d", 2000, WalkParams(cross_discipline_rate=0.3, min_length=2, max_length=2,
+                                                   min_seeds=1, beta=0), UNIFORM_HIST)
+    share = capped.cross_steps.sum() / (capped.lengths - 1).sum()
+    assert 0 < share <= 0.3 + 0.03
+
+
+def test_difficulty_histogram_is_followed_within_stated_kl() -> None:
+    g = WalkGraph.from_tables(_power_law_graph())
+    target = np.array([0.1, 0.1, 0.2, 0.3, 0.3])
+    result = sample_paths(g, "d", 400, WalkParams(difficulty_histogram=list(target)), target)
+    realized = np.bincount(result.targets, minlength=5).astype(float)
+    assert result.count == 400
+    assert kl_divergence(target, realized) < 1e-3  # quotas: only rounding separates them
+
+
+def test_discipline_mix_follows_targets_within_stated_kl() -> None:
+    stats = pl.DataFrame({"discipline": ["a", "b", "c"], "seeds": [30, 10, 7]})
+    params = WalkParams(total_paths=1000)
+    targets = discipline_targets(stats, params)
+    realized = {d: paths_wanted(d, stats, params) for d in targets}
+    assert sum(realized.values()) == 1000
+    assert mix_report(targets, realized)["discipline_mix_kl"] < 1e-4
+    mixed = WalkParams(total_paths=90, discipline_mix={"a": 1, "b": 2})
+    assert {d: paths_wanted(d, stats, mixed) for d in "abc"} == {"a": 30, "b": 60, "c": 0}
+    assert paths_wanted("b", stats, WalkParams(paths_per_discipline=7)) == 7
+    assert mix_report({"a": 0.5, "b": 0.5}, {"a": 90, "b": 10})["discipline_mix_kl"] > 0.3
+
+
+# -- coverage, reproducibility, seeds ----------------------------------------------------------
+
+def test_value_guided_walk_covers_more_than_the_uniform_walk() -> None:
+    g = WalkGraph.from_tables(_power_law_graph())
+    base = dict(min_length=3, max_length=3, rng_seed=11)
     uniform = sample_paths(g, "d", 150, WalkParams(alpha=0.0, beta=0.0, **base), UNIFORM_HIST)
     only_beta = sample_paths(g, "d", 150, WalkParams(alpha=0.0, beta=2.0, **base), UNIFORM_HIST)
     default = sample_paths(g, "d", 150, WalkParams(**base), UNIFORM_HIST)
-    assert len(uniform.paths) == len(only_beta.paths) == len(default.paths) == 150
+    assert uniform.count == only_beta.count == default.count == 150
     assert kp_coverage(g, only_beta.usage) > 1.2 * kp_coverage(g, uniform.usage)
     assert kp_coverage(g, default.usage) > kp_coverage(g, uniform.usage)
 
 
 def test_reproducible_from_rng_seed() -> None:
-    g = _power_law_graph()
+    g = WalkGraph.from_tables(_power_law_graph())
 
-    def draw(seed: int) -> list[tuple[list[str], list[str]]]:
-        params = WalkParams(paths_per_discipline=20, rng_seed=seed)
-        return [(p.kp_ids, p.seed_ids) for p in sample_paths(g, "d", 20, params, UNIFORM_HIST).paths]
+    def draw(seed: int) -> tuple[list[list[int]], list[list[int]]]:
+        result = sample_paths(g, "d", 50, WalkParams(rng_seed=seed, batch_paths=8), UNIFORM_HIST)
+        return result.nodes.tolist(), result.seeds.tolist()
 
     assert draw(1) == draw(1)
     assert draw(1) != draw(2)
 
 
 def test_paths_have_distinct_seeds_within_bounds_and_no_revisits() -> None:
-    g = _power_law_graph()
+    tables = _power_law_graph()
+    g = WalkGraph.from_tables(tables)
     params = WalkParams(min_seeds=2, max_seeds=4, min_length=2, max_length=4)
-    result = sample_paths(g, "d", 40, params, UNIFORM_HIST)
-    for p in result.paths:
-        assert 2 <= len(p.seed_ids) <= 4 and len(set(p.seed_ids)) == len(p.seed_ids)
-        assert len(set(p.kp_ids)) == len(p.kp_ids) <= 4
-        carried = {s for k in p.kp_ids for s, _ in g.seeds_of[g.kp_ids.index(k)]}
-        assert set(p.seed_ids) <= carried
+    result = sample_paths(g, "d", 60, params, UNIFORM_HIST)
+    table = path_table(g, result, "d", params)
+    assert table.schema == pl.Schema(PATH_SCHEMA) and table.height == 60
+    assert table["path_id"].n_unique() == 60
+    carriers = tables.kp_seeds.group_by("kp_id").agg("seed_id")
+    carried = dict(zip(carriers["kp_id"].to_list(), carriers["seed_id"].to_list(), strict=True))
+    for kps, seeds in zip(table["kp_ids"].to_list(), table["seed_ids"].to_list(), strict=True):
+        assert 2 <= len(seeds) <= 4 and len(set(seeds)) == len(seeds)
+        assert 2 <= len(kps) <= 4 and len(set(kps)) == len(kps)
+        assert set(seeds) <= {s for k in kps for s in carried[k]}
+        assert all(b in set(g.indices[g.indptr[a]:g.indptr[a + 1]].tolist())
+                   for a, b in itertools.pairwise([g.position(k) for k in kps]))  # consecutive KPs are linked
 
 
 def test_choose_seeds_prefers_multi_kp_and_matching_difficulty() -> None:
@@ -140,26 +300,11 @@ def test_choose_seeds_prefers_multi_kp_and_matching_difficulty() -> None:
         {"kp_id": ["a", "a", "a", "b", "b"], "seed_id": ["both", "easy", "hard", "both", "b-hard"],
          "seed_discipline": ["d"] * 5, "difficulty": [2, 0, 4, 2, 4]}, schema_overrides={"difficulty": pl.Int8})
     g = WalkGraph.from_tables(tables)
-    rng = np.random.default_rng(0)
-    picked = choose_seeds(g, [0, 1], target=4, k=3, rng=rng)
-    assert picked[0] == "both"            # carries both path KPs
-    assert set(picked[1:]) == {"hard", "b-hard"}  # closest to the target difficulty; "easy" is not
-
-
-def test_paths_wanted_follows_mix() -> None:
-    stats = pl.DataFrame({"discipline": ["a", "b"], "seeds": [30, 10]})
-    assert paths_wanted("a", stats, WalkParams(total_paths=100)) == 75
-    assert paths_wanted("b", stats, WalkParams(total_paths=100, discipline_mix={"a": 1, "b": 1})) == 50
-    assert paths_wanted("b", stats, WalkParams(paths_per_discipline=7)) == 7
-
-
-def test_difficulty_histogram_is_followed() -> None:
-    g = _power_law_graph()
-    target = np.array([0.1, 0.1, 0.2, 0.3, 0.3])
-    params = WalkParams(difficulty_histogram=list(target), paths_per_discipline=400, beta=0.5)
-    result = sample_paths(g, "d", 400, params, target / target.sum())
-    realized = np.bincount([p.target_difficulty for p in result.paths], minlength=5).astype(float)
-    assert kl_divergence(target, realized) < 0.02
+    picked = choose_seeds(g, np.array([[0, 1]]), np.array([2]), np.array([4]), np.array([3]),
+                          np.random.default_rng(0))
+    names = [g.seed_ids[int(i)] for i in picked[0]]
+    assert names[0] == "both"  # carries both path KPs
+    assert set(names[1:]) == {"hard", "b-hard"}  # closest to the target difficulty; "easy" is not
 
 
 def test_invalid_params_are_rejected() -> None:
@@ -170,22 +315,14 @@ def test_invalid_params_are_rejected() -> None:
 
 
 def test_report_compares_with_the_rustworkx_uniform_walk() -> None:
-    import base64
-    import xml.etree.ElementTree as ET
-
-    from linksyn_assets.walk_report import walk_report
-
-    g = _power_law_graph()
-    tables = _tables([(k, int(p), True) for k, p in zip(g.kp_ids, g.popularity, strict=True)],
-                     [(g.kp_ids[a], g.kp_ids[b], int(w)) for a in range(len(g.kp_ids))
-                      for b, w in zip(g.indices[g.indptr[a]:g.indptr[a + 1]], g.weights[g.indptr[a]:g.indptr[a + 1]],
-                                      strict=True) if a < b])
-    result = sample_paths(g, "d", 150, WalkParams(paths_per_discipline=150, min_length=3, max_length=3), UNIFORM_HIST)
+    tables = _power_law_graph()
+    g = WalkGraph.from_tables(tables)
+    result = sample_paths(g, "d", 150, WalkParams(min_length=3, max_length=3), UNIFORM_HIST)
     report = walk_report(tables, g, result, UNIFORM_HIST, rng_seed=5)
     assert 0 < report["kp_coverage_uniform"] < report["kp_coverage"] <= 1
     assert report["coverage_vs_uniform"] > 1.1
     assert -1 <= report["usage_popularity_spearman"] <= 1
-    # Value-guided usage is less concentrated than the uniform walk's, which follows degree.
+    # value-guided usage is less concentrated than the uniform walk's, which follows degree
     assert report["usage_gini"] < report["usage_gini_uniform"]
     assert result.coverage_curve[-1] == (150, pytest.approx(report["kp_coverage"], abs=1e-4))
     svg = base64.b64decode(report["coverage_curve"].split("base64,")[1][:-1])

@@ -1,0 +1,307 @@
+"""The batched walk engine: many walkers at once on CSR arrays, sampling exactly the distribution
+that walks.py writes out.
+
+- Static part. For every node u, an alias table over its neighbours with weight
+  w(u,v)^gamma * p(v)^alpha (and a second one over its neighbours inside d, for the branch of a
+  step that stays in d): one proposal costs O(1).
+- Dynamic part. A proposal v is accepted with probability (1 + n(v))^-beta, and a proposal
+  already on the path is rejected: accept/reject from the static proposal gives exactly the
+  target (rejection sampling). After `max_rejections` rejections the walker draws from an exact
+  scan of u's row instead, which keeps the result exact and bounds the work per step.
+- Keeping acceptance high. As counts grow, (1 + n)^-beta falls and most proposals would be
+  rejected. So after each batch, rows that accepted less than REBUILD_BELOW of their proposals
+  (and are long enough to be worth it) get their alias tables rebuilt over
+  w^gamma p^alpha (1 + n_then)^-beta, n_then = the counts at rebuild time, and proposals from
+  them are accepted with probability ((1 + n) / (1 + n_then))^-beta <= 1 (counts only grow).
+  Same target, exactly; only the proposal moved closer to it.
+- Starts: a sum tree over V(v) of d's start candidates, updated between batches.
+- Batches. Paths are drawn `batch` at a time; every path of a batch sees the usage n(v) as it was
+  when the batch began, and n(v) is updated after the batch from the paths that were kept.
+  batch = 1 is the sequential process of DESIGN.md (each path sees all earlier ones). The default
+  batch is the discipline's KP count / 64 (between 1 and 4096), so one batch touches at most a
+  few percent of the KPs and the lag it adds to the usage feedback stays small.
+Everything is reproducible from params.rng_seed, the discipline and the batch size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from .alias_table import AliasTables, build_alias_tables
+from .rng_streams import seed_streams
+from .seed_choice import choose_seeds
+from .settings import WalkParams
+from .sum_tree import SumTree
+from .text_normalize import content_hash
+from .walk_graph import WalkGraph
+from .walk_kernel import STEP_ACCEPTED, STEP_BRANCH, STEP_PROPOSALS, STEP_ROW, rebuild_rows, walk_batch
+from .walk_plan import difficulty_sequence
+from .walks import start_candidates
+
+# a row this short is cheaper to scan on the rare later visit than to rebuild now
+REBUILD_MIN_DEGREE = 32
+# re-base a row's table after a batch in which it accepted fewer than this share of proposals
+REBUILD_BELOW = 0.3
+AUTO_BATCH_KPS_PER_PATH = 64
+MAX_AUTO_BATCH = 4096
+
+
+def auto_batch(graph: WalkGraph) -> int:
+    return int(np.clip(int(graph.in_discipline.sum()) // AUTO_BATCH_KPS_PER_PATH, 1, MAX_AUTO_BATCH))
+
+
+def walk_rng(params: WalkParams, discipline: str) -> np.random.Generator:
+    return np.random.default_rng(int(content_hash(params.rng_seed, discipline, length=8), 16))
+
+
+@dataclass
+class _Branch:
+    """Proposal tables for one branch of a step (all neighbours, or neighbours inside d)."""
+
+    alias: AliasTables
+    nodes: np.ndarray  # node per entry
+    static: np.ndarray  # w^gamma * p^alpha per entry
+    then: np.ndarray  # (1 + n)^-beta per entry when its row's table was last built
+
+    @classmethod
+    def build(cls, graph: WalkGraph, params: WalkParams, keep: np.ndarray | None) -> _Branch:
+        indptr, nodes, weights = graph.indptr, graph.indices, graph.weights
+        if keep is not None:
+            row = np.repeat(np.arange(graph.size), np.diff(indptr))[keep]
+            indptr = np.zeros(graph.size + 1, dtype=np.int64)
+            np.cumsum(np.bincount(row, minlength=graph.size), out=indptr[1:])
+            nodes, weights = nodes[keep], weights[keep]
+        static = weights ** params.gamma * graph.popularity[nodes] ** params.alpha
+        return cls(build_alias_tables(indptr, static), nodes, static, np.ones(static.size))
+
+    def degree(self, rows: np.ndarray) -> np.ndarray:
+        return self.alias.indptr[rows + 1] - self.alias.indptr[rows]
+
+
+@dataclass
+class EngineStats:
+    proposals: int = 0
+    accepted: int = 0
+    exact_scans: int = 0
+    rows_rebuilt: int = 0
+    batches: int = 0
+
+    @property
+    def acceptance(self) -> float:
+        return self.accepted / self.proposals if self.proposals else 0.0
+
+
+@dataclass
+class WalkResult:
+    nodes: np.ndarray  # (paths, max_length) node indices, -1 padded
+    lengths: np.ndarray
+    seeds: np.ndarray  # (paths, max_seeds) seed indices, -1 padded
+    targets: np.ndarray  # target difficulty per path
+    cross_steps: np.ndarray
+    values: np.ndarray  # V(v) of each path KP when it was drawn, NaN padded
+    usage: np.ndarray
+    draws: int
+    too_few_seeds: int
+    coverage_curve: list[tuple[int, float]]  # (paths so far, KP coverage)
+    batch: int
+    stats: EngineStats = field(default_factory=EngineStats)
+
+    @property
+    def count(self) -> int:
+        return int(self.lengths.size)
+
+
+class WalkEngine:
+    def __init__(self, graph: WalkGraph, params: WalkParams) -> None:
+        self.graph, self.params = graph, params
+        self.all = _Branch.build(graph, params, None)
+        foreign = not graph.in_discipline.all()
+        self.split = foreign and params.cross_discipline_rate < 1.0
+        self.inside = _Branch.build(graph, params, graph.in_discipline[graph.indices]) if self.split else self.all
+        self.usage = np.zeros(graph.size)
+        self.accept = np.ones(graph.size)  # (1 + n)^-beta
+        self.starts = start_candidates(graph)
+        self.start_pos = np.full(graph.size, -1, dtype=np.int64)
+        self.start_pos[self.starts] = np.arange(self.starts.size)
+        self.start_tree = SumTree(graph.popularity[self.starts] ** params.alpha)
+        self.stats = EngineStats()
+        self.widest = int(max(np.diff(graph.indptr).max(initial=0), 1))
+
+    # -- batches ------------------------------------------------------------------------------
+    def _start(self, count: int, rng: np.random.Generator) -> np.ndarray:
+        return self.starts[self.start_tree.draw(count, rng)]
+
+    def _record(self, kept: np.ndarray) -> np.ndarray:
+        """Add the kept paths to the usage counts; returns the nodes used for the first time."""
+        used = kept[kept >= 0]
+        changed, times = np.unique(used, return_counts=True)
+        first = changed[self.usage[changed] == 0]
+        self.usage[changed] += times
+        self.accept[changed] = (1.0 + self.usage[changed]) ** (-self.params.beta)
+        pos = self.start_pos[changed]
+        ok = pos >= 0
+        value = self.graph.popularity[changed[ok]] ** self.params.alpha * self.accept[changed[ok]]
+        self.start_tree.update(pos[ok], value)
+        return first
+
+    # -- batches ------------------------------------------------------------------------------
+    def _start(self, count: int, rng: np.random.Generator) -> np.ndarray:
+        return self.starts[self.start_tree.draw(count, rng)]
+
+    def _record(self, kept: np.ndarray) -> np.ndarray:
+        """Add the kept paths to the usage counts; returns the nodes used for the first time."""
+        used = kept[kept >= 0]
+        changed, times = np.unique(used, return_counts=True)
+        first = changed[self.usage[changed] == 0]
+        self.usage[changed] += times
+        self.accept[changed] = (1.0 + self.usage[changed]) ** (-self.params.beta)
+        pos = self.start_pos[changed]
+        ok = pos >= 0
+        value = self.graph.popularity[changed[ok]] ** self.params.alpha * self.accept[changed[ok]]
+        self.start_tree.update(pos[ok], value)
+        return first
+
+    def walk(self, paths: np.ndarray, lengths: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Extend every walker of the batch from its start in paths[:, 0] (compiled, parallel).
+        Returns the step records (walkers, max_length, 4): row, branch, proposals, accepted."""
+        steps = np.zeros((paths.shape[0], paths.shape[1], 4), dtype=np.int64)
+        steps[:, :, STEP_ROW] = -1
+        states = seed_streams(int(rng.integers(0, 2**63)), paths.shape[0])
+        a, i = self.all, self.inside
+        walk_batch(a.alias.indptr, a.nodes, a.static, a.then, a.alias.prob, a.alias.alias,
+                   i.alias.indptr, i.nodes, i.static, i.then, i.alias.prob, i.alias.alias,
+                   self.split, self.params.cross_discipline_rate, self.accept, paths, lengths,
+                   self.params.max_rejections, states, steps, self.widest)
+        taken = steps[:, :, STEP_ROW] >= 0
+        proposals = steps[:, :, STEP_PROPOSALS]
+        scanned = taken & (steps[:, :, STEP_ACCEPTED] == 0) & (proposals == self.params.max_rejections)
+        self.stats.proposals += int(proposals.sum())
+        self.stats.accepted += int(steps[:, :, STEP_ACCEPTED].sum())
+        self.stats.exact_scans += int(scanned.sum())
+        return steps
+
+    def _rebuild_slow_rows(self, steps: np.ndarray) -> None:
+        """Re-base, after the batch, the tables of rows whose proposals were mostly rejected."""
+        if self.params.beta == 0:
+            return  # acceptance is 1: rejections only come from revisits, a new table would not help
+        flat = steps.reshape(-1, 4)
+        flat = flat[flat[:, STEP_ROW] >= 0]
+        for branch_id, branch in enumerate((self.all, self.inside) if self.split else (self.all,)):
+            mine = flat[flat[:, STEP_BRANCH] == branch_id]
+            rows, inverse = np.unique(mine[:, STEP_ROW], return_inverse=True)
+            tries = np.bincount(inverse, weights=mine[:, STEP_PROPOSALS], minlength=rows.size)
+            hits = np.bincount(inverse, weights=mine[:, STEP_ACCEPTED], minlength=rows.size)
+            slow = rows[(hits < REBUILD_BELOW * tries) & (branch.degree(rows) >= REBUILD_MIN_DEGREE)]
+            self.stats.rows_rebuilt += slow.size
+            rebuild_rows(slow, branch.alias.indptr, branch.nodes, branch.static, branch.then, branch.alias.prob,
+                         branch.alias.alias, self.accept)
+
+    def run(self, discipline: str, n_paths: int, difficulty_hist: np.ndarray, batch: int | None = None
+            ) -> WalkResult:
+        params, graph = self.params, self.graph
+        batch = batch or params.batch_paths or auto_batch(graph)
+        rng = walk_rng(params, discipline)
+        width, k_max = params.max_length, params.max_seeds
+        queue = difficulty_sequence(difficulty_hist, n_paths, rng)
+        out_nodes, out_seeds, out_values, out_targets, out_cross = [], [], [], [], []
+        kept_total = draws = too_few = 0
+        home = graph.in_discipline
+        home_total, covered = max(1, int(home.sum())), 0
+        curve: list[tuple[int, float]] = [(0, 0.0)]
+        every = max(1, n_paths // 50)
+        max_draws = n_paths * params.max_attempts_factor
+        can_start = self.starts.size > 0 and self.start_tree.total > 0
+        while can_start and kept_total < n_paths and draws < max_draws:
+            size = min(batch, n_paths - kept_total, max_draws - draws)
+            draws += size
+            paths = np.full((size, width), -1, dtype=np.int64)
+            paths[:, 0] = self._start(size, rng)
+            lengths = rng.integers(params.min_length, params.max_length + 1, size)
+            steps = self.walk(paths, lengths, rng)
+            lengths = (paths >= 0).sum(axis=1)
+            targets, queue = queue[:size], queue[size:]
+            k = rng.integers(params.min_seeds, params.max_seeds + 1, size)
+            seeds = choose_seeds(graph, paths, lengths, targets, k, rng, params.seed_candidates_per_kp)
+            ok = (seeds >= 0).sum(axis=1) >= params.min_seeds
+            too_few += int((~ok).sum())
+            queue = np.concatenate([targets[~ok], queue])  # unfilled targets are tried again
+            kept = paths[ok]
+            values = np.where(kept >= 0, graph.popularity[np.maximum(kept, 0)] ** params.alpha
+                              * self.accept[np.maximum(kept, 0)], np.nan)
+            inside = home[np.maximum(kept, 0)]
+            cross = ((inside[:, 1:] != inside[:, :-1]) & (kept[:, 1:] >= 0)).sum(axis=1)
+            first = self._record(kept)
+            covered += int(home[first].sum())
+            for name, part in ((out_nodes, kept), (out_seeds, np.pad(seeds[ok], ((0, 0), (0, k_max - seeds.shape[1])),
+                                                                      constant_values=-1)),
+                               (out_values, values), (out_targets, targets[ok]), (out_cross, cross)):
+                name.append(part)
+            before, kept_total = kept_total, kept_total + int(ok.sum())
+            if kept_total // every > before // every or kept_total >= n_paths:
+                curve.append((kept_total, covered / home_total))
+            self.stats.batches += 1
+            self._rebuild_slow_rows(steps)
+        def cat(parts: list[np.ndarray], shape: tuple[int, ...], dtype: type) -> np.ndarray:
+            return np.concatenate(parts) if parts else np.zeros(shape, dtype=dtype)
+
+        nodes = cat(out_nodes, (0, width), np.int64)
+        return WalkResult(
+            nodes=nodes, lengths=(nodes >= 0).sum(axis=1), seeds=cat(out_seeds, (0, k_max), np.int64),
+            targets=cat(out_targets, (0,), np.int64), cross_steps=cat(out_cross, (0,), np.int64),
+            values=cat(out_values, (0, width), np.float64), usage=self.usage.copy(), draws=draws,
+            too_few_seeds=too_few, coverage_curve=curve, batch=batch, stats=self.stats,
+        )
+
+
+def kp_coverage(graph: WalkGraph, usage: np.ndarray) -> float:
+    """Share of the discipline's KPs used by at least one path."""
+    home = graph.in_discipline
+    return float((usage[home] > 0).sum() / home.sum()) if home.any() else 0.0
+
+
+PATH_SCHEMA: dict[str, pl.DataType] = {
+    "path_id": pl.String(), "discipline": pl.String(), "path_index": pl.Int32(),
+    "kp_ids": pl.List(pl.String()), "kp_names": pl.List(pl.String()), "seed_ids": pl.List(pl.String()),
+    "target_difficulty": pl.Int8(), "cross_steps": pl.Int16(), "values": pl.List(pl.Float64()),
+    "rng_seed": pl.Int64(),
+}
+
+
+def _lists(values: pl.Series, mask: np.ndarray) -> pl.Series:
+    """Rows of a padded (paths, width) array as list values; `values` are the unpadded cells in
+    row-major order."""
+    rows = np.nonzero(mask)[0]
+    grouped = pl.DataFrame({"row": rows, "v": values}).group_by("row", maintain_order=True).agg("v")
+    every = pl.DataFrame({"row": np.arange(mask.shape[0], dtype=rows.dtype)})
+    return every.join(grouped, on="row", how="left", maintain_order="left")["v"]
+
+
+def path_table(graph: WalkGraph, result: WalkResult, discipline: str, params: WalkParams) -> pl.DataFrame:
+    """The `walk_paths` table: one row per path, ids and names resolved, a stable path_id."""
+    if result.count == 0:
+        return pl.DataFrame(schema=PATH_SCHEMA)
+    node_mask, seed_mask = result.nodes >= 0, result.seeds >= 0
+    kp_ids = _lists(graph.kp_ids.gather(result.nodes[node_mask]), node_mask)
+    kp_names = _lists(graph.names.gather(result.nodes[node_mask]), node_mask)
+    seed_ids = _lists(graph.seed_ids.gather(result.seeds[seed_mask]), seed_mask)
+    values = _lists(pl.Series(result.values[node_mask]), node_mask)
+    run = content_hash(discipline, params.model_dump(mode="json"), result.batch)
+    table = pl.DataFrame({
+        "discipline": discipline, "path_index": np.arange(result.count, dtype=np.int32),
+        "kp_ids": kp_ids, "kp_names": kp_names, "seed_ids": seed_ids,
+        "target_difficulty": result.targets.astype(np.int8), "cross_steps": result.cross_steps.astype(np.int16),
+        "values": values, "rng_seed": params.rng_seed,
+    })
+    keys = table.select(pl.concat_str(pl.col("path_index").cast(pl.String), pl.col("kp_ids").list.join(","),
+                                      pl.col("seed_ids").list.join(","), separator="|"))
+    ids = [f"p_{hashlib.sha256(f'{run}|{k}'.encode()).hexdigest()[:16]}" for k in keys.to_series().to_list()]
+    return table.with_columns(pl.Series("path_id", ids)).select(list(PATH_SCHEMA)).cast(PATH_SCHEMA)
+
+
+def sample_paths(graph: WalkGraph, discipline: str, n_paths: int, params: WalkParams,
+                 difficulty_hist: np.ndarray, batch: int | None = None) -> WalkResult:
+    return WalkEngine(graph, params).run(discipline, n_paths, difficulty_hist, batch)

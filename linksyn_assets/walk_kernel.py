@@ -1,0 +1,132 @@
+"""Compiled inner loops of the walk engine (numba, parallel over walkers).
+
+Walkers of one batch are independent given the usage counts, so they run in parallel; each has
+its own counter-based random stream (splitmix64 of the batch key and the walker index), so the
+result does not depend on thread scheduling. A step: an alias proposal over the static part,
+rejection by acceptance, and after max_rejections rejections an exact scan of the row. Each step
+records its row and how its proposals fared; the engine re-bases poorly accepting rows' alias
+tables between batches (rebuild_rows), never while walkers read them.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .rng_streams import uniform as _uniform
+
+# per walker step, recorded in `steps` (walkers, max_length, 4)
+STEP_ROW, STEP_BRANCH, STEP_PROPOSALS, STEP_ACCEPTED = 0, 1, 2, 3
+@numba.njit(cache=True, inline="always")
+def _on_path(paths: np.ndarray, w: int, at: int, v: int) -> bool:
+    for i in range(at):  # noqa: SIM110 -- a plain loop compiles to the tightest code in numba
+        if paths[w, i] == v:
+            return True
+    return False
+
+
+@numba.njit(cache=True)
+def _step(indptr: np.ndarray, nodes: np.ndarray, static: np.ndarray, then: np.ndarray, prob: np.ndarray,
+          alias: np.ndarray, accept: np.ndarray, paths: np.ndarray, w: int, at: int, max_rejections: int,
+          states: np.ndarray, record: np.ndarray, cum: np.ndarray) -> int:
+    """Next node from paths[w, at - 1] over one branch's CSR, or -1 when it has no candidate."""
+    u = paths[w, at - 1]
+    lo, hi = indptr[u], indptr[u + 1]
+    deg = hi - lo
+    record[STEP_ROW] = u
+    if deg == 0:
+        return -1
+    for _ in range(max_rejections):
+        slot = lo + min(int(_uniform(states, w) * deg), deg - 1)
+        e = slot if _uniform(states, w) < prob[slot] else alias[slot]
+        v = nodes[e]
+        record[STEP_PROPOSALS] += 1
+        if _on_path(paths, w, at, v):
+            continue
+        # the table samples static * then; accepting with accept / then (<= 1) gives static * accept
+        if _uniform(states, w) * then[e] < accept[v]:
+            record[STEP_ACCEPTED] = 1
+            return v
+    total = 0.0
+    for e in range(lo, hi):
+        if not _on_path(paths, w, at, nodes[e]):
+            total += static[e] * accept[nodes[e]]
+        cum[e - lo] = total
+    if total <= 0.0:
+        return -1
+    goal = _uniform(states, w) * total
+    left, right = 0, deg - 1  # first entry whose running total exceeds goal (it has weight > 0)
+    while left < right:
+        mid = (left + right) // 2
+        if cum[mid] > goal:
+            right = mid
+        else:
+            left = mid + 1
+    while cum[left] <= goal and left > 0 and cum[left] == cum[left - 1]:
+        left -= 1  # goal rounded up to the total: step back to the last entry with weight
+    return nodes[lo + left]
+
+
+@numba.njit(cache=True, parallel=True)
+def walk_batch(all_ptr: np.ndarray, all_nodes: np.ndarray, all_static: np.ndarray, all_then: np.ndarray,
+               all_prob: np.ndarray, all_alias: np.ndarray,
+               in_ptr: np.ndarray, in_nodes: np.ndarray, in_static: np.ndarray, in_then: np.ndarray,
+               in_prob: np.ndarray, in_alias: np.ndarray,
+               split: bool, cross_rate: float, accept: np.ndarray, paths: np.ndarray, lengths: np.ndarray,
+               max_rejections: int, states: np.ndarray, steps: np.ndarray, widest: int) -> None:
+    """Extend each walker w from paths[w, 0] up to lengths[w] nodes (-1 after an early end)."""
+    for w in numba.prange(paths.shape[0]):
+        cum = np.empty(widest)
+        for at in range(1, lengths[w]):
+            record = steps[w, at]
+            if split and _uniform(states, w) >= cross_rate:
+                record[STEP_BRANCH] = 1
+                v = _step(in_ptr, in_nodes, in_static, in_then, in_prob, in_alias, accept, paths, w, at,
+                          max_rejections, states, record, cum)
+            else:
+                v = _step(all_ptr, all_nodes, all_static, all_then, all_prob, all_alias, accept, paths, w, at,
+                          max_rejections, states, record, cum)
+            if v < 0:
+                break
+            paths[w, at] = v
+
+
+@numba.njit(cache=True)
+def _rebuild_row(lo: int, hi: int, nodes: np.ndarray, static: np.ndarray, then: np.ndarray, prob: np.ndarray,
+                 alias: np.ndarray, accept: np.ndarray, work: np.ndarray, small: np.ndarray, large: np.ndarray) -> None:
+    """Vose's alias table for entries lo..hi over static * accept; `then` records the accept used."""
+    deg = hi - lo
+    total = 0.0
+    for e in range(lo, hi):
+        then[e] = accept[nodes[e]]
+        total += static[e] * then[e]
+    n_small = n_large = 0
+    for e in range(lo, hi):
+        work[e - lo] = static[e] * then[e] * deg / total
+        prob[e], alias[e] = 1.0, e
+        if work[e - lo] < 1.0:
+            small[n_small] = e
+            n_small += 1
+        else:
+            large[n_large] = e
+            n_large += 1
+    while n_small > 0 and n_large > 0:
+        s, g = small[n_small - 1], large[n_large - 1]
+        n_small -= 1
+        prob[s], alias[s] = work[s - lo], g
+        work[g - lo] -= 1.0 - work[s - lo]
+        if work[g - lo] < 1.0:
+            n_large -= 1
+            small[n_small] = g
+            n_small += 1
+
+
+@numba.njit(cache=True, parallel=True)
+def rebuild_rows(rows: np.ndarray, indptr: np.ndarray, nodes: np.ndarray, static: np.ndarray, then: np.ndarray,
+                 prob: np.ndarray, alias: np.ndarray, accept: np.ndarray) -> None:
+    """Re-base the given rows' alias tables on the current accept values (rows are disjoint)."""
+    for r in numba.prange(rows.size):
+        lo, hi = indptr[rows[r]], indptr[rows[r] + 1]
+        if hi - lo > 1:
+            work, small, large = np.empty(hi - lo), np.empty(hi - lo, np.int64), np.empty(hi - lo, np.int64)
+            _rebuild_row(lo, hi, nodes, static, then, prob, alias, accept, work, small, large)
