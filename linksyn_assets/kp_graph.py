@@ -101,12 +101,16 @@ def build_graph_tables(seed_kps: pl.DataFrame, discipline: str) -> GraphTables:
 
 def to_rustworkx(tables: GraphTables) -> tuple[rx.PyGraph, dict[str, int]]:
     """An undirected weighted graph; node payload = kp_id, edge payload = weight."""
-    graph = rx.PyGraph(multigraph=False)
-    ids = tables.nodes["kp_id"].to_list()
-    index = dict(zip(ids, graph.add_nodes_from(ids), strict=True))
-    graph.add_edges_from([
-        (index[s], index[t], w) for s, t, w in tables.edges.select("source", "target", "weight").iter_rows()
-    ])
+    # edges are unique already; multigraph=False would check every insertion against the
+    # endpoint's adjacency, which is quadratic on hub KPs (70 s instead of 5 s at 10M edges)
+    graph = rx.PyGraph(multigraph=True)
+    ids = tables.nodes["kp_id"].sort()
+    index = dict(zip(ids.to_list(), graph.add_nodes_from(ids.to_list()), strict=True))
+    # positions by binary search over the sorted ids: no per-edge dict lookups at 10M edges
+    first = graph.node_indices()[0] if graph.num_nodes() else 0
+    source = (ids.search_sorted(tables.edges["source"]) + first).to_list()
+    target = (ids.search_sorted(tables.edges["target"]) + first).to_list()
+    graph.add_edges_from(list(zip(source, target, tables.edges["weight"].to_list(), strict=True)))
     return graph, index
 
 
