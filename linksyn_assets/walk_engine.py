@@ -103,7 +103,7 @@ class WalkResult:
     targets: np.ndarray  # target difficulty per path
     cross_steps: np.ndarray
     values: np.ndarray  # V(v) of each path KP when it was drawn, NaN padded
-    usage: np.ndarray
+    usage: np.ndarray  # paths kept per KP (the walk's own n(v) also counts paths dropped for too few seeds)
     draws: int
     too_few_seeds: int
     coverage_curve: list[tuple[int, float]]  # (paths so far, KP coverage)
@@ -135,35 +135,29 @@ class WalkEngine:
     def _start(self, count: int, rng: np.random.Generator) -> np.ndarray:
         return self.starts[self.start_tree.draw(count, rng)]
 
-    def _record(self, kept: np.ndarray) -> np.ndarray:
-        """Add the kept paths to the usage counts; returns the nodes used for the first time."""
-        used = kept[kept >= 0]
-        changed, times = np.unique(used, return_counts=True)
-        first = changed[self.usage[changed] == 0]
+    def _record(self, paths: np.ndarray) -> None:
+        """Add a batch's paths to the usage counts."""
+        changed, times = np.unique(paths[paths >= 0], return_counts=True)
         self.usage[changed] += times
         self.accept[changed] = (1.0 + self.usage[changed]) ** (-self.params.beta)
         pos = self.start_pos[changed]
         ok = pos >= 0
         value = self.graph.popularity[changed[ok]] ** self.params.alpha * self.accept[changed[ok]]
         self.start_tree.update(pos[ok], value)
-        return first
 
     # -- batches ------------------------------------------------------------------------------
     def _start(self, count: int, rng: np.random.Generator) -> np.ndarray:
         return self.starts[self.start_tree.draw(count, rng)]
 
-    def _record(self, kept: np.ndarray) -> np.ndarray:
-        """Add the kept paths to the usage counts; returns the nodes used for the first time."""
-        used = kept[kept >= 0]
-        changed, times = np.unique(used, return_counts=True)
-        first = changed[self.usage[changed] == 0]
+    def _record(self, paths: np.ndarray) -> None:
+        """Add a batch's paths to the usage counts."""
+        changed, times = np.unique(paths[paths >= 0], return_counts=True)
         self.usage[changed] += times
         self.accept[changed] = (1.0 + self.usage[changed]) ** (-self.params.beta)
         pos = self.start_pos[changed]
         ok = pos >= 0
         value = self.graph.popularity[changed[ok]] ** self.params.alpha * self.accept[changed[ok]]
         self.start_tree.update(pos[ok], value)
-        return first
 
     def walk(self, paths: np.ndarray, lengths: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Extend every walker of the batch from its start in paths[:, 0] (compiled, parallel).
@@ -211,6 +205,8 @@ class WalkEngine:
         kept_total = draws = too_few = 0
         home = graph.in_discipline
         home_total, covered = max(1, int(home.sum())), 0
+        covered_mask = np.zeros(graph.size, dtype=bool)  # KPs on at least one kept path
+        kept_usage = np.zeros(graph.size)
         curve: list[tuple[int, float]] = [(0, 0.0)]
         every = max(1, n_paths // 50)
         max_draws = n_paths * params.max_attempts_factor
@@ -232,10 +228,16 @@ class WalkEngine:
             kept = paths[ok]
             values = np.where(kept >= 0, graph.popularity[np.maximum(kept, 0)] ** params.alpha
                               * self.accept[np.maximum(kept, 0)], np.nan)
+            np.add.at(kept_usage, kept[kept >= 0], 1)
             inside = home[np.maximum(kept, 0)]
             cross = ((inside[:, 1:] != inside[:, :-1]) & (kept[:, 1:] >= 0)).sum(axis=1)
-            first = self._record(kept)
-            covered += int(home[first].sum())
+            # every drawn path counts in n(v), kept or not: a dead end (a KP whose paths never find
+            # enough seeds) then loses value like any used KP instead of being drawn again and again
+            self._record(paths)
+            fresh = np.unique(kept[kept >= 0])
+            fresh = fresh[~covered_mask[fresh]]
+            covered_mask[fresh] = True
+            covered += int(home[fresh].sum())
             for name, part in ((out_nodes, kept), (out_seeds, np.pad(seeds[ok], ((0, 0), (0, k_max - seeds.shape[1])),
                                                                       constant_values=-1)),
                                (out_values, values), (out_targets, targets[ok]), (out_cross, cross)):
@@ -252,7 +254,7 @@ class WalkEngine:
         return WalkResult(
             nodes=nodes, lengths=(nodes >= 0).sum(axis=1), seeds=cat(out_seeds, (0, k_max), np.int64),
             targets=cat(out_targets, (0,), np.int64), cross_steps=cat(out_cross, (0,), np.int64),
-            values=cat(out_values, (0, width), np.float64), usage=self.usage.copy(), draws=draws,
+            values=cat(out_values, (0, width), np.float64), usage=kept_usage, draws=draws,
             too_few_seeds=too_few, coverage_curve=curve, batch=batch, stats=self.stats,
         )
 

@@ -193,7 +193,7 @@ def test_engine_starts_match_the_exact_distribution() -> None:
     params = WalkParams(alpha=1.0, beta=1.0)
     engine = WalkEngine(g, params)
     used = np.array([0, 0, 0, 3, 0, 0])
-    engine._record(np.array([[g.position("d"), -1]] * 3))
+    engine._record(np.array([[g.position("d"), -1]] * 3))  # three paths through d
     assert np.array_equal(engine.usage, used)
     nodes, probs = start_distribution(g, used.astype(float), params)
     drawn = engine._start(30000, np.random.default_rng(2))
