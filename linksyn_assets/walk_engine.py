@@ -145,20 +145,6 @@ class WalkEngine:
         value = self.graph.popularity[changed[ok]] ** self.params.alpha * self.accept[changed[ok]]
         self.start_tree.update(pos[ok], value)
 
-    # -- batches ------------------------------------------------------------------------------
-    def _start(self, count: int, rng: np.random.Generator) -> np.ndarray:
-        return self.starts[self.start_tree.draw(count, rng)]
-
-    def _record(self, paths: np.ndarray) -> None:
-        """Add a batch's paths to the usage counts."""
-        changed, times = np.unique(paths[paths >= 0], return_counts=True)
-        self.usage[changed] += times
-        self.accept[changed] = (1.0 + self.usage[changed]) ** (-self.params.beta)
-        pos = self.start_pos[changed]
-        ok = pos >= 0
-        value = self.graph.popularity[changed[ok]] ** self.params.alpha * self.accept[changed[ok]]
-        self.start_tree.update(pos[ok], value)
-
     def walk(self, paths: np.ndarray, lengths: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Extend every walker of the batch from its start in paths[:, 0] (compiled, parallel).
         Returns the step records (walkers, max_length, 4): row, branch, proposals, accepted."""

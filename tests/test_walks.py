@@ -139,6 +139,21 @@ def test_sum_tree_draws_in_proportion_and_follows_updates() -> None:
 
 # -- exactness of the engine ------------------------------------------------------------------
 
+def _two_step_chi2(engine: WalkEngine, start: int, usage: np.ndarray, seed: int, n: int = 40000
+                   ) -> tuple[float, int]:
+    """Chi-square of n engine walks of 3 KPs from `start` against the exact (v1, v2) probabilities."""
+    exact = _pair_probabilities(engine.graph, start, usage, engine.params)
+    paths = np.full((n, 3), -1, dtype=np.int64)
+    paths[:, 0] = start
+    engine.walk(paths, np.full(n, 3), np.random.default_rng(seed))
+    outcomes = sorted(exact)
+    index = {o: i for i, o in enumerate(outcomes)}
+    counts = np.zeros(len(outcomes))
+    for pair in map(tuple, paths[:, 1:].tolist()):
+        counts[index[pair]] += 1  # a KeyError here is an outcome the formula forbids (e.g. a revisit)
+    return chi2(counts, np.array([exact[o] for o in outcomes]))
+
+
 @pytest.mark.parametrize(("alpha", "beta", "gamma", "cross"), [
     (0.0, 0.0, 0.0, 1.0), (0.5, 2.0, 1.0, 0.2), (1.0, 0.5, 2.0, 0.0), (0.0, 3.0, 0.5, 0.6)])
 def test_engine_two_steps_match_the_exact_distribution(alpha: float, beta: float, gamma: float, cross: float
@@ -149,18 +164,7 @@ def test_engine_two_steps_match_the_exact_distribution(alpha: float, beta: float
     engine = WalkEngine(g, params)
     engine.usage[:] = usage
     engine.accept[:] = (1.0 + usage) ** -beta
-    start = g.position("a")
-    exact = _pair_probabilities(g, start, usage, params)
-    n = 40000
-    paths = np.full((n, 3), -1, dtype=np.int64)
-    paths[:, 0] = start
-    engine.walk(paths, np.full(n, 3), np.random.default_rng(7))
-    outcomes = sorted(exact)
-    index = {o: i for i, o in enumerate(outcomes)}
-    counts = np.zeros(len(outcomes))
-    for pair in map(tuple, paths[:, 1:].tolist()):
-        counts[index[pair]] += 1  # a KeyError here is an outcome the formula forbids (e.g. a revisit)
-    stat, df = chi2(counts, np.array([exact[o] for o in outcomes]))
+    stat, df = _two_step_chi2(engine, g.position("a"), usage, seed=7)
     assert stat < chi2_critical(df), (stat, df)
     assert engine.stats.exact_scans > 0 or beta == 0  # the scan fallback took part
 
@@ -175,16 +179,7 @@ def test_engine_stays_exact_after_tables_are_rebased_on_older_counts() -> None:
                  engine.all.alias.prob, engine.all.alias.alias, engine.accept)
     usage = older + np.array([3.0, 1.0, 0.0, 4.0, 0.0, 2.0])  # counts only grow
     engine.accept[:] = (1.0 + usage) ** -2.0
-    start = g.position("d")
-    exact = _pair_probabilities(g, start, usage, params)
-    n = 40000
-    paths = np.full((n, 3), -1, dtype=np.int64)
-    paths[:, 0] = start
-    engine.walk(paths, np.full(n, 3), np.random.default_rng(3))
-    outcomes = sorted(exact)
-    counts = np.array([sum(1 for p in paths[:, 1:].tolist() if tuple(p) == o) for o in outcomes], dtype=float)
-    assert counts.sum() == n
-    stat, df = chi2(counts, np.array([exact[o] for o in outcomes]))
+    stat, df = _two_step_chi2(engine, g.position("d"), usage, seed=3)
     assert stat < chi2_critical(df), (stat, df)
 
 
