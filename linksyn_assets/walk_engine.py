@@ -1,7 +1,7 @@
 """The batched walk engine: many walkers at once on CSR arrays, sampling exactly the distribution
 that walks.py writes out.
 
-- Static part. For every node u, an alias table over its neighbours with weight
+- Static part. For every node u, an alias table (Vose) over its neighbours with weight
   w(u,v)^gamma * p(v)^alpha (and a second one over its neighbours inside d, for the branch of a
   step that stays in d): one proposal costs O(1).
 - Dynamic part. A proposal v is accepted with probability (1 + n(v))^-beta, and a proposal
@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from .alias_table import AliasTables, build_alias_tables
 from .rng_streams import seed_streams
 from .seed_choice import choose_seeds
 from .settings import WalkParams
@@ -60,12 +59,15 @@ def walk_rng(params: WalkParams, discipline: str) -> np.random.Generator:
 
 @dataclass
 class _Branch:
-    """Proposal tables for one branch of a step (all neighbours, or neighbours inside d)."""
+    """Proposal tables for one branch of a step (all neighbours, or neighbours inside d): per entry,
+    an alias table slot (prob, alias) over static * then, row by row."""
 
-    alias: AliasTables
+    indptr: np.ndarray
     nodes: np.ndarray  # node per entry
     static: np.ndarray  # w^gamma * p^alpha per entry
     then: np.ndarray  # (1 + n)^-beta per entry when its row's table was last built
+    prob: np.ndarray
+    alias: np.ndarray
 
     @classmethod
     def build(cls, graph: WalkGraph, params: WalkParams, keep: np.ndarray | None) -> _Branch:
@@ -76,10 +78,17 @@ class _Branch:
             np.cumsum(np.bincount(row, minlength=graph.size), out=indptr[1:])
             nodes, weights = nodes[keep], weights[keep]
         static = weights ** params.gamma * graph.popularity[nodes] ** params.alpha
-        return cls(build_alias_tables(indptr, static), nodes, static, np.ones(static.size))
+        branch = cls(indptr, nodes, static, np.ones(static.size), np.ones(static.size),
+                     np.arange(static.size, dtype=np.int64))
+        branch.rebuild(np.arange(graph.size), np.ones(graph.size))  # counts are all 0: the static part
+        return branch
 
     def degree(self, rows: np.ndarray) -> np.ndarray:
-        return self.alias.indptr[rows + 1] - self.alias.indptr[rows]
+        return self.indptr[rows + 1] - self.indptr[rows]
+
+    def rebuild(self, rows: np.ndarray, accept: np.ndarray) -> None:
+        """Re-base the given rows' tables on the accept values (1 + n)^-beta of now."""
+        rebuild_rows(rows, self.indptr, self.nodes, self.static, self.then, self.prob, self.alias, accept)
 
 
 @dataclass
@@ -152,8 +161,8 @@ class WalkEngine:
         steps[:, :, STEP_ROW] = -1
         states = seed_streams(int(rng.integers(0, 2**63)), paths.shape[0])
         a, i = self.all, self.inside
-        walk_batch(a.alias.indptr, a.nodes, a.static, a.then, a.alias.prob, a.alias.alias,
-                   i.alias.indptr, i.nodes, i.static, i.then, i.alias.prob, i.alias.alias,
+        walk_batch(a.indptr, a.nodes, a.static, a.then, a.prob, a.alias,
+                   i.indptr, i.nodes, i.static, i.then, i.prob, i.alias,
                    self.split, self.params.cross_discipline_rate, self.accept, paths, lengths,
                    self.params.max_rejections, states, steps, self.widest)
         taken = steps[:, :, STEP_ROW] >= 0
@@ -177,8 +186,7 @@ class WalkEngine:
             hits = np.bincount(inverse, weights=mine[:, STEP_ACCEPTED], minlength=rows.size)
             slow = rows[(hits < REBUILD_BELOW * tries) & (branch.degree(rows) >= REBUILD_MIN_DEGREE)]
             self.stats.rows_rebuilt += slow.size
-            rebuild_rows(slow, branch.alias.indptr, branch.nodes, branch.static, branch.then, branch.alias.prob,
-                         branch.alias.alias, self.accept)
+            branch.rebuild(slow, self.accept)
 
     def run(self, discipline: str, n_paths: int, difficulty_hist: np.ndarray, batch: int | None = None
             ) -> WalkResult:

@@ -40,9 +40,6 @@ class WalkGraph:
             raise KeyError(kp_id)
         return i
 
-    def seeds_of(self, node: int) -> np.ndarray:
-        return self.seed_index[self.seed_ptr[node]:self.seed_ptr[node + 1]]
-
     @classmethod
     def from_tables(cls, tables: GraphTables) -> WalkGraph:
         nodes = tables.nodes.sort("kp_id")

@@ -127,6 +127,6 @@ def rebuild_rows(rows: np.ndarray, indptr: np.ndarray, nodes: np.ndarray, static
     """Re-base the given rows' alias tables on the current accept values (rows are disjoint)."""
     for r in numba.prange(rows.size):
         lo, hi = indptr[rows[r]], indptr[rows[r] + 1]
-        if hi - lo > 1:
+        if hi > lo:
             work, small, large = np.empty(hi - lo), np.empty(hi - lo, np.int64), np.empty(hi - lo, np.int64)
             _rebuild_row(lo, hi, nodes, static, then, prob, alias, accept, work, small, large)

@@ -12,7 +12,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-from linksyn_assets.alias_table import build_alias_tables
 from linksyn_assets.kp_graph import GraphTables
 from linksyn_assets.seed_choice import choose_seeds
 from linksyn_assets.settings import WalkParams
@@ -97,30 +96,21 @@ def test_alias_tables_encode_each_rows_distribution_exactly() -> None:
     rng = np.random.default_rng(0)
     deg = np.concatenate([rng.integers(0, 12, 400), [300, 1, 2]])
     indptr = np.concatenate([[0], np.cumsum(deg)])
-    weights = rng.pareto(1.1, indptr[-1]) + 0.01
-    weights[:3] = 1.0  # a row of equal weights
-    tables = build_alias_tables(indptr, weights)
+    n = int(indptr[-1])
+    nodes = rng.integers(0, 50, n)
+    static = rng.pareto(1.1, n) + 0.01
+    static[:3] = 1.0  # a row of equal weights
+    accept = (1.0 + rng.integers(0, 6, 50)) ** -2.0
+    then, prob, alias = np.ones(n), np.ones(n), np.arange(n)
+    rebuild_rows(np.flatnonzero(deg), indptr, nodes, static, then, prob, alias, accept)
     row = np.repeat(np.arange(deg.size), deg)
-    implied = tables.prob.copy()
-    np.add.at(implied, tables.alias, 1.0 - tables.prob)
-    sums = np.bincount(row, weights=weights, minlength=deg.size)
-    assert np.allclose(implied / deg[row], weights / sums[row], atol=1e-9)
-    assert (row[tables.alias] == row).all()  # an alias never leaves its row
-    assert ((tables.prob >= 0) & (tables.prob <= 1)).all()
-
-
-def test_compiled_rebuild_matches_the_rebased_weights() -> None:
-    indptr = np.array([0, 4, 4, 7])
-    nodes = np.array([0, 1, 2, 3, 0, 1, 2])
-    static = np.array([1.0, 5.0, 2.0, 0.5, 3.0, 3.0, 1.0])
-    accept = np.array([1.0, 0.25, 0.5, 1.0])
-    then, prob, alias = np.ones(7), np.ones(7), np.arange(7)
-    rebuild_rows(np.array([0, 2]), indptr, nodes, static, then, prob, alias, accept)
     implied = prob.copy()
     np.add.at(implied, alias, 1.0 - prob)
     want = static * accept[nodes]
-    assert np.allclose(implied[:4] / 4, want[:4] / want[:4].sum())
-    assert np.allclose(implied[4:] / 3, want[4:] / want[4:].sum())
+    sums = np.bincount(row, weights=want, minlength=deg.size)
+    assert np.allclose(implied / deg[row], want / sums[row], atol=1e-9)
+    assert (row[alias] == row).all()  # an alias never leaves its row
+    assert ((prob >= 0) & (prob <= 1)).all()
     assert np.array_equal(then, accept[nodes])
 
 
@@ -175,8 +165,7 @@ def test_engine_stays_exact_after_tables_are_rebased_on_older_counts() -> None:
     engine = WalkEngine(g, params)
     older = np.array([1.0, 0.0, 1.0, 0.0, 2.0, 0.0])
     engine.accept[:] = (1.0 + older) ** -2.0
-    rebuild_rows(np.arange(g.size), engine.all.alias.indptr, engine.all.nodes, engine.all.static, engine.all.then,
-                 engine.all.alias.prob, engine.all.alias.alias, engine.accept)
+    engine.all.rebuild(np.arange(g.size), engine.accept)
     usage = older + np.array([3.0, 1.0, 0.0, 4.0, 0.0, 2.0])  # counts only grow
     engine.accept[:] = (1.0 + usage) ** -2.0
     stat, df = _two_step_chi2(engine, g.position("d"), usage, seed=3)
