@@ -10,19 +10,31 @@ import numpy as np
 
 @numba.njit(cache=True)
 def _update(tree: np.ndarray, leaves: int, positions: np.ndarray, weights: np.ndarray) -> None:
+    # level by level over sorted nodes: each touched parent is recomputed once, in memory order
+    nodes = np.empty(positions.size, np.int64)
     for i in range(positions.size):
-        node = positions[i] + leaves
-        tree[node] = weights[i]
-        node //= 2
-        while node >= 1:
+        tree[positions[i] + leaves] = weights[i]
+        nodes[i] = (positions[i] + leaves) // 2
+    nodes.sort()
+    n = nodes.size
+    while n > 0:
+        m, last = 0, -1
+        for i in range(n):
+            node = nodes[i]
+            if node == last:
+                continue
+            last = node
             tree[node] = tree[2 * node] + tree[2 * node + 1]
-            node //= 2
+            if node > 1:
+                nodes[m] = node // 2
+                m += 1
+        n = m
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _draw(tree: np.ndarray, leaves: int, targets: np.ndarray) -> np.ndarray:
     out = np.empty(targets.size, np.int64)
-    for i in range(targets.size):
+    for i in numba.prange(targets.size):
         node, goal = 1, targets[i]
         while node < leaves:
             left = tree[2 * node]

@@ -7,7 +7,9 @@ that walks.py writes out.
 - Dynamic part. A proposal v is accepted with probability (1 + n(v))^-beta, and a proposal
   already on the path is rejected: accept/reject from the static proposal gives exactly the
   target (rejection sampling). After `max_rejections` rejections the walker draws from an exact
-  scan of u's row instead, which keeps the result exact and bounds the work per step.
+  scan of u's row instead, which keeps the result exact and bounds the work per step. Rows of at
+  most scan_max_degree neighbours skip the proposals and are scanned outright (cheaper than a few
+  rejected proposals, which each read a random place in memory).
 - Keeping acceptance high. As counts grow, (1 + n)^-beta falls and most proposals would be
   rejected. So after each batch, rows that accepted less than REBUILD_BELOW of their proposals
   (and are long enough to be worth it) get their alias tables rebuilt over
@@ -37,12 +39,13 @@ from .settings import WalkParams
 from .sum_tree import SumTree
 from .text_normalize import content_hash
 from .walk_graph import WalkGraph
-from .walk_kernel import STEP_ACCEPTED, STEP_BRANCH, STEP_PROPOSALS, STEP_ROW, rebuild_rows, walk_batch
+from .walk_kernel import STEP_ACCEPTED, STEP_PROPOSALS, STEP_ROW, rebuild_rows, slow_rows, tally_batch, walk_batch
 from .walk_plan import difficulty_sequence
 from .walks import start_candidates
 
-# a row this short is cheaper to scan on the rare later visit than to rebuild now
-REBUILD_MIN_DEGREE = 32
+# rebuilding a row costs a few passes over it: below this length, scanning it on the rare visit
+# that ends in a scan is cheaper (measured on the 1M-KP benchmark graph)
+REBUILD_MIN_DEGREE = 256
 # re-base a row's table after a batch in which it accepted fewer than this share of proposals
 REBUILD_BELOW = 0.3
 AUTO_BATCH_KPS_PER_PATH = 64
@@ -133,10 +136,15 @@ class WalkEngine:
         self.inside = _Branch.build(graph, params, graph.in_discipline[graph.indices]) if self.split else self.all
         self.usage = np.zeros(graph.size)
         self.accept = np.ones(graph.size)  # (1 + n)^-beta
+        self.pop_alpha = graph.popularity ** params.alpha
+        self.kept_usage = np.zeros(graph.size)  # paths of the current run that were kept, per KP
+        self.covered = np.zeros(graph.size, dtype=bool)  # KPs on at least one kept path of the run
+        self._seen = np.zeros(graph.size, dtype=bool)  # scratch of tally_batch
+        self._tries, self._hits = np.zeros(graph.size, np.int64), np.zeros(graph.size, np.int64)
         self.starts = start_candidates(graph)
         self.start_pos = np.full(graph.size, -1, dtype=np.int64)
         self.start_pos[self.starts] = np.arange(self.starts.size)
-        self.start_tree = SumTree(graph.popularity[self.starts] ** params.alpha)
+        self.start_tree = SumTree(self.pop_alpha[self.starts])
         self.stats = EngineStats()
         self.widest = int(max(np.diff(graph.indptr).max(initial=0), 1))
 
@@ -144,15 +152,16 @@ class WalkEngine:
     def _start(self, count: int, rng: np.random.Generator) -> np.ndarray:
         return self.starts[self.start_tree.draw(count, rng)]
 
-    def _record(self, paths: np.ndarray) -> None:
-        """Add a batch's paths to the usage counts."""
-        changed, times = np.unique(paths[paths >= 0], return_counts=True)
-        self.usage[changed] += times
-        self.accept[changed] = (1.0 + self.usage[changed]) ** (-self.params.beta)
+    def _record(self, paths: np.ndarray, kept: np.ndarray | None = None) -> int:
+        """Add a batch's paths to the usage counts n(v) (all of them) and the kept ones to the
+        kept-path usage and coverage; returns how many home KPs were covered for the first time."""
+        kept = np.ones(paths.shape[0], dtype=bool) if kept is None else kept
+        changed, fresh = tally_batch(paths, kept, self.params.beta, self.usage, self.accept, self.kept_usage,
+                                     self.covered, self.graph.in_discipline, self._seen)
         pos = self.start_pos[changed]
         ok = pos >= 0
-        value = self.graph.popularity[changed[ok]] ** self.params.alpha * self.accept[changed[ok]]
-        self.start_tree.update(pos[ok], value)
+        self.start_tree.update(pos[ok], self.pop_alpha[changed[ok]] * self.accept[changed[ok]])
+        return int(fresh)
 
     def walk(self, paths: np.ndarray, lengths: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Extend every walker of the batch from its start in paths[:, 0] (compiled, parallel).
@@ -164,10 +173,10 @@ class WalkEngine:
         walk_batch(a.indptr, a.nodes, a.static, a.then, a.prob, a.alias,
                    i.indptr, i.nodes, i.static, i.then, i.prob, i.alias,
                    self.split, self.params.cross_discipline_rate, self.accept, paths, lengths,
-                   self.params.max_rejections, states, steps, self.widest)
+                   self.params.max_rejections, self.params.scan_max_degree, states, steps, self.widest)
         taken = steps[:, :, STEP_ROW] >= 0
         proposals = steps[:, :, STEP_PROPOSALS]
-        scanned = taken & (steps[:, :, STEP_ACCEPTED] == 0) & (proposals == self.params.max_rejections)
+        scanned = taken & (steps[:, :, STEP_ACCEPTED] == 0)  # includes steps that found no candidate
         self.stats.proposals += int(proposals.sum())
         self.stats.accepted += int(steps[:, :, STEP_ACCEPTED].sum())
         self.stats.exact_scans += int(scanned.sum())
@@ -177,14 +186,9 @@ class WalkEngine:
         """Re-base, after the batch, the tables of rows whose proposals were mostly rejected."""
         if self.params.beta == 0:
             return  # acceptance is 1: rejections only come from revisits, a new table would not help
-        flat = steps.reshape(-1, 4)
-        flat = flat[flat[:, STEP_ROW] >= 0]
         for branch_id, branch in enumerate((self.all, self.inside) if self.split else (self.all,)):
-            mine = flat[flat[:, STEP_BRANCH] == branch_id]
-            rows, inverse = np.unique(mine[:, STEP_ROW], return_inverse=True)
-            tries = np.bincount(inverse, weights=mine[:, STEP_PROPOSALS], minlength=rows.size)
-            hits = np.bincount(inverse, weights=mine[:, STEP_ACCEPTED], minlength=rows.size)
-            slow = rows[(hits < REBUILD_BELOW * tries) & (branch.degree(rows) >= REBUILD_MIN_DEGREE)]
+            slow = slow_rows(steps, branch_id, branch.indptr, REBUILD_MIN_DEGREE, REBUILD_BELOW,
+                             self._tries, self._hits)
             self.stats.rows_rebuilt += slow.size
             branch.rebuild(slow, self.accept)
 
@@ -199,8 +203,7 @@ class WalkEngine:
         kept_total = draws = too_few = 0
         home = graph.in_discipline
         home_total, covered = max(1, int(home.sum())), 0
-        covered_mask = np.zeros(graph.size, dtype=bool)  # KPs on at least one kept path
-        kept_usage = np.zeros(graph.size)
+        self.kept_usage[:], self.covered[:] = 0.0, False
         curve: list[tuple[int, float]] = [(0, 0.0)]
         every = max(1, n_paths // 50)
         max_draws = n_paths * params.max_attempts_factor
@@ -220,18 +223,13 @@ class WalkEngine:
             too_few += int((~ok).sum())
             queue = np.concatenate([targets[~ok], queue])  # unfilled targets are tried again
             kept = paths[ok]
-            values = np.where(kept >= 0, graph.popularity[np.maximum(kept, 0)] ** params.alpha
-                              * self.accept[np.maximum(kept, 0)], np.nan)
-            np.add.at(kept_usage, kept[kept >= 0], 1)
-            inside = home[np.maximum(kept, 0)]
+            safe = np.maximum(kept, 0)
+            values = np.where(kept >= 0, self.pop_alpha[safe] * self.accept[safe], np.nan)
+            inside = home[safe]
             cross = ((inside[:, 1:] != inside[:, :-1]) & (kept[:, 1:] >= 0)).sum(axis=1)
             # every drawn path counts in n(v), kept or not: a dead end (a KP whose paths never find
             # enough seeds) then loses value like any used KP instead of being drawn again and again
-            self._record(paths)
-            fresh = np.unique(kept[kept >= 0])
-            fresh = fresh[~covered_mask[fresh]]
-            covered_mask[fresh] = True
-            covered += int(home[fresh].sum())
+            covered += self._record(paths, ok)
             for name, part in ((out_nodes, kept), (out_seeds, np.pad(seeds[ok], ((0, 0), (0, k_max - seeds.shape[1])),
                                                                       constant_values=-1)),
                                (out_values, values), (out_targets, targets[ok]), (out_cross, cross)):
@@ -248,7 +246,7 @@ class WalkEngine:
         return WalkResult(
             nodes=nodes, lengths=(nodes >= 0).sum(axis=1), seeds=cat(out_seeds, (0, k_max), np.int64),
             targets=cat(out_targets, (0,), np.int64), cross_steps=cat(out_cross, (0,), np.int64),
-            values=cat(out_values, (0, width), np.float64), usage=kept_usage, draws=draws,
+            values=cat(out_values, (0, width), np.float64), usage=self.kept_usage.copy(), draws=draws,
             too_few_seeds=too_few, coverage_curve=curve, batch=batch, stats=self.stats,
         )
 

@@ -28,7 +28,7 @@ def _on_path(paths: np.ndarray, w: int, at: int, v: int) -> bool:
 @numba.njit(cache=True)
 def _step(indptr: np.ndarray, nodes: np.ndarray, static: np.ndarray, then: np.ndarray, prob: np.ndarray,
           alias: np.ndarray, accept: np.ndarray, paths: np.ndarray, w: int, at: int, max_rejections: int,
-          states: np.ndarray, record: np.ndarray, cum: np.ndarray) -> int:
+          scan_max_degree: int, states: np.ndarray, record: np.ndarray, cum: np.ndarray) -> int:
     """Next node from paths[w, at - 1] over one branch's CSR, or -1 when it has no candidate."""
     u = paths[w, at - 1]
     lo, hi = indptr[u], indptr[u + 1]
@@ -36,7 +36,8 @@ def _step(indptr: np.ndarray, nodes: np.ndarray, static: np.ndarray, then: np.nd
     record[STEP_ROW] = u
     if deg == 0:
         return -1
-    for _ in range(max_rejections):
+    # a short row costs less to scan than a few rejected proposals (random reads each)
+    for _ in range(max_rejections if deg > scan_max_degree else 0):
         slot = lo + min(int(_uniform(states, w) * deg), deg - 1)
         e = slot if _uniform(states, w) < prob[slot] else alias[slot]
         v = nodes[e]
@@ -73,7 +74,8 @@ def walk_batch(all_ptr: np.ndarray, all_nodes: np.ndarray, all_static: np.ndarra
                in_ptr: np.ndarray, in_nodes: np.ndarray, in_static: np.ndarray, in_then: np.ndarray,
                in_prob: np.ndarray, in_alias: np.ndarray,
                split: bool, cross_rate: float, accept: np.ndarray, paths: np.ndarray, lengths: np.ndarray,
-               max_rejections: int, states: np.ndarray, steps: np.ndarray, widest: int) -> None:
+               max_rejections: int, scan_max_degree: int, states: np.ndarray, steps: np.ndarray, widest: int
+               ) -> None:
     """Extend each walker w from paths[w, 0] up to lengths[w] nodes (-1 after an early end)."""
     for w in numba.prange(paths.shape[0]):
         cum = np.empty(widest)
@@ -82,10 +84,10 @@ def walk_batch(all_ptr: np.ndarray, all_nodes: np.ndarray, all_static: np.ndarra
             if split and _uniform(states, w) >= cross_rate:
                 record[STEP_BRANCH] = 1
                 v = _step(in_ptr, in_nodes, in_static, in_then, in_prob, in_alias, accept, paths, w, at,
-                          max_rejections, states, record, cum)
+                          max_rejections, scan_max_degree, states, record, cum)
             else:
                 v = _step(all_ptr, all_nodes, all_static, all_then, all_prob, all_alias, accept, paths, w, at,
-                          max_rejections, states, record, cum)
+                          max_rejections, scan_max_degree, states, record, cum)
             if v < 0:
                 break
             paths[w, at] = v
@@ -130,3 +132,60 @@ def rebuild_rows(rows: np.ndarray, indptr: np.ndarray, nodes: np.ndarray, static
         if hi > lo:
             work, small, large = np.empty(hi - lo), np.empty(hi - lo, np.int64), np.empty(hi - lo, np.int64)
             _rebuild_row(lo, hi, nodes, static, then, prob, alias, accept, work, small, large)
+
+
+@numba.njit(cache=True)
+def tally_batch(paths: np.ndarray, kept: np.ndarray, beta: float, usage: np.ndarray, accept: np.ndarray,
+                kept_usage: np.ndarray, covered: np.ndarray, home: np.ndarray, seen: np.ndarray
+                ) -> tuple[np.ndarray, int]:
+    """Add a batch's paths to n(v) (every drawn path) and to the kept-path usage and coverage.
+    Returns the KPs whose count changed and how many home KPs were covered for the first time.
+    `seen` is an all-False scratch mask and is left all-False."""
+    changed = np.empty(paths.size, np.int64)
+    n_changed = fresh_home = 0
+    for w in range(paths.shape[0]):
+        for i in range(paths.shape[1]):
+            v = paths[w, i]
+            if v < 0:
+                break
+            usage[v] += 1.0
+            if not seen[v]:
+                seen[v] = True
+                changed[n_changed] = v
+                n_changed += 1
+            if kept[w]:
+                kept_usage[v] += 1.0
+                if not covered[v]:
+                    covered[v] = True
+                    fresh_home += home[v]
+    for j in range(n_changed):
+        seen[changed[j]] = False
+        accept[changed[j]] = (1.0 + usage[changed[j]]) ** -beta
+    return changed[:n_changed], fresh_home
+
+
+@numba.njit(cache=True)
+def slow_rows(steps: np.ndarray, branch: int, indptr: np.ndarray, min_degree: int, below: float,
+              tries: np.ndarray, hits: np.ndarray) -> np.ndarray:
+    """Rows of `branch` (at least min_degree long) that accepted fewer than `below` of the batch's
+    proposals. tries/hits are all-zero scratch arrays and are left all-zero."""
+    rows = np.empty(steps.shape[0] * steps.shape[1], np.int64)
+    n = 0
+    for w in range(steps.shape[0]):
+        for at in range(steps.shape[1]):
+            u = steps[w, at, STEP_ROW]
+            if u < 0 or steps[w, at, STEP_BRANCH] != branch or steps[w, at, STEP_PROPOSALS] == 0:
+                continue
+            if tries[u] == 0:
+                rows[n] = u
+                n += 1
+            tries[u] += steps[w, at, STEP_PROPOSALS]
+            hits[u] += steps[w, at, STEP_ACCEPTED]
+    m = 0
+    for j in range(n):
+        u = rows[j]
+        if hits[u] < below * tries[u] and indptr[u + 1] - indptr[u] >= min_degree:
+            rows[m] = u
+            m += 1
+        tries[u] = hits[u] = 0
+    return rows[:m]

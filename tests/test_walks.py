@@ -144,12 +144,14 @@ def _two_step_chi2(engine: WalkEngine, start: int, usage: np.ndarray, seed: int,
     return chi2(counts, np.array([exact[o] for o in outcomes]))
 
 
-@pytest.mark.parametrize(("alpha", "beta", "gamma", "cross"), [
-    (0.0, 0.0, 0.0, 1.0), (0.5, 2.0, 1.0, 0.2), (1.0, 0.5, 2.0, 0.0), (0.0, 3.0, 0.5, 0.6)])
-def test_engine_two_steps_match_the_exact_distribution(alpha: float, beta: float, gamma: float, cross: float
-                                                       ) -> None:
+@pytest.mark.parametrize(("alpha", "beta", "gamma", "cross", "scan_max_degree"), [
+    (0.0, 0.0, 0.0, 1.0, 0), (0.5, 2.0, 1.0, 0.2, 0), (1.0, 0.5, 2.0, 0.0, 0), (0.0, 3.0, 0.5, 0.6, 0),
+    (0.5, 2.0, 1.0, 0.2, 16)])  # scan_max_degree 0: every row by rejection; 16: this small graph by scans
+def test_engine_two_steps_match_the_exact_distribution(alpha: float, beta: float, gamma: float, cross: float,
+                                                       scan_max_degree: int) -> None:
     g = _mixed()
-    params = WalkParams(alpha=alpha, beta=beta, gamma=gamma, cross_discipline_rate=cross, max_rejections=3)
+    params = WalkParams(alpha=alpha, beta=beta, gamma=gamma, cross_discipline_rate=cross, max_rejections=3,
+                        scan_max_degree=scan_max_degree)
     usage = np.array([2.0, 0.0, 5.0, 1.0, 0.0, 3.0])
     engine = WalkEngine(g, params)
     engine.usage[:] = usage
@@ -157,11 +159,12 @@ def test_engine_two_steps_match_the_exact_distribution(alpha: float, beta: float
     stat, df = _two_step_chi2(engine, g.position("a"), usage, seed=7)
     assert stat < chi2_critical(df), (stat, df)
     assert engine.stats.exact_scans > 0 or beta == 0  # the scan fallback took part
+    assert (engine.stats.proposals > 0) == (scan_max_degree == 0)
 
 
 def test_engine_stays_exact_after_tables_are_rebased_on_older_counts() -> None:
     g = _mixed()
-    params = WalkParams(alpha=0.5, beta=2.0, gamma=1.0, cross_discipline_rate=1.0)
+    params = WalkParams(alpha=0.5, beta=2.0, gamma=1.0, cross_discipline_rate=1.0, scan_max_degree=0)
     engine = WalkEngine(g, params)
     older = np.array([1.0, 0.0, 1.0, 0.0, 2.0, 0.0])
     engine.accept[:] = (1.0 + older) ** -2.0
