@@ -1,0 +1,143 @@
+"""Near-duplicate clusters with MinHash and LSH (banding), in compiled loops.
+
+Shingles are token bigrams (a CJK ideograph is a token, so Chinese gets character bigrams).
+MinHash: SIGNATURE_SIZE hash functions, 32 bits each; Jaccard is estimated as the share of equal
+signature entries. LSH: BANDS bands of ROWS entries; per band the texts are sorted by the band's
+key, and within a run of equal keys each text is checked against the run's first text and its
+predecessor. A checked pair whose estimated Jaccard reaches the threshold is joined (union-find);
+each cluster keeps its first text in input order. With 16 x 8, a pair at Jaccard 0.8 becomes a
+candidate with probability 0.95, at 0.9 with 0.9999; at 0.3, 0.001.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from .rng_streams import mix
+from .text_fingerprints import TokenHashes
+
+BANDS, ROWS = 16, 8
+SIGNATURE_SIZE = BANDS * ROWS
+_EMPTY = np.uint32(0xFFFFFFFF)
+
+
+def _hash_params(seed: int = 20250801) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.integers(1, 2**63, SIGNATURE_SIZE, dtype=np.uint64) | np.uint64(1)  # odd multipliers
+    return a, rng.integers(0, 2**63, SIGNATURE_SIZE, dtype=np.uint64)
+
+
+_A, _B = _hash_params()
+
+
+@numba.njit(cache=True, parallel=True)
+def _signatures(hashes: np.ndarray, ptr: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    n = ptr.size - 1
+    sig = np.full((n, a.size), _EMPTY, np.uint32)
+    for t in numba.prange(n):
+        lo, hi = ptr[t], ptr[t + 1]
+        for i in range(lo, max(hi - 1, lo + 1) if hi > lo else lo):
+            s = mix(hashes[i] ^ (hashes[i + 1] * np.uint64(31))) if i + 1 < hi else mix(hashes[i])
+            for k in range(a.size):
+                v = np.uint32((s * a[k] + b[k]) >> np.uint64(32))
+                if v < sig[t, k]:
+                    sig[t, k] = v
+    return sig
+
+
+def signatures(tokens: TokenHashes) -> np.ndarray:
+    """(texts, SIGNATURE_SIZE) uint32 MinHash signatures; an empty text has all entries 0xFFFFFFFF."""
+    return _signatures(tokens.hashes, tokens.ptr, _A, _B)
+
+
+@numba.njit(cache=True)
+def _band_keys(sig: np.ndarray, band: int) -> np.ndarray:
+    keys = np.empty(sig.shape[0], np.uint64)
+    for t in range(sig.shape[0]):
+        h = np.uint64(band + 1)
+        for k in range(band * ROWS, (band + 1) * ROWS):
+            h = mix(h ^ np.uint64(sig[t, k]))
+        keys[t] = h
+    return keys
+
+
+@numba.njit(cache=True, inline="always")
+def similarity(sig: np.ndarray, i: int, j: int) -> float:
+    same = 0
+    for k in range(sig.shape[1]):
+        same += sig[i, k] == sig[j, k]
+    return same / sig.shape[1]
+
+
+@numba.njit(cache=True)
+def _find(parent: np.ndarray, i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+@numba.njit(cache=True)
+def _join_band(sig: np.ndarray, order: np.ndarray, keys: np.ndarray, empty: np.ndarray, threshold: float,
+               parent: np.ndarray) -> int:
+    checked = 0
+    head = 0
+    for r in range(1, order.size):
+        i, prev = order[r], order[r - 1]
+        if keys[i] != keys[prev]:
+            head = r
+            continue
+        if empty[i]:
+            continue
+        for j in (order[head], prev):
+            checked += 1
+            if similarity(sig, i, j) >= threshold:
+                a, b = _find(parent, i), _find(parent, j)
+                if a != b:  # the smaller index (earlier text) becomes the root: it is the one kept
+                    parent[max(a, b)] = min(a, b)
+    return checked
+
+
+@dataclass
+class DuplicateClusters:
+    keep_of: np.ndarray  # per text: the index of its cluster's kept text (itself if kept)
+    similarity: np.ndarray  # estimated Jaccard with the kept text (1.0 for kept texts)
+    pairs_checked: int
+
+    @property
+    def duplicate(self) -> np.ndarray:
+        return self.keep_of != np.arange(self.keep_of.size)
+
+
+def near_duplicates(sig: np.ndarray, threshold: float) -> DuplicateClusters:
+    """Clusters of texts whose estimated Jaccard reaches threshold (empty texts never cluster)."""
+    n = sig.shape[0]
+    parent = np.arange(n, dtype=np.int64)
+    empty = (sig == _EMPTY).all(axis=1)
+    checked = 0
+    for band in range(BANDS):
+        keys = _band_keys(sig, band)
+        order = np.argsort(keys, kind="stable")
+        checked += _join_band(sig, order, keys, empty, threshold, parent)
+    keep_of = _roots(parent)
+    return DuplicateClusters(keep_of, _similarities(sig, keep_of), checked)
+
+
+@numba.njit(cache=True)
+def _roots(parent: np.ndarray) -> np.ndarray:
+    out = np.empty(parent.size, np.int64)
+    for i in range(parent.size):
+        out[i] = _find(parent, i)
+    return out
+
+
+@numba.njit(cache=True)
+def _similarities(sig: np.ndarray, keep_of: np.ndarray) -> np.ndarray:
+    out = np.ones(keep_of.size)
+    for i in range(keep_of.size):
+        if keep_of[i] != i:
+            out[i] = similarity(sig, i, keep_of[i])
+    return out

@@ -1,0 +1,78 @@
+"""Near-duplicate removal and decontamination over a QA table (plain functions, no Dagster).
+
+The text compared for near-duplicates is question + options; the text checked for contamination is
+the whole record (question, options, answer, solution), against benchmark items' question +
+options. Contamination is checked first, so a planted benchmark question is reported as
+contamination, not as a duplicate of another planted copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from .decontamination import BenchmarkIndex, Contamination, check
+from .near_duplicates import DuplicateClusters, near_duplicates, signatures
+from .seed_readers import read_seed_dir
+from .text_fingerprints import token_hashes
+
+
+def question_text() -> pl.Expr:
+    return pl.concat_str([pl.col("question").fill_null(""), pl.col("options").list.join(" ").fill_null("")],
+                         separator=" ")
+
+
+def record_text() -> pl.Expr:
+    return pl.concat_str([question_text(), pl.col("answer").fill_null(""), pl.col("solution").fill_null("")],
+                         separator=" ")
+
+
+@dataclass
+class Benchmarks:
+    index: BenchmarkIndex
+    items: pl.DataFrame  # source_file, source_row, question: what a contaminated row matched
+    files: dict[str, str]  # file -> format the seed readers detected
+
+    @classmethod
+    def load(cls, paths: list[str | Path], n: int, containment: float) -> Benchmarks:
+        """Benchmark files or folders, read with the seed readers (MMLU, CMMLU, C-Eval, GSM8K, ...)."""
+        frames, files = [], {}
+        for path in paths:
+            load = read_seed_dir(Path(path))
+            if load.seeds.is_empty():
+                raise ValueError(f"benchmark source {path} has no readable questions "
+                                 f"(skipped: {load.skipped_files or 'none'})")
+            frames.append(load.seeds.select("source_file", "source_row", "question", "options"))
+            files.update({f"{path}:{name}": fmt for name, fmt in load.files.items()})
+        items = pl.concat(frames) if frames else pl.DataFrame(
+            schema={"source_file": pl.String, "source_row": pl.Int64, "question": pl.String,
+                    "options": pl.List(pl.String)})
+        tokens = token_hashes(items.select(question_text())["question"]) if items.height else None
+        index = BenchmarkIndex.build(tokens, n, containment) if tokens is not None else None
+        return cls(index, items.drop("options"), files)  # type: ignore[arg-type]
+
+    def check(self, rows: pl.DataFrame) -> Contamination:
+        if self.index is None or rows.is_empty():
+            n = rows.height
+            return Contamination(np.full(n, -1, np.int64), np.zeros(n, np.int8), np.zeros(n))
+        return check(self.index, token_hashes(rows.select(record_text())["question"]))
+
+    def describe(self, found: Contamination) -> list[str | None]:
+        """A reason per row: which benchmark item it matched and how."""
+        hit = found.item >= 0
+        reasons: list[str | None] = [None] * found.item.size
+        if not hit.any():
+            return reasons
+        matched = self.items[found.item[hit]]
+        for slot, (file, row), kind, score in zip(np.flatnonzero(hit), matched.select("source_file", "source_row")
+                                                  .iter_rows(), found.kind[hit], found.score[hit], strict=True):
+            how = f"{self.index.n}-gram overlap" if kind == 1 else f"{score:.0%} of its trigrams"
+            reasons[slot] = f"benchmark contamination: {file} row {row} ({how})"
+        return reasons
+
+
+def duplicate_clusters(rows: pl.DataFrame, threshold: float) -> DuplicateClusters:
+    return near_duplicates(signatures(token_hashes(rows.select(question_text())["question"])), threshold)
