@@ -2,13 +2,15 @@
 `dagster dev -w workspace.yaml` afterwards shows every run and materialization."""
 
 import argparse
+import json
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-STAGE_ORDER = ["seeds", "seed_kps", "kp_graph", "walk_paths", "synthesized_qa", "hard_qa", "linkqa_dataset"]
+STAGE_ORDER = ["seeds", "seed_kps", "kp_graph", "walk_paths", "synthesized_qa", "hard_qa", "linkqa_dataset",
+               "linkqa_release"]
 LLM_KEYS = ("llm_http_calls", "llm_cache_hits", "llm_failed", "prompt_tokens", "completion_tokens", "cost_usd")
 
 
@@ -72,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     _prepare_env(args)
     import dagster as dg
 
-    from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE
+    from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE, RELEASE_STAGE
     from linksyn_assets.partitions import discipline_partitions
     from resources import build_resources
     from resources.project_paths import data_dir
@@ -122,6 +124,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"    {status} in {time.monotonic() - t0:.1f}s (run {result.run_id[:8]})", flush=True)
         if not result.success:
             failed.append(f"{discipline}: {', '.join(stage)} (run {result.run_id})")
+    if "linkqa_release" in selected and not failed:
+        print("[release] linkqa_release ...", flush=True)
+        result = dg.materialize(ALL_ASSETS, selection=RELEASE_STAGE, instance=instance, resources=resources,
+                                run_config=run_config, raise_on_error=False)
+        for event in result.get_asset_materialization_events():
+            mat = event.event_specific_data.materialization
+            metadata[("linkqa_release", "-")] = {k: v.value for k, v in mat.metadata.items()}
+        if result.success:
+            print(f"    release: {data_dir() / 'release'} (card: README.md)", flush=True)
+        else:
+            failed.append(f"linkqa_release (run {result.run_id})")
     _summary(selected, disciplines, metadata, data_dir(), time.monotonic() - started)
     if failed:
         print("Failed runs (open `linksyn ui` for their logs):\n  " + "\n  ".join(failed))
@@ -160,6 +173,10 @@ def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[s
         print("     failed by reason: " + ", ".join(f"{reason} {n}" for reason, n in ranked))
     if totals["llm_http_calls"] == 0 and totals["llm_cache_hits"] > 0:
         print("     (no new LLM call: every answer came from the request ledger)")
+    release = metadata.get(("linkqa_release", "-"))
+    if release:
+        print(f"Release: {release['rows']} rows, {release['tokens']} tokens in {release['release']}; removed by "
+              f"reason: {json.dumps(release['removed_by_reason'], ensure_ascii=False)}")
     walk_meta = {d: m for (a, d), m in metadata.items() if a == "walk_paths"}
     if walk_meta:
         from linksyn_assets.walk_plan import mix_report

@@ -1,6 +1,11 @@
-"""linkqa_dataset: assemble synthesized + hard rows, check them, drop exact duplicates, export.
+"""linkqa_dataset: assemble synthesized + hard rows, check them, remove duplicates and benchmark
+contamination, apply the answer-verification policy, export.
 
-Every row that does not make it into the dataset is kept in a rejects table with its reason.
+Checks run in this order, each on the rows the previous ones kept: generation status (failed, hard
+variant not rated harder), schema and length bounds, copy of a seed, language consistency,
+benchmark contamination, exact then near-duplicates (the first row of a cluster is kept),
+verification. Every row that does not make it into the dataset is kept in a rejects table with
+its reason.
 """
 
 from __future__ import annotations
@@ -11,11 +16,14 @@ from pathlib import Path
 
 import polars as pl
 
+from .answer_check import compare
+from .near_duplicates import DuplicateClusters
 from .settings import DatasetParams
 
 DATASET_COLUMNS = [
-    "record_id", "kind", "discipline", "question", "options", "answer", "solution", "difficulty",
-    "language", "kp_ids", "seed_ids", "path_id", "parent_qa_id", "model", "prompt_version",
+    "record_id", "kind", "discipline", "question_type", "question", "options", "answer", "solution", "difficulty",
+    "language", "kp_ids", "seed_ids", "path_id", "parent_qa_id", "model", "prompt_version", "rating_before",
+    "rating_after", "verification", "verified_answer",
 ]
 
 
@@ -27,23 +35,30 @@ class QCResult:
     def reasons(self) -> dict[str, int]:
         if self.rejects.is_empty():
             return {}
-        counts = self.rejects.group_by("reason").len().sort("reason")
+        # the reason's head (before ':') is its kind; the rest names the row's particulars
+        kind = self.rejects.select(pl.col("reason").str.split(":").list.first().alias("reason"))
+        counts = kind.group_by("reason").len().sort("reason")
         return dict(zip(counts["reason"].to_list(), counts["len"].to_list(), strict=True))
 
 
 def assemble(synth: pl.DataFrame, hard: pl.DataFrame) -> pl.DataFrame:
+    none = pl.lit(None, pl.String)
     a = synth.select(
-        pl.col("qa_id").alias("record_id"), pl.lit("synthesized").alias("kind"), "discipline", "question",
-        "options", "answer", "solution", "difficulty", "language", "kp_ids", "seed_ids", "path_id",
-        pl.lit(None, pl.String).alias("parent_qa_id"), "model", "prompt_version", "status", "error",
+        pl.col("qa_id").alias("record_id"), pl.lit("synthesized").alias("kind"), "discipline", "question_type",
+        "question", "options", "answer", "solution", "difficulty", "language", "kp_ids", "seed_ids", "path_id",
+        none.alias("parent_qa_id"), "model", "prompt_version", pl.lit(None, pl.Int8).alias("rating_before"),
+        pl.lit(None, pl.Int8).alias("rating_after"), "status", "error", "copy_seed_id", "copy_similarity",
     )
-    b = hard.select(
-        pl.col("hard_id").alias("record_id"), pl.lit("hard").alias("kind"), "discipline", "question",
-        "options", "answer", "solution", pl.col("target_difficulty").alias("difficulty"), "language",
-        "kp_ids", "seed_ids", "path_id", pl.col("qa_id").alias("parent_qa_id"), "model", "prompt_version",
-        "status", "error",
+    parent_type = synth.select(pl.col("qa_id"), pl.col("question_type").alias("parent_type"))
+    b = hard.join(parent_type, on="qa_id", how="left").select(
+        pl.col("hard_id").alias("record_id"), pl.lit("hard").alias("kind"), "discipline",
+        pl.col("parent_type").alias("question_type"), "question", "options", "answer", "solution",
+        pl.col("target_difficulty").alias("difficulty"), "language", "kp_ids", "seed_ids", "path_id",
+        pl.col("qa_id").alias("parent_qa_id"), "model", "prompt_version", "rating_before", "rating_after",
+        "status", "error", none.alias("copy_seed_id"), pl.lit(None, pl.Float64).alias("copy_similarity"),
     )
-    return pl.concat([a, b], how="vertical_relaxed")
+    return pl.concat([a, b], how="vertical_relaxed").with_columns(
+        none.alias("verification"), none.alias("verified_answer"))
 
 
 def _answer_is_option_letter() -> pl.Expr:
@@ -53,10 +68,26 @@ def _answer_is_option_letter() -> pl.Expr:
     return pl.col("answer").str.strip_chars().str.to_uppercase().str.contains(pattern)
 
 
-def quality_check(rows: pl.DataFrame, params: DatasetParams) -> QCResult:
+def _status_reason() -> pl.Expr:
+    return (pl.when(pl.col("status") == "failed").then(pl.lit("generation failed: ") + pl.col("error").fill_null("?"))
+            .when(pl.col("status") == "not_harder").then(pl.lit("hard variant not rated harder: ")
+                                                         + pl.col("error").fill_null("?"))
+            .otherwise(pl.col("status") + pl.lit(": ") + pl.col("error").fill_null("?")))
+
+
+def _language_of(column: str) -> pl.Expr:
+    """'zh' when CJK ideographs are at least a quarter of the Latin letters (as detect_language)."""
+    cjk = pl.col(column).str.count_matches(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+    latin = pl.col(column).str.replace_all(r"\$[^$]*\$|\\[A-Za-z]+", " ").str.count_matches(r"[A-Za-z]")
+    return pl.when((cjk > 0) & (cjk * 4 >= latin)).then(pl.lit("zh")).otherwise(pl.lit("en"))
+
+
+def quality_check(rows: pl.DataFrame, params: DatasetParams, copy_threshold: float = 1.0) -> QCResult:
+    """The row rules and exact duplicates (near-duplicates, contamination and verification are
+    separate steps, see remove_where)."""
     q_len = pl.col("question").str.len_chars()
     reason = (
-        pl.when(pl.col("status") != "ok").then(pl.lit("generation failed: ") + pl.col("error").fill_null("?"))
+        pl.when(pl.col("status") != "ok").then(_status_reason())
         .when(pl.col("question").is_null() | (q_len < params.min_question_chars))
         .then(pl.lit(f"question shorter than {params.min_question_chars} characters"))
         .when(q_len > params.max_question_chars)
@@ -70,6 +101,12 @@ def quality_check(rows: pl.DataFrame, params: DatasetParams) -> QCResult:
         .when(pl.col("options").list.len() == 1).then(pl.lit("only one option"))
         .when((pl.col("options").list.len() > 1) & ~_answer_is_option_letter())
         .then(pl.lit("answer is not one of the option letters"))
+        .when(pl.col("copy_similarity").fill_null(0.0) >= copy_threshold)
+        .then(pl.format("copy of a seed: {} (5-gram Jaccard {})", pl.col("copy_seed_id"),
+                        pl.col("copy_similarity").round(2)))
+        .when(_language_of("question") != pl.col("language"))
+        .then(pl.format("language mismatch: question is {}, its seeds are {}", _language_of("question"),
+                        pl.col("language")))
         .otherwise(pl.lit(None, pl.String))
     )
     checked = rows.with_columns(reason.alias("reason"))
@@ -84,6 +121,51 @@ def quality_check(rows: pl.DataFrame, params: DatasetParams) -> QCResult:
                         how="vertical_relaxed")
     return QCResult(kept=first.select(DATASET_COLUMNS),
                     rejects=rejects.select([*DATASET_COLUMNS, "reason"]))
+
+
+def remove_where(qc: QCResult, reasons: list[str | None]) -> QCResult:
+    """Move the kept rows that have a reason to the rejects."""
+    marked = qc.kept.with_columns(pl.Series("reason", reasons, dtype=pl.String))
+    out = marked.filter(pl.col("reason").is_not_null())
+    return QCResult(kept=marked.filter(pl.col("reason").is_null()).drop("reason"),
+                    rejects=pl.concat([qc.rejects, out], how="vertical_relaxed"))
+
+
+def near_duplicate_reasons(rows: pl.DataFrame, clusters: DuplicateClusters) -> list[str | None]:
+    ids = rows["record_id"].to_list()
+    disc = rows["discipline"].to_list()
+    return [None if k == i else f"near-duplicate: of {ids[k]} ({disc[k]}, Jaccard {sim:.2f})"
+            for i, (k, sim) in enumerate(zip(clusters.keep_of.tolist(), clusters.similarity.tolist(), strict=True))]
+
+
+def with_verification(rows: pl.DataFrame, solved: dict[str, str | None], policy: str) -> tuple[pl.DataFrame,
+                                                                                               list[str | None]]:
+    """verification = agree | disagree | unclear | unverified (no usable solve) per row, the solve's
+    answer in verified_answer, and the reasons to drop under policy 'drop'."""
+    status, reasons = [], []
+    for row in rows.select("record_id", "answer", "options").iter_rows(named=True):
+        answer = solved.get(row["record_id"])
+        verdict = "unverified" if answer is None else compare(row["answer"], answer, len(row["options"] or []))
+        status.append(verdict)
+        reasons.append(f"answer disagreement: stated {row['answer']!r}, independent solve {answer!r}"
+                       if verdict == "disagree" and policy == "drop" else None)
+    out = rows.with_columns(pl.Series("verification", status, dtype=pl.String),
+                            pl.Series("verified_answer", [solved.get(i) for i in rows["record_id"].to_list()],
+                                      dtype=pl.String))
+    return out, reasons
+
+
+_LABELS = {"en": ("Question: ", "Answer: ", "Solution: "), "zh": ("问题：", "答案：", "解答：")}
+
+
+def pretraining_texts(rows: pl.DataFrame) -> pl.Series:
+    """Question, lettered options, answer and solution as one text (labels in the row's language)."""
+    out = []
+    for row in rows.select("language", "question", "options", "answer", "solution").iter_rows(named=True):
+        q, a, s = _LABELS.get(row["language"], _LABELS["en"])
+        options = [f"{chr(ord('A') + i)}. {o}" for i, o in enumerate(row["options"] or [])]
+        out.append("\n".join([q + row["question"], *options, a + row["answer"], s + row["solution"]]))
+    return pl.Series("text", out, dtype=pl.String)
 
 
 def export(kept: pl.DataFrame, out_dir: Path, discipline: str) -> dict[str, Path]:

@@ -21,7 +21,7 @@ from .text_fingerprints import TokenHashes
 
 BANDS, ROWS = 16, 8
 SIGNATURE_SIZE = BANDS * ROWS
-_EMPTY = np.uint32(0xFFFFFFFF)
+EMPTY_SIGNATURE = np.uint32(0xFFFFFFFF)
 
 
 def _hash_params(seed: int = 20250801) -> tuple[np.ndarray, np.ndarray]:
@@ -36,7 +36,7 @@ _A, _B = _hash_params()
 @numba.njit(cache=True, parallel=True)
 def _signatures(hashes: np.ndarray, ptr: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     n = ptr.size - 1
-    sig = np.full((n, a.size), _EMPTY, np.uint32)
+    sig = np.full((n, a.size), EMPTY_SIGNATURE, np.uint32)
     for t in numba.prange(n):
         lo, hi = ptr[t], ptr[t + 1]
         for i in range(lo, max(hi - 1, lo + 1) if hi > lo else lo):
@@ -116,7 +116,7 @@ def near_duplicates(sig: np.ndarray, threshold: float) -> DuplicateClusters:
     """Clusters of texts whose estimated Jaccard reaches threshold (empty texts never cluster)."""
     n = sig.shape[0]
     parent = np.arange(n, dtype=np.int64)
-    empty = (sig == _EMPTY).all(axis=1)
+    empty = sig[:, 0] == EMPTY_SIGNATURE  # any shingle sets every entry below 0xFFFFFFFF (or ties it, 2^-32)
     checked = 0
     for band in range(BANDS):
         keys = _band_keys(sig, band)

@@ -91,3 +91,17 @@ class SynthesisAnswer(BaseModel):
 
 class HardeningAnswer(QAFields):
     techniques: list[str] = Field(default_factory=list)
+
+
+class DifficultyRating(BaseModel):
+    """The judge's rating of one question on the written rubric."""
+
+    rating: int = Field(ge=0, le=DIFFICULTY_LEVELS - 1)
+    reason: str = ""
+
+
+class IndependentSolve(BaseModel):
+    """A fresh solve of a question, without its stated answer."""
+
+    answer: str = Field(min_length=1)
+    solution: str = ""

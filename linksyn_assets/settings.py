@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .records import DIFFICULTY_LEVELS
+
+QUESTION_TYPES = ("multiple_choice", "short_answer", "calculation")
 
 
 class WalkParams(BaseModel):
@@ -54,6 +56,19 @@ class SynthesisParams(BaseModel):
     qa_per_path: int = Field(1, ge=1, le=8, description="new QA written per path")
     hard_disciplines: list[str] | None = Field(None, description="disciplines for hard_qa; None = all")
     hard_difficulty_step: int = Field(1, ge=1, le=4, description="target = source difficulty + step")
+    question_types: list[str] = Field(
+        default_factory=lambda: ["multiple_choice", "short_answer", "calculation"], min_length=1,
+        description="question types; each path gets one (a stable pick by path id)")
+    copy_threshold: float = Field(0.6, gt=0, le=1, description="character 5-gram Jaccard with a seed at which a "
+                                                                "new question counts as a copy and is rejected")
+
+    @field_validator("question_types")
+    @classmethod
+    def _types(cls, types: list[str]) -> list[str]:
+        unknown = sorted(set(types) - set(QUESTION_TYPES))
+        if unknown:
+            raise ValueError(f"unknown question type(s) {unknown}; choose from {list(QUESTION_TYPES)}")
+        return types
 
 
 class DatasetParams(BaseModel):
@@ -62,6 +77,26 @@ class DatasetParams(BaseModel):
     min_question_chars: int = Field(8, ge=1)
     max_question_chars: int = Field(8000, ge=1)
     max_solution_chars: int = Field(20000, ge=1)
+    near_duplicate_threshold: float = Field(0.8, gt=0, le=1, description="MinHash Jaccard (token bigrams of "
+                                                                          "question + options) to count as a duplicate")
+    benchmark_files: list[str] = Field(default_factory=list, description="benchmark files or folders to "
+                                       "decontaminate against (any format the seed readers take: MMLU, CMMLU, "
+                                       "C-Eval, GSM8K, AGIEval, ...)")
+    decontamination_ngram: int = Field(13, ge=3, description="a shared token n-gram with a benchmark item")
+    contamination_containment: float = Field(0.5, gt=0, le=1, description="share of a benchmark item's token "
+                                             "trigrams found in a row (catches reworded and short items)")
+    verification: str = Field(
+        "flag", description="rows whose independent solve disagrees: keep, flag (column verification) or drop")
+    tokenizer_json: str = Field("", description="a Hugging Face tokenizer.json for token counts; empty = "
+                                                "cl100k_base (bundled with litellm)")
+    release_shard_rows: int = Field(100_000, ge=1, description="rows per Parquet shard of the release")
+
+    @field_validator("verification")
+    @classmethod
+    def _policy(cls, policy: str) -> str:
+        if policy not in ("keep", "flag", "drop"):
+            raise ValueError(f"verification must be keep, flag or drop, not {policy!r}")
+        return policy
 
 
 class LinkSynSettings(BaseModel):

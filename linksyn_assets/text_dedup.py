@@ -15,9 +15,9 @@ import numpy as np
 import polars as pl
 
 from .decontamination import BenchmarkIndex, Contamination, check
-from .near_duplicates import DuplicateClusters, near_duplicates, signatures
+from .near_duplicates import EMPTY_SIGNATURE, SIGNATURE_SIZE, DuplicateClusters, near_duplicates, signatures
 from .seed_readers import read_seed_dir
-from .text_fingerprints import token_hashes
+from .text_fingerprints import CHUNK_RECORDS, token_hashes
 
 
 def question_text() -> pl.Expr:
@@ -58,7 +58,8 @@ class Benchmarks:
         if self.index is None or rows.is_empty():
             n = rows.height
             return Contamination(np.full(n, -1, np.int64), np.zeros(n, np.int8), np.zeros(n))
-        return check(self.index, token_hashes(rows.select(record_text())["question"]))
+        parts = [check(self.index, token_hashes(chunk.select(record_text())["question"])) for chunk in row_chunks(rows)]
+        return Contamination(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("item", "kind", "score")))
 
     def describe(self, found: Contamination) -> list[str | None]:
         """A reason per row: which benchmark item it matched and how."""
@@ -74,5 +75,15 @@ class Benchmarks:
         return reasons
 
 
-def duplicate_clusters(rows: pl.DataFrame, threshold: float) -> DuplicateClusters:
-    return near_duplicates(signatures(token_hashes(rows.select(question_text())["question"])), threshold)
+def row_chunks(rows: pl.DataFrame) -> list[pl.DataFrame]:
+    """Zero-copy slices: texts are built and tokenized a chunk at a time, never all at once."""
+    return [rows.slice(start, CHUNK_RECORDS) for start in range(0, rows.height, CHUNK_RECORDS)]
+
+
+def duplicate_clusters(rows: pl.DataFrame, threshold: float, skip: np.ndarray | None = None) -> DuplicateClusters:
+    """Near-duplicate clusters of the rows; rows where `skip` is True take no part (never clustered)."""
+    parts = [signatures(token_hashes(chunk.select(question_text())["question"])) for chunk in row_chunks(rows)]
+    sig = np.concatenate(parts) if parts else np.zeros((0, SIGNATURE_SIZE), np.uint32)
+    if skip is not None:
+        sig[skip] = EMPTY_SIGNATURE
+    return near_duplicates(sig, threshold)

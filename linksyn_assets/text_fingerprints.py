@@ -40,13 +40,26 @@ class TokenHashes:
 
 
 @numba.njit(cache=True)
+def _count_tokens(buf: np.ndarray) -> int:
+    n, in_token = 0, False
+    for i in range(buf.size):
+        b = buf[i]
+        if b == _SPACE or b == _NEWLINE:  # noqa: SIM109 -- plain compares compile tighter in numba
+            in_token = False
+        elif not in_token:
+            in_token = True
+            n += 1
+    return n
+
+
+@numba.njit(cache=True)
 def _hash_tokens(buf: np.ndarray, n_texts: int) -> tuple[np.ndarray, np.ndarray]:
-    hashes = np.empty(buf.size // 2 + 1, np.uint64)  # a token takes at least one byte and a separator
+    hashes = np.empty(_count_tokens(buf), np.uint64)
     ptr = np.zeros(n_texts + 1, np.int64)
     n, text, h, in_token = 0, 0, _FNV_OFFSET, False
     for i in range(buf.size + 1):
         b = buf[i] if i < buf.size else _NEWLINE
-        if b == _SPACE or b == _NEWLINE:
+        if b == _SPACE or b == _NEWLINE:  # noqa: SIM109 -- plain compares compile tighter in numba
             if in_token:
                 hashes[n] = h
                 n += 1
@@ -57,13 +70,13 @@ def _hash_tokens(buf: np.ndarray, n_texts: int) -> tuple[np.ndarray, np.ndarray]
         else:
             h = (h ^ np.uint64(b)) * _FNV_PRIME
             in_token = True
-    return hashes[:n], ptr
+    return hashes, ptr
 
 
 def token_hashes(texts: pl.Series) -> TokenHashes:
     """Token hashes of every text (null = empty), chunk by chunk."""
     parts, ptrs, offset = [], [np.zeros(1, np.int64)], 0
-    for chunk in _chunks(texts):
+    for chunk in chunks(texts):
         clean = chunk.to_frame("t").select(normalized(pl.col("t")))["t"]
         buf = np.frombuffer("\n".join(clean.to_list()).encode("utf-8"), dtype=np.uint8)
         hashes, ptr = _hash_tokens(buf, clean.len())
@@ -73,7 +86,7 @@ def token_hashes(texts: pl.Series) -> TokenHashes:
     return TokenHashes(np.concatenate(parts) if parts else np.zeros(0, np.uint64), np.concatenate(ptrs))
 
 
-def _chunks(texts: pl.Series) -> Iterator[pl.Series]:
+def chunks(texts: pl.Series) -> Iterator[pl.Series]:
     for start in range(0, texts.len(), CHUNK_RECORDS):
         yield texts.slice(start, CHUNK_RECORDS)
 

@@ -16,7 +16,7 @@ from .project_paths import data_dir
 # The local llama.cpp server checks no key, but the OpenAI wire format wants one: not a secret.
 _LOCAL_KEY = "sk-no-key-needed"
 # The demo model loops until max_tokens under a JSON grammar; short caps keep a demo run short.
-EMBEDDED_MAX_TOKENS = {"extract": 160, "synthesize": 640, "harden": 640}
+EMBEDDED_MAX_TOKENS = {"extract": 160, "synthesize": 640, "harden": 640, "judge": 96, "verify": 256}
 _ledgers: dict[Path, RequestLedger] = {}
 
 
@@ -30,6 +30,8 @@ class LLMResource(dg.ConfigurableResource):
     extract_model: str = Field("", description="overrides `model` for KP extraction")
     synthesize_model: str = Field("", description="overrides `model` for synthesis")
     harden_model: str = Field("", description="overrides `model` for hard variants")
+    judge_model: str = Field("", description="overrides `model` for the difficulty judge of hard variants")
+    verify_model: str = Field("", description="overrides `model` for the independent solve of every answer")
     api_base: str = Field("", description="OpenAI-compatible base URL (vLLM, proxies); empty = provider's")
     api_key_env: str = Field("", description="name of the env var holding the key; empty = litellm default")
     structured_output: str = Field("auto", description="auto | json_schema | json_object")
@@ -40,6 +42,8 @@ class LLMResource(dg.ConfigurableResource):
     extract_max_tokens: int = Field(512, ge=16)
     synthesize_max_tokens: int = Field(4096, ge=16)
     harden_max_tokens: int = Field(4096, ge=16)
+    judge_max_tokens: int = Field(1024, ge=16)
+    verify_max_tokens: int = Field(4096, ge=16)
     ledger_path: str = Field("", description="SQLite request ledger; empty = <data dir>/llm_ledger.sqlite")
     retry_failed: bool = Field(False, description="re-ask requests whose recorded reply was unusable")
     price_input_per_mtok: float | None = Field(None, description="USD per million prompt tokens (self-hosted)")
@@ -53,8 +57,8 @@ class LLMResource(dg.ConfigurableResource):
     workers: int = Field(1, ge=1, description="processes per batch (helps the litellm transport)")
 
     def model_for(self, stage: str) -> str:
-        return {"extract": self.extract_model, "synthesize": self.synthesize_model,
-                "harden": self.harden_model}[stage] or self.model
+        return {"extract": self.extract_model, "synthesize": self.synthesize_model, "harden": self.harden_model,
+                "judge": self.judge_model, "verify": self.verify_model}[stage] or self.model
 
     def route(self, stage: str) -> ModelRoute:
         model = self.model_for(stage)
@@ -80,7 +84,8 @@ class LLMResource(dg.ConfigurableResource):
                partition: str | None = None,
                on_progress: Callable[[BatchStats, int | None], None] | None = None) -> LLMClient:
         max_tokens = {"extract": self.extract_max_tokens, "synthesize": self.synthesize_max_tokens,
-                      "harden": self.harden_max_tokens}[stage]
+                      "harden": self.harden_max_tokens, "judge": self.judge_max_tokens,
+                      "verify": self.verify_max_tokens}[stage]
         route = self.route(stage)
         if route.cache_identity == EMBEDDED_MODEL_ID:
             max_tokens = min(max_tokens, EMBEDDED_MAX_TOKENS[stage])

@@ -50,7 +50,9 @@ class StubState:
     headers: list[dict[str, str]] = field(default_factory=list)
     by_stage: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    disagree: bool = False
+    disagree: bool = False  # the independent solve answers D
+    judge_flat: bool = False  # the judge rates every question 2 (no variant is harder)
+    copy_seed: bool = False  # synthesis returns the first seed's question
 
 
 def _stage(body: dict[str, Any]) -> str:
@@ -62,6 +64,10 @@ def _stage(body: dict[str, Any]) -> str:
         return "extract"
     if title == "SynthesisAnswer" or "write new, original exam questions" in system:
         return "synthesize"
+    if title == "DifficultyRating":
+        return "judge"
+    if title == "IndependentSolve":
+        return "verify"
     return "harden"
 
 
@@ -71,7 +77,8 @@ def _seed_text(body: dict[str, Any]) -> str:
     return match.group(1) if match else user
 
 
-def answer_for(body: dict[str, Any]) -> dict[str, Any]:
+def answer_for(body: dict[str, Any], state: StubState | None = None) -> dict[str, Any]:
+    state = state or StubState()
     stage = _stage(body)
     digest = hashlib.sha256(json.dumps(body["messages"], sort_keys=True).encode()).hexdigest()[:10]
     if stage == "extract":
@@ -83,10 +90,17 @@ def answer_for(body: dict[str, Any]) -> dict[str, Any]:
         kps = [{"name": w, "canonical_en": w if w.isascii() else None} for w in words[:4]]
         return {"knowledge_points": kps or [{"name": "general knowledge"}], "discipline": None, "difficulty": 2}
     user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+    if stage == "judge":  # variants read as harder unless the test says otherwise
+        return {"rating": 2 if state.judge_flat or "Harder (" not in user else 3, "reason": "rubric"}
+    if stage == "verify":  # the stub's own questions have B (synthesized) and C (hard) as answers
+        return {"answer": "D" if state.disagree else ("C" if "Harder (" in user else "B"), "solution": "solved"}
+    if stage == "synthesize" and state.copy_seed:
+        return {"items": [{"question": _seed_text(body).strip(), "options": [], "answer": "copied",
+                           "solution": "copied from the seed", "knowledge_points_used": []}]}
     if stage == "synthesize":
         kps = re.search(r"Knowledge points on the path: (.*)", user)
         kp_text = kps.group(1) if kps else "several ideas"
-        count = int(re.search(r"Write (\d+) new question", body["messages"][0]["content"]).group(1))
+        count = int(re.search(r"(?:Write|写) (\d+) (?:new question|道新题)", body["messages"][0]["content"]).group(1))
         return {"items": [{
             "question": f"Combine {kp_text} to solve problem {digest}-{i}: which statement holds?",
             "options": ["first claim", "second claim", "third claim", "fourth claim"],
@@ -154,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
             code = 500 if _hit(f.http_500, n) else 503
             self._send(code, {"error": {"message": "server error", "type": "server_error"}})
             return
-        content = json.dumps(answer_for(body), ensure_ascii=False)
+        content = json.dumps(answer_for(body, self.state), ensure_ascii=False)
         finish = "stop"
         if _hit(f.bad_json, n):
             content = content[: len(content) // 2] + "<<not json"

@@ -37,7 +37,7 @@ def test_run_twice_second_makes_no_llm_call(stub_env: StubServer, linked_seeds: 
     assert "sk-test-SECRET-4242" not in first.stdout + first.stderr + second.stdout + second.stderr
     # The runs are in the persistent instance that `dagster dev` reads.
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        assert len(instance.get_runs()) == 8  # 2 stages x 2 disciplines, twice
+        assert len(instance.get_runs()) == 10  # (2 stages x 2 disciplines + the release), twice
         assert sorted(instance.get_dynamic_partitions("discipline")) == ["mathematics", "physics"]
 
 

@@ -112,10 +112,13 @@ def test_definitions_load_with_every_resource() -> None:
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     names = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert names == {"seeds", "seed_kps", "kp_graph", "walk_paths", "synthesized_qa", "hard_qa", "linkqa_dataset"}
+    assert names == {"seeds", "seed_kps", "kp_graph", "walk_paths", "synthesized_qa", "hard_qa", "linkqa_dataset",
+                     "linkqa_release"}
     for key in graph.get_all_asset_keys():
-        assert graph.get(key).partitions_def == discipline_partitions
+        expected = None if key.to_user_string() == "linkqa_release" else discipline_partitions
+        assert graph.get(key).partitions_def == expected
     assert defs.resolve_job_def("linksyn_pipeline") is not None
+    assert defs.resolve_job_def("linksyn_release") is not None
 
 
 @pytest.mark.parametrize("hard_disciplines", [["physics"]])

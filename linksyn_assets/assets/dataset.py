@@ -1,35 +1,73 @@
-"""`linkqa_dataset`: checked, deduplicated rows with provenance, exported as Parquet + JSONL."""
+"""`linkqa_dataset`: checked, deduplicated, decontaminated, verified rows with provenance."""
 
 
 import dagster as dg
 import polars as pl
 
+from resources.llm import LLMResource
 from resources.parquet_io import write_parquet_atomic
 from resources.pipeline_settings import LinkSynSettingsResource
 from resources.project_paths import data_dir
 
-from ..dataset_qc import assemble, export, quality_check
+from ..dataset_qc import (
+    assemble,
+    export,
+    near_duplicate_reasons,
+    pretraining_texts,
+    quality_check,
+    remove_where,
+    with_verification,
+)
 from ..partitions import discipline_partitions
+from ..prompts import prompt_versions, verify_messages
+from ..records import IndependentSolve
+from ..text_dedup import Benchmarks, duplicate_clusters
+from ..token_count import TokenCounter
+from .llm_batch import run_llm_batch
 from .metadata import counts, json_meta, preview
 
 
 @dg.asset(partitions_def=discipline_partitions, group_name="release", kinds={"polars", "parquet"},
-          description="Released rows after schema check and exact dedup; every removed row is in "
-                      "<data dir>/rejects/<discipline>.parquet with its reason.")
+          description="Rows after generation status, schema/length, seed-copy, language, benchmark "
+                      "contamination, exact and near-duplicate checks, with an independent solve of every "
+                      "answer; every removed row is in <data dir>/rejects/<discipline>.parquet with its reason.")
 def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, hard_qa: pl.DataFrame,
-                   settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
+                   llm: LLMResource, settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
     discipline = context.partition_key
-    qc = quality_check(assemble(synthesized_qa, hard_qa), settings.plain().dataset)
-    paths = export(qc.kept, data_dir() / "dataset", discipline)
+    plain = settings.plain()
+    params = plain.dataset
+    qc = quality_check(assemble(synthesized_qa, hard_qa), params, plain.synthesis.copy_threshold)
+    try:
+        benchmarks = Benchmarks.load(params.benchmark_files, params.decontamination_ngram,
+                                     params.contamination_containment)
+    except (OSError, ValueError) as exc:
+        raise dg.Failure(f"benchmark_files: {exc}") from exc
+    qc = remove_where(qc, benchmarks.describe(benchmarks.check(qc.kept)))
+    qc = remove_where(qc, near_duplicate_reasons(qc.kept, duplicate_clusters(qc.kept, params.near_duplicate_threshold)))
+    requests = [(row["record_id"], verify_messages(row, row["language"])) for row in qc.kept.iter_rows(named=True)]
+    solves, verifier = run_llm_batch(context, llm, "verify", requests, IndependentSolve, prompt_versions("verify"))
+    solved = {r.item_id: IndependentSolve.model_validate(r.data).answer for r in solves if r.ok and r.data}
+    kept, reasons = with_verification(qc.kept, solved, params.verification)
+    qc = remove_where(type(qc)(kept=kept, rejects=qc.rejects), reasons)
+    counter = TokenCounter(params.tokenizer_json)
+    text = pretraining_texts(qc.kept)
+    kept = qc.kept.with_columns(text, counter.count(text))
+    paths = export(kept, data_dir() / "dataset", discipline)
     rejects_path = data_dir() / "rejects" / f"{discipline}.parquet"
     write_parquet_atomic(qc.rejects, rejects_path)
-    return dg.Output(qc.kept, metadata={
-        "rows": qc.kept.height,
-        "by_kind": json_meta(counts(qc.kept, "kind")),
+    return dg.Output(kept, metadata={
+        "rows": kept.height,
+        "tokens": int(kept["tokens"].sum()),
+        "tokenizer": counter.name,
+        "by_kind": json_meta(counts(kept, "kind")),
+        "verification": json_meta(counts(kept, "verification")),
         "removed": qc.rejects.height,
         "removed_by_reason": json_meta(qc.reasons()),
+        "benchmark_files": json_meta(benchmarks.files),
+        "verifier": json_meta({"model": verifier.route.cache_identity, "prompt_version": prompt_versions("verify"),
+                               **verifier.stats.as_metadata()}),
         "parquet": dg.MetadataValue.path(str(paths["parquet"])),
         "jsonl": dg.MetadataValue.path(str(paths["jsonl"])),
         "rejects": dg.MetadataValue.path(str(rejects_path)),
-        "preview": preview(qc.kept, ["kind", "question", "answer", "difficulty"]),
+        "preview": preview(kept, ["kind", "question", "answer", "verification"]),
     })

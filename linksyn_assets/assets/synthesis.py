@@ -10,12 +10,14 @@ from resources.llm import LLMResource
 from resources.pipeline_settings import LinkSynSettingsResource
 
 from ..partitions import discipline_partitions
-from ..prompts import HARDEN_VERSION, SYNTHESIZE_VERSION
-from ..records import HardeningAnswer, SynthesisAnswer
+from ..prompts import prompt_versions
+from ..records import DifficultyRating, HardeningAnswer, SynthesisAnswer
 from ..synthesis import (
     hard_table,
     hardening_requests,
     hardening_targets,
+    judge_requests,
+    judged,
     synthesis_requests,
     synthesized_table,
 )
@@ -49,35 +51,50 @@ def synthesized_qa(context: dg.AssetExecutionContext, walk_paths: pl.DataFrame, 
                    llm: LLMResource, settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
     params = settings.plain().synthesis
     lookup = _seed_lookup(seeds, walk_paths)
-    requests = synthesis_requests(walk_paths, lookup, params.qa_per_path)
-    results, client = run_llm_batch(context, llm, "synthesize", requests, SynthesisAnswer, SYNTHESIZE_VERSION)
-    table = synthesized_table(walk_paths, results, lookup, params.qa_per_path)
+    requests = synthesis_requests(walk_paths, lookup, params.qa_per_path, params.question_types)
+    version = prompt_versions("synthesize")
+    results, client = run_llm_batch(context, llm, "synthesize", requests, SynthesisAnswer, version)
+    table = synthesized_table(walk_paths, results, lookup, params.qa_per_path, params.question_types)
+    copies = table.filter(pl.col("copy_similarity") >= params.copy_threshold).height
     return dg.Output(table, metadata={
-        **_llm_metadata(table, client.stats.as_metadata(), client.route.cache_identity, SYNTHESIZE_VERSION),
+        **_llm_metadata(table, client.stats.as_metadata(), client.route.cache_identity, version),
         "paths": walk_paths.height,
+        "seed_copies": copies,
         "languages": json_meta(counts(table, "language")),
+        "question_types": json_meta(counts(table, "question_type")),
         "preview": preview(table.filter(pl.col("status") == "ok"), ["question", "answer", "seed_ids"]),
     })
 
 
 @dg.asset(partitions_def=discipline_partitions, group_name="synthesis", kinds={"polars"},
-          description="Harder variants of synthesized QA (for the disciplines in settings), with source "
-                      "and target difficulty.")
+          description="Harder variants of synthesized QA (for the disciplines in settings): an LLM judge "
+                      "rates difficulty 0-4 before and after; only variants rated harder keep status ok.")
 def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm: LLMResource,
             settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
     params = settings.plain().synthesis
     discipline = context.partition_key
     if params.hard_disciplines is not None and discipline not in params.hard_disciplines:
-        empty = hard_table(hardening_targets(synthesized_qa.clear(), params.hard_difficulty_step), [])
+        empty = hard_table(hardening_targets(synthesized_qa.clear(), params.hard_difficulty_step, 1.0), [])
         return dg.Output(empty, metadata={"rows": 0, "skipped": "discipline not in hard_disciplines"})
-    targets = hardening_targets(synthesized_qa, params.hard_difficulty_step)
-    results, client = run_llm_batch(context, llm, "harden", hardening_requests(targets), HardeningAnswer,
-                                    HARDEN_VERSION)
-    table = hard_table(targets, results)
+    targets = hardening_targets(synthesized_qa, params.hard_difficulty_step, params.copy_threshold)
+    version = prompt_versions("harden")
+    results, client = run_llm_batch(context, llm, "harden", hardening_requests(targets), HardeningAnswer, version)
+    variants = hard_table(targets, results)
+    ratings, judge = run_llm_batch(context, llm, "judge", judge_requests(targets, variants), DifficultyRating,
+                                   prompt_versions("judge"))
+    table = judged(variants, targets, ratings, judge.route.cache_identity)
+    kept = table.filter(pl.col("status") == "ok")
+    rated = table.filter(pl.col("rating_after").is_not_null())
     return dg.Output(table, metadata={
-        **_llm_metadata(table, client.stats.as_metadata(), client.route.cache_identity, HARDEN_VERSION),
+        **_llm_metadata(table, client.stats.as_metadata(), client.route.cache_identity, version),
+        "kept_harder": kept.height,
+        "not_harder": table.filter(pl.col("status") == "not_harder").height,
+        "unjudged": table.filter(pl.col("status") == "unjudged").height,
+        "mean_rating_before": float(rated["rating_before"].mean() or 0.0) if rated.height else 0.0,
+        "mean_rating_after": float(rated["rating_after"].mean() or 0.0) if rated.height else 0.0,
+        "judge": json_meta({"model": judge.route.cache_identity, "prompt_version": prompt_versions("judge"),
+                            **judge.stats.as_metadata()}),
         "target_difficulty": json_meta(counts(table.with_columns(pl.col("target_difficulty").cast(pl.String)),
                                               "target_difficulty")),
-        "preview": preview(table.filter(pl.col("status") == "ok"),
-                           ["question", "answer", "source_difficulty", "target_difficulty"]),
+        "preview": preview(kept, ["question", "answer", "rating_before", "rating_after"]),
     })

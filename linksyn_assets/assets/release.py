@@ -1,0 +1,71 @@
+"""`linkqa_release`: the whole dataset as one release folder with a dataset card."""
+
+
+import dagster as dg
+import polars as pl
+
+from resources.parquet_io import write_parquet_atomic
+from resources.pipeline_settings import LinkSynSettingsResource
+from resources.project_paths import data_dir
+
+from ..partitions import discipline_partitions
+from ..release import ReleaseInputs, card_numbers, cross_discipline_dedup, dataset_card, publish, write_release
+from ..token_count import TokenCounter
+from .dataset import linkqa_dataset
+from .metadata import json_meta
+
+
+def _read_inputs(disciplines: list[str]) -> ReleaseInputs:
+    root = data_dir()
+    frames, rejects, home, missing, cost = [], [], {}, [], 0.0
+    for d in disciplines:
+        path = root / "dataset" / f"{d}.parquet"
+        if not path.exists():
+            missing.append(d)
+            continue
+        frames.append(pl.read_parquet(path))
+        if (root / "rejects" / f"{d}.parquet").exists():
+            rejects.append(pl.read_parquet(root / "rejects" / f"{d}.parquet").select("discipline", "reason"))
+        nodes = root / "assets" / "kp_graph" / d / "nodes.parquet"
+        if nodes.exists():
+            home[d] = int(pl.read_parquet(nodes, columns=["in_discipline"])["in_discipline"].sum())
+        for asset in ("synthesized_qa", "hard_qa"):
+            table = root / "assets" / asset / f"{d}.parquet"
+            if table.exists():
+                cost += float(pl.read_parquet(table, columns=["cost_usd"])["cost_usd"].sum() or 0.0)
+    dataset = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+    removed = (pl.concat(rejects) if rejects
+               else pl.DataFrame(schema={"discipline": pl.String, "reason": pl.String}))
+    return ReleaseInputs(dataset, removed, home, cost, missing)
+
+
+@dg.asset(deps=[linkqa_dataset], group_name="release", kinds={"parquet"},
+          description="Every discipline's linkqa_dataset as one release: near-duplicates across disciplines "
+                      "removed once, Parquet shards + JSONL and a dataset card (README.md) in <data dir>/release.")
+def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsResource) -> dg.MaterializeResult:
+    params = settings.plain().dataset
+    disciplines = sorted(context.instance.get_dynamic_partitions(discipline_partitions.name))
+    inputs = _read_inputs(disciplines)
+    if inputs.dataset.is_empty():
+        raise dg.Failure(f"no linkqa_dataset partition has been materialized (disciplines: {disciplines})")
+    qc = cross_discipline_dedup(inputs.dataset, params.near_duplicate_threshold)
+    out_dir = data_dir() / "release"
+    written = write_release(qc.kept, out_dir, params.release_shard_rows)
+    removed = pl.concat([inputs.rejects, qc.rejects.select("discipline", "reason")])
+    numbers = card_numbers(qc.kept, removed, inputs)
+    tmp = out_dir.with_name(written["tmp"][0].rsplit("/", 1)[-1])
+    (tmp / "README.md").write_text(dataset_card(numbers, written["shards"], TokenCounter(params.tokenizer_json).name,
+                                                inputs.missing), encoding="utf-8")
+    publish(tmp, out_dir)
+    write_parquet_atomic(qc.rejects, data_dir() / "rejects" / "_release.parquet")
+    context.log.info(f"release: {qc.kept.height} rows in {out_dir}")
+    return dg.MaterializeResult(metadata={
+        "rows": qc.kept.height, "tokens": numbers["tokens"],
+        "cross_discipline_duplicates": qc.rejects.height,
+        "removed_by_reason": json_meta(numbers["removed_by_reason"]),
+        "by_discipline": json_meta(dict(numbers["by_discipline"].select("discipline", "rows").iter_rows())),
+        "kp_coverage": json_meta(numbers["kp_coverage"]),
+        "missing_disciplines": json_meta(inputs.missing),
+        "release": dg.MetadataValue.path(str(out_dir)),
+        "card": dg.MetadataValue.md((out_dir / "README.md").read_text(encoding="utf-8")),
+    })

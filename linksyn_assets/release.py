@@ -1,0 +1,138 @@
+"""The release: every discipline's dataset in one place, near-duplicates across disciplines removed
+once (the copy in the discipline that comes first by name is kept), as Parquet shards plus JSONL,
+with a dataset card whose numbers are computed from the rows written."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from .dataset_qc import QCResult, near_duplicate_reasons, remove_where
+from .text_dedup import duplicate_clusters
+
+
+@dataclass
+class ReleaseInputs:
+    dataset: pl.DataFrame
+    rejects: pl.DataFrame  # rows removed per discipline (linkqa_dataset)
+    home_kps: dict[str, int]  # KPs per discipline graph, for coverage
+    generation_cost_usd: float
+    missing: list[str]  # disciplines without a dataset file
+
+
+def cross_discipline_dedup(dataset: pl.DataFrame, threshold: float) -> QCResult:
+    rows = dataset.sort("discipline", maintain_order=True)
+    qc = QCResult(kept=rows, rejects=rows.clear().with_columns(pl.lit(None, pl.String).alias("reason")))
+    return remove_where(qc, near_duplicate_reasons(rows, duplicate_clusters(rows, threshold)))
+
+
+def write_release(kept: pl.DataFrame, out_dir: Path, shard_rows: int) -> dict[str, list[str]]:
+    """Shards data/train-00000-of-0000N.parquet and train.jsonl, written into a temp folder that
+    replaces the old release in one rename (a crash leaves the previous release whole)."""
+    tmp = out_dir.with_name(f".{out_dir.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "data").mkdir(parents=True)
+    n = max(1, -(-kept.height // shard_rows))
+    shards = []
+    for i in range(n):
+        name = f"data/train-{i:05d}-of-{n:05d}.parquet"
+        kept.slice(i * shard_rows, shard_rows).write_parquet(tmp / name, compression="zstd")
+        shards.append(name)
+    kept.write_ndjson(tmp / "train.jsonl")
+    return {"tmp": [str(tmp)], "shards": shards, "jsonl": ["train.jsonl"]}
+
+
+def publish(tmp: Path, out_dir: Path) -> None:
+    old = out_dir.with_name(f".{out_dir.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out_dir.exists():
+        out_dir.rename(old)
+    tmp.rename(out_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _table(frame: pl.DataFrame, key: str) -> str:
+    lines = [f"| {key} | rows | tokens |", "|---|---:|---:|"]
+    for row in frame.iter_rows(named=True):
+        lines.append(f"| {row[key]} | {row['rows']:,} | {row['tokens']:,} |")
+    return "\n".join(lines)
+
+
+def card_numbers(kept: pl.DataFrame, removed: pl.DataFrame, inputs: ReleaseInputs) -> dict:
+    coverage = {}
+    for d, total in sorted(inputs.home_kps.items()):
+        used = kept.filter(pl.col("discipline") == d)["kp_ids"].explode().drop_nulls().n_unique() if kept.height else 0
+        coverage[d] = round(min(used, total) / total, 4) if total else 0.0
+    reasons = (removed.select(pl.col("reason").str.split(":").list.first()).group_by("reason").len()
+               .sort("reason")) if removed.height else pl.DataFrame({"reason": [], "len": []})
+    return {
+        "rows": kept.height, "tokens": int(kept["tokens"].sum()) if kept.height else 0,
+        "by_discipline": kept.group_by("discipline").agg(rows=pl.len(), tokens=pl.col("tokens").sum())
+        .sort("discipline"),
+        "by_difficulty": kept.group_by("difficulty").agg(rows=pl.len(), tokens=pl.col("tokens").sum())
+        .sort("difficulty"),
+        "by_kind": dict(kept.group_by("kind").len().sort("kind").iter_rows()),
+        "verification": dict(kept.group_by("verification").len().sort("verification").iter_rows()),
+        "removed_by_reason": dict(reasons.iter_rows()),
+        "kp_coverage": coverage,
+        "models": sorted(kept["model"].drop_nulls().unique().to_list()),
+        "prompt_versions": sorted(kept["prompt_version"].drop_nulls().unique().to_list()),
+        "generation_cost_usd": round(inputs.generation_cost_usd, 6),
+    }
+
+
+def dataset_card(numbers: dict, shards: list[str], tokenizer: str, missing: list[str]) -> str:
+    files = ", ".join(f"`{s}`" for s in shards)
+    return f"""---
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path: data/train-*.parquet
+---
+# LinkSyn LinkQA dataset
+
+Knowledge-dense QA synthesized with LinkSyn (the LinkQA method): new questions written from
+several seed questions linked along paths of a knowledge-point graph, plus harder variants.
+
+- Rows: {numbers['rows']:,}; tokens ({tokenizer}, column `text`): {numbers['tokens']:,}
+- Files: {files}; the same rows as `train.jsonl`.
+  Load with `datasets.load_dataset("parquet", data_files="data/*.parquet")`.
+- Rows by kind: {json.dumps(numbers['by_kind'])}
+- Answer verification (independent solve): {json.dumps(numbers['verification'])}
+- Generation cost (synthesis and hardening): ${numbers['generation_cost_usd']:.4f}
+{f"- Disciplines without a dataset yet (not included): {', '.join(missing)}" if missing else ""}
+
+## Per discipline
+
+{_table(numbers['by_discipline'], 'discipline')}
+
+## Per difficulty (0 = recall .. 4 = expert)
+
+{_table(numbers['by_difficulty'], 'difficulty')}
+
+## KP coverage (share of each discipline's graph KPs used by released rows)
+
+{json.dumps(numbers['kp_coverage'], indent=1)}
+
+## Removed rows by reason
+
+{json.dumps(numbers['removed_by_reason'], indent=1)}
+
+## Models and prompt versions
+
+- Models: {', '.join(numbers['models']) or '-'}
+- Prompt versions: {', '.join(numbers['prompt_versions']) or '-'}
+
+## Columns
+
+`text` is the pre-training view: question, lettered options, answer and solution in one field.
+Provenance: `seed_ids`, `kp_ids`, `path_id`, `parent_qa_id` (for hard variants), `model`,
+`prompt_version`; `rating_before` / `rating_after` are the judge's difficulty ratings of hard
+variants; `verification` is agree / disagree / unclear / unverified.
+"""
