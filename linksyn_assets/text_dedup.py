@@ -50,9 +50,11 @@ class Benchmarks:
         items = pl.concat(frames) if frames else pl.DataFrame(
             schema={"source_file": pl.String, "source_row": pl.Int64, "question": pl.String,
                     "options": pl.List(pl.String)})
-        tokens = token_hashes(items.select(question_text())["question"]) if items.height else None
+        # each item twice: with its options, and its question alone (a leak may drop the options)
+        items = pl.concat([items.with_columns(text=question_text()), items.with_columns(text=pl.col("question"))])
+        tokens = token_hashes(items["text"]) if items.height else None
         index = BenchmarkIndex.build(tokens, n, containment) if tokens is not None else None
-        return cls(index, items.drop("options"), files)  # type: ignore[arg-type]
+        return cls(index, items.drop("options", "text"), files)  # type: ignore[arg-type]
 
     def check(self, rows: pl.DataFrame) -> Contamination:
         if self.index is None or rows.is_empty():

@@ -1,0 +1,159 @@
+"""Release-grade dataset checks: contamination, near-duplicates, seed copies, judged hard variants,
+answer verification, the release folder and its card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import polars as pl
+import pytest
+
+from linksyn_assets.answer_check import compare
+from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE, RELEASE_STAGE
+from linksyn_assets.copy_check import closest_seed, qa_text
+from linksyn_assets.dataset_qc import assemble, quality_check
+from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.release import cross_discipline_dedup
+from linksyn_assets.seed_readers import read_seed_dir
+from linksyn_assets.settings import DatasetParams
+from linksyn_assets.synthesis import HARD_SCHEMA, SYNTH_SCHEMA, judged, rating_key
+from linksyn_assets.text_dedup import Benchmarks
+from resources import build_resources
+from resources.llm_client import CallResult
+from tests.stub_llm_server import StubServer
+
+WORDS = ["entropy", "lattice", "photon", "enzyme", "vector", "tensor", "isotope", "catalyst", "genome", "orbital",
+         "momentum", "kernel", "quantum", "polymer", "neuron", "plasma", "ligand", "spectrum"]
+
+
+def _synthetic_questions(n: int, seed: int = 3) -> list[str]:
+    rng = np.random.default_rng(seed)
+    return [" ".join(rng.choice(WORDS, 24)) + f" case {i}?" for i in range(n)]
+
+
+def _rows(questions: list[str], discipline: str = "physics") -> pl.DataFrame:
+    n = len(questions)
+    return pl.DataFrame({"record_id": [f"{discipline}-{i}" for i in range(n)], "discipline": [discipline] * n,
+                         "question": questions, "options": [["yes", "no"]] * n, "answer": ["A"] * n,
+                         "solution": ["because"] * n, "kp_ids": [["k"]] * n})
+
+
+@pytest.mark.shared_seeds
+def test_reworded_benchmark_questions_are_removed_and_synthetic_rows_kept(shared_seeds: Path) -> None:
+    # questions of 8+ words (a leak of "Why is Mars red?" alone is not told apart from a fresh question)
+    mmlu = read_seed_dir(shared_seeds / "mmlu").seeds.filter(pl.col("question").str.split(" ").list.len() >= 8)
+    mmlu = mmlu.slice(0, 40)
+    gsm = read_seed_dir(shared_seeds / "gsm8k").seeds.slice(0, 40)
+    planted = [("Q: " + q.lower().replace("?", ".")) for q in mmlu["question"].to_list()]
+    planted += [q.replace("How many", "how many").rstrip(".?") + ", in total?" for q in gsm["question"].to_list()]
+    synthetic = _synthetic_questions(200)
+    rows = _rows(synthetic + planted)
+    bench = Benchmarks.load([shared_seeds / "mmlu", shared_seeds / "gsm8k"], 13, 0.5)
+    found = bench.check(rows)
+    hit = found.item >= 0
+    assert hit[len(synthetic):].all()  # every planted question
+    assert not hit[:len(synthetic)].any()  # no synthetic row
+    reasons = bench.describe(found)
+    assert reasons[len(synthetic)].startswith("benchmark contamination: ")
+    assert "mmlu" in reasons[len(synthetic)].lower() or "dev" in reasons[len(synthetic)]
+
+
+def test_near_duplicates_across_disciplines_are_removed_once() -> None:
+    base = _synthetic_questions(50)
+    physics = _rows(base[:30], "physics")
+    # chemistry repeats three physics questions with case and punctuation changes, and has its own rows
+    copies = [base[0].upper(), base[1].replace("?", "!"), base[2] + " "]
+    chemistry = _rows(copies + base[30:], "chemistry")
+    qc = cross_discipline_dedup(pl.concat([physics, chemistry]), 0.8)
+    assert qc.rejects.height == 3
+    assert set(qc.rejects["discipline"]) == {"physics"}  # chemistry sorts first: its copy is the one kept
+    assert all(r.startswith("near-duplicate: of chemistry-") for r in qc.rejects["reason"])
+    assert qc.kept.height == 50
+    assert qc.kept["question"].str.to_lowercase().n_unique() == 50
+
+
+def _synth_row(**values: object) -> dict:
+    row = {k: None for k in SYNTH_SCHEMA}
+    row.update(qa_id="q1", discipline="physics", path_id="p", item_index=0, options=[], kp_ids=["k"],
+               seed_ids=["s1", "s2"], difficulty=2, language="en", question_type="short_answer",
+               model="m", prompt_version="v", status="ok", answer="42", solution="worked")
+    row.update(values)
+    return row
+
+
+def test_a_copy_of_a_seed_is_rejected_as_a_copy() -> None:
+    seeds = {"s1": qa_text("What is the acceleration of a 2 kg mass pushed by a 10 N force?", []),
+             "s2": qa_text("Name the SI unit of energy.", [])}
+    copied = "What is the acceleration of a 2 kg mass pushed by a 10 N force ?"
+    fresh = "A 10 N force acts on a cart whose kinetic energy grows by 50 J; how far does it move?"
+    rows = []
+    for i, question in enumerate([copied, fresh]):
+        seed, score = closest_seed(qa_text(question, []), seeds)
+        rows.append(_synth_row(qa_id=f"q{i}", question=question, copy_seed_id=seed, copy_similarity=score))
+    synth = pl.DataFrame(rows, schema=SYNTH_SCHEMA)
+    qc = quality_check(assemble(synth, pl.DataFrame(schema=HARD_SCHEMA)), DatasetParams(), copy_threshold=0.6)
+    assert qc.kept["record_id"].to_list() == ["q1"]
+    assert qc.rejects["reason"].to_list()[0].startswith("copy of a seed: s1")
+    assert qc.reasons() == {"copy of a seed": 1}
+
+
+def test_a_hard_variant_rated_not_harder_is_not_kept_and_ratings_are_stored() -> None:
+    targets = pl.DataFrame([_synth_row(qa_id=f"q{i}", question=f"original {i}") for i in range(2)],
+                           schema=SYNTH_SCHEMA)
+    hard = pl.DataFrame([{**{k: None for k in HARD_SCHEMA}, "hard_id": f"h{i}", "qa_id": f"q{i}",
+                          "question": f"harder {i}", "options": [], "status": "ok", "language": "en",
+                          "answer": "42", "solution": "worked", "discipline": "physics"}
+                         for i in range(2)], schema=HARD_SCHEMA)
+    ratings = {"original 0": 1, "harder 0": 3, "original 1": 2, "harder 1": 2}
+    results = [CallResult(item_id=rating_key({"question": q, "options": []}), ok=True, model="judge",
+                          data={"rating": r, "reason": "rubric"}) for q, r in ratings.items()]
+    table = judged(hard, targets, results, "judge-model")
+    by_id = {row["hard_id"]: row for row in table.iter_rows(named=True)}
+    assert (by_id["h0"]["status"], by_id["h0"]["rating_before"], by_id["h0"]["rating_after"]) == ("ok", 1, 3)
+    assert (by_id["h1"]["status"], by_id["h1"]["rating_before"], by_id["h1"]["rating_after"]) == ("not_harder", 2, 2)
+    qc = quality_check(assemble(targets, table), DatasetParams())
+    assert "h1" not in qc.kept["record_id"].to_list() and "h0" in qc.kept["record_id"].to_list()
+    assert qc.reasons()["hard variant not rated harder"] == 1
+
+
+@pytest.mark.parametrize(("stated", "solved", "options", "verdict"), [
+    ("B", "(b)", 4, "agree"), ("B", "Option D", 4, "disagree"), ("3.14", "3.1416", 0, "agree"),
+    ("1/2", "0.5", 0, "agree"), ("12 m/s", "v = 13 m/s", 0, "disagree"), ("Photosynthesis", "photosynthesis.", 0,
+                                                                             "agree"),
+    ("B", "答案：B", 4, "agree"), ("mitosis", "meiosis", 0, "disagree")])
+def test_answer_comparison(stated: str, solved: str, options: int, verdict: str) -> None:
+    assert compare(stated, solved, options) == verdict
+
+
+def test_wrong_stated_answers_are_flagged_and_the_release_card_matches_the_data(
+        stub_env: StubServer, linked_seeds: Path, data_dir: Path) -> None:
+    stub_env.state.disagree = True  # every independent solve answers D; stated answers are B / C
+    resources = build_resources(seeds_path=str(linked_seeds), settings_overrides={
+        "walk": {"paths_per_discipline": 3}, "synthesis": {"question_types": ["multiple_choice"]}})
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(discipline_partitions.name, ["mathematics", "physics"])
+        for stage in (PER_DISCIPLINE_STAGE, CROSS_DISCIPLINE_STAGE):
+            for d in ("mathematics", "physics"):
+                assert dg.materialize(ALL_ASSETS, selection=stage, partition_key=d, instance=instance,
+                                      resources=resources).success
+        result = dg.materialize(ALL_ASSETS, selection=RELEASE_STAGE, instance=instance, resources=resources)
+        assert result.success
+        meta = result.get_asset_materialization_events()[0].event_specific_data.materialization.metadata
+    assert stub_env.state.by_stage["verify"] > 0 and stub_env.state.by_stage["judge"] > 0
+    dataset = pl.read_parquet(data_dir / "dataset" / "physics.parquet")
+    assert dataset.height > 0 and set(dataset["verification"]) == {"disagree"}  # flagged, not dropped
+    assert (dataset["verified_answer"] == "D").all()
+    assert dataset["text"].str.starts_with("Question: ").all() and (dataset["tokens"] > 0).all()
+    release = data_dir / "release"
+    shards = sorted((release / "data").glob("train-*.parquet"))
+    rows = pl.concat([pl.read_parquet(s) for s in shards])
+    jsonl = pl.read_ndjson(release / "train.jsonl")
+    assert rows.height == jsonl.height == meta["rows"].value
+    card = (release / "README.md").read_text(encoding="utf-8")
+    assert f"Rows: {rows.height:,}" in card and f"{int(rows['tokens'].sum()):,}" in card
+    for d, part in rows.group_by("discipline"):
+        assert f"| {d[0]} | {part.height:,} |" in card
+    assert json.loads(json.dumps(meta["removed_by_reason"].value)) is not None
