@@ -33,12 +33,15 @@ class QCResult:
     rejects: pl.DataFrame
 
     def reasons(self) -> dict[str, int]:
-        if self.rejects.is_empty():
-            return {}
-        # the reason's head (before ':') is its kind; the rest names the row's particulars
-        kind = self.rejects.select(pl.col("reason").str.split(":").list.first().alias("reason"))
-        counts = kind.group_by("reason").len().sort("reason")
-        return dict(zip(counts["reason"].to_list(), counts["len"].to_list(), strict=True))
+        return reason_counts(self.rejects)
+
+
+def reason_counts(rejects: pl.DataFrame) -> dict[str, int]:
+    """Removed rows per kind of reason: the reason's head (before ':'); the rest names the row's particulars."""
+    if rejects.is_empty():
+        return {}
+    kind = rejects.select(pl.col("reason").str.split(":").list.first())
+    return dict(kind.group_by("reason").len().sort("reason").iter_rows())
 
 
 def assemble(synth: pl.DataFrame, hard: pl.DataFrame) -> pl.DataFrame:

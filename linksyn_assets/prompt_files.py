@@ -1,7 +1,7 @@
 """Prompts as versioned files: linksyn_assets/prompts/<task>.<language>.md.
 
 A file starts with `version: N`, then `## system`, `## user` and optional `## type <name>`
-sections; `{placeholders}` are filled with str.format_map. The prompt version used in LLM
+sections; `{name}` fields in them are filled with str.format_map. The prompt version used in LLM
 request keys is `<task>.<language>-v<N>-<first 8 hex of the file's sha256>`, so editing a file
 re-runs exactly the calls that used it, even if the declared version was not bumped.
 """

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .dataset_qc import QCResult, near_duplicate_reasons, remove_where
+from .dataset_qc import QCResult, near_duplicate_reasons, reason_counts, remove_where
 from .text_dedup import duplicate_clusters
 
 
@@ -31,12 +31,16 @@ def cross_discipline_dedup(dataset: pl.DataFrame, threshold: float) -> QCResult:
     return remove_where(qc, near_duplicate_reasons(rows, duplicate_clusters(rows, threshold)))
 
 
-def write_release(kept: pl.DataFrame, out_dir: Path, shard_rows: int) -> dict[str, list[str]]:
-    """Shards data/train-00000-of-0000N.parquet and train.jsonl, written into a temp folder that
-    replaces the old release in one rename (a crash leaves the previous release whole)."""
+def staging_dir(out_dir: Path) -> Path:
+    """An empty folder beside out_dir; publish() swaps it in (a crash leaves the previous release whole)."""
     tmp = out_dir.with_name(f".{out_dir.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "data").mkdir(parents=True)
+    return tmp
+
+
+def write_release(kept: pl.DataFrame, tmp: Path, shard_rows: int) -> list[str]:
+    """Shards data/train-00000-of-0000N.parquet and train.jsonl; returns the shard names."""
     n = max(1, -(-kept.height // shard_rows))
     shards = []
     for i in range(n):
@@ -44,7 +48,7 @@ def write_release(kept: pl.DataFrame, out_dir: Path, shard_rows: int) -> dict[st
         kept.slice(i * shard_rows, shard_rows).write_parquet(tmp / name, compression="zstd")
         shards.append(name)
     kept.write_ndjson(tmp / "train.jsonl")
-    return {"tmp": [str(tmp)], "shards": shards, "jsonl": ["train.jsonl"]}
+    return shards
 
 
 def publish(tmp: Path, out_dir: Path) -> None:
@@ -68,8 +72,6 @@ def card_numbers(kept: pl.DataFrame, removed: pl.DataFrame, inputs: ReleaseInput
     for d, total in sorted(inputs.home_kps.items()):
         used = kept.filter(pl.col("discipline") == d)["kp_ids"].explode().drop_nulls().n_unique() if kept.height else 0
         coverage[d] = round(min(used, total) / total, 4) if total else 0.0
-    reasons = (removed.select(pl.col("reason").str.split(":").list.first()).group_by("reason").len()
-               .sort("reason")) if removed.height else pl.DataFrame({"reason": [], "len": []})
     return {
         "rows": kept.height, "tokens": int(kept["tokens"].sum()) if kept.height else 0,
         "by_discipline": kept.group_by("discipline").agg(rows=pl.len(), tokens=pl.col("tokens").sum())
@@ -78,7 +80,7 @@ def card_numbers(kept: pl.DataFrame, removed: pl.DataFrame, inputs: ReleaseInput
         .sort("difficulty"),
         "by_kind": dict(kept.group_by("kind").len().sort("kind").iter_rows()),
         "verification": dict(kept.group_by("verification").len().sort("verification").iter_rows()),
-        "removed_by_reason": dict(reasons.iter_rows()),
+        "removed_by_reason": reason_counts(removed),
         "kp_coverage": coverage,
         "models": sorted(kept["model"].drop_nulls().unique().to_list()),
         "prompt_versions": sorted(kept["prompt_version"].drop_nulls().unique().to_list()),

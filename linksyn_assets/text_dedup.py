@@ -20,6 +20,14 @@ from .seed_readers import read_seed_dir
 from .text_fingerprints import CHUNK_RECORDS, token_hashes
 
 
+def _stamp(path: Path) -> tuple[int, int]:
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    return len(files), sum(f.stat().st_mtime_ns + f.stat().st_size for f in files)
+
+
+_LOADED: dict[tuple, Benchmarks] = {}
+
+
 def question_text() -> pl.Expr:
     return pl.concat_str([pl.col("question").fill_null(""), pl.col("options").list.join(" ").fill_null("")],
                          separator=" ")
@@ -55,6 +63,17 @@ class Benchmarks:
         tokens = token_hashes(items["text"]) if items.height else None
         index = BenchmarkIndex.build(tokens, n, containment) if tokens is not None else None
         return cls(index, items.drop("options", "text"), files)  # type: ignore[arg-type]
+
+    @classmethod
+    def cached(cls, paths: list[str], n: int, containment: float) -> Benchmarks:
+        """load(), once per process and settings: `linksyn run` checks every discipline against the same files
+        (a changed file, by size and mtime, is read again)."""
+        stamp = tuple((p, *_stamp(Path(p))) for p in paths)
+        key = (stamp, n, containment)
+        if key not in _LOADED:
+            _LOADED.clear()  # one index at a time: they can be large
+            _LOADED[key] = cls.load(list(paths), n, containment)
+        return _LOADED[key]
 
     def check(self, rows: pl.DataFrame) -> Contamination:
         if self.index is None or rows.is_empty():

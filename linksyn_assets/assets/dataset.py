@@ -10,6 +10,7 @@ from resources.pipeline_settings import LinkSynSettingsResource
 from resources.project_paths import data_dir
 
 from ..dataset_qc import (
+    QCResult,
     assemble,
     export,
     near_duplicate_reasons,
@@ -38,8 +39,8 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
     params = plain.dataset
     qc = quality_check(assemble(synthesized_qa, hard_qa), params, plain.synthesis.copy_threshold)
     try:
-        benchmarks = Benchmarks.load(params.benchmark_files, params.decontamination_ngram,
-                                     params.contamination_containment)
+        benchmarks = Benchmarks.cached(params.benchmark_files, params.decontamination_ngram,
+                                       params.contamination_containment)
     except (OSError, ValueError) as exc:
         raise dg.Failure(f"benchmark_files: {exc}") from exc
     qc = remove_where(qc, benchmarks.describe(benchmarks.check(qc.kept)))
@@ -48,7 +49,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
     solves, verifier = run_llm_batch(context, llm, "verify", requests, IndependentSolve, prompt_versions("verify"))
     solved = {r.item_id: IndependentSolve.model_validate(r.data).answer for r in solves if r.ok and r.data}
     kept, reasons = with_verification(qc.kept, solved, params.verification)
-    qc = remove_where(type(qc)(kept=kept, rejects=qc.rejects), reasons)
+    qc = remove_where(QCResult(kept=kept, rejects=qc.rejects), reasons)
     counter = TokenCounter(params.tokenizer_json)
     text = pretraining_texts(qc.kept)
     kept = qc.kept.with_columns(text, counter.count(text))

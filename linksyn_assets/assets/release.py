@@ -9,7 +9,15 @@ from resources.pipeline_settings import LinkSynSettingsResource
 from resources.project_paths import data_dir
 
 from ..partitions import discipline_partitions
-from ..release import ReleaseInputs, card_numbers, cross_discipline_dedup, dataset_card, publish, write_release
+from ..release import (
+    ReleaseInputs,
+    card_numbers,
+    cross_discipline_dedup,
+    dataset_card,
+    publish,
+    staging_dir,
+    write_release,
+)
 from ..token_count import TokenCounter
 from .dataset import linkqa_dataset
 from .metadata import json_meta
@@ -50,11 +58,11 @@ def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsR
         raise dg.Failure(f"no linkqa_dataset partition has been materialized (disciplines: {disciplines})")
     qc = cross_discipline_dedup(inputs.dataset, params.near_duplicate_threshold)
     out_dir = data_dir() / "release"
-    written = write_release(qc.kept, out_dir, params.release_shard_rows)
+    tmp = staging_dir(out_dir)
+    shards = write_release(qc.kept, tmp, params.release_shard_rows)
     removed = pl.concat([inputs.rejects, qc.rejects.select("discipline", "reason")])
     numbers = card_numbers(qc.kept, removed, inputs)
-    tmp = out_dir.with_name(written["tmp"][0].rsplit("/", 1)[-1])
-    (tmp / "README.md").write_text(dataset_card(numbers, written["shards"], TokenCounter(params.tokenizer_json).name,
+    (tmp / "README.md").write_text(dataset_card(numbers, shards, TokenCounter(params.tokenizer_json).name,
                                                 inputs.missing), encoding="utf-8")
     publish(tmp, out_dir)
     write_parquet_atomic(qc.rejects, data_dir() / "rejects" / "_release.parquet")
