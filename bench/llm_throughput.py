@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from peak_memory import peak_rss_mb  # noqa: E402
 
 MOCK = r'''
 import asyncio, json, sys
@@ -101,9 +102,8 @@ def layer_client(base: str, n: int, concurrency: int, model: str, workers: int, 
 def child_memory(base: str, n: int, workers: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         layer_client(base, n, 200, "lat0", workers, Path(tmp))
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"peak_rss_mb": (peak_kb + children_kb) / 1024}))
+    print(json.dumps({"peak_rss_mb": peak_rss_mb() + children_kb / 1024}))
 
 
 def main() -> None:

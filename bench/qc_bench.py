@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,8 @@ import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from peak_memory import peak_rss_mb  # noqa: E402
+
 from linksyn_assets.seed_readers import read_seed_dir  # noqa: E402
 from linksyn_assets.text_dedup import Benchmarks, duplicate_clusters  # noqa: E402
 
@@ -110,7 +111,7 @@ def measure(records_path: str) -> None:
     removed_dup = row_ids[clusters.duplicate]
     print(json.dumps({
         "seconds": seconds, "index_s": index_s, "benchmark_items": bench.items.height,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
         "contaminated_rows": row_ids[contaminated].tolist(),
         "duplicate_rows": removed_dup.tolist(),
         "kept_of_duplicates": row_ids[clusters.keep_of[clusters.duplicate]].tolist(),

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,8 @@ import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from peak_memory import peak_rss_mb  # noqa: E402
 
 from linksyn_assets.kp_graph import GraphTables, build_graph_tables, to_rustworkx  # noqa: E402
 from linksyn_assets.settings import WalkParams  # noqa: E402
@@ -72,7 +73,7 @@ def build_child(seed_kps_path: str, out_dir: str) -> None:
     seconds = time.perf_counter() - started
     for name, frame in tables.as_dict().items():
         frame.write_parquet(Path(out_dir) / f"{name}.parquet")
-    print(json.dumps({"build_s": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    print(json.dumps({"build_s": seconds, "peak_rss_mb": peak_rss_mb(),
                       "nodes": graph.num_nodes(), "edges": graph.num_edges()}))
 
 
