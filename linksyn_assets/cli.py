@@ -142,6 +142,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _llm_blocks(metadata: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every LLM batch's stats: an asset's own, and nested ones (hard_qa's judge, linkqa_dataset's verifier)."""
+    blocks = []
+    for meta in metadata.values():
+        blocks += [meta, *(v for v in meta.values() if isinstance(v, dict) and "llm_http_calls" in v)]
+    return blocks
+
+
 def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[str, str], dict[str, Any]],
              out: Path, seconds: float) -> None:
     width = max(len(d) for d in disciplines) if disciplines else 10
@@ -151,9 +159,9 @@ def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[s
         cells = [str(metadata.get((a, d), {}).get("rows", "-")) for a in selected]
         print("  " + d.ljust(width) + "".join(c.rjust(16) for c in cells))
     totals = {k: 0.0 for k in LLM_KEYS}
-    for meta in metadata.values():
+    for block in _llm_blocks(metadata):
         for k in LLM_KEYS:
-            totals[k] += float(meta.get(k, 0) or 0)
+            totals[k] += float(block.get(k, 0) or 0)
     seed_meta = [m for (a, _), m in metadata.items() if a == "seeds"]
     quarantined = sum(int(m.get("quarantined", 0)) for m in seed_meta)
     if seed_meta:
@@ -165,8 +173,8 @@ def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[s
           f"cache, {int(totals['llm_failed'])} failed; tokens {int(totals['prompt_tokens'])} prompt + "
           f"{int(totals['completion_tokens'])} completion; cost ${totals['cost_usd']:.4f}")
     reasons: dict[str, int] = {}
-    for meta in metadata.values():
-        for reason, n in (meta.get("llm_failed_by_reason") or {}).items():
+    for block in _llm_blocks(metadata):
+        for reason, n in (block.get("llm_failed_by_reason") or {}).items():
             reasons[reason] = reasons.get(reason, 0) + int(n)
     if reasons:
         ranked = sorted(reasons.items(), key=lambda item: -item[1])

@@ -17,11 +17,20 @@ from .text_dedup import duplicate_clusters
 
 
 @dataclass
+class StageSpend:
+    """One LLM stage over every discipline: its models, prompt versions and what its answers cost."""
+
+    models: set[str]
+    prompt_versions: set[str]
+    cost_usd: float
+
+
+@dataclass
 class ReleaseInputs:
     dataset: pl.DataFrame
     rejects: pl.DataFrame  # rows removed per discipline (linkqa_dataset)
     home_kps: dict[str, int]  # KPs per discipline graph, for coverage
-    generation_cost_usd: float
+    spend: dict[str, StageSpend]  # extract, synthesize, harden, judge, verify
     missing: list[str]  # disciplines without a dataset file
 
 
@@ -82,9 +91,10 @@ def card_numbers(kept: pl.DataFrame, removed: pl.DataFrame, inputs: ReleaseInput
         "verification": dict(kept.group_by("verification").len().sort("verification").iter_rows()),
         "removed_by_reason": reason_counts(removed),
         "kp_coverage": coverage,
-        "models": sorted(kept["model"].drop_nulls().unique().to_list()),
-        "prompt_versions": sorted(kept["prompt_version"].drop_nulls().unique().to_list()),
-        "generation_cost_usd": round(inputs.generation_cost_usd, 6),
+        "models": {stage: sorted(s.models) for stage, s in inputs.spend.items()},
+        "prompt_versions": sorted(set(kept["prompt_version"].drop_nulls().unique().to_list())
+                                  .union(*(s.prompt_versions for s in inputs.spend.values()))),
+        "cost_usd": {stage: round(s.cost_usd, 6) for stage, s in inputs.spend.items()},
     }
 
 
@@ -107,7 +117,8 @@ several seed questions linked along paths of a knowledge-point graph, plus harde
   Load with `datasets.load_dataset("parquet", data_files="data/*.parquet")`.
 - Rows by kind: {json.dumps(numbers['by_kind'])}
 - Answer verification (independent solve): {json.dumps(numbers['verification'])}
-- Generation cost (synthesis and hardening): ${numbers['generation_cost_usd']:.4f}
+- LLM cost of the inputs (cache hits counted at what they first cost): ${sum(numbers['cost_usd'].values()):.4f}
+  ({', '.join(f"{stage} ${cost:.4f}" for stage, cost in numbers['cost_usd'].items()) or 'no LLM stage recorded'})
 {f"- Disciplines without a dataset yet (not included): {', '.join(missing)}" if missing else ""}
 
 ## Per discipline
@@ -128,7 +139,7 @@ several seed questions linked along paths of a knowledge-point graph, plus harde
 
 ## Models and prompt versions
 
-- Models: {', '.join(numbers['models']) or '-'}
+- Models by stage: {'; '.join(f"{stage}: {', '.join(m) or '-'}" for stage, m in numbers['models'].items()) or '-'}
 - Prompt versions: {', '.join(numbers['prompt_versions']) or '-'}
 
 ## Columns

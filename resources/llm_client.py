@@ -120,6 +120,7 @@ class BatchStats:
     completion_tokens: int = 0
     reasoning_tokens: int = 0
     cost_usd: float = 0.0
+    data_cost_usd: float = 0.0  # what every answer in the batch cost when it was made, cache hits included
     not_sent: int = 0
     started: float = field(default_factory=time.monotonic)
 
@@ -132,12 +133,14 @@ class BatchStats:
             "llm_not_sent": self.not_sent,
             "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
             "reasoning_tokens": self.reasoning_tokens, "cost_usd": round(self.cost_usd, 6),
+            "data_cost_usd": round(self.data_cost_usd, 6),
         }
 
     def count(self, result: CallResult, with_usage: bool = False) -> None:
         """Tally one finished result; with_usage adds its tokens and cost (when they were not
         already counted at send time, as in another process)."""
         self.done += 1
+        self.data_cost_usd += result.cost_usd
         if result.cached:
             self.cache_hits += 1
         elif with_usage:

@@ -16,7 +16,7 @@ from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIP
 from linksyn_assets.copy_check import closest_seed, qa_text
 from linksyn_assets.dataset_qc import assemble, quality_check
 from linksyn_assets.partitions import discipline_partitions
-from linksyn_assets.release import cross_discipline_dedup
+from linksyn_assets.release import cross_discipline_dedup, staging_dir, write_release
 from linksyn_assets.seed_readers import read_seed_dir
 from linksyn_assets.settings import DatasetParams
 from linksyn_assets.synthesis import HARD_SCHEMA, SYNTH_SCHEMA, judged, rating_key
@@ -128,20 +128,29 @@ def test_answer_comparison(stated: str, solved: str, options: int, verdict: str)
     assert compare(stated, solved, options) == verdict
 
 
+def _materialize_all(instance: dg.DagsterInstance, resources: dict) -> dg.MaterializeResult:
+    for stage in (PER_DISCIPLINE_STAGE, CROSS_DISCIPLINE_STAGE):
+        for d in ("mathematics", "physics"):
+            assert dg.materialize(ALL_ASSETS, selection=stage, partition_key=d, instance=instance,
+                                  resources=resources).success
+    result = dg.materialize(ALL_ASSETS, selection=RELEASE_STAGE, instance=instance, resources=resources)
+    assert result.success
+    return result.get_asset_materialization_events()[0].event_specific_data.materialization.metadata
+
+
 def test_wrong_stated_answers_are_flagged_and_the_release_card_matches_the_data(
-        stub_env: StubServer, linked_seeds: Path, data_dir: Path) -> None:
+        stub_env: StubServer, linked_seeds: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     stub_env.state.disagree = True  # every independent solve answers D; stated answers are B / C
+    monkeypatch.setenv("LINKSYN_PRICE_INPUT_PER_MTOK", "1000")  # priced, so the card's cost can be checked
+    monkeypatch.setenv("LINKSYN_PRICE_OUTPUT_PER_MTOK", "3000")
     resources = build_resources(seeds_path=str(linked_seeds), settings_overrides={
         "walk": {"paths_per_discipline": 3}, "synthesis": {"question_types": ["multiple_choice"]}})
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(discipline_partitions.name, ["mathematics", "physics"])
-        for stage in (PER_DISCIPLINE_STAGE, CROSS_DISCIPLINE_STAGE):
-            for d in ("mathematics", "physics"):
-                assert dg.materialize(ALL_ASSETS, selection=stage, partition_key=d, instance=instance,
-                                      resources=resources).success
-        result = dg.materialize(ALL_ASSETS, selection=RELEASE_STAGE, instance=instance, resources=resources)
-        assert result.success
-        meta = result.get_asset_materialization_events()[0].event_specific_data.materialization.metadata
+        meta = _materialize_all(instance, resources)
+        http_calls = len(stub_env.state.requests)
+        rerun = _materialize_all(instance, resources)  # every answer from the request ledger this time
+    assert len(stub_env.state.requests) == http_calls
     assert stub_env.state.by_stage["verify"] > 0 and stub_env.state.by_stage["judge"] > 0
     dataset = pl.read_parquet(data_dir / "dataset" / "physics.parquet")
     assert dataset.height > 0 and set(dataset["verification"]) == {"disagree"}  # flagged, not dropped
@@ -157,3 +166,25 @@ def test_wrong_stated_answers_are_flagged_and_the_release_card_matches_the_data(
     for d, part in rows.group_by("discipline"):
         assert f"| {d[0]} | {part.height:,} |" in card
     assert json.dumps(meta["removed_by_reason"].value, indent=1) in card  # the card lists what the UI shows
+    # cost per stage: every LLM stage priced, synthesis equal to its rows' cost, unchanged by an all-cache rerun
+    cost = meta["cost_usd_by_stage"].value
+    assert set(cost) == {"extract", "synthesize", "harden", "judge", "verify"} and min(cost.values()) > 0
+    synth_rows = pl.concat([pl.read_parquet(p) for p in (data_dir / "assets" / "synthesized_qa").glob("*.parquet")])
+    assert cost["synthesize"] == pytest.approx(synth_rows["cost_usd"].sum(), rel=1e-6)
+    assert rerun["cost_usd_by_stage"].value == pytest.approx(cost)
+    assert f"${sum(cost.values()):.4f}" in card and "judge: openai/stub-model" in card
+
+
+def test_the_release_loads_with_pyarrow_and_datasets(tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    rows = pl.DataFrame({"question": ["What is 2+2?", "什么是熵？"], "options": [["3", "4"], []],
+                         "tokens": [9, 7], "discipline": ["mathematics", "physics"]})
+    folder = staging_dir(tmp_path / "release")
+    assert len(write_release(rows, folder, shard_rows=1)) == 2
+    table = pq.read_table(folder / "data")
+    assert table.num_rows == 2 and sorted(table.column("question").to_pylist()) == sorted(rows["question"])
+    datasets = pytest.importorskip("datasets")
+    loaded = datasets.load_dataset("parquet", data_files=str(folder / "data" / "*.parquet"), split="train",
+                                   cache_dir=str(tmp_path / "hf_cache"))
+    assert loaded.num_rows == 2 and sorted(loaded["question"]) == sorted(rows["question"])
+    assert {tuple(o) for o in loaded["options"]} == {("3", "4"), ()}

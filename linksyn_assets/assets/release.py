@@ -11,6 +11,7 @@ from resources.project_paths import data_dir
 from ..partitions import discipline_partitions
 from ..release import (
     ReleaseInputs,
+    StageSpend,
     card_numbers,
     cross_discipline_dedup,
     dataset_card,
@@ -22,10 +23,36 @@ from ..token_count import TokenCounter
 from .dataset import linkqa_dataset
 from .metadata import json_meta
 
+# stage -> (asset whose materialization records it, nested metadata key or None)
+STAGE_METADATA = {"extract": ("seed_kps", None), "synthesize": ("synthesized_qa", None), "harden": ("hard_qa", None),
+                  "judge": ("hard_qa", "judge"), "verify": ("linkqa_dataset", "verifier")}
 
-def _read_inputs(disciplines: list[str]) -> ReleaseInputs:
+
+def _stage_spend(instance: dg.DagsterInstance, disciplines: list[str]) -> dict[str, StageSpend]:
+    """Per LLM stage, from the latest materialization of each discipline's partition."""
+    spend = {stage: StageSpend(set(), set(), 0.0) for stage in STAGE_METADATA}
+    for d in disciplines:
+        latest = {}
+        for asset in {a for a, _ in STAGE_METADATA.values()}:
+            records = instance.fetch_materializations(dg.AssetRecordsFilter(dg.AssetKey(asset), [d]), limit=1).records
+            if records:
+                mat = records[0].asset_materialization
+                latest[asset] = {k: v.value for k, v in mat.metadata.items()} if mat else {}
+        for stage, (asset, key) in STAGE_METADATA.items():
+            meta = latest.get(asset, {})
+            block = meta.get(key) if key else meta
+            if not isinstance(block, dict) or "model" not in block:
+                continue  # not materialized, or skipped (hard_qa outside hard_disciplines)
+            spend[stage].models.add(str(block["model"]))
+            if block.get("prompt_version"):
+                spend[stage].prompt_versions.add(str(block["prompt_version"]))
+            spend[stage].cost_usd += float(block.get("data_cost_usd", block.get("cost_usd", 0.0)) or 0.0)
+    return spend
+
+
+def _read_inputs(disciplines: list[str], spend: dict[str, StageSpend]) -> ReleaseInputs:
     root = data_dir()
-    frames, rejects, home, missing, cost = [], [], {}, [], 0.0
+    frames, rejects, home, missing = [], [], {}, []
     for d in disciplines:
         path = root / "dataset" / f"{d}.parquet"
         if not path.exists():
@@ -37,14 +64,10 @@ def _read_inputs(disciplines: list[str]) -> ReleaseInputs:
         nodes = root / "assets" / "kp_graph" / d / "nodes.parquet"
         if nodes.exists():
             home[d] = int(pl.read_parquet(nodes, columns=["in_discipline"])["in_discipline"].sum())
-        for asset in ("synthesized_qa", "hard_qa"):
-            table = root / "assets" / asset / f"{d}.parquet"
-            if table.exists():
-                cost += float(pl.read_parquet(table, columns=["cost_usd"])["cost_usd"].sum() or 0.0)
     dataset = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
     removed = (pl.concat(rejects) if rejects
                else pl.DataFrame(schema={"discipline": pl.String, "reason": pl.String}))
-    return ReleaseInputs(dataset, removed, home, cost, missing)
+    return ReleaseInputs(dataset, removed, home, spend, missing)
 
 
 @dg.asset(deps=[linkqa_dataset], group_name="release", kinds={"parquet"},
@@ -53,7 +76,7 @@ def _read_inputs(disciplines: list[str]) -> ReleaseInputs:
 def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsResource) -> dg.MaterializeResult:
     params = settings.plain().dataset
     disciplines = sorted(context.instance.get_dynamic_partitions(discipline_partitions.name))
-    inputs = _read_inputs(disciplines)
+    inputs = _read_inputs(disciplines, _stage_spend(context.instance, disciplines))
     if inputs.dataset.is_empty():
         raise dg.Failure(f"no linkqa_dataset partition has been materialized (disciplines: {disciplines})")
     qc = cross_discipline_dedup(inputs.dataset, params.near_duplicate_threshold)
@@ -73,6 +96,8 @@ def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsR
         "removed_by_reason": json_meta(numbers["removed_by_reason"]),
         "by_discipline": json_meta(dict(numbers["by_discipline"].select("discipline", "rows").iter_rows())),
         "kp_coverage": json_meta(numbers["kp_coverage"]),
+        "cost_usd_by_stage": json_meta(numbers["cost_usd"]),
+        "models_by_stage": json_meta(numbers["models"]),
         "missing_disciplines": json_meta(inputs.missing),
         "release": dg.MetadataValue.path(str(out_dir)),
         "card": dg.MetadataValue.md((out_dir / "README.md").read_text(encoding="utf-8")),
