@@ -19,56 +19,81 @@ from .walk_graph import UNKNOWN_DIFFICULTY, WalkGraph
 UNKNOWN_DIFFICULTY_GAP = 2  # |difficulty - target| assumed for unannotated seeds
 
 
+CHUNK = 256  # walkers per parallel task: scratch arrays are allocated once per chunk, not per walker
+
+
+@numba.njit(cache=True, inline="always")
+def _sort_by(keys: np.ndarray, idx: np.ndarray, lo: int, hi: int) -> None:
+    """Stable insertion sort of idx[lo:hi] by keys[idx] (a few dozen entries at most)."""
+    for i in range(lo + 1, hi):
+        item, key = idx[i], keys[idx[i]]
+        j = i - 1
+        while j >= lo and keys[idx[j]] > key:
+            idx[j + 1] = idx[j]
+            j -= 1
+        idx[j + 1] = item
+
+
 @numba.njit(cache=True, parallel=True)
 def _choose(seed_ptr: np.ndarray, seed_index: np.ndarray, seed_difficulty: np.ndarray, paths: np.ndarray,
             lengths: np.ndarray, targets: np.ndarray, k: np.ndarray, per_kp: int, states: np.ndarray,
             out: np.ndarray) -> None:
-    width = paths.shape[1]
-    for w in numba.prange(paths.shape[0]):
+    width, walkers = paths.shape[1], paths.shape[0]
+    for c in numba.prange((walkers + CHUNK - 1) // CHUNK):
         cand = np.empty(width * per_kp, np.int64)  # seed per candidate slot
-        owner = np.empty(width * per_kp, np.int64)  # path position the slot belongs to
         rank = np.empty(width * per_kp, np.float64)  # smaller is better
-        n = 0
-        for j in range(lengths[w]):
-            node = paths[w, j]
-            lo, have = seed_ptr[node], seed_ptr[node + 1] - seed_ptr[node]
-            take = min(have, per_kp)
-            start = int(uniform(states, w) * have) if have > per_kp else 0
-            for t in range(take):
-                cand[n] = seed_index[lo + (start + t) % have]
-                owner[n] = j
-                n += 1
-        order = np.argsort(cand[:n])
-        i = 0
-        while i < n:  # runs of one seed: how many path KPs carry it, one tie-break for all its slots
-            j = i
-            while j + 1 < n and cand[order[j + 1]] == cand[order[i]]:
-                j += 1
-            tie = uniform(states, w)
-            diff = seed_difficulty[cand[order[i]]]
-            gap = UNKNOWN_DIFFICULTY_GAP if diff == UNKNOWN_DIFFICULTY else abs(diff - targets[w])
-            for t in range(i, j + 1):
-                rank[order[t]] = (width - (j - i + 1)) * 16.0 + gap * 2.0 + tie
-            i = j + 1
-        count, progress = 0, True
-        while count < k[w] and progress:
-            progress = False
+        by_seed = np.empty(width * per_kp, np.int64)  # slots ordered by seed
+        by_rank = np.empty(width * per_kp, np.int64)  # slots of each path KP, best first
+        bounds = np.empty(width + 1, np.int64)  # path KP j owns slots bounds[j]..bounds[j + 1]
+        cursor = np.empty(width, np.int64)
+        for w in range(c * CHUNK, min(walkers, (c + 1) * CHUNK)):
+            n = 0
             for j in range(lengths[w]):
-                if count >= k[w]:
-                    break
-                best = -1
-                for a in range(n):
-                    if owner[a] != j or (best >= 0 and rank[a] >= rank[best]):
-                        continue
-                    taken = False
-                    for c in range(count):
-                        taken = taken or out[w, c] == cand[a]
-                    if not taken:
-                        best = a
-                if best >= 0:
-                    out[w, count] = cand[best]
-                    count += 1
-                    progress = True
+                bounds[j] = n
+                node = paths[w, j]
+                lo, have = seed_ptr[node], seed_ptr[node + 1] - seed_ptr[node]
+                take = min(have, per_kp)
+                start = int(uniform(states, w) * have) if have > per_kp else 0
+                for t in range(take):
+                    cand[n] = seed_index[lo + (start + t) % have]
+                    n += 1
+            bounds[lengths[w]] = n
+            for a in range(n):
+                by_seed[a] = a
+            _sort_by(cand, by_seed, 0, n)
+            i = 0
+            while i < n:  # runs of one seed: how many path KPs carry it, one tie-break for all its slots
+                j = i
+                while j + 1 < n and cand[by_seed[j + 1]] == cand[by_seed[i]]:
+                    j += 1
+                tie = uniform(states, w)
+                diff = seed_difficulty[cand[by_seed[i]]]
+                gap = UNKNOWN_DIFFICULTY_GAP if diff == UNKNOWN_DIFFICULTY else abs(diff - targets[w])
+                for t in range(i, j + 1):
+                    rank[by_seed[t]] = (width - (j - i + 1)) * 16.0 + gap * 2.0 + tie
+                i = j + 1
+            for j in range(lengths[w]):
+                for a in range(bounds[j], bounds[j + 1]):
+                    by_rank[a] = a
+                _sort_by(rank, by_rank, bounds[j], bounds[j + 1])
+                cursor[j] = bounds[j]
+            count, progress = 0, True
+            while count < k[w] and progress:  # the KPs take turns, each its best seed not yet chosen
+                progress = False
+                for j in range(lengths[w]):
+                    if count >= k[w]:
+                        break
+                    while cursor[j] < bounds[j + 1]:
+                        seed = cand[by_rank[cursor[j]]]
+                        cursor[j] += 1
+                        taken = False
+                        for t in range(count):
+                            taken = taken or out[w, t] == seed
+                        if not taken:
+                            out[w, count] = seed
+                            count += 1
+                            progress = True
+                            break
 
 
 def choose_seeds(graph: WalkGraph, paths: np.ndarray, lengths: np.ndarray, targets: np.ndarray,
