@@ -31,6 +31,7 @@ class ReleaseInputs:
     rejects: pl.DataFrame  # rows removed per discipline (linkqa_dataset)
     home_kps: dict[str, int]  # KPs per discipline graph, for coverage
     spend: dict[str, StageSpend]  # extract, synthesize, harden, judge, verify
+    benchmark_files: list[str]  # what linkqa_dataset decontaminated against
     missing: list[str]  # disciplines without a dataset file
 
 
@@ -95,6 +96,7 @@ def card_numbers(kept: pl.DataFrame, removed: pl.DataFrame, inputs: ReleaseInput
         "prompt_versions": sorted(set(kept["prompt_version"].drop_nulls().unique().to_list())
                                   .union(*(s.prompt_versions for s in inputs.spend.values()))),
         "cost_usd": {stage: round(s.cost_usd, 6) for stage, s in inputs.spend.items()},
+        "benchmark_files": inputs.benchmark_files,
     }
 
 
@@ -117,6 +119,8 @@ several seed questions linked along paths of a knowledge-point graph, plus harde
   Load with `datasets.load_dataset("parquet", data_files="data/*.parquet")`.
 - Rows by kind: {json.dumps(numbers['by_kind'])}
 - Answer verification (independent solve): {json.dumps(numbers['verification'])}
+- Decontaminated against: {', '.join(numbers['benchmark_files']) or
+  'no benchmark (set `dataset.benchmark_files` to check for leaked evaluation questions)'}
 - LLM cost of the inputs (cache hits counted at what they first cost): ${sum(numbers['cost_usd'].values()):.4f}
   ({', '.join(f"{stage} ${cost:.4f}" for stage, cost in numbers['cost_usd'].items()) or 'no LLM stage recorded'})
 {f"- Disciplines without a dataset yet (not included): {', '.join(missing)}" if missing else ""}

@@ -283,6 +283,7 @@ class LLMClient:
         followers: dict[str, list[str]] = {}  # key -> extra item ids (single flight)
         unsent: list[str] = []
         last_report = [time.monotonic(), 0.0]
+        logged_done = [-1]  # the final line is skipped when a periodic one already said the same
 
         def emit(key: str, result: CallResult) -> None:
             for item_id in [result.item_id, *followers.pop(key, [])]:
@@ -295,6 +296,7 @@ class LLMClient:
                 self.on_progress(self.stats, total)
             if now - last_report[0] >= self.progress_every_s:
                 last_report[0] = now
+                logged_done[0] = self.stats.done
                 self.log(self.stats.progress_line(self.stage, total))
 
         def reuse(key: str, item_id: str, payload: dict[str, Any] | None) -> None:
@@ -428,7 +430,8 @@ class LLMClient:
             self.stats.not_sent += len(unsent)
             if self.on_progress:
                 self.on_progress(self.stats, total)
-            self.log(self.stats.progress_line(self.stage, total))
+            if logged_done[0] != self.stats.done:
+                self.log(self.stats.progress_line(self.stage, total))
 
     # ------------------------------------------------------------ one request
 

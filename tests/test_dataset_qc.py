@@ -23,6 +23,7 @@ from linksyn_assets.synthesis import HARD_SCHEMA, SYNTH_SCHEMA, judged, rating_k
 from linksyn_assets.text_dedup import Benchmarks
 from resources import build_resources
 from resources.llm_client import CallResult
+from tests.conftest import write_jsonl
 from tests.stub_llm_server import StubServer
 
 WORDS = ["entropy", "lattice", "photon", "enzyme", "vector", "tensor", "isotope", "catalyst", "genome", "orbital",
@@ -139,12 +140,17 @@ def _materialize_all(instance: dg.DagsterInstance, resources: dict) -> dg.Materi
 
 
 def test_wrong_stated_answers_are_flagged_and_the_release_card_matches_the_data(
-        stub_env: StubServer, linked_seeds: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        stub_env: StubServer, linked_seeds: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    benchmark = tmp_path / "benchmark" / "exam.jsonl"
+    write_jsonl(benchmark, [{"question": "Which gas makes up most of the air we breathe at sea level?",
+                             "options": ["oxygen", "nitrogen", "argon", "carbon dioxide"], "answer": "B"}])
     stub_env.state.disagree = True  # every independent solve answers D; stated answers are B / C
     monkeypatch.setenv("LINKSYN_PRICE_INPUT_PER_MTOK", "1000")  # priced, so the card's cost can be checked
     monkeypatch.setenv("LINKSYN_PRICE_OUTPUT_PER_MTOK", "3000")
     resources = build_resources(seeds_path=str(linked_seeds), settings_overrides={
-        "walk": {"paths_per_discipline": 3}, "synthesis": {"question_types": ["multiple_choice"]}})
+        "walk": {"paths_per_discipline": 3}, "synthesis": {"question_types": ["multiple_choice"]},
+        "dataset": {"benchmark_files": [str(benchmark)]}})
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(discipline_partitions.name, ["mathematics", "physics"])
         meta = _materialize_all(instance, resources)
@@ -173,6 +179,7 @@ def test_wrong_stated_answers_are_flagged_and_the_release_card_matches_the_data(
     assert cost["synthesize"] == pytest.approx(synth_rows["cost_usd"].sum(), rel=1e-6)
     assert rerun["cost_usd_by_stage"].value == pytest.approx(cost)
     assert f"${sum(cost.values()):.4f}" in card and "judge: openai/stub-model" in card
+    assert f"Decontaminated against: {benchmark}:exam.jsonl" in card
 
 
 def test_the_release_loads_with_pyarrow_and_datasets(tmp_path: Path) -> None:

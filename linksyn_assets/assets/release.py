@@ -28,21 +28,25 @@ STAGE_METADATA = {"extract": ("seed_kps", None), "synthesize": ("synthesized_qa"
                   "judge": ("hard_qa", "judge"), "verify": ("linkqa_dataset", "verifier")}
 
 
-def _stage_spend(instance: dg.DagsterInstance, disciplines: list[str]) -> dict[str, StageSpend]:
-    """Per LLM stage, from the latest materialization of each discipline's partition."""
-    spend = {stage: StageSpend(set(), set(), 0.0) for stage in STAGE_METADATA}
+def _latest_metadata(instance: dg.DagsterInstance, disciplines: list[str]) -> dict[tuple[str, str], dict]:
+    """(asset, discipline) -> metadata of that partition's latest materialization."""
+    latest = {}
     for d in disciplines:
-        latest = {}
         for asset in {a for a, _ in STAGE_METADATA.values()}:
             records = instance.fetch_materializations(dg.AssetRecordsFilter(dg.AssetKey(asset), [d]), limit=1).records
-            if records:
-                mat = records[0].asset_materialization
-                latest[asset] = {k: v.value for k, v in mat.metadata.items()} if mat else {}
-        for stage, (asset, key) in STAGE_METADATA.items():
-            meta = latest.get(asset, {})
+            mat = records[0].asset_materialization if records else None
+            if mat is not None:
+                latest[(asset, d)] = {k: v.value for k, v in mat.metadata.items()}
+    return latest
+
+
+def _stage_spend(latest: dict[tuple[str, str], dict]) -> dict[str, StageSpend]:
+    spend = {stage: StageSpend(set(), set(), 0.0) for stage in STAGE_METADATA}
+    for (asset, _), meta in latest.items():
+        for stage, (source, key) in STAGE_METADATA.items():
             block = meta.get(key) if key else meta
-            if not isinstance(block, dict) or "model" not in block:
-                continue  # not materialized, or skipped (hard_qa outside hard_disciplines)
+            if source != asset or not isinstance(block, dict) or "model" not in block:
+                continue  # another asset, or skipped (hard_qa outside hard_disciplines)
             spend[stage].models.add(str(block["model"]))
             if block.get("prompt_version"):
                 spend[stage].prompt_versions.add(str(block["prompt_version"]))
@@ -50,7 +54,15 @@ def _stage_spend(instance: dg.DagsterInstance, disciplines: list[str]) -> dict[s
     return spend
 
 
-def _read_inputs(disciplines: list[str], spend: dict[str, StageSpend]) -> ReleaseInputs:
+def _benchmark_files(latest: dict[tuple[str, str], dict]) -> list[str]:
+    files = set()
+    for (asset, _), meta in latest.items():
+        if asset == "linkqa_dataset":
+            files.update(meta.get("benchmark_files") or {})
+    return sorted(files)
+
+
+def _read_inputs(disciplines: list[str], latest: dict[tuple[str, str], dict]) -> ReleaseInputs:
     root = data_dir()
     frames, rejects, home, missing = [], [], {}, []
     for d in disciplines:
@@ -67,7 +79,7 @@ def _read_inputs(disciplines: list[str], spend: dict[str, StageSpend]) -> Releas
     dataset = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
     removed = (pl.concat(rejects) if rejects
                else pl.DataFrame(schema={"discipline": pl.String, "reason": pl.String}))
-    return ReleaseInputs(dataset, removed, home, spend, missing)
+    return ReleaseInputs(dataset, removed, home, _stage_spend(latest), _benchmark_files(latest), missing)
 
 
 @dg.asset(deps=[linkqa_dataset], group_name="release", kinds={"parquet"},
@@ -76,7 +88,7 @@ def _read_inputs(disciplines: list[str], spend: dict[str, StageSpend]) -> Releas
 def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsResource) -> dg.MaterializeResult:
     params = settings.plain().dataset
     disciplines = sorted(context.instance.get_dynamic_partitions(discipline_partitions.name))
-    inputs = _read_inputs(disciplines, _stage_spend(context.instance, disciplines))
+    inputs = _read_inputs(disciplines, _latest_metadata(context.instance, disciplines))
     if inputs.dataset.is_empty():
         raise dg.Failure(f"no linkqa_dataset partition has been materialized (disciplines: {disciplines})")
     qc = cross_discipline_dedup(inputs.dataset, params.near_duplicate_threshold)
