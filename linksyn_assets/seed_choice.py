@@ -24,7 +24,7 @@ CHUNK = 256  # walkers per parallel task: scratch arrays are allocated once per 
 
 @numba.njit(cache=True, inline="always")
 def _sort_by(keys: np.ndarray, idx: np.ndarray, lo: int, hi: int) -> None:
-    """Stable insertion sort of idx[lo:hi] by keys[idx] (a few dozen entries at most)."""
+    """Stable insertion sort of idx[lo:hi] by keys[idx] (a path KP's candidates: per_kp at most)."""
     for i in range(lo + 1, hi):
         item, key = idx[i], keys[idx[i]]
         j = i - 1
@@ -42,10 +42,13 @@ def _choose(seed_ptr: np.ndarray, seed_index: np.ndarray, seed_difficulty: np.nd
     for c in numba.prange((walkers + CHUNK - 1) // CHUNK):
         cand = np.empty(width * per_kp, np.int64)  # seed per candidate slot
         rank = np.empty(width * per_kp, np.float64)  # smaller is better
-        by_seed = np.empty(width * per_kp, np.int64)  # slots ordered by seed
+        slot_at = np.empty(width * per_kp, np.int64)  # the slot's entry in the seed table
         by_rank = np.empty(width * per_kp, np.int64)  # slots of each path KP, best first
         bounds = np.empty(width + 1, np.int64)  # path KP j owns slots bounds[j]..bounds[j + 1]
         cursor = np.empty(width, np.int64)
+        size = 1 << int(np.ceil(np.log2(2 * width * per_kp)))  # open addressing, at most half full
+        table_seed, table_count = np.empty(size, np.int64), np.empty(size, np.int64)
+        table_rank = np.empty(size, np.float64)
         for w in range(c * CHUNK, min(walkers, (c + 1) * CHUNK)):
             n = 0
             for j in range(lengths[w]):
@@ -58,20 +61,23 @@ def _choose(seed_ptr: np.ndarray, seed_index: np.ndarray, seed_difficulty: np.nd
                     cand[n] = seed_index[lo + (start + t) % have]
                     n += 1
             bounds[lengths[w]] = n
-            for a in range(n):
-                by_seed[a] = a
-            _sort_by(cand, by_seed, 0, n)
-            i = 0
-            while i < n:  # runs of one seed: how many path KPs carry it, one tie-break for all its slots
-                j = i
-                while j + 1 < n and cand[by_seed[j + 1]] == cand[by_seed[i]]:
-                    j += 1
-                tie = uniform(states, w)
-                diff = seed_difficulty[cand[by_seed[i]]]
-                gap = UNKNOWN_DIFFICULTY_GAP if diff == UNKNOWN_DIFFICULTY else abs(diff - targets[w])
-                for t in range(i, j + 1):
-                    rank[by_seed[t]] = (width - (j - i + 1)) * 16.0 + gap * 2.0 + tie
-                i = j + 1
+            table_seed[:] = -1
+            for a in range(n):  # how many path KPs carry each seed (one slot per KP that does)
+                h = ((cand[a] * 0x2545F4914F6CDD1D) >> 24) & (size - 1)
+                while table_seed[h] != -1 and table_seed[h] != cand[a]:
+                    h = (h + 1) & (size - 1)
+                if table_seed[h] == -1:
+                    table_seed[h], table_count[h] = cand[a], 0
+                table_count[h] += 1
+                slot_at[a] = h
+            for a in range(n):  # one tie-break per seed, drawn in first-appearance order
+                h = slot_at[a]
+                if table_count[h] > 0:
+                    diff = seed_difficulty[cand[a]]
+                    gap = UNKNOWN_DIFFICULTY_GAP if diff == UNKNOWN_DIFFICULTY else abs(diff - targets[w])
+                    table_rank[h] = (width - table_count[h]) * 16.0 + gap * 2.0 + uniform(states, w)
+                    table_count[h] = -table_count[h]  # ranked
+                rank[a] = table_rank[h]
             for j in range(lengths[w]):
                 for a in range(bounds[j], bounds[j + 1]):
                     by_rank[a] = a

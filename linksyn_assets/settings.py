@@ -34,8 +34,8 @@ class WalkParams(BaseModel):
         None, ge=1, description="paths drawn per batch; usage n(v) is updated between batches. "
                                 "1 = fully sequential; None = the discipline's KPs / 64, at most 4096")
     max_rejections: int = Field(8, ge=1, description="rejected proposals before a step scans its row exactly")
-    scan_max_degree: int = Field(16, ge=0, description="rows with at most this many neighbours are scanned "
-                                                       "exactly instead of sampled by rejection")
+    scan_max_degree: int = Field(255, ge=0, description="rows with at most this many neighbours are scanned "
+                                                        "exactly instead of sampled by rejection")
     seed_candidates_per_kp: int = Field(16, ge=1, description="seeds considered per path KP when choosing seeds")
 
     @model_validator(mode="after")

@@ -9,26 +9,30 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def _update(tree: np.ndarray, leaves: int, positions: np.ndarray, weights: np.ndarray) -> None:
-    # level by level over sorted nodes: each touched parent is recomputed once, in memory order
+def _update(tree: np.ndarray, leaves: int, positions: np.ndarray, weights: np.ndarray, mark: np.ndarray) -> None:
+    # level by level: each touched parent is recomputed once (mark), after both its children
     nodes = np.empty(positions.size, np.int64)
     for i in range(positions.size):
         tree[positions[i] + leaves] = weights[i]
         nodes[i] = (positions[i] + leaves) // 2
-    nodes.sort()
     n = nodes.size
     while n > 0:
-        m, last = 0, -1
+        m = 0
         for i in range(n):
             node = nodes[i]
-            if node == last:
+            if mark[node]:
                 continue
-            last = node
+            mark[node] = True
             tree[node] = tree[2 * node] + tree[2 * node + 1]
             if node > 1:
                 nodes[m] = node // 2
                 m += 1
         n = m
+    for i in range(positions.size):  # clear the marks: they are exactly the ancestors of the updated leaves
+        node = (positions[i] + leaves) // 2
+        while node >= 1 and mark[node]:
+            mark[node] = False
+            node //= 2
 
 
 @numba.njit(cache=True, parallel=True)
@@ -52,6 +56,7 @@ class SumTree:
         self.size = int(weights.size)
         self.leaves = 1 << max(0, int(np.ceil(np.log2(max(1, self.size)))))
         self.tree = np.zeros(2 * self.leaves)
+        self._mark = np.zeros(2 * self.leaves, dtype=np.bool_)  # scratch of update(), left all-False
         self.tree[self.leaves:self.leaves + self.size] = weights
         start = self.leaves // 2
         while start >= 1:
@@ -64,7 +69,7 @@ class SumTree:
         return float(self.tree[1])
 
     def update(self, positions: np.ndarray, weights: np.ndarray) -> None:
-        _update(self.tree, self.leaves, positions.astype(np.int64), weights.astype(np.float64))
+        _update(self.tree, self.leaves, positions.astype(np.int64), weights.astype(np.float64), self._mark)
 
     def draw(self, count: int, rng: np.random.Generator) -> np.ndarray:
         """count positions, each with probability weight / total (total must be > 0)."""

@@ -8,8 +8,9 @@ that walks.py writes out.
   already on the path is rejected: accept/reject from the static proposal gives exactly the
   target (rejection sampling). After `max_rejections` rejections the walker draws from an exact
   scan of u's row instead, which keeps the result exact and bounds the work per step. Rows of at
-  most scan_max_degree neighbours skip the proposals and are scanned outright (cheaper than a few
-  rejected proposals, which each read a random place in memory).
+  most scan_max_degree neighbours (default 255, below REBUILD_MIN_DEGREE: rows whose tables are never
+  re-based) skip the proposals and are scanned outright: once counts grow their static proposals
+  mostly fail, and a scan is cheaper than those failures followed by a scan anyway.
 - Keeping acceptance high. As counts grow, (1 + n)^-beta falls and most proposals would be
   rejected. So after each batch, rows that accepted less than REBUILD_BELOW of their proposals
   (and are long enough to be worth it) get their alias tables rebuilt over

@@ -125,6 +125,10 @@ def test_sum_tree_draws_in_proportion_and_follows_updates() -> None:
     counts = np.bincount(tree.draw(60000, rng), minlength=11)
     stat, df = chi2(counts, weights / weights.sum())
     assert stat < chi2_critical(df)
+    for _ in range(20):  # many updates sharing ancestors: every parent stays the exact sum of its children
+        tree.update(rng.integers(0, 11, 4), rng.random(4))
+        inner = np.arange(1, tree.leaves)
+        assert np.array_equal(tree.tree[inner], tree.tree[2 * inner] + tree.tree[2 * inner + 1])
 
 
 # -- exactness of the engine ------------------------------------------------------------------
