@@ -93,8 +93,9 @@ def card_numbers(kept: pl.DataFrame, removed: pl.DataFrame, inputs: ReleaseInput
         "removed_by_reason": reason_counts(removed),
         "kp_coverage": coverage,
         "models": {stage: sorted(s.models) for stage, s in inputs.spend.items()},
-        "prompt_versions": sorted(set(kept["prompt_version"].drop_nulls().unique().to_list())
-                                  .union(*(s.prompt_versions for s in inputs.spend.values()))),
+        "prompt_versions": sorted({v for joined in set(kept["prompt_version"].drop_nulls().unique().to_list())
+                                   .union(*(s.prompt_versions for s in inputs.spend.values()))
+                                   for v in joined.split("+")}),  # a batch's versions are joined by "+"
         "cost_usd": {stage: round(s.cost_usd, 6) for stage, s in inputs.spend.items()},
         "benchmark_files": inputs.benchmark_files,
     }
