@@ -28,7 +28,8 @@ def test_run_twice_second_makes_no_llm_call(stub_env: StubServer, linked_seeds: 
     assert "2 discipline(s)" in first.stdout and "mathematics" in first.stdout
     assert "LLM: 0 HTTP calls" not in first.stdout
     calls = stub_env.count
-    assert calls > 0
+    assert calls > 0 and stub_env.state.by_stage["judge"] > 0 and stub_env.state.by_stage["verify"] > 0
+    assert f"LLM: {calls} HTTP calls" in first.stdout  # every stage counted, judge and verify included
     second = _linksyn(args, home)
     assert second.returncode == 0, second.stderr[-3000:]
     assert stub_env.count == calls
