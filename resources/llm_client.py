@@ -102,6 +102,7 @@ class CallResult(BaseModel):
 
 
 _NOT_STORED = {"item_id", "cached", "http_calls"}
+_SHARED = {"prompt_tokens": 0, "completion_tokens": 0, "reasoning_tokens": 0, "cost_usd": 0.0, "http_calls": 0}
 
 
 @dataclass
@@ -287,7 +288,8 @@ class LLMClient:
 
         def emit(key: str, result: CallResult) -> None:
             for item_id in [result.item_id, *followers.pop(key, [])]:
-                out = result if item_id == result.item_id else result.model_copy(update={"item_id": item_id})
+                # a follower shares the answer but not its price: usage counted once, per row and in the stats
+                out = result if item_id == result.item_id else result.model_copy(update={"item_id": item_id, **_SHARED})
                 self.stats.count(out)
                 sink(out)
             now = time.monotonic()

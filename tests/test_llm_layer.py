@@ -132,11 +132,19 @@ def test_429s_slow_the_run_down_and_retry_after_is_honoured(stub: StubServer, tm
 
 
 def test_single_flight_and_sample_index(stub: StubServer, tmp_path: Path) -> None:
-    client = _client(stub, tmp_path / "l.sqlite")
+    prices = Prices(input_per_token=1e-6, output_per_token=2e-6, source="config")
+    client = _client(stub, tmp_path / "l.sqlite", prices=prices)
     same = kp_messages(1)
     results = client.run([("a", same), ("b", same), ("c", same, 1)], KPExtraction, "v1")
     assert [r.item_id for r in results] == ["a", "b", "c"] and all(r.ok for r in results)
     assert stub.count == 2  # a and b are one request; sample index 1 is an intended repeat
+    a, b, c = results
+    assert a.data == b.data and a.cost_usd > 0 and b.cost_usd == 0 and b.prompt_tokens == 0  # b paid nothing
+    assert client.stats.data_cost_usd == pytest.approx(a.cost_usd + c.cost_usd) == client.stats.cost_usd
+    again = _client(stub, tmp_path / "l.sqlite", prices=prices)  # all from the ledger: same data cost
+    again.run([("a", same), ("b", same), ("c", same, 1)], KPExtraction, "v1")
+    assert stub.count == 2 and again.stats.cost_usd == 0
+    assert again.stats.data_cost_usd == pytest.approx(client.stats.data_cost_usd)
 
 
 def test_reasoning_is_kept_apart_and_never_parsed_as_the_answer(stub: StubServer, tmp_path: Path) -> None:
