@@ -15,7 +15,7 @@ class WalkParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     alpha: float = Field(0.5, ge=0, description="> 0 favours popular KPs")
-    beta: float = Field(2.0, ge=0, description="> 0 pushes coverage toward unused KPs")
+    beta: float = Field(3.0, ge=0, description="> 0 pushes coverage toward unused KPs")
     gamma: float = Field(1.0, ge=0, description="weight of co-occurrence strength")
     min_length: int = Field(2, ge=1, description="KPs per path, lower bound")
     max_length: int = Field(4, ge=1, description="KPs per path, upper bound")

@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import polars as pl
 
@@ -41,20 +42,30 @@ from .sum_tree import SumTree
 from .text_normalize import content_hash
 from .walk_graph import WalkGraph
 from .walk_kernel import STEP_ACCEPTED, STEP_PROPOSALS, STEP_ROW, rebuild_rows, slow_rows, tally_batch, walk_batch
-from .walk_plan import difficulty_sequence
+from .walk_plan import TargetQueue, difficulty_sequence
 from .walks import start_candidates
 
 # rebuilding a row costs a few passes over it: below this length, scanning it on the rare visit
 # that ends in a scan is cheaper (measured on the 1M-KP benchmark graph)
 REBUILD_MIN_DEGREE = 256
-# re-base a row's table after a batch in which it accepted fewer than this share of proposals
-REBUILD_BELOW = 0.3
-AUTO_BATCH_KPS_PER_PATH = 64
-MAX_AUTO_BATCH = 4096
+# costs in row entries read, for the choice of rows to re-base (measured on the 1M-KP benchmark graph)
+PROPOSAL_COST = 4.0  # a proposal: a few random reads
+REBUILD_COST = 2.0  # per entry: Vose's construction passes over the row about twice
+# automatic batches: at most 1/BATCH_HISTORY_SHARE of the paths drawn so far (so every path sees at
+# least that share of the paths drawn before it), and at most the discipline's KPs / AUTO_BATCH_KPS_PER_PATH
+BATCH_HISTORY_SHARE = 8
+AUTO_BATCH_KPS_PER_PATH = 16
+MAX_AUTO_BATCH = 16384
 
 
 def auto_batch(graph: WalkGraph) -> int:
+    """The largest automatic batch for this graph."""
     return int(np.clip(int(graph.in_discipline.sum()) // AUTO_BATCH_KPS_PER_PATH, 1, MAX_AUTO_BATCH))
+
+
+def batch_size(drawn: int, largest: int, fixed: bool) -> int:
+    """Paths in the next batch, after `drawn` paths: `largest` when fixed, else growing with the history."""
+    return largest if fixed else int(np.clip(drawn // BATCH_HISTORY_SHARE, 1, largest))
 
 
 def walk_rng(params: WalkParams, discipline: str) -> np.random.Generator:
@@ -81,10 +92,12 @@ class _Branch:
             indptr = np.zeros(graph.size + 1, dtype=np.int64)
             np.cumsum(np.bincount(row, minlength=graph.size), out=indptr[1:])
             nodes, weights = nodes[keep], weights[keep]
-        static = weights ** params.gamma * graph.popularity[nodes] ** params.alpha
-        branch = cls(indptr, nodes, static, np.ones(static.size), np.ones(static.size),
-                     np.arange(static.size, dtype=np.int64))
-        branch.rebuild(np.arange(graph.size), np.ones(graph.size))  # counts are all 0: the static part
+        # 32-bit entries: half the memory traffic of a row scan, the walk's main cost (weights keep
+        # 7 significant digits, far below what any sampling test can resolve)
+        static = (weights ** params.gamma * graph.popularity[nodes] ** params.alpha).astype(np.float32)
+        ones = np.ones(static.size, dtype=np.float32)
+        branch = cls(indptr, nodes.astype(np.int32), static, ones, ones.copy(), np.arange(static.size, dtype=np.int32))
+        branch.rebuild(np.arange(graph.size), np.ones(graph.size, dtype=np.float32))  # all counts 0: the static part
         return branch
 
     def degree(self, rows: np.ndarray) -> np.ndarray:
@@ -92,7 +105,8 @@ class _Branch:
 
     def rebuild(self, rows: np.ndarray, accept: np.ndarray) -> None:
         """Re-base the given rows' tables on the accept values (1 + n)^-beta of now."""
-        rebuild_rows(rows, self.indptr, self.nodes, self.static, self.then, self.prob, self.alias, accept)
+        rebuild_rows(rows, self.indptr, self.nodes, self.static, self.then, self.prob, self.alias, accept,
+                     numba.get_num_threads())
 
 
 @dataclass
@@ -136,12 +150,12 @@ class WalkEngine:
         self.split = foreign and params.cross_discipline_rate < 1.0
         self.inside = _Branch.build(graph, params, graph.in_discipline[graph.indices]) if self.split else self.all
         self.usage = np.zeros(graph.size)
-        self.accept = np.ones(graph.size)  # (1 + n)^-beta
+        self.accept = np.ones(graph.size, dtype=np.float32)  # (1 + n)^-beta
         self.pop_alpha = graph.popularity ** params.alpha
         self.kept_usage = np.zeros(graph.size)  # paths of the current run that were kept, per KP
         self.covered = np.zeros(graph.size, dtype=bool)  # KPs on at least one kept path of the run
         self._seen = np.zeros(graph.size, dtype=bool)  # scratch of tally_batch
-        self._tries, self._hits = np.zeros(graph.size, np.int64), np.zeros(graph.size, np.int64)
+        self._tries, self._hits, self._visits = (np.zeros(graph.size, np.int64) for _ in range(3))
         self.starts = start_candidates(graph)
         self.start_pos = np.full(graph.size, -1, dtype=np.int64)
         self.start_pos[self.starts] = np.arange(self.starts.size)
@@ -157,11 +171,10 @@ class WalkEngine:
         """Add a batch's paths to the usage counts n(v) (all of them) and the kept ones to the
         kept-path usage and coverage; returns how many home KPs were covered for the first time."""
         kept = np.ones(paths.shape[0], dtype=bool) if kept is None else kept
-        changed, fresh = tally_batch(paths, kept, self.params.beta, self.usage, self.accept, self.kept_usage,
-                                     self.covered, self.graph.in_discipline, self._seen)
-        pos = self.start_pos[changed]
-        ok = pos >= 0
-        self.start_tree.update(pos[ok], self.pop_alpha[changed[ok]] * self.accept[changed[ok]])
+        positions, values, fresh = tally_batch(paths, kept, self.params.beta, self.usage, self.accept,
+                                               self.kept_usage, self.covered, self.graph.in_discipline, self._seen,
+                                               self.start_pos, self.pop_alpha)
+        self.start_tree.update(positions, values)
         return int(fresh)
 
     def walk(self, paths: np.ndarray, lengths: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -188,18 +201,19 @@ class WalkEngine:
         if self.params.beta == 0:
             return  # acceptance is 1: rejections only come from revisits, a new table would not help
         for branch_id, branch in enumerate((self.all, self.inside) if self.split else (self.all,)):
-            slow = slow_rows(steps, branch_id, branch.indptr, REBUILD_MIN_DEGREE, REBUILD_BELOW,
-                             self._tries, self._hits)
+            slow = slow_rows(steps, branch_id, branch.indptr, REBUILD_MIN_DEGREE, PROPOSAL_COST, REBUILD_COST,
+                             self._tries, self._hits, self._visits)
             self.stats.rows_rebuilt += slow.size
             branch.rebuild(slow, self.accept)
 
     def run(self, discipline: str, n_paths: int, difficulty_hist: np.ndarray, batch: int | None = None
             ) -> WalkResult:
         params, graph = self.params, self.graph
+        fixed = bool(batch or params.batch_paths)
         batch = batch or params.batch_paths or auto_batch(graph)
         rng = walk_rng(params, discipline)
         width, k_max = params.max_length, params.max_seeds
-        queue = difficulty_sequence(difficulty_hist, n_paths, rng)
+        queue = TargetQueue(difficulty_sequence(difficulty_hist, n_paths, rng))
         out_nodes, out_seeds, out_values, out_targets, out_cross = [], [], [], [], []
         kept_total = draws = too_few = 0
         home = graph.in_discipline
@@ -210,19 +224,19 @@ class WalkEngine:
         max_draws = n_paths * params.max_attempts_factor
         can_start = self.starts.size > 0 and self.start_tree.total > 0
         while can_start and kept_total < n_paths and draws < max_draws:
-            size = min(batch, n_paths - kept_total, max_draws - draws)
+            size = min(batch_size(draws, batch, fixed), n_paths - kept_total, max_draws - draws)
             draws += size
             paths = np.full((size, width), -1, dtype=np.int64)
             paths[:, 0] = self._start(size, rng)
             lengths = rng.integers(params.min_length, params.max_length + 1, size)
             steps = self.walk(paths, lengths, rng)
             lengths = (paths >= 0).sum(axis=1)
-            targets, queue = queue[:size], queue[size:]
+            targets = queue.take(size)
             k = rng.integers(params.min_seeds, params.max_seeds + 1, size)
             seeds = choose_seeds(graph, paths, lengths, targets, k, rng, params.seed_candidates_per_kp)
             ok = (seeds >= 0).sum(axis=1) >= params.min_seeds
             too_few += int((~ok).sum())
-            queue = np.concatenate([targets[~ok], queue])  # unfilled targets are tried again
+            queue.give_back(targets[~ok])  # unfilled targets are tried again
             kept = paths[ok]
             safe = np.maximum(kept, 0)
             values = np.where(kept >= 0, self.pop_alpha[safe] * self.accept[safe], np.nan)

@@ -17,6 +17,7 @@ from .rng_streams import uniform as _uniform
 
 # per walker step, recorded in `steps` (walkers, max_length, 4)
 STEP_ROW, STEP_BRANCH, STEP_PROPOSALS, STEP_ACCEPTED = 0, 1, 2, 3
+CHUNK = 64  # walkers per parallel task
 @numba.njit(cache=True, inline="always")
 def _on_path(paths: np.ndarray, w: int, at: int, v: int) -> bool:
     for i in range(at):  # noqa: SIM110 -- a plain loop compiles to the tightest code in numba
@@ -68,6 +69,29 @@ def _step(indptr: np.ndarray, nodes: np.ndarray, static: np.ndarray, then: np.nd
     return nodes[lo + left]
 
 
+@numba.njit(cache=True, inline="always")
+def _walk_one(all_ptr: np.ndarray, all_nodes: np.ndarray, all_static: np.ndarray, all_then: np.ndarray,
+              all_prob: np.ndarray, all_alias: np.ndarray,
+              in_ptr: np.ndarray, in_nodes: np.ndarray, in_static: np.ndarray, in_then: np.ndarray,
+              in_prob: np.ndarray, in_alias: np.ndarray,
+              split: bool, cross_rate: float, accept: np.ndarray, paths: np.ndarray, lengths: np.ndarray,
+              max_rejections: int, scan_max_degree: int, states: np.ndarray, steps: np.ndarray, cum: np.ndarray,
+              w: int) -> None:
+    """Extend walker w from paths[w, 0] up to lengths[w] nodes (-1 after an early end)."""
+    for at in range(1, lengths[w]):
+        record = steps[w, at]
+        if split and _uniform(states, w) >= cross_rate:
+            record[STEP_BRANCH] = 1
+            v = _step(in_ptr, in_nodes, in_static, in_then, in_prob, in_alias, accept, paths, w, at,
+                      max_rejections, scan_max_degree, states, record, cum)
+        else:
+            v = _step(all_ptr, all_nodes, all_static, all_then, all_prob, all_alias, accept, paths, w, at,
+                      max_rejections, scan_max_degree, states, record, cum)
+        if v < 0:
+            break
+        paths[w, at] = v
+
+
 @numba.njit(cache=True, parallel=True)
 def walk_batch(all_ptr: np.ndarray, all_nodes: np.ndarray, all_static: np.ndarray, all_then: np.ndarray,
                all_prob: np.ndarray, all_alias: np.ndarray,
@@ -76,21 +100,14 @@ def walk_batch(all_ptr: np.ndarray, all_nodes: np.ndarray, all_static: np.ndarra
                split: bool, cross_rate: float, accept: np.ndarray, paths: np.ndarray, lengths: np.ndarray,
                max_rejections: int, scan_max_degree: int, states: np.ndarray, steps: np.ndarray, widest: int
                ) -> None:
-    """Extend each walker w from paths[w, 0] up to lengths[w] nodes (-1 after an early end)."""
-    for w in numba.prange(paths.shape[0]):
-        cum = np.empty(widest)
-        for at in range(1, lengths[w]):
-            record = steps[w, at]
-            if split and _uniform(states, w) >= cross_rate:
-                record[STEP_BRANCH] = 1
-                v = _step(in_ptr, in_nodes, in_static, in_then, in_prob, in_alias, accept, paths, w, at,
-                          max_rejections, scan_max_degree, states, record, cum)
-            else:
-                v = _step(all_ptr, all_nodes, all_static, all_then, all_prob, all_alias, accept, paths, w, at,
-                          max_rejections, scan_max_degree, states, record, cum)
-            if v < 0:
-                break
-            paths[w, at] = v
+    """Extend every walker of the batch (see _walk_one)."""
+    walkers = paths.shape[0]
+    for c in numba.prange((walkers + CHUNK - 1) // CHUNK):
+        cum = np.empty(widest)  # once per chunk: a hub's row is long, and a large allocation costs a system call
+        for w in range(c * CHUNK, min(walkers, (c + 1) * CHUNK)):
+            _walk_one(all_ptr, all_nodes, all_static, all_then, all_prob, all_alias, in_ptr, in_nodes, in_static,
+                      in_then, in_prob, in_alias, split, cross_rate, accept, paths, lengths, max_rejections,
+                      scan_max_degree, states, steps, cum, w)
 
 
 @numba.njit(cache=True)
@@ -125,22 +142,29 @@ def _rebuild_row(lo: int, hi: int, nodes: np.ndarray, static: np.ndarray, then: 
 
 @numba.njit(cache=True, parallel=True)
 def rebuild_rows(rows: np.ndarray, indptr: np.ndarray, nodes: np.ndarray, static: np.ndarray, then: np.ndarray,
-                 prob: np.ndarray, alias: np.ndarray, accept: np.ndarray) -> None:
-    """Re-base the given rows' alias tables on the current accept values (rows are disjoint)."""
-    for r in numba.prange(rows.size):
-        lo, hi = indptr[rows[r]], indptr[rows[r] + 1]
-        if hi > lo:
-            work, small, large = np.empty(hi - lo), np.empty(hi - lo, np.int64), np.empty(hi - lo, np.int64)
-            _rebuild_row(lo, hi, nodes, static, then, prob, alias, accept, work, small, large)
+                 prob: np.ndarray, alias: np.ndarray, accept: np.ndarray, lanes: int) -> None:
+    """Re-base the given rows' alias tables on the current accept values (rows are disjoint), in
+    `lanes` parallel tasks (the thread count); the result does not depend on it."""
+    lengths = indptr[rows + 1] - indptr[rows]
+    order = rows[np.argsort(-lengths)]
+    # longest rows first, dealt round-robin: the threads get about equal work (hub rows dominate)
+    for lane in numba.prange(lanes):
+        widest = lengths.max() if lengths.size else 0
+        work, small, large = np.empty(widest), np.empty(widest, np.int64), np.empty(widest, np.int64)
+        for r in range(lane, order.size, lanes):
+            lo, hi = indptr[order[r]], indptr[order[r] + 1]
+            if hi > lo:
+                _rebuild_row(lo, hi, nodes, static, then, prob, alias, accept, work, small, large)
 
 
 @numba.njit(cache=True)
 def tally_batch(paths: np.ndarray, kept: np.ndarray, beta: float, usage: np.ndarray, accept: np.ndarray,
-                kept_usage: np.ndarray, covered: np.ndarray, home: np.ndarray, seen: np.ndarray
-                ) -> tuple[np.ndarray, int]:
+                kept_usage: np.ndarray, covered: np.ndarray, home: np.ndarray, seen: np.ndarray,
+                start_pos: np.ndarray, pop_alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Add a batch's paths to n(v) (every drawn path) and to the kept-path usage and coverage.
-    Returns the KPs whose count changed and how many home KPs were covered for the first time.
-    `seen` is an all-False scratch mask and is left all-False."""
+    Returns the start-tree positions whose V(v) changed, their new V(v), and how many home KPs were
+    covered for the first time. `seen` is an all-False scratch mask and is left all-False;
+    start_pos[v] is v's leaf in the start tree, or -1."""
     changed = np.empty(paths.size, np.int64)
     n_changed = fresh_home = 0
     for w in range(paths.shape[0]):
@@ -158,17 +182,25 @@ def tally_batch(paths: np.ndarray, kept: np.ndarray, beta: float, usage: np.ndar
                 if not covered[v]:
                     covered[v] = True
                     fresh_home += home[v]
+    positions, values = np.empty(n_changed, np.int64), np.empty(n_changed)
+    n_starts = 0
     for j in range(n_changed):
-        seen[changed[j]] = False
-        accept[changed[j]] = (1.0 + usage[changed[j]]) ** -beta
-    return changed[:n_changed], fresh_home
+        v = changed[j]
+        seen[v] = False
+        accept[v] = (1.0 + usage[v]) ** -beta
+        if start_pos[v] >= 0:
+            positions[n_starts], values[n_starts] = start_pos[v], pop_alpha[v] * accept[v]
+            n_starts += 1
+    return positions[:n_starts], values[:n_starts], fresh_home
 
 
 @numba.njit(cache=True)
-def slow_rows(steps: np.ndarray, branch: int, indptr: np.ndarray, min_degree: int, below: float,
-              tries: np.ndarray, hits: np.ndarray) -> np.ndarray:
-    """Rows of `branch` (at least min_degree long) that accepted fewer than `below` of the batch's
-    proposals. tries/hits are all-zero scratch arrays and are left all-zero."""
+def slow_rows(steps: np.ndarray, branch: int, indptr: np.ndarray, min_degree: int, proposal_cost: float,
+              rebuild_cost: float, tries: np.ndarray, hits: np.ndarray, visits: np.ndarray) -> np.ndarray:
+    """Rows of `branch` (at least min_degree long) whose re-based table would have paid for itself in
+    this batch. Costs are in row entries read: a scan reads the row, a proposal costs proposal_cost,
+    a rebuild rebuild_cost per entry, and a re-based row needs about one proposal per visit.
+    tries/hits/visits are all-zero scratch arrays and are left all-zero."""
     rows = np.empty(steps.shape[0] * steps.shape[1], np.int64)
     n = 0
     for w in range(steps.shape[0]):
@@ -176,16 +208,19 @@ def slow_rows(steps: np.ndarray, branch: int, indptr: np.ndarray, min_degree: in
             u = steps[w, at, STEP_ROW]
             if u < 0 or steps[w, at, STEP_BRANCH] != branch or steps[w, at, STEP_PROPOSALS] == 0:
                 continue
-            if tries[u] == 0:
+            if visits[u] == 0:
                 rows[n] = u
                 n += 1
+            visits[u] += 1
             tries[u] += steps[w, at, STEP_PROPOSALS]
             hits[u] += steps[w, at, STEP_ACCEPTED]
     m = 0
     for j in range(n):
         u = rows[j]
-        if hits[u] < below * tries[u] and indptr[u + 1] - indptr[u] >= min_degree:
+        deg = indptr[u + 1] - indptr[u]
+        spent = tries[u] * proposal_cost + (visits[u] - hits[u]) * deg  # a visit without a hit ended in a scan
+        if deg >= min_degree and spent - visits[u] * proposal_cost > rebuild_cost * deg:
             rows[m] = u
             m += 1
-        tries[u] = hits[u] = 0
+        tries[u] = hits[u] = visits[u] = 0
     return rows[:m]

@@ -47,6 +47,24 @@ def difficulty_sequence(hist: np.ndarray, n: int, rng: np.random.Generator) -> n
     return rng.permutation(levels)
 
 
+class TargetQueue:
+    """Target difficulties handed out in order; the targets of paths that were not kept go back to
+    the front, so every target of the sequence is eventually served."""
+
+    def __init__(self, targets: np.ndarray) -> None:
+        self._targets, self._next = targets, 0
+        self._again = targets[:0]
+
+    def take(self, count: int) -> np.ndarray:
+        again, self._again = self._again[:count], self._again[count:]
+        fresh = self._targets[self._next:self._next + count - again.size]
+        self._next += fresh.size
+        return np.concatenate([again, fresh])
+
+    def give_back(self, targets: np.ndarray) -> None:
+        self._again = np.concatenate([targets, self._again])
+
+
 def discipline_targets(stats: pl.DataFrame, params: WalkParams) -> dict[str, float]:
     """Target share of paths per discipline: the configured mix, else proportional to seeds."""
     if params.discipline_mix:

@@ -102,7 +102,7 @@ def test_alias_tables_encode_each_rows_distribution_exactly() -> None:
     static[:3] = 1.0  # a row of equal weights
     accept = (1.0 + rng.integers(0, 6, 50)) ** -2.0
     then, prob, alias = np.ones(n), np.ones(n), np.arange(n)
-    rebuild_rows(np.flatnonzero(deg), indptr, nodes, static, then, prob, alias, accept)
+    rebuild_rows(np.flatnonzero(deg), indptr, nodes, static, then, prob, alias, accept, 3)
     row = np.repeat(np.arange(deg.size), deg)
     implied = prob.copy()
     np.add.at(implied, alias, 1.0 - prob)
@@ -116,19 +116,23 @@ def test_alias_tables_encode_each_rows_distribution_exactly() -> None:
 
 def test_sum_tree_draws_in_proportion_and_follows_updates() -> None:
     rng = np.random.default_rng(1)
-    weights = rng.random(11)
-    weights[3] = 0.0
+    weights = rng.random(75)  # three levels of 8-wide blocks, the last one partly padding
+    weights[[3, 40]] = 0.0
+    weights[64:72] = 0.0  # a whole empty block
     tree = SumTree(weights)
+    assert tree.depth == 4
     tree.update(np.array([1, 5, 5]), np.array([2.0, 0.0, 0.0]))
     weights[1], weights[5] = 2.0, 0.0
     assert tree.total == pytest.approx(weights.sum())
-    counts = np.bincount(tree.draw(60000, rng), minlength=11)
-    stat, df = chi2(counts, weights / weights.sum())
+    counts = np.bincount(tree.draw(200000, rng), minlength=75)
+    assert counts.size == 75
+    stat, df = chi2(counts, weights / weights.sum())  # fails on any draw of a zero weight
     assert stat < chi2_critical(df)
     for _ in range(20):  # many updates sharing ancestors: every parent stays the exact sum of its children
-        tree.update(rng.integers(0, 11, 4), rng.random(4))
-        inner = np.arange(1, tree.leaves)
-        assert np.array_equal(tree.tree[inner], tree.tree[2 * inner] + tree.tree[2 * inner + 1])
+        tree.update(rng.integers(0, 75, 6), rng.random(6))
+        for k in range(1, tree.depth):
+            children = tree.level(k - 1).reshape(-1, 8)
+            assert np.array_equal(tree.level(k)[:children.shape[0]], np.cumsum(children, axis=1)[:, -1])
 
 
 # -- exactness of the engine ------------------------------------------------------------------
