@@ -41,7 +41,7 @@ from .settings import WalkParams
 from .sum_tree import SumTree
 from .text_normalize import content_hash
 from .walk_graph import WalkGraph
-from .walk_kernel import STEP_ACCEPTED, STEP_PROPOSALS, STEP_ROW, rebuild_rows, slow_rows, tally_batch, walk_batch
+from .walk_kernel import STEP_ROW, path_features, rebuild_rows, slow_rows, step_counts, tally_batch, walk_batch
 from .walk_plan import TargetQueue, difficulty_sequence
 from .walks import start_candidates
 
@@ -173,14 +173,14 @@ class WalkEngine:
         kept = np.ones(paths.shape[0], dtype=bool) if kept is None else kept
         positions, values, fresh = tally_batch(paths, kept, self.params.beta, self.usage, self.accept,
                                                self.kept_usage, self.covered, self.graph.in_discipline, self._seen,
-                                               self.start_pos, self.pop_alpha)
+                                               self.start_pos, self.pop_alpha, numba.get_num_threads())
         self.start_tree.update(positions, values)
         return int(fresh)
 
     def walk(self, paths: np.ndarray, lengths: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Extend every walker of the batch from its start in paths[:, 0] (compiled, parallel).
         Returns the step records (walkers, max_length, 4): row, branch, proposals, accepted."""
-        steps = np.zeros((paths.shape[0], paths.shape[1], 4), dtype=np.int64)
+        steps = np.zeros((paths.shape[0], paths.shape[1], 4), dtype=np.int32)
         steps[:, :, STEP_ROW] = -1
         states = seed_streams(int(rng.integers(0, 2**63)), paths.shape[0])
         a, i = self.all, self.inside
@@ -188,12 +188,10 @@ class WalkEngine:
                    i.indptr, i.nodes, i.static, i.then, i.prob, i.alias,
                    self.split, self.params.cross_discipline_rate, self.accept, paths, lengths,
                    self.params.max_rejections, self.params.scan_max_degree, states, steps, self.widest)
-        taken = steps[:, :, STEP_ROW] >= 0
-        proposals = steps[:, :, STEP_PROPOSALS]
-        scanned = taken & (steps[:, :, STEP_ACCEPTED] == 0)  # includes steps that found no candidate
-        self.stats.proposals += int(proposals.sum())
-        self.stats.accepted += int(steps[:, :, STEP_ACCEPTED].sum())
-        self.stats.exact_scans += int(scanned.sum())
+        proposals, accepted, scans = step_counts(steps)
+        self.stats.proposals += proposals
+        self.stats.accepted += accepted
+        self.stats.exact_scans += scans
         return steps
 
     def _rebuild_slow_rows(self, steps: np.ndarray) -> None:
@@ -238,10 +236,7 @@ class WalkEngine:
             too_few += int((~ok).sum())
             queue.give_back(targets[~ok])  # unfilled targets are tried again
             kept = paths[ok]
-            safe = np.maximum(kept, 0)
-            values = np.where(kept >= 0, self.pop_alpha[safe] * self.accept[safe], np.nan)
-            inside = home[safe]
-            cross = ((inside[:, 1:] != inside[:, :-1]) & (kept[:, 1:] >= 0)).sum(axis=1)
+            values, cross = path_features(kept, self.pop_alpha, self.accept, home)
             # every drawn path counts in n(v), kept or not: a dead end (a KP whose paths never find
             # enough seeds) then loses value like any used KP instead of being drawn again and again
             covered += self._record(paths, ok)

@@ -158,40 +158,85 @@ def rebuild_rows(rows: np.ndarray, indptr: np.ndarray, nodes: np.ndarray, static
 
 
 @numba.njit(cache=True)
-def tally_batch(paths: np.ndarray, kept: np.ndarray, beta: float, usage: np.ndarray, accept: np.ndarray,
-                kept_usage: np.ndarray, covered: np.ndarray, home: np.ndarray, seen: np.ndarray,
-                start_pos: np.ndarray, pop_alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Add a batch's paths to n(v) (every drawn path) and to the kept-path usage and coverage.
-    Returns the start-tree positions whose V(v) changed, their new V(v), and how many home KPs were
-    covered for the first time. `seen` is an all-False scratch mask and is left all-False;
-    start_pos[v] is v's leaf in the start tree, or -1."""
-    changed = np.empty(paths.size, np.int64)
-    n_changed = fresh_home = 0
-    for w in range(paths.shape[0]):
+def step_counts(steps: np.ndarray) -> tuple[int, int, int]:
+    """A batch's proposals, accepted proposals and exact scans (steps without an accepted proposal,
+    including those that found no candidate)."""
+    proposals = accepted = scans = 0
+    for w in range(steps.shape[0]):
+        for at in range(steps.shape[1]):
+            if steps[w, at, STEP_ROW] >= 0:
+                proposals += steps[w, at, STEP_PROPOSALS]
+                accepted += steps[w, at, STEP_ACCEPTED]
+                scans += steps[w, at, STEP_ACCEPTED] == 0
+    return proposals, accepted, scans
+
+
+@numba.njit(cache=True, parallel=True)
+def path_features(paths: np.ndarray, pop_alpha: np.ndarray, accept: np.ndarray, home: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Per path: V(v) of each KP as it is now (NaN padded) and the steps that cross the border of
+    the discipline."""
+    values = np.full(paths.shape, np.nan)
+    cross = np.zeros(paths.shape[0], np.int64)
+    for w in numba.prange(paths.shape[0]):
         for i in range(paths.shape[1]):
             v = paths[w, i]
             if v < 0:
                 break
-            usage[v] += 1.0
-            if not seen[v]:
-                seen[v] = True
-                changed[n_changed] = v
-                n_changed += 1
-            if kept[w]:
-                kept_usage[v] += 1.0
-                if not covered[v]:
-                    covered[v] = True
-                    fresh_home += home[v]
-    positions, values = np.empty(n_changed, np.int64), np.empty(n_changed)
-    n_starts = 0
-    for j in range(n_changed):
-        v = changed[j]
-        seen[v] = False
-        accept[v] = (1.0 + usage[v]) ** -beta
-        if start_pos[v] >= 0:
-            positions[n_starts], values[n_starts] = start_pos[v], pop_alpha[v] * accept[v]
-            n_starts += 1
-    return positions[:n_starts], values[:n_starts], fresh_home
+            values[w, i] = pop_alpha[v] * accept[v]
+            if i > 0 and home[v] != home[paths[w, i - 1]]:
+                cross[w] += 1
+    return values, cross
+
+
+@numba.njit(cache=True, parallel=True)
+def tally_batch(paths: np.ndarray, kept: np.ndarray, beta: float, usage: np.ndarray, accept: np.ndarray,
+                kept_usage: np.ndarray, covered: np.ndarray, home: np.ndarray, seen: np.ndarray,
+                start_pos: np.ndarray, pop_alpha: np.ndarray, lanes: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Add a batch's paths to n(v) (every drawn path) and to the kept-path usage and coverage.
+    Returns the start-tree positions whose V(v) changed, their new V(v), and how many home KPs were
+    covered for the first time. `seen` is an all-False scratch mask and is left all-False;
+    start_pos[v] is v's leaf in the start tree, or -1. Runs in `lanes` parallel tasks that own
+    disjoint blocks of 64 nodes each; the result does not depend on their number."""
+    positions = np.empty((lanes, paths.size), np.int64)
+    values = np.empty((lanes, paths.size))
+    found, fresh = np.zeros(lanes, np.int64), np.zeros(lanes, np.int64)
+    for lane in numba.prange(lanes):
+        changed = np.empty(paths.size, np.int64)
+        n = 0
+        for w in range(paths.shape[0]):
+            for i in range(paths.shape[1]):
+                v = paths[w, i]
+                if v < 0:
+                    break
+                if (v >> 6) % lanes != lane:
+                    continue
+                usage[v] += 1.0
+                if not seen[v]:
+                    seen[v] = True
+                    changed[n] = v
+                    n += 1
+                if kept[w]:
+                    kept_usage[v] += 1.0
+                    if not covered[v]:
+                        covered[v] = True
+                        fresh[lane] += home[v]
+        m = 0
+        for j in range(n):
+            v = changed[j]
+            seen[v] = False
+            accept[v] = (1.0 + usage[v]) ** -beta
+            if start_pos[v] >= 0:
+                positions[lane, m], values[lane, m] = start_pos[v], pop_alpha[v] * accept[v]
+                m += 1
+        found[lane] = m
+    all_positions, all_values = np.empty(found.sum(), np.int64), np.empty(found.sum())
+    at = 0
+    for lane in range(lanes):
+        all_positions[at:at + found[lane]] = positions[lane, :found[lane]]
+        all_values[at:at + found[lane]] = values[lane, :found[lane]]
+        at += found[lane]
+    return all_positions, all_values, fresh.sum()
 
 
 @numba.njit(cache=True)
