@@ -39,28 +39,46 @@ def _choose(seed_ptr: np.ndarray, seed_index: np.ndarray, seed_difficulty: np.nd
             lengths: np.ndarray, targets: np.ndarray, k: np.ndarray, per_kp: int, states: np.ndarray,
             out: np.ndarray) -> None:
     width, walkers = paths.shape[1], paths.shape[0]
+    slots = width * per_kp
     for c in numba.prange((walkers + CHUNK - 1) // CHUNK):
-        cand = np.empty(width * per_kp, np.int64)  # seed per candidate slot
-        rank = np.empty(width * per_kp, np.float64)  # smaller is better
-        slot_at = np.empty(width * per_kp, np.int64)  # the slot's entry in the seed table
-        by_rank = np.empty(width * per_kp, np.int64)  # slots of each path KP, best first
-        bounds = np.empty(width + 1, np.int64)  # path KP j owns slots bounds[j]..bounds[j + 1]
-        cursor = np.empty(width, np.int64)
-        size = 1 << int(np.ceil(np.log2(2 * width * per_kp)))  # open addressing, at most half full
-        table_seed, table_count = np.empty(size, np.int64), np.empty(size, np.int64)
-        table_rank = np.empty(size, np.float64)
-        for w in range(c * CHUNK, min(walkers, (c + 1) * CHUNK)):
+        first, last = c * CHUNK, min(walkers, (c + 1) * CHUNK)
+        # gather the chunk's candidates first, in passes of independent reads (the CPU overlaps their
+        # cache misses), then rank them walker by walker from cache
+        lo_at, have_at = np.empty((CHUNK, width), np.int64), np.empty((CHUNK, width), np.int64)
+        for w in range(first, last):
+            for j in range(lengths[w]):
+                node = paths[w, j]
+                lo_at[w - first, j], have_at[w - first, j] = seed_ptr[node], seed_ptr[node + 1]
+        cand_at = np.empty((CHUNK, slots), np.int64)  # seed per candidate slot
+        bounds_at = np.empty((CHUNK, width + 1), np.int64)  # path KP j owns slots bounds[j]..bounds[j + 1]
+        for w in range(first, last):
             n = 0
             for j in range(lengths[w]):
-                bounds[j] = n
-                node = paths[w, j]
-                lo, have = seed_ptr[node], seed_ptr[node + 1] - seed_ptr[node]
-                take = min(have, per_kp)
+                bounds_at[w - first, j] = n
+                lo = lo_at[w - first, j]
+                have = have_at[w - first, j] - lo
                 start = int(uniform(states, w) * have) if have > per_kp else 0
-                for t in range(take):
-                    cand[n] = seed_index[lo + (start + t) % have]
+                at = start
+                for _ in range(min(have, per_kp)):
+                    cand_at[w - first, n] = seed_index[lo + at]
                     n += 1
-            bounds[lengths[w]] = n
+                    at = at + 1 if at + 1 < have else 0  # wraps around the KP's seeds (no division)
+            bounds_at[w - first, lengths[w]] = n
+        gap_at = np.empty((CHUNK, slots), np.float64)
+        for w in range(first, last):
+            for a in range(bounds_at[w - first, lengths[w]]):
+                diff = seed_difficulty[cand_at[w - first, a]]
+                gap_at[w - first, a] = UNKNOWN_DIFFICULTY_GAP if diff == UNKNOWN_DIFFICULTY else abs(diff - targets[w])
+        rank = np.empty(slots, np.float64)  # smaller is better
+        slot_at = np.empty(slots, np.int64)  # the slot's entry in the seed table
+        by_rank = np.empty(slots, np.int64)  # slots of each path KP, best first
+        cursor = np.empty(width, np.int64)
+        size = 1 << int(np.ceil(np.log2(2 * slots)))  # open addressing, at most half full
+        table_seed, table_count = np.empty(size, np.int64), np.empty(size, np.int64)
+        table_rank = np.empty(size, np.float64)
+        for w in range(first, last):
+            cand, bounds, gap = cand_at[w - first], bounds_at[w - first], gap_at[w - first]
+            n = bounds[lengths[w]]
             table_seed[:] = -1
             for a in range(n):  # how many path KPs carry each seed (one slot per KP that does)
                 h = ((cand[a] * 0x2545F4914F6CDD1D) >> 24) & (size - 1)
@@ -73,9 +91,7 @@ def _choose(seed_ptr: np.ndarray, seed_index: np.ndarray, seed_difficulty: np.nd
             for a in range(n):  # one tie-break per seed, drawn in first-appearance order
                 h = slot_at[a]
                 if table_count[h] > 0:
-                    diff = seed_difficulty[cand[a]]
-                    gap = UNKNOWN_DIFFICULTY_GAP if diff == UNKNOWN_DIFFICULTY else abs(diff - targets[w])
-                    table_rank[h] = (width - table_count[h]) * 16.0 + gap * 2.0 + uniform(states, w)
+                    table_rank[h] = (width - table_count[h]) * 16.0 + gap[a] * 2.0 + uniform(states, w)
                     table_count[h] = -table_count[h]  # ranked
                 rank[a] = table_rank[h]
             for j in range(lengths[w]):

@@ -23,7 +23,7 @@ class WalkGraph:
     indices: np.ndarray  # int64 neighbour per entry, sorted within each row
     weights: np.ndarray  # float64 co-occurrence weight per entry
     seed_ptr: np.ndarray  # int64, nodes + 1: seeds of node i are seed_index[seed_ptr[i]:seed_ptr[i+1]]
-    seed_index: np.ndarray  # int64 into seed_ids
+    seed_index: np.ndarray  # int32 into seed_ids (half the reads of int64 when seeds are chosen)
     seed_ids: pl.Series  # sorted unique seed ids
     seed_difficulty: np.ndarray  # int8 per seed, UNKNOWN_DIFFICULTY when not annotated
 
@@ -66,7 +66,7 @@ class WalkGraph:
             in_discipline=nodes["in_discipline"].to_numpy().astype(bool),
             indptr=indptr, indices=b[order], weights=w[order],
             seed_ptr=seed_ptr,
-            seed_index=seed_ids.search_sorted(links["seed_id"]).to_numpy().astype(np.int64),
+            seed_index=seed_ids.search_sorted(links["seed_id"]).to_numpy().astype(np.int32),
             seed_ids=seed_ids,
             seed_difficulty=per_seed["difficulty"].fill_null(UNKNOWN_DIFFICULTY).to_numpy().astype(np.int8),
         )
