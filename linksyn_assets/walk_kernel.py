@@ -70,26 +70,10 @@ def _step(indptr: np.ndarray, nodes: np.ndarray, static: np.ndarray, then: np.nd
 
 
 @numba.njit(cache=True, inline="always")
-def _walk_one(all_ptr: np.ndarray, all_nodes: np.ndarray, all_static: np.ndarray, all_then: np.ndarray,
-              all_prob: np.ndarray, all_alias: np.ndarray,
-              in_ptr: np.ndarray, in_nodes: np.ndarray, in_static: np.ndarray, in_then: np.ndarray,
-              in_prob: np.ndarray, in_alias: np.ndarray,
-              split: bool, cross_rate: float, accept: np.ndarray, paths: np.ndarray, lengths: np.ndarray,
-              max_rejections: int, scan_max_degree: int, states: np.ndarray, steps: np.ndarray, cum: np.ndarray,
-              w: int) -> None:
-    """Extend walker w from paths[w, 0] up to lengths[w] nodes (-1 after an early end)."""
-    for at in range(1, lengths[w]):
-        record = steps[w, at]
-        if split and _uniform(states, w) >= cross_rate:
-            record[STEP_BRANCH] = 1
-            v = _step(in_ptr, in_nodes, in_static, in_then, in_prob, in_alias, accept, paths, w, at,
-                      max_rejections, scan_max_degree, states, record, cum)
-        else:
-            v = _step(all_ptr, all_nodes, all_static, all_then, all_prob, all_alias, accept, paths, w, at,
-                      max_rejections, scan_max_degree, states, record, cum)
-        if v < 0:
-            break
-        paths[w, at] = v
+def _touch(indptr: np.ndarray, nodes: np.ndarray, static: np.ndarray, u: int) -> float:
+    """Read the start of u's row: a software prefetch (the value itself is meaningless)."""
+    lo = indptr[u]
+    return static[lo] + nodes[lo] if indptr[u + 1] > lo else 0.0
 
 
 @numba.njit(cache=True, parallel=True)
@@ -99,15 +83,41 @@ def walk_batch(all_ptr: np.ndarray, all_nodes: np.ndarray, all_static: np.ndarra
                in_prob: np.ndarray, in_alias: np.ndarray,
                split: bool, cross_rate: float, accept: np.ndarray, paths: np.ndarray, lengths: np.ndarray,
                max_rejections: int, scan_max_degree: int, states: np.ndarray, steps: np.ndarray, widest: int
-               ) -> None:
-    """Extend every walker of the batch (see _walk_one)."""
+               ) -> float:
+    """Extend every walker of the batch (see _step), a chunk of walkers one step at a time.
+    Returns a meaningless sum of the prefetch reads (so the compiler keeps them)."""
     walkers = paths.shape[0]
-    for c in numba.prange((walkers + CHUNK - 1) // CHUNK):
+    chunks = (walkers + CHUNK - 1) // CHUNK
+    touched = np.zeros(chunks)
+    for c in numba.prange(chunks):
         cum = np.empty(widest)  # once per chunk: a hub's row is long, and a large allocation costs a system call
-        for w in range(c * CHUNK, min(walkers, (c + 1) * CHUNK)):
-            _walk_one(all_ptr, all_nodes, all_static, all_then, all_prob, all_alias, in_ptr, in_nodes, in_static,
-                      in_then, in_prob, in_alias, split, cross_rate, accept, paths, lengths, max_rejections,
-                      scan_max_degree, states, steps, cum, w)
+        first, last = c * CHUNK, min(walkers, (c + 1) * CHUNK)
+        ended = np.zeros(last - first, np.bool_)
+        for at in range(1, paths.shape[1]):
+            # the rows this step scans, read for all walkers of the chunk first: independent reads, so
+            # the CPU overlaps their cache misses instead of meeting them one walker at a time
+            for w in range(first, last):
+                if not ended[w - first] and at < lengths[w]:
+                    u = paths[w, at - 1]
+                    touched[c] += _touch(all_ptr, all_nodes, all_static, u)
+                    if split:
+                        touched[c] += _touch(in_ptr, in_nodes, in_static, u)
+            for w in range(first, last):
+                if ended[w - first] or at >= lengths[w]:
+                    continue
+                record = steps[w, at]
+                if split and _uniform(states, w) >= cross_rate:
+                    record[STEP_BRANCH] = 1
+                    v = _step(in_ptr, in_nodes, in_static, in_then, in_prob, in_alias, accept, paths, w, at,
+                              max_rejections, scan_max_degree, states, record, cum)
+                else:
+                    v = _step(all_ptr, all_nodes, all_static, all_then, all_prob, all_alias, accept, paths, w, at,
+                              max_rejections, scan_max_degree, states, record, cum)
+                if v < 0:
+                    ended[w - first] = True
+                else:
+                    paths[w, at] = v
+    return touched.sum()
 
 
 @numba.njit(cache=True)
