@@ -219,7 +219,7 @@ def tally_batch(paths: np.ndarray, kept: np.ndarray, beta: float, usage: np.ndar
                 v = paths[w, i]
                 if v < 0:
                     break
-                if (v >> 6) % lanes != lane:
+                if (((v >> 6) & 1023) * lanes) >> 10 != lane:  # blocks of 64 nodes, dealt without a division
                     continue
                 usage[v] += 1.0
                 if not seen[v]:
