@@ -32,7 +32,8 @@ class WalkParams(BaseModel):
     max_attempts_factor: int = Field(3, ge=1, description="draws per wanted path before giving up")
     batch_paths: int | None = Field(
         None, ge=1, description="paths drawn per batch; usage n(v) is updated between batches. "
-                                "1 = fully sequential; None = the discipline's KPs / 64, at most 4096")
+                                "1 = fully sequential; None = growing with the history (1/8 of the paths "
+                                "drawn so far) up to the discipline's KPs / 16, at most 16384")
     max_rejections: int = Field(8, ge=1, description="rejected proposals before a step scans its row exactly")
     scan_max_degree: int = Field(255, ge=0, description="rows with at most this many neighbours are scanned "
                                                         "exactly instead of sampled by rejection")

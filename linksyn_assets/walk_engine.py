@@ -12,18 +12,23 @@ that walks.py writes out.
   re-based) skip the proposals and are scanned outright: once counts grow their static proposals
   mostly fail, and a scan is cheaper than those failures followed by a scan anyway.
 - Keeping acceptance high. As counts grow, (1 + n)^-beta falls and most proposals would be
-  rejected. So after each batch, rows that accepted less than REBUILD_BELOW of their proposals
-  (and are long enough to be worth it) get their alias tables rebuilt over
-  w^gamma p^alpha (1 + n_then)^-beta, n_then = the counts at rebuild time, and proposals from
-  them are accepted with probability ((1 + n) / (1 + n_then))^-beta <= 1 (counts only grow).
-  Same target, exactly; only the proposal moved closer to it.
+  rejected. So after each batch, rows whose re-based table would have paid for itself in that batch
+  (rejected proposals and scans cost more than rebuilding the row: PROPOSAL_COST, REBUILD_COST) get
+  their alias tables rebuilt over w^gamma p^alpha (1 + n_then)^-beta, n_then = the counts at
+  rebuild time, and proposals from them are accepted with probability
+  ((1 + n) / (1 + n_then))^-beta <= 1 (counts only grow). Same target, exactly; only the proposal
+  moved closer to it.
 - Starts: a sum tree over V(v) of d's start candidates, updated between batches.
-- Batches. Paths are drawn `batch` at a time; every path of a batch sees the usage n(v) as it was
-  when the batch began, and n(v) is updated after the batch from the paths that were kept.
-  batch = 1 is the sequential process of DESIGN.md (each path sees all earlier ones). The default
-  batch is the discipline's KP count / 64 (between 1 and 4096), so one batch touches at most a
-  few percent of the KPs and the lag it adds to the usage feedback stays small.
-Everything is reproducible from params.rng_seed, the discipline and the batch size.
+- Batches. Every path of a batch sees the usage n(v) as it was when the batch began, and n(v) is
+  updated after the batch from its paths. batch = 1 is the sequential process of DESIGN.md (each
+  path sees all earlier ones). A fixed batch (params.batch_paths) is used as given. The automatic
+  batch grows with the history: at most 1/BATCH_HISTORY_SHARE (1/8) of the paths drawn so far, so
+  every path sees at least 8/9 of the paths drawn before it (the first paths are drawn one by one),
+  and at most the discipline's KPs / 16 (up to 16384), so one batch touches a small share of the KPs.
+- Numbers: CSR entries are 32-bit (weights and acceptances float32: half the memory traffic of a
+  row scan, the main cost; 7 significant digits, far below what any sampling test resolves).
+Everything is reproducible from params.rng_seed, the discipline and the batch setting; walkers run in
+parallel on their own counter-based random streams, so the thread count does not change the paths.
 """
 
 from __future__ import annotations

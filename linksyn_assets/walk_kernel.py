@@ -72,8 +72,11 @@ def _step(indptr: np.ndarray, nodes: np.ndarray, static: np.ndarray, then: np.nd
 @numba.njit(cache=True, inline="always")
 def _touch(indptr: np.ndarray, nodes: np.ndarray, static: np.ndarray, u: int) -> float:
     """Read the start of u's row: a software prefetch (the value itself is meaningless)."""
-    lo = indptr[u]
-    return static[lo] + nodes[lo] if indptr[u + 1] > lo else 0.0
+    lo, hi = indptr[u], indptr[u + 1]
+    if hi <= lo:
+        return 0.0
+    last = hi - 1  # the row's last cache line too (rows are ~20 entries: two lines of 16)
+    return static[lo] + nodes[lo] + static[last] + nodes[last]
 
 
 @numba.njit(cache=True, parallel=True)
