@@ -56,6 +56,8 @@ REBUILD_MIN_DEGREE = 256
 # costs in row entries read, for the choice of rows to re-base (measured on the 1M-KP benchmark graph)
 PROPOSAL_COST = 4.0  # a proposal: a few random reads
 REBUILD_COST = 2.0  # per entry: Vose's construction passes over the row about twice
+ACCEPT_TABLE = 1 << 16  # (1 + n)^-beta is looked up for n below this
+
 # automatic batches: at most 1/BATCH_HISTORY_SHARE of the paths drawn so far (so every path sees at
 # least that share of the paths drawn before it), and at most the discipline's KPs / AUTO_BATCH_KPS_PER_PATH
 BATCH_HISTORY_SHARE = 8
@@ -156,6 +158,7 @@ class WalkEngine:
         self.inside = _Branch.build(graph, params, graph.in_discipline[graph.indices]) if self.split else self.all
         self.usage = np.zeros(graph.size)
         self.accept = np.ones(graph.size, dtype=np.float32)  # (1 + n)^-beta
+        self.accept_of = (1.0 + np.arange(ACCEPT_TABLE)) ** -params.beta
         self.pop_alpha = graph.popularity ** params.alpha
         self.kept_usage = np.zeros(graph.size)  # paths of the current run that were kept, per KP
         self.covered = np.zeros(graph.size, dtype=bool)  # KPs on at least one kept path of the run
@@ -176,7 +179,7 @@ class WalkEngine:
         """Add a batch's paths to the usage counts n(v) (all of them) and the kept ones to the
         kept-path usage and coverage; returns how many home KPs were covered for the first time."""
         kept = np.ones(paths.shape[0], dtype=bool) if kept is None else kept
-        positions, values, fresh = tally_batch(paths, kept, self.params.beta, self.usage, self.accept,
+        positions, values, fresh = tally_batch(paths, kept, self.params.beta, self.accept_of, self.usage, self.accept,
                                                self.kept_usage, self.covered, self.graph.in_discipline, self._seen,
                                                self.start_pos, self.pop_alpha, numba.get_num_threads())
         self.start_tree.update(positions, values)

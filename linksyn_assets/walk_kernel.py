@@ -203,14 +203,15 @@ def path_features(paths: np.ndarray, pop_alpha: np.ndarray, accept: np.ndarray, 
 
 
 @numba.njit(cache=True, parallel=True)
-def tally_batch(paths: np.ndarray, kept: np.ndarray, beta: float, usage: np.ndarray, accept: np.ndarray,
-                kept_usage: np.ndarray, covered: np.ndarray, home: np.ndarray, seen: np.ndarray,
+def tally_batch(paths: np.ndarray, kept: np.ndarray, beta: float, accept_of: np.ndarray, usage: np.ndarray,
+                accept: np.ndarray, kept_usage: np.ndarray, covered: np.ndarray, home: np.ndarray, seen: np.ndarray,
                 start_pos: np.ndarray, pop_alpha: np.ndarray, lanes: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Add a batch's paths to n(v) (every drawn path) and to the kept-path usage and coverage.
-    Returns the start-tree positions whose V(v) changed, their new V(v), and how many home KPs were
-    covered for the first time. `seen` is an all-False scratch mask and is left all-False;
-    start_pos[v] is v's leaf in the start tree, or -1. Runs in `lanes` parallel tasks that own
-    disjoint blocks of 64 nodes each; the result does not depend on their number."""
+    """Add a batch's paths to n(v) (every drawn path) and to the kept-path usage and coverage;
+    accept_of[n] = (1 + n)^-beta for small n. Returns the start-tree positions whose V(v) changed,
+    their new V(v), and how many home KPs were covered for the first time. `seen` is an all-False
+    scratch mask and is left all-False; start_pos[v] is v's leaf in the start tree, or -1. Runs in
+    `lanes` parallel tasks that own disjoint blocks of 64 nodes each; the result does not depend on
+    their number."""
     positions = np.empty((lanes, paths.size), np.int64)
     values = np.empty((lanes, paths.size))
     found, fresh = np.zeros(lanes, np.int64), np.zeros(lanes, np.int64)
@@ -238,7 +239,8 @@ def tally_batch(paths: np.ndarray, kept: np.ndarray, beta: float, usage: np.ndar
         for j in range(n):
             v = changed[j]
             seen[v] = False
-            accept[v] = (1.0 + usage[v]) ** -beta
+            n_v = usage[v]  # a pow costs as much as all the rest of the tally: look it up when n is small
+            accept[v] = accept_of[int(n_v)] if n_v < accept_of.size else (1.0 + n_v) ** -beta
             if start_pos[v] >= 0:
                 positions[lane, m], values[lane, m] = start_pos[v], pop_alpha[v] * accept[v]
                 m += 1
