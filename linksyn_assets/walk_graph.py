@@ -42,31 +42,36 @@ class WalkGraph:
 
     @classmethod
     def from_tables(cls, tables: GraphTables) -> WalkGraph:
+        # ids become row numbers by hash joins and the CSR order by a (parallel) polars sort: binary
+        # searches over millions of strings and a numpy lexsort were most of this build's time
         nodes = tables.nodes.sort("kp_id")
         kp_ids = nodes["kp_id"]
         n = kp_ids.len()
-        src = kp_ids.search_sorted(tables.edges["source"]).to_numpy().astype(np.int64)
-        dst = kp_ids.search_sorted(tables.edges["target"]).to_numpy().astype(np.int64)
-        w = tables.edges["weight"].to_numpy().astype(np.float64)
-        a, b, w = np.concatenate([src, dst]), np.concatenate([dst, src]), np.concatenate([w, w])
-        order = np.lexsort((b, a))
+        index = pl.DataFrame({"kp_id": kp_ids, "i": pl.int_range(n, eager=True, dtype=pl.Int64)})
+        edges = (tables.edges.select("source", "target", pl.col("weight").cast(pl.Float64))
+                 .join(index.rename({"kp_id": "source", "i": "a"}), on="source")
+                 .join(index.rename({"kp_id": "target", "i": "b"}), on="target"))
+        if edges.height != tables.edges.height:
+            raise ValueError(f"kp_graph edges: {tables.edges.height - edges.height} edges name a KP missing "
+                             "from the nodes table")
+        both = pl.concat([edges.select("a", "b", "weight"),
+                          edges.select(pl.col("b").alias("a"), pl.col("a").alias("b"), "weight")]).sort("a", "b")
+        a = both["a"].to_numpy()
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
 
-        links = tables.kp_seeds.filter(pl.col("kp_id").is_in(kp_ids.implode()))
+        links = tables.kp_seeds.join(index, on="kp_id")  # KPs of other partitions drop out
         per_seed = links.group_by("seed_id").agg(pl.col("difficulty").drop_nulls().first()).sort("seed_id")
         seed_ids = per_seed["seed_id"]
-        links = links.sort("kp_id", "seed_id")
-        seed_node = kp_ids.search_sorted(links["kp_id"]).to_numpy().astype(np.int64)
+        seed_rows = pl.DataFrame({"seed_id": seed_ids, "s": pl.int_range(seed_ids.len(), eager=True, dtype=pl.Int32)})
+        links = links.join(seed_rows, on="seed_id").sort("i", "s")
         seed_ptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(seed_node, minlength=n), out=seed_ptr[1:])
+        np.cumsum(np.bincount(links["i"].to_numpy(), minlength=n), out=seed_ptr[1:])
         return cls(
             kp_ids=kp_ids, names=nodes["name"],
             popularity=nodes["popularity"].to_numpy().astype(np.float64),
             in_discipline=nodes["in_discipline"].to_numpy().astype(bool),
-            indptr=indptr, indices=b[order], weights=w[order],
-            seed_ptr=seed_ptr,
-            seed_index=seed_ids.search_sorted(links["seed_id"]).to_numpy().astype(np.int32),
-            seed_ids=seed_ids,
+            indptr=indptr, indices=both["b"].to_numpy(), weights=both["weight"].to_numpy(),
+            seed_ptr=seed_ptr, seed_index=links["s"].to_numpy(), seed_ids=seed_ids,
             seed_difficulty=per_seed["difficulty"].fill_null(UNKNOWN_DIFFICULTY).to_numpy().astype(np.int8),
         )
