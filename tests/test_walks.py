@@ -16,10 +16,10 @@ from linksyn_assets.kp_graph import GraphTables
 from linksyn_assets.seed_choice import choose_seeds
 from linksyn_assets.settings import WalkParams
 from linksyn_assets.sum_tree import SumTree
-from linksyn_assets.walk_engine import PATH_SCHEMA, WalkEngine, kp_coverage, path_table, sample_paths
+from linksyn_assets.walk_engine import PATH_SCHEMA, WalkEngine, batch_size, kp_coverage, path_table, sample_paths
 from linksyn_assets.walk_graph import WalkGraph
 from linksyn_assets.walk_kernel import rebuild_rows
-from linksyn_assets.walk_plan import discipline_targets, kl_divergence, mix_report, paths_wanted
+from linksyn_assets.walk_plan import TargetQueue, discipline_targets, kl_divergence, mix_report, paths_wanted
 from linksyn_assets.walk_report import walk_report
 from linksyn_assets.walks import reference_walks, start_distribution, step_distribution
 
@@ -60,6 +60,20 @@ def _mixed() -> WalkGraph:
         [("a", 4, True), ("b", 1, True), ("c", 2, True), ("d", 8, True), ("x", 4, False), ("y", 3, False)],
         [("a", "b", 1), ("a", "c", 3), ("a", "d", 2), ("a", "x", 2), ("c", "d", 1), ("d", "x", 4),
          ("x", "y", 2), ("b", "c", 2)]))
+
+
+def test_csr_rows_are_sorted_neighbours_with_weights_and_a_missing_kp_is_an_error() -> None:
+    g = _mixed()
+    a, d = g.position("a"), g.position("d")
+    row = g.indices[g.indptr[a]:g.indptr[a + 1]]
+    assert [g.kp_ids[int(v)] for v in row] == ["b", "c", "d", "x"]
+    assert g.weights[g.indptr[a]:g.indptr[a + 1]].tolist() == [1.0, 3.0, 2.0, 2.0]
+    assert [g.kp_ids[int(v)] for v in g.indices[g.indptr[d]:g.indptr[d + 1]]] == ["a", "c", "x"]
+    assert g.indptr[-1] == 2 * 8  # both directions of every edge
+    seeds = g.seed_ids.gather(g.seed_index[g.seed_ptr[a]:g.seed_ptr[a + 1]]).to_list()
+    assert seeds == ["a-s0", "a-s1", "a-s2"]
+    with pytest.raises(ValueError, match="1 edges name a KP missing"):
+        WalkGraph.from_tables(_tables([("a", 1, True), ("b", 1, True)], [("a", "b", 1), ("a", "zz", 1)]))
 
 
 def _power_law_graph(n: int = 300, seed: int = 7) -> GraphTables:
@@ -322,3 +336,26 @@ def test_report_compares_with_the_rustworkx_uniform_walk() -> None:
     assert result.coverage_curve[-1] == (150, pytest.approx(report["kp_coverage"], abs=1e-4))
     svg = base64.b64decode(report["coverage_curve"].split("base64,")[1][:-1])
     assert ET.fromstring(svg).tag.endswith("svg")  # a well-formed image
+
+
+def test_automatic_batches_grow_with_the_history_and_stop_at_the_cap() -> None:
+    # every path sees at least 8/9 of the paths drawn before it: the first ones are drawn one by one
+    assert [batch_size(drawn, 100, fixed=False) for drawn in (0, 7, 8, 16, 80, 799, 800, 10**6)] == \
+        [1, 1, 1, 2, 10, 99, 100, 100]
+    assert batch_size(0, 64, fixed=True) == 64  # a configured batch is used as given
+    sizes, drawn = [], 0
+    while drawn < 5000:
+        sizes.append(batch_size(drawn, 256, fixed=False))
+        drawn += sizes[-1]
+    assert all(size * 8 <= max(8, start) for size, start in zip(sizes, np.cumsum([0] + sizes[:-1]), strict=True))
+    assert max(sizes) == 256
+
+
+def test_target_queue_serves_given_back_targets_first_and_loses_none() -> None:
+    queue = TargetQueue(np.arange(10))
+    assert queue.take(4).tolist() == [0, 1, 2, 3]
+    queue.give_back(np.array([1, 3]))
+    assert queue.take(3).tolist() == [1, 3, 4]
+    queue.give_back(np.array([9, 8, 7, 6]))  # more than the next batch takes
+    assert queue.take(2).tolist() == [9, 8]
+    assert queue.take(10).tolist() == [7, 6, 5, 6, 7, 8, 9]
