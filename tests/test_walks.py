@@ -8,10 +8,12 @@ import base64
 import itertools
 import xml.etree.ElementTree as ET
 
+import numba
 import numpy as np
 import polars as pl
 import pytest
 
+from linksyn_assets import walk_engine
 from linksyn_assets.kp_graph import GraphTables
 from linksyn_assets.seed_choice import choose_seeds
 from linksyn_assets.settings import WalkParams
@@ -359,3 +361,21 @@ def test_target_queue_serves_given_back_targets_first_and_loses_none() -> None:
     queue.give_back(np.array([9, 8, 7, 6]))  # more than the next batch takes
     assert queue.take(2).tolist() == [9, 8]
     assert queue.take(10).tolist() == [7, 6, 5, 6, 7, 8, 9]
+
+
+def test_paths_do_not_depend_on_the_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    # walkers, tally lanes and rebuild lanes split work by thread; each walker has its own random stream
+    monkeypatch.setattr(walk_engine, "REBUILD_MIN_DEGREE", 1)  # this graph's rows are short
+    g = WalkGraph.from_tables(_power_law_graph())
+    params = WalkParams(scan_max_degree=0, max_rejections=2)  # proposals, rejections and re-based rows
+    runs = []
+    before = numba.get_num_threads()
+    try:
+        for threads in (1, numba.config.NUMBA_NUM_THREADS):
+            numba.set_num_threads(threads)
+            runs.append(sample_paths(g, "d", 400, params, UNIFORM_HIST))
+    finally:
+        numba.set_num_threads(before)
+    assert runs[0].stats.rows_rebuilt > 0
+    assert np.array_equal(runs[0].nodes, runs[1].nodes) and np.array_equal(runs[0].seeds, runs[1].seeds)
+    assert np.array_equal(runs[0].usage, runs[1].usage)
