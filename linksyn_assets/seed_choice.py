@@ -22,18 +22,6 @@ UNKNOWN_DIFFICULTY_GAP = 2  # |difficulty - target| assumed for unannotated seed
 CHUNK = 256  # walkers per parallel task: scratch arrays are allocated once per chunk, not per walker
 
 
-@numba.njit(cache=True, inline="always")
-def _sort_by(keys: np.ndarray, idx: np.ndarray, lo: int, hi: int) -> None:
-    """Stable insertion sort of idx[lo:hi] by keys[idx] (a path KP's candidates: per_kp at most)."""
-    for i in range(lo + 1, hi):
-        item, key = idx[i], keys[idx[i]]
-        j = i - 1
-        while j >= lo and keys[idx[j]] > key:
-            idx[j + 1] = idx[j]
-            j -= 1
-        idx[j + 1] = item
-
-
 @numba.njit(cache=True, parallel=True)
 def _choose(seed_ptr: np.ndarray, seed_index: np.ndarray, seed_difficulty: np.ndarray, paths: np.ndarray,
             lengths: np.ndarray, targets: np.ndarray, k: np.ndarray, per_kp: int, states: np.ndarray,
@@ -71,8 +59,6 @@ def _choose(seed_ptr: np.ndarray, seed_index: np.ndarray, seed_difficulty: np.nd
                 gap_at[w - first, a] = UNKNOWN_DIFFICULTY_GAP if diff == UNKNOWN_DIFFICULTY else abs(diff - targets[w])
         rank = np.empty(slots, np.float64)  # smaller is better
         slot_at = np.empty(slots, np.int64)  # the slot's entry in the seed table
-        by_rank = np.empty(slots, np.int64)  # slots of each path KP, best first
-        cursor = np.empty(width, np.int64)
         size = 1 << int(np.ceil(np.log2(2 * slots)))  # open addressing, at most half full
         table_seed, table_count = np.empty(size, np.int64), np.empty(size, np.int64)
         table_rank = np.empty(size, np.float64)
@@ -94,20 +80,21 @@ def _choose(seed_ptr: np.ndarray, seed_index: np.ndarray, seed_difficulty: np.nd
                     table_rank[h] = (width - table_count[h]) * 16.0 + gap[a] * 2.0 + uniform(states, w)
                     table_count[h] = -table_count[h]  # ranked
                 rank[a] = table_rank[h]
-            for j in range(lengths[w]):
-                for a in range(bounds[j], bounds[j + 1]):
-                    by_rank[a] = a
-                _sort_by(rank, by_rank, bounds[j], bounds[j + 1])
-                cursor[j] = bounds[j]
             count, progress = 0, True
             while count < k[w] and progress:  # the KPs take turns, each its best seed not yet chosen
                 progress = False
                 for j in range(lengths[w]):
                     if count >= k[w]:
                         break
-                    while cursor[j] < bounds[j + 1]:
-                        seed = cand[by_rank[cursor[j]]]
-                        cursor[j] += 1
+                    while True:  # the KP's best remaining slot (a scan: a KP takes only a few turns)
+                        best = -1
+                        for a in range(bounds[j], bounds[j + 1]):
+                            if rank[a] < np.inf and (best < 0 or rank[a] < rank[best]):
+                                best = a
+                        if best < 0:
+                            break
+                        rank[best] = np.inf  # used up
+                        seed = cand[best]
                         taken = False
                         for t in range(count):
                             taken = taken or out[w, t] == seed
