@@ -141,7 +141,7 @@ class WalkResult:
     draws: int
     too_few_seeds: int
     coverage_curve: list[tuple[int, float]]  # (paths so far, KP coverage)
-    batch: int
+    batch: int  # the largest batch (a fixed batch, or the cap of the growing automatic one)
     stats: EngineStats = field(default_factory=EngineStats)
 
     @property

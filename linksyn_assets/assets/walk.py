@@ -36,8 +36,8 @@ def walk_paths(context: dg.AssetExecutionContext, kp_graph: dict[str, pl.DataFra
     if result.count < wanted:
         context.log.warning(f"{discipline}: drew {result.count} of {wanted} paths "
                             f"({result.too_few_seeds} draws had fewer than {params.min_seeds} seeds)")
-    context.log.info(f"{discipline}: {result.count} paths in {seconds:.2f}s, {result.stats.batches} batches of "
-                     f"{result.batch}; acceptance {result.stats.acceptance:.3f}, {result.stats.exact_scans} scans")
+    context.log.info(f"{discipline}: {result.count} paths in {seconds:.2f}s, {result.stats.batches} batches of at "
+                     f"most {result.batch}; acceptance {result.stats.acceptance:.3f}, {result.stats.exact_scans} scans")
     report = walk_report(tables, graph, result, hist, params.rng_seed)
     target_share = discipline_targets(tables.discipline_stats, params).get(discipline, 0.0)
     return dg.Output(table, metadata={
@@ -49,7 +49,7 @@ def walk_paths(context: dg.AssetExecutionContext, kp_graph: dict[str, pl.DataFra
         "difficulty_target": json_meta([round(float(x), 4) for x in hist]),
         "difficulty_realized": json_meta(report["difficulty_realized"]),
         "discipline_target_share": round(target_share, 4),
-        "batch_paths": result.batch, "engine_seconds": round(seconds, 3),
+        "batch_paths_max": result.batch, "engine_batches": result.stats.batches, "engine_seconds": round(seconds, 3),
         "engine_acceptance": round(result.stats.acceptance, 4), "engine_exact_scans": result.stats.exact_scans,
         "engine_rows_rebuilt": result.stats.rows_rebuilt,
         "params": json_meta(params.model_dump(mode="json")),
