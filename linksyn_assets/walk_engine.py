@@ -203,7 +203,7 @@ class WalkEngine:
         return steps
 
     def _rebuild_slow_rows(self, steps: np.ndarray) -> None:
-        """Re-base, after the batch, the tables of rows whose proposals were mostly rejected."""
+        """Re-base, after the batch, the tables of rows whose rejections and scans cost more than a rebuild."""
         if self.params.beta == 0:
             return  # acceptance is 1: rejections only come from revisits, a new table would not help
         for branch_id, branch in enumerate((self.all, self.inside) if self.split else (self.all,)):

@@ -18,6 +18,8 @@ from .rng_streams import uniform as _uniform
 # per walker step, recorded in `steps` (walkers, max_length, 4)
 STEP_ROW, STEP_BRANCH, STEP_PROPOSALS, STEP_ACCEPTED = 0, 1, 2, 3
 CHUNK = 64  # walkers per parallel task
+
+
 @numba.njit(cache=True, inline="always")
 def _on_path(paths: np.ndarray, w: int, at: int, v: int) -> bool:
     for i in range(at):  # noqa: SIM110 -- a plain loop compiles to the tightest code in numba
@@ -71,7 +73,7 @@ def _step(indptr: np.ndarray, nodes: np.ndarray, static: np.ndarray, then: np.nd
 
 @numba.njit(cache=True, inline="always")
 def _touch(indptr: np.ndarray, nodes: np.ndarray, static: np.ndarray, u: int) -> float:
-    """Read the start of u's row: a software prefetch (the value itself is meaningless)."""
+    """Read the first and last entry of u's row: a software prefetch (the value itself is meaningless)."""
     lo, hi = indptr[u], indptr[u + 1]
     if hi <= lo:
         return 0.0
