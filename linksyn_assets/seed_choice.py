@@ -32,11 +32,11 @@ def _choose(seed_ptr: np.ndarray, seed_index: np.ndarray, seed_difficulty: np.nd
         first, last = c * CHUNK, min(walkers, (c + 1) * CHUNK)
         # gather the chunk's candidates first, in passes of independent reads (the CPU overlaps their
         # cache misses), then rank them walker by walker from cache
-        lo_at, have_at = np.empty((CHUNK, width), np.int64), np.empty((CHUNK, width), np.int64)
+        lo_at, hi_at = np.empty((CHUNK, width), np.int64), np.empty((CHUNK, width), np.int64)
         for w in range(first, last):
             for j in range(lengths[w]):
                 node = paths[w, j]
-                lo_at[w - first, j], have_at[w - first, j] = seed_ptr[node], seed_ptr[node + 1]
+                lo_at[w - first, j], hi_at[w - first, j] = seed_ptr[node], seed_ptr[node + 1]
         cand_at = np.empty((CHUNK, slots), np.int64)  # seed per candidate slot
         bounds_at = np.empty((CHUNK, width + 1), np.int64)  # path KP j owns slots bounds[j]..bounds[j + 1]
         for w in range(first, last):
@@ -44,9 +44,8 @@ def _choose(seed_ptr: np.ndarray, seed_index: np.ndarray, seed_difficulty: np.nd
             for j in range(lengths[w]):
                 bounds_at[w - first, j] = n
                 lo = lo_at[w - first, j]
-                have = have_at[w - first, j] - lo
-                start = int(uniform(states, w) * have) if have > per_kp else 0
-                at = start
+                have = hi_at[w - first, j] - lo
+                at = int(uniform(states, w) * have) if have > per_kp else 0  # the window's random start
                 for _ in range(min(have, per_kp)):
                     cand_at[w - first, n] = seed_index[lo + at]
                     n += 1
