@@ -8,8 +8,16 @@
   with the seed readers.
 - measured in a child process (so peak RSS is the QC's own): tokenizing, decontamination, then
   MinHash/LSH near-duplicates of the clean rows; precision and recall against the planted items.
+- per language, on real exam questions (English: MMLU + TAL-SCQ5K en; Chinese: TAL-SCQ5K zh +
+  AGIEval Gaokao), split alternately into a benchmark half (indexed) and a clean half (never indexed):
+  planted leaks are benchmark-half items under our own perturbations (options shuffled, a prefix such as
+  `题目：`/`Question:`, full-/half-width, punctuation, 1-3 characters or words changed, embedded in a longer
+  question, stem only); the clean half measures how often a different exam question of the same domain is
+  flagged. Near-duplicates: clean-half questions with 1-3 characters (words) changed and options reordered,
+  planted beside the clean half.
 Last line key=value: records_per_s, peak_rss_mb, dup_recall, dup_precision, contam_recall,
-contam_precision; also python_records_per_s and speedup_vs_python: the same checks written as
+contam_precision, then per language {en,zh}_contam_recall, _contam_precision, _false_flag_rate,
+_dup_recall, _dup_precision; also python_records_per_s and speedup_vs_python: the same checks written as
 plain Python (regex tokens, set lookups, a per-text MinHash loop, dict LSH buckets) on a subset, in the
 same run.
 """
@@ -17,12 +25,14 @@ same run.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import re
 import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +41,13 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from peak_memory import peak_rss_mb  # noqa: E402
 
+from linksyn_assets.chinese_script import to_simplified  # noqa: E402
 from linksyn_assets.seed_readers import read_seed_dir  # noqa: E402
 from linksyn_assets.text_dedup import Benchmarks, duplicate_clusters  # noqa: E402
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 TARGET_RECORDS_PER_S = 5000
-DUP_THRESHOLD, NGRAM, CONTAINMENT = 0.8, 13, 0.5
+DUP_THRESHOLD, DUP_THRESHOLD_ZH, NGRAM, CONTAINMENT = 0.8, 0.7, 13, 0.5
 
 
 def _vocabulary(rng: np.random.Generator, size: int = 20000) -> np.ndarray:
@@ -105,7 +116,7 @@ def measure(records_path: str) -> None:
     index_s = time.perf_counter() - started
     found = bench.check(rows)
     contaminated = found.item >= 0
-    clusters = duplicate_clusters(rows, DUP_THRESHOLD, skip=contaminated)
+    clusters = duplicate_clusters(rows, DUP_THRESHOLD, skip=contaminated, threshold_zh=DUP_THRESHOLD_ZH)
     seconds = time.perf_counter() - started
     row_ids = rows["row"].to_numpy()
     removed_dup = row_ids[clusters.duplicate]
@@ -162,17 +173,179 @@ def _ratio(a: int, b: int) -> float:
     return a / b if b else 1.0
 
 
+# ---------------------------------------------------------------- per-language exam sets
+
+_FULL_WIDTH = {c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"}
+_ZH_PUNCT = str.maketrans({"，": ",", "。": ".", "？": "?", "：": ":", "、": ",", "（": "(", "）": ")"})
+_EN_PUNCT = str.maketrans({",": " ,", ".": "", "?": " ?", ":": " -"})
+_ZH_PREFIXES = ["题目：", "【题目】", "问题：", "下面是一道练习题。"]
+_EN_PREFIXES = ["Question: ", "Q. ", "Exercise: ", "Here is a practice problem. "]
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def exam_sets() -> dict[str, tuple[pl.DataFrame, pl.DataFrame]]:
+    """language -> (benchmark half, clean half) of real exam questions (question, options)."""
+    sources = {"en": [SEEDS / "mmlu", SEEDS / "tal-scq5k" / "en_single_choice_constructed_5K"],
+               "zh": [SEEDS / "tal-scq5k" / "ch_single_choice_constructed_5K",
+                      *sorted((SEEDS / "agieval" / "data" / "v1").glob("gaokao-*.jsonl"))]}
+    out = {}
+    for lang, paths in sources.items():
+        frames = [read_seed_dir(p).seeds.select("question", "options") for p in paths]
+        items = pl.concat(frames).unique("question", keep="first", maintain_order=True)
+        if lang == "zh":  # Gaokao English/Chinese-reading items are long passages; keep Chinese stems
+            items = items.filter(pl.col("question").str.count_matches(r"[\u4e00-\u9fff]") >= 8)
+        items = items.with_row_index("i")
+        bench, clean = items.filter(pl.col("i") % 2 == 0).drop("i"), items.filter(pl.col("i") % 2 == 1).drop("i")
+        leaked = near_copies(clean["question"].to_list(), bench["question"].to_list())
+        twins = near_copies(clean["question"].to_list(), clean["question"].to_list(), same=True)
+        print(f"{lang}: {bench.height} benchmark-half items; of {clean.height} clean-half items {len(leaked)} are "
+              f"near-copies of a benchmark-half item and {len(twins)} of another clean-half item (difflib ratio >= "
+              f"{COPY_RATIO}, 80% contained or {SHARED_CHARS} characters shared): left out of the clean set and of "
+              "the near-duplicate base")
+        keep = np.ones(clean.height, bool)
+        keep[list(leaked | twins)] = False
+        out[lang] = (bench, clean.filter(pl.Series(keep)))
+    return out
+
+
+def _change_units(text: str, rng: np.random.Generator, lang: str, k: int) -> str:
+    """k characters (zh: Han characters) or words (en) replaced by others."""
+    if lang == "zh":
+        chars = list(text)
+        spots = [i for i, c in enumerate(chars) if _HAN.match(c)]
+        for i in rng.choice(spots, min(k, len(spots)), replace=False) if spots else []:
+            chars[int(i)] = chr(int(rng.integers(0x4E00, 0x9FA5)))
+        return "".join(chars)
+    words = text.split(" ")
+    for i in rng.choice(len(words), min(k, len(words)), replace=False):
+        words[int(i)] = "zorblat"
+    return " ".join(words)
+
+
+def perturb(question: str, options: list[str], rng: np.random.Generator, lang: str, other: str,
+            kind: str) -> tuple[str, list[str]]:
+    options = list(options)
+    if kind == "shuffle":
+        options = [options[int(i)] for i in rng.permutation(len(options))]
+    elif kind == "prefix":
+        question = str(rng.choice(_ZH_PREFIXES if lang == "zh" else _EN_PREFIXES)) + question
+    elif kind == "width":
+        question = "".join(_FULL_WIDTH.get(c, c) for c in question)
+        options = ["".join(_FULL_WIDTH.get(c, c) for c in o) for o in options]
+    elif kind == "punct":
+        question = question.translate(_ZH_PUNCT if lang == "zh" else _EN_PUNCT)
+    elif kind == "change":
+        question = _change_units(question, rng, lang, int(rng.integers(1, 4)))
+    elif kind == "embed":
+        half = len(other) // 2
+        question = f"{other[:half]} {question} {other[half:]}"
+    elif kind == "stem":
+        options = []
+    return question, options
+
+
+PERTURBATIONS = ["shuffle", "prefix", "width", "punct", "change", "embed", "stem"]
+COPY_RATIO = 0.6  # difflib ratio at or above which two exam questions are one question from two sources
+SHARED_CHARS = 60  # or they share a passage: this many normalized characters in one run
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", to_simplified(text)).casefold())
+
+
+def near_copies(queries: list[str], corpus: list[str], same: bool = False) -> set[int]:
+    """Queries that are, by a measure independent of the QC under test, the same question as a corpus text
+    (or share its passage): difflib ratio >= COPY_RATIO on normalized text, the corpus text (20+ characters)
+    at least 80% inside the query, or a common run of SHARED_CHARS characters (several Gaokao questions
+    ask about one passage). Candidates share a character 4-gram; the 3 best are compared."""
+    plain_q, plain_c = [_plain(q) for q in queries], [_plain(c) for c in corpus]
+    grams: dict[str, set[int]] = {}
+    for j, text in enumerate(plain_c):
+        for g in {text[k:k + 4] for k in range(len(text) - 3)}:
+            grams.setdefault(g, set()).add(j)
+    out = set()
+    for i, text in enumerate(plain_q):
+        hits: dict[int, int] = {}
+        for g in {text[k:k + 4] for k in range(len(text) - 3)}:
+            owners = grams.get(g, ())
+            if len(owners) > 50:
+                continue
+            for j in owners:
+                if not (same and j == i):
+                    hits[j] = hits.get(j, 0) + 1
+        for j in sorted(hits, key=lambda j: (-hits[j], j))[:3]:
+            matcher = difflib.SequenceMatcher(None, text, plain_c[j], autojunk=False)
+            inside = sum(b.size for b in matcher.get_matching_blocks()) / max(1, len(plain_c[j]))
+            longest = max(b.size for b in matcher.get_matching_blocks())
+            if matcher.ratio() >= COPY_RATIO or (len(plain_c[j]) >= 20 and inside >= 0.8) or longest >= SHARED_CHARS:
+                out.add(i)
+                break
+    return out
+
+
+def exam_measure(n_planted: int = 300, seed: int = 20251129) -> dict[str, float]:
+    """Per-language contamination and near-duplicate numbers on real exam questions."""
+    rng = np.random.default_rng(seed)
+    sets = exam_sets()
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for lang, (bench_half, _) in sets.items():
+            bench_half.with_columns(answer=pl.lit("A")).write_ndjson(Path(tmp) / f"{lang}.jsonl")
+        bench = Benchmarks.load([tmp], NGRAM, CONTAINMENT)
+    for lang, (bench_half, clean) in sets.items():
+        picks = rng.choice(bench_half.height, n_planted, replace=False)
+        planted = []
+        for j, (q, o) in enumerate(bench_half[picks].select("question", "options").iter_rows()):
+            other = clean["question"][int(rng.integers(0, clean.height))]
+            kinds = [PERTURBATIONS[j % len(PERTURBATIONS)]]
+            if rng.random() < 0.5:
+                kinds.append(str(rng.choice(["shuffle", "prefix", "width", "punct"])))
+            for kind in kinds:
+                q, o = perturb(q, o, rng, lang, other, kind)
+            planted.append({"question": q, "options": o})
+        rows = pl.concat([pl.DataFrame(planted, schema={"question": pl.String, "options": pl.List(pl.String)}),
+                          clean.select("question", "options")])
+        rows = rows.with_columns(answer=pl.lit("A"), solution=pl.lit(""))
+        found = bench.check(rows).item >= 0
+        hits, false_flags = int(found[:n_planted].sum()), int(found[n_planted:].sum())
+        out[f"{lang}_contam_recall"] = _ratio(hits, n_planted)
+        out[f"{lang}_contam_precision"] = _ratio(hits, hits + false_flags)
+        out[f"{lang}_false_flag_rate"] = false_flags / max(1, clean.height)
+        out[f"{lang}_clean_items"] = clean.height
+        # near-duplicates: clean-half questions with 1-3 units changed and options reordered
+        base = clean.select("question", "options")
+        dup_of = rng.choice(base.height, n_planted, replace=False)
+        dups = []
+        for q, o in base[dup_of].iter_rows():
+            q = _change_units(q, rng, lang, int(rng.integers(1, 4)))
+            dups.append({"question": q, "options": [o[int(i)] for i in rng.permutation(len(o))]})
+        table = pl.concat([base, pl.DataFrame(dups, schema=base.schema)]).with_row_index("row")
+        clusters = duplicate_clusters(table, DUP_THRESHOLD, threshold_zh=DUP_THRESHOLD_ZH)
+        removed = np.flatnonzero(clusters.duplicate)
+        partner = {base.height + j: int(d) for j, d in enumerate(dup_of)}
+        partner.update({v: k for k, v in list(partner.items())})
+        true = sum(1 for r in removed.tolist() if partner.get(r) == int(clusters.keep_of[r]))
+        out[f"{lang}_dup_recall"] = _ratio(true, n_planted)
+        out[f"{lang}_dup_precision"] = _ratio(true, removed.size)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="100k records")
     parser.add_argument("--records", type=int, default=None)
     parser.add_argument("--measure-child", help=argparse.SUPPRESS)
+    parser.add_argument("--exam-only", action="store_true", help="only the per-language exam-question numbers")
     args = parser.parse_args()
     if args.measure_child:
         measure(args.measure_child)
         return
     if not (SEEDS / "mmlu").exists():
         raise SystemExit(f"qc_bench needs the shared seed sets at {SEEDS}")
+    if args.exam_only:
+        exam = exam_measure()
+        print(" ".join(f"{k}={v:.4f}" for k, v in exam.items()))
+        return
     n = args.records or (100_000 if args.quick else 1_000_000)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -205,6 +378,12 @@ def main() -> None:
           f"{out['index_s']:.1f}s), peak RSS {out['peak_rss_mb']:.0f} MB; {contaminated.size:,} contaminated, "
           f"{removed.size:,} near-duplicates ({out['pairs_checked']:,} LSH pairs checked); "
           f"speed_vs_target={rate / TARGET_RECORDS_PER_S:.1f}; plain Python on 2,000 records: {python_rate:.0f}/s")
+    exam = exam_measure()
+    for lang in ("en", "zh"):
+        print(f"{lang} exam questions: contamination recall {exam[f'{lang}_contam_recall']:.3f}, precision "
+              f"{exam[f'{lang}_contam_precision']:.3f}, false flags {exam[f'{lang}_false_flag_rate']:.4f} of "
+              f"{exam[f'{lang}_clean_items']:.0f} clean items; near-duplicates recall "
+              f"{exam[f'{lang}_dup_recall']:.3f}, precision {exam[f'{lang}_dup_precision']:.3f}")
     print(" ".join([
         f"records_per_s={rate:.0f}", f"peak_rss_mb={out['peak_rss_mb']:.0f}",
         f"python_records_per_s={python_rate:.0f}", f"speedup_vs_python={rate / python_rate:.1f}",
@@ -212,6 +391,8 @@ def main() -> None:
         f"dup_precision={_ratio(true_removals, removed.size):.4f}",
         f"contam_recall={_ratio(contam_hits, int(planted_contam.sum())):.4f}",
         f"contam_precision={_ratio(contam_hits, contaminated.size):.4f}",
+        *(f"{lang}_{key}={exam[f'{lang}_{key}']:.4f}" for lang in ("en", "zh")
+          for key in ("contam_recall", "contam_precision", "false_flag_rate", "dup_recall", "dup_precision")),
     ]))
 
 

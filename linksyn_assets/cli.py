@@ -20,13 +20,107 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     run = sub.add_parser("run", help="materialize the pipeline for every discipline partition")
     run.add_argument("--seeds", help="seed directory or file (default: the bundled sample seeds)")
     run.add_argument("--disciplines", help="comma-separated disciplines (default: all found)")
-    run.add_argument("--paths-per-discipline", type=int, help="walk paths per discipline")
+    run.add_argument("--paths-per-discipline", type=_positive_int, help="walk paths per discipline (1 or more)")
     run.add_argument("--select", help=f"comma-separated assets (default: all of {','.join(STAGE_ORDER)})")
     run.add_argument("--data-dir", help="where tables and the dataset go (default: ./data or LINKSYN_DATA_DIR)")
     run.add_argument("--model", help="litellm model for every stage (default: embedded demo model)")
+    disc = sub.add_parser("disciplines", help="list discipline partitions: active (in the seed source) and stale")
+    disc.add_argument("--seeds", help="seed directory or file (default: LINKSYN_SEEDS or the bundled sample seeds)")
+    disc.add_argument("--prune", action="store_true",
+                      help="remove the partitions of disciplines that are no longer in the seed source "
+                           "(their files under the data dir are kept)")
     ui = sub.add_parser("ui", help="open the Dagster UI on the instance `linksyn run` writes to")
     ui.add_argument("--port", type=int, default=3000)
     return parser.parse_args(argv)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: must be at least 1 (0 paths would synthesize nothing)")
+    return value
+
+
+class SetupError(Exception):
+    """A problem with the environment or settings, reported as one line before anything runs."""
+
+
+def _writable_dir(path: Path, what: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".linksyn-write-check-{os.getpid()}"
+        probe.write_text("ok", encoding="utf-8")
+        probe.unlink()
+    except OSError as exc:
+        raise SetupError(f"{what} {path} is not a writable directory ({exc.strerror or exc})") from exc
+
+
+def _build(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The resources, with settings and LLM config errors as one line naming the source and key."""
+    from pydantic import ValidationError
+
+    from resources import build_resources
+
+    try:
+        resources = build_resources(seeds_path=getattr(args, "seeds", None), settings_overrides=overrides)
+        resources["llm"].request_params_for("extract")  # JSON in request params is checked up front
+        for stage in ("synthesize", "harden", "judge", "verify"):
+            resources["llm"].request_params_for(stage)
+    except ValidationError as exc:
+        source = f"LINKSYN_SETTINGS={os.environ['LINKSYN_SETTINGS']}" if os.environ.get("LINKSYN_SETTINGS") \
+            else "settings"
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise SetupError(f"{source}: {key}: {first['msg']} (got {first.get('input')!r})") from exc
+    except ValueError as exc:
+        raise SetupError(str(exc).splitlines()[0]) from exc
+    return resources
+
+
+def _failure_reasons(result: Any) -> list[str]:
+    """The first line of each failed step's error, for the summary."""
+    reasons = []
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        message = (error.message if error else "unknown error").strip()
+        cause = error.cause.message.strip() if error and error.cause else ""
+        text = message.splitlines()[0] if message else cause.splitlines()[0] if cause else "unknown error"
+        reasons.append(f"{event.step_key}: {text[:400]}")
+    return reasons
+
+
+def disciplines(args: argparse.Namespace) -> int:
+    """Active vs registered discipline partitions; --prune removes the stale ones."""
+    _prepare_env(argparse.Namespace(data_dir=None, model=None))
+    import dagster as dg
+
+    from linksyn_assets.disciplines import name_mapping, stale_disciplines
+    from linksyn_assets.partitions import discipline_partitions
+
+    seed_source = _build(args)["seed_source"]
+    try:
+        active = seed_source.disciplines()
+    except FileNotFoundError as exc:
+        raise SetupError(str(exc)) from exc
+    instance = dg.DagsterInstance.get()
+    registered = instance.get_dynamic_partitions(discipline_partitions.name)
+    stale = stale_disciplines(registered, set(active))
+    names = name_mapping(seed_source.load().seeds["discipline_name"].drop_nulls().unique().to_list())
+    print(f"Seed source {seed_source.root()}: {len(active)} discipline(s)")
+    for row in names:
+        merged = "  (shares its key with another name)" if row["merged"] else ""
+        print(f"  {row['key']:<32} <- {row['name']}{merged}")
+    print(f"Registered partitions: {len(registered)}; stale (not in the seed source): {stale or 'none'}")
+    if args.prune and stale:
+        for key in stale:
+            instance.delete_dynamic_partition(discipline_partitions.name, key)
+        print(f"Removed {len(stale)} stale partition(s): {', '.join(stale)} (their files under the data dir are kept)")
+    elif stale:
+        print("Run `linksyn disciplines --prune` to remove them; runs and releases already leave them out.")
+    return 0
 
 
 def ui(args: argparse.Namespace) -> int:
@@ -43,16 +137,17 @@ def ui(args: argparse.Namespace) -> int:
 
 
 def _prepare_env(args: argparse.Namespace) -> None:
-    from resources.project_paths import dagster_home
+    from resources.project_paths import dagster_home, data_dir
 
     os.environ.setdefault("DAGSTER_HOME", str(dagster_home()))
     home = Path(os.environ["DAGSTER_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
+    _writable_dir(home, "DAGSTER_HOME")
+    if args.data_dir:
+        os.environ["LINKSYN_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    _writable_dir(data_dir(), "data dir (LINKSYN_DATA_DIR / --data-dir)")
     config = home / "dagster.yaml"
     if not config.exists():  # a project-local instance: SQLite storage, no usage reporting
         config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-    if args.data_dir:
-        os.environ["LINKSYN_DATA_DIR"] = str(Path(args.data_dir).resolve())
     if args.model:
         os.environ["LINKSYN_MODEL"] = args.model
     from resources.progress_bar import export_terminal
@@ -76,13 +171,12 @@ def run(args: argparse.Namespace) -> int:
 
     from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE, RELEASE_STAGE
     from linksyn_assets.partitions import discipline_partitions
-    from resources import build_resources
     from resources.project_paths import data_dir
 
     selected = _select(args)
     overrides = ({"walk": {"paths_per_discipline": args.paths_per_discipline}}
                  if args.paths_per_discipline is not None else None)
-    resources = build_resources(seeds_path=args.seeds, settings_overrides=overrides)
+    resources = _build(args, overrides)
     seed_source = resources["seed_source"]
     try:
         found = seed_source.disciplines()
@@ -111,6 +205,7 @@ def run(args: argparse.Namespace) -> int:
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     metadata: dict[tuple[str, str], dict[str, Any]] = {}
     failed: list[str] = []
+    reasons: list[str] = []
     started = time.monotonic()
     for i, (stage, discipline) in enumerate(plan, 1):
         t0 = time.monotonic()
@@ -124,6 +219,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"    {status} in {time.monotonic() - t0:.1f}s (run {result.run_id[:8]})", flush=True)
         if not result.success:
             failed.append(f"{discipline}: {', '.join(stage)} (run {result.run_id})")
+            reasons += [f"{discipline}: {r}" for r in _failure_reasons(result)]
     if "linkqa_release" in selected and not failed:
         print("[release] linkqa_release ...", flush=True)
         result = dg.materialize(ALL_ASSETS, selection=RELEASE_STAGE, instance=instance, resources=resources,
@@ -135,9 +231,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"    release: {data_dir() / 'release'} (card: README.md)", flush=True)
         else:
             failed.append(f"linkqa_release (run {result.run_id})")
+            reasons += _failure_reasons(result)
     _summary(selected, disciplines, metadata, data_dir(), time.monotonic() - started)
     if failed:
-        print("Failed runs (open `linksyn ui` for their logs):\n  " + "\n  ".join(failed))
+        print("Failed runs:\n  " + "\n  ".join(failed))
+        if reasons:
+            print("Why (first reasons):\n  " + "\n  ".join(list(dict.fromkeys(reasons))[:6]))
+        print("Full logs: linksyn ui")
         return 1
     return 0
 
@@ -204,11 +304,12 @@ def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[s
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    if args.command == "run":
-        return run(args)
-    if args.command == "ui":
-        return ui(args)
-    return 2
+    commands = {"run": run, "ui": ui, "disciplines": disciplines}
+    try:
+        return commands[args.command](args)
+    except SetupError as exc:
+        print(f"linksyn: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

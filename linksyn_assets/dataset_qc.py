@@ -71,6 +71,14 @@ def _answer_is_option_letter() -> pl.Expr:
     return pl.col("answer").str.strip_chars().str.to_uppercase().str.contains(pattern)
 
 
+def _json_debris(column: str) -> pl.Expr:
+    """A field that is a fragment of JSON syntax (`3 }, {`, `"answer": "`), or only brackets and punctuation:
+    what a model leaves when its JSON goes wrong. LaTeX (`\\frac{a}{b}`, `\\{1\\}, \\{2\\}`) does not match."""
+    text = pl.col(column).fill_null("")
+    bare = text.str.replace_all(r"[\s\[\]{}\",:;.]+", "")
+    return (bare == "") | text.str.contains(r'\}\s*,\s*\{|"\s*:\s*["\[{]|^\s*[\]}]|[\[{]\s*$|^\s*\{\s*"')
+
+
 def _status_reason() -> pl.Expr:
     return (pl.when(pl.col("status") == "failed").then(pl.lit("generation failed: ") + pl.col("error").fill_null("?"))
             .when(pl.col("status") == "not_harder").then(pl.lit("hard variant not rated harder: ")
@@ -101,6 +109,10 @@ def quality_check(rows: pl.DataFrame, params: DatasetParams, copy_threshold: flo
         .then(pl.lit("empty solution"))
         .when(pl.col("solution").str.len_chars() > params.max_solution_chars)
         .then(pl.lit(f"solution longer than {params.max_solution_chars} characters"))
+        .when(_json_debris("answer")).then(pl.lit("answer is JSON debris, not an answer"))
+        .when(_json_debris("solution")).then(pl.lit("solution is JSON debris, not a solution"))
+        .when((pl.col("question_type") == "multiple_choice") & (pl.col("options").list.len().fill_null(0) < 2))
+        .then(pl.lit("multiple choice with fewer than two options"))
         .when(pl.col("options").list.len() == 1).then(pl.lit("only one option"))
         .when((pl.col("options").list.len() > 1) & ~_answer_is_option_letter())
         .then(pl.lit("answer is not one of the option letters"))

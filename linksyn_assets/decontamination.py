@@ -1,11 +1,22 @@
 """Benchmark decontamination: does a record contain a benchmark question?
 
 Two tests against every benchmark item (its question and options, tokenized like the records):
-- exact: the record shares a token n-gram (13 by default) with an item;
-- reworded: the record contains at least `containment` of the item's distinct token trigrams.
-  This catches light rewording and short items (most MMLU questions have fewer than 13 words).
-  Trigrams found in more than MAX_ITEMS_PER_TRIGRAM items ("which of the following") and items
-  with fewer than MIN_TRIGRAMS trigrams left are not used for this test.
+- exact: the record shares an n-gram (13 words, or EXACT_HAN_CHARS Han characters) with an item and at
+  least EXACT_MIN_SHARE of the item's trigrams; n-grams found in more than MAX_ITEMS_PER_EXACT items are
+  templates ("Which of the given formulas of PL is the best symbolization of the following
+  sentence?"), not leaks, and are not used; the share keeps an instruction sentence that several
+  exam items repeat ("下列对材料相关内容的理解和分析,不正确的一项是") from flagging another question;
+- reworded: the record contains at least `containment` of the item's distinct trigrams (3 words,
+  or TRI_HAN_CHARS Han characters), and at least MIN_MATCHED_TRIGRAMS of them. Each trigram weighs
+  1 / the number of items that hold it, so the option set that every "充分不必要条件" question shares
+  counts for little and the item's own words for much. This catches light
+  rewording and short items (most MMLU
+  questions have fewer than 13 words). Trigrams found in more than MAX_ITEMS_PER_TRIGRAM items
+  ("which of the following", "下列说法正确") and items with fewer than MIN_TRIGRAMS trigrams left are
+  not used for this test.
+Gram lengths per script are explained in text_fingerprints; the Han lengths were chosen on real
+exam questions (bench/qc_bench.py: a Han 3-gram is three characters, and half of a short stem's
+character trigrams match a different question by chance).
 Lookups go through a bitmap prefilter, then a binary search of the sorted gram tables.
 """
 
@@ -16,27 +27,43 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .text_fingerprints import TokenHashes, gram_hash
+from .text_fingerprints import TokenHashes, gram_end, gram_hash
 
 MAX_ITEMS_PER_TRIGRAM = 20
+MAX_ITEMS_PER_EXACT = 1
 MIN_TRIGRAMS = 4
+MIN_MATCHED_TRIGRAMS = 4  # "which of the following best describes a ..." shares 3 with many texts
+EXACT_MIN_SHARE = 0.25  # a long shared n-gram counts with a quarter of the item's trigrams (templates don't)
+_MAX_EXACT_HITS = 8
+TRI_WORDS, TRI_HAN_CHARS = 3, 5
+EXACT_HAN_CHARS = 26
 _BITMAP_BITS = 1 << 26  # 8 MB; a few % of random lookups pass it
 EXACT, REWORDED = 1, 2
 
 
 @numba.njit(cache=True)
-def _grams(hashes: np.ndarray, ptr: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every n-gram hash of every text, with its text index."""
-    total = 0
-    for t in range(ptr.size - 1):
-        total += max(0, ptr[t + 1] - ptr[t] - n + 1)
-    grams, owner = np.empty(total, np.uint64), np.empty(total, np.int64)
+def _grams(hashes: np.ndarray, han: np.ndarray, ptr: np.ndarray, words: int,
+           han_chars: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every gram hash of every text (see gram_end), with its text index."""
+    grams, owner = np.empty(hashes.size, np.uint64), np.empty(hashes.size, np.int64)
     g = 0
     for t in range(ptr.size - 1):
-        for i in range(ptr[t], ptr[t + 1] - n + 1):
-            grams[g], owner[g] = gram_hash(hashes, i, n), t
+        for i in range(ptr[t], ptr[t + 1]):
+            end = gram_end(han, i, ptr[t + 1], words, han_chars)
+            if end < 0:
+                break
+            grams[g], owner[g] = gram_hash(hashes, i, end - i), t
             g += 1
-    return grams, owner
+    return grams[:g], owner[:g]
+
+
+def _spread(grams: np.ndarray, owner: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Per (gram, owner) row: how many distinct items (groups) hold the gram."""
+    if grams.size == 0:
+        return np.zeros(0, np.int64)
+    pairs = np.unique(np.stack([grams, groups[owner].astype(np.uint64)], axis=1), axis=0)
+    values, spread = np.unique(pairs[:, 0], return_counts=True)
+    return spread[np.searchsorted(values, grams)]
 
 
 def _bitmap(grams: np.ndarray) -> np.ndarray:
@@ -55,6 +82,8 @@ def _maybe(bits: np.ndarray, g: np.uint64) -> bool:
 @dataclass
 class BenchmarkIndex:
     n: int
+    han_exact: int
+    han_tri: int
     containment: float
     items: int
     exact_grams: np.ndarray  # sorted unique n-gram hashes
@@ -62,25 +91,33 @@ class BenchmarkIndex:
     exact_bits: np.ndarray
     tri_grams: np.ndarray  # sorted trigram hashes (one row per item holding it)
     tri_owner: np.ndarray
+    tri_weight: np.ndarray  # 1 / the number of items holding the trigram: what it says about one item
     tri_bits: np.ndarray
-    tri_count: np.ndarray  # usable trigrams per item (0 = item not used by the reworded test)
+    tri_total: np.ndarray  # summed weight of each text's usable trigrams (0 = not used by the reworded test)
+    groups: np.ndarray  # the benchmark item of each indexed text
 
     @classmethod
-    def build(cls, tokens: TokenHashes, n: int = 13, containment: float = 0.5) -> BenchmarkIndex:
-        grams, owner = _grams(tokens.hashes, tokens.ptr, n)
+    def build(cls, tokens: TokenHashes, n: int = 13, containment: float = 0.5,
+              groups: np.ndarray | None = None, han_exact: int = EXACT_HAN_CHARS,
+              han_tri: int = TRI_HAN_CHARS) -> BenchmarkIndex:
+        """groups: the benchmark item of each text (an item may be indexed as several texts)."""
+        groups = np.arange(tokens.count) if groups is None else groups
+        grams, owner = _grams(tokens.hashes, tokens.unit, tokens.ptr, n, han_exact)
+        keep_exact = _spread(grams, owner, groups) <= MAX_ITEMS_PER_EXACT
+        grams, owner = grams[keep_exact], owner[keep_exact]
         grams, first = np.unique(grams, return_index=True)
-        tri, tri_owner = _grams(tokens.hashes, tokens.ptr, 3)
-        pairs = np.unique(np.stack([tri, tri_owner.astype(np.uint64)], axis=1), axis=0)  # distinct per item
+        tri, tri_owner = _grams(tokens.hashes, tokens.unit, tokens.ptr, TRI_WORDS, han_tri)
+        pairs = np.unique(np.stack([tri, tri_owner.astype(np.uint64)], axis=1), axis=0)  # distinct per text
         tri, tri_owner = pairs[:, 0], pairs[:, 1].astype(np.int64)
-        values, inverse, spread = np.unique(tri, return_inverse=True, return_counts=True)
-        usable = spread[inverse] <= MAX_ITEMS_PER_TRIGRAM
-        tri, tri_owner = tri[usable], tri_owner[usable]
+        spread = _spread(tri, tri_owner, groups)
+        usable = spread <= MAX_ITEMS_PER_TRIGRAM
+        tri, tri_owner, spread = tri[usable], tri_owner[usable], spread[usable]
         count = np.bincount(tri_owner, minlength=tokens.count)
-        count[count < MIN_TRIGRAMS] = 0
-        keep = count[tri_owner] > 0
-        tri, tri_owner = tri[keep], tri_owner[keep]
-        return cls(n, containment, tokens.count, grams, owner[first], _bitmap(grams), tri, tri_owner,
-                   _bitmap(tri), count)
+        keep = count[tri_owner] >= MIN_TRIGRAMS
+        tri, tri_owner, weight = tri[keep], tri_owner[keep], 1.0 / spread[keep]
+        total = np.bincount(tri_owner, weights=weight, minlength=tokens.count)
+        return cls(n, han_exact, han_tri, containment, tokens.count, grams, owner[first], _bitmap(grams), tri,
+                   tri_owner, weight, _bitmap(tri), total, groups.astype(np.int64))
 
 
 @dataclass
@@ -91,61 +128,82 @@ class Contamination:
 
 
 @numba.njit(cache=True, parallel=True)
-def _check(hashes: np.ndarray, ptr: np.ndarray, n: int, containment: float, exact: np.ndarray,
-           exact_owner: np.ndarray, exact_bits: np.ndarray, tri: np.ndarray, tri_owner: np.ndarray,
-           tri_bits: np.ndarray, tri_count: np.ndarray, item: np.ndarray, kind: np.ndarray,
-           score: np.ndarray) -> None:
+def _check(hashes: np.ndarray, han: np.ndarray, ptr: np.ndarray, n: int, han_exact: int, han_tri: int,
+           containment: float, exact: np.ndarray, exact_owner: np.ndarray, exact_bits: np.ndarray, tri: np.ndarray,
+           tri_owner: np.ndarray, tri_weight: np.ndarray, tri_bits: np.ndarray, tri_total: np.ndarray,
+           groups: np.ndarray,
+           item: np.ndarray, kind: np.ndarray, score: np.ndarray) -> None:
     for t in numba.prange(ptr.size - 1):
         lo, hi = ptr[t], ptr[t + 1]
-        found = False
-        for i in range(lo, hi - n + 1):
-            g = gram_hash(hashes, i, n)
+        if hi <= lo:
+            continue
+        hit_groups = np.full(_MAX_EXACT_HITS, -1, np.int64)
+        hits = 0
+        for i in range(lo, hi):
+            end = gram_end(han, i, hi, n, han_exact)
+            if end < 0 or hits == _MAX_EXACT_HITS:
+                break
+            g = gram_hash(hashes, i, end - i)
             if _maybe(exact_bits, g):
                 at = np.searchsorted(exact, g)
                 if at < exact.size and exact[at] == g:
-                    item[t], kind[t], score[t] = exact_owner[at], 1, 1.0
-                    found = True
-                    break
-        if found or hi - lo < 3:
-            continue
-        seen = np.empty(hi - lo - 2, np.uint64)
+                    group = groups[exact_owner[at]]
+                    if group not in hit_groups[:hits]:
+                        hit_groups[hits] = group
+                        hits += 1
+        seen = np.empty(hi - lo, np.uint64)
         m = 0
-        for i in range(lo, hi - 2):
-            g = gram_hash(hashes, i, 3)
+        for i in range(lo, hi):
+            end = gram_end(han, i, hi, TRI_WORDS, han_tri)
+            if end < 0:
+                break
+            g = gram_hash(hashes, i, end - i)
             if _maybe(tri_bits, g):
                 seen[m] = g
                 m += 1
         if m == 0:
             continue
         grams = np.unique(seen[:m])
-        owners = np.empty(0, np.int64)
+        rows = np.empty(0, np.int64)
         for g in grams:
             at = np.searchsorted(tri, g)
             end = at
             while end < tri.size and tri[end] == g:
                 end += 1
             if end > at:
-                owners = np.concatenate((owners, tri_owner[at:end]))
-        if owners.size == 0:
+                rows = np.concatenate((rows, np.arange(at, end)))
+        if rows.size == 0:
             continue
-        owners.sort()
-        best, best_item, run = 0.0, -1, 1
+        owners = tri_owner[rows]
+        order = np.argsort(owners, kind="mergesort")
+        owners, weights = owners[order], tri_weight[rows[order]]
+        best, best_item, run, mass = 0.0, -1, 1, weights[0]
+        exact_share, exact_item = 0.0, -1
         for j in range(1, owners.size + 1):
             if j < owners.size and owners[j] == owners[j - 1]:
                 run += 1
+                mass += weights[j]
                 continue
-            share = run / tri_count[owners[j - 1]]
-            if share > best:
-                best, best_item = share, owners[j - 1]
-            run = 1
-        if best >= containment:
+            owner = owners[j - 1]
+            share = mass / tri_total[owner]
+            if share > best and run >= MIN_MATCHED_TRIGRAMS:
+                best, best_item = share, owner
+            if hits and share > exact_share and groups[owner] in hit_groups[:hits]:
+                exact_share, exact_item = share, owner
+            if j < owners.size:
+                run, mass = 1, weights[j]
+        if exact_share >= EXACT_MIN_SHARE:
+            item[t], kind[t], score[t] = exact_item, 1, exact_share
+        elif best >= containment:
             item[t], kind[t], score[t] = best_item, 2, best
 
 
 def check(index: BenchmarkIndex, tokens: TokenHashes) -> Contamination:
     n = tokens.count
     out = Contamination(np.full(n, -1, np.int64), np.zeros(n, np.int8), np.zeros(n))
-    _check(tokens.hashes, tokens.ptr, index.n, index.containment, index.exact_grams, index.exact_owner,
-           index.exact_bits, index.tri_grams, index.tri_owner, index.tri_bits, index.tri_count,
+    _check(tokens.hashes, tokens.unit, tokens.ptr, index.n, index.han_exact, index.han_tri, index.containment,
+           index.exact_grams, index.exact_owner,
+           index.exact_bits, index.tri_grams, index.tri_owner, index.tri_weight, index.tri_bits, index.tri_total,
+           index.groups,
            out.item, out.kind, out.score)
     return out

@@ -25,6 +25,16 @@ class SeedRecord(BaseModel):
     source_file: str
     source_row: int
     kp_routes: list[str] = Field(default_factory=list)
+    discipline_name: str | None = None  # the name as the source wrote it; `discipline` is its key
+
+
+class BenchmarkItem(BaseModel):
+    """One question of a benchmark file, indexed for decontamination (an answer is not needed)."""
+
+    question: str = Field(min_length=1)
+    options: list[str] = Field(default_factory=list)
+    source_file: str
+    source_row: int
 
 
 class QuarantineRow(BaseModel):

@@ -31,14 +31,16 @@ class ReleaseInputs:
     rejects: pl.DataFrame  # rows removed per discipline (linkqa_dataset)
     home_kps: dict[str, int]  # KPs per discipline graph, for coverage
     spend: dict[str, StageSpend]  # extract, synthesize, harden, judge, verify
-    benchmark_files: list[str]  # what linkqa_dataset decontaminated against
+    benchmark_files: dict[str, dict]  # what linkqa_dataset decontaminated against: file -> rows, items, not indexed
     missing: list[str]  # disciplines without a dataset file
 
 
-def cross_discipline_dedup(dataset: pl.DataFrame, threshold: float) -> QCResult:
+def cross_discipline_dedup(dataset: pl.DataFrame, threshold: float,
+                           threshold_zh: float | None = None) -> QCResult:
     rows = dataset.sort("discipline", maintain_order=True)
     qc = QCResult(kept=rows, rejects=rows.clear().with_columns(pl.lit(None, pl.String).alias("reason")))
-    return remove_where(qc, near_duplicate_reasons(rows, duplicate_clusters(rows, threshold)))
+    clusters = duplicate_clusters(rows, threshold, threshold_zh=threshold_zh)
+    return remove_where(qc, near_duplicate_reasons(rows, clusters))
 
 
 def staging_dir(out_dir: Path) -> Path:
@@ -101,6 +103,20 @@ def card_numbers(kept: pl.DataFrame, removed: pl.DataFrame, inputs: ReleaseInput
     }
 
 
+def _benchmark_list(files: dict[str, dict]) -> str:
+    if not files:
+        return "no benchmark (set `dataset.benchmark_files` to check for leaked evaluation questions)"
+    lines = []
+    for name, f in files.items():
+        if not isinstance(f, dict):  # metadata written before per-file counts existed
+            lines.append(f"\n  - `{name}`")
+            continue
+        skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(f.get("not_indexed", {}).items())) or "none"
+        lines.append(f"\n  - `{name}`: {f.get('data_rows', 0):,} data rows, {f.get('items', 0):,} items indexed, "
+                     f"not indexed: {skipped}")
+    return "".join(lines)
+
+
 def dataset_card(numbers: dict, shards: list[str], tokenizer: str, missing: list[str]) -> str:
     files = ", ".join(f"`{s}`" for s in shards)
     return f"""---
@@ -120,8 +136,7 @@ several seed questions linked along paths of a knowledge-point graph, plus harde
   Load with `datasets.load_dataset("parquet", data_files="data/*.parquet")`.
 - Rows by kind: {json.dumps(numbers['by_kind'])}
 - Answer verification (independent solve): {json.dumps(numbers['verification'])}
-- Decontaminated against: {', '.join(numbers['benchmark_files']) or
-  'no benchmark (set `dataset.benchmark_files` to check for leaked evaluation questions)'}
+- Decontaminated against: {_benchmark_list(numbers['benchmark_files'])}
 - LLM cost of the inputs (cache hits counted at what they first cost): ${sum(numbers['cost_usd'].values()):.4f}
   ({', '.join(f"{stage} ${cost:.4f}" for stage, cost in numbers['cost_usd'].items()) or 'no LLM stage recorded'})
 {f"- Disciplines without a dataset yet (not included): {', '.join(missing)}" if missing else ""}

@@ -46,6 +46,14 @@ LLM_ENV: dict[str, tuple[str, Any]] = {
     "LINKSYN_BUDGET_USD_PER_PARTITION": ("budget_usd_per_partition", float),
     "LINKSYN_BUDGET_TOKENS_PER_PARTITION": ("budget_tokens_per_partition", int),
     "LINKSYN_LLM_TRANSPORT": ("transport", str), "LINKSYN_LLM_WORKERS": ("workers", int),
+    "LINKSYN_JUDGE_MODEL": ("judge_model", str), "LINKSYN_VERIFY_MODEL": ("verify_model", str),
+    "LINKSYN_STRUCTURED_OUTPUT": ("structured_output", str), "LINKSYN_REQUEST_PARAMS": ("request_params", str),
+    "LINKSYN_EXTRACT_REQUEST_PARAMS": ("extract_request_params", str),
+    "LINKSYN_SYNTHESIZE_REQUEST_PARAMS": ("synthesize_request_params", str),
+    "LINKSYN_HARDEN_REQUEST_PARAMS": ("harden_request_params", str),
+    "LINKSYN_JUDGE_REQUEST_PARAMS": ("judge_request_params", str),
+    "LINKSYN_VERIFY_REQUEST_PARAMS": ("verify_request_params", str),
+    "LINKSYN_MAX_FAILED_SHARE": ("max_failed_share", float),
 }
 
 

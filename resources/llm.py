@@ -1,5 +1,6 @@
 """The LLM resource: one litellm model string per stage, the embedded model by default."""
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,7 @@ _ledgers: dict[Path, RequestLedger] = {}
 
 
 class LLMResource(dg.ConfigurableResource):
-    """Model strings are litellm's ('deepseek/deepseek-reasoner', 'hosted_vllm/Qwen/...',
+    """Model strings are litellm's ('deepseek/deepseek-v4-pro', 'hosted_vllm/deepseek-ai/DeepSeek-R1',
     'openai/gpt-4o-mini'). Empty = the embedded SmolLM2 demo model. The API key is read from
     the environment variable named by api_key_env (or litellm's provider default, e.g.
     DEEPSEEK_API_KEY) at call time; it is never stored in config, ledger, logs or metadata."""
@@ -55,6 +56,31 @@ class LLMResource(dg.ConfigurableResource):
     transport: str = Field("auto", description="auto: litellm routes, our HTTP for OpenAI-format providers; "
                                                "litellm: every call through litellm.acompletion")
     workers: int = Field(1, ge=1, description="processes per batch (helps the litellm transport)")
+    request_params: str = Field("", description='JSON object of extra request parameters for every stage, e.g. '
+                                                '{"reasoning_effort": "high"} or {"thinking": {"type": "disabled"}}; '
+                                                'part of the request key')
+    extract_request_params: str = Field("", description="JSON object merged over request_params for extraction")
+    synthesize_request_params: str = Field("", description="... for synthesis")
+    harden_request_params: str = Field("", description="... for hard variants")
+    judge_request_params: str = Field("", description="... for the difficulty judge")
+    verify_request_params: str = Field("", description="... for the independent solve")
+    max_failed_share: float = Field(0.5, ge=0, le=1, description="an LLM asset fails when more than this share of "
+                                                                 "its requests failed, however few they are")
+
+    def request_params_for(self, stage: str) -> dict:
+        merged: dict = {}
+        for name in ("request_params", f"{stage}_request_params"):
+            raw = getattr(self, name)
+            if not raw:
+                continue
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"llm.{name}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+            if not isinstance(value, dict):
+                raise ValueError(f"llm.{name}: must be a JSON object, got {type(value).__name__}")
+            merged.update(value)
+        return merged
 
     def model_for(self, stage: str) -> str:
         return {"extract": self.extract_model, "synthesize": self.synthesize_model, "harden": self.harden_model,
@@ -71,8 +97,10 @@ class LLMResource(dg.ConfigurableResource):
             if not key:
                 raise dg.Failure(f"environment variable {self.api_key_env} (api_key_env) is not set")
         identity = f"{model}@{self.api_base}" if self.api_base else model
+        params = self.request_params_for(stage)
         return ModelRoute(model=model, cache_identity=identity, api_base=self.api_base or None,
-                          api_key=key, structured_output=self.structured_output)
+                          api_key=key, structured_output=self.structured_output,
+                          request_params=json.dumps(params, sort_keys=True, ensure_ascii=False) if params else "")
 
     def ledger(self) -> RequestLedger:
         path = Path(self.ledger_path) if self.ledger_path else data_dir() / "llm_ledger.sqlite"

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from .llm_budget import Budget, BudgetExceeded, Prices
 from .llm_ledger import DONE, FAILED, RequestLedger, request_key
+from .llm_providers import model_not_served
 from .llm_transport import (
     PermanentError,
     PreparedRoute,
@@ -70,6 +71,10 @@ class ModelRoute:
     api_base: str | None = None
     api_key: str | None = field(default=None, repr=False)
     structured_output: str = "auto"  # auto | json_schema | json_object | llama_cpp
+    request_params: str = ""  # canonical JSON object of extra request parameters (part of the request key)
+
+    def params(self) -> dict[str, Any]:
+        return json.loads(self.request_params) if self.request_params else {}
 
     def response_format(self, output: type[BaseModel]) -> dict[str, Any]:
         schema = output.model_json_schema()
@@ -192,6 +197,17 @@ def parse_json_answer(content: str | None, output: type[BaseModel]) -> dict[str,
         raise ValueError(f"schema mismatch: {problems}") from exc
 
 
+def failed_share_verdict(stage: str, results: Sequence[CallResult], max_share: float) -> str | None:
+    """Why a batch counts as failed (more than max_share of its requests got no usable answer), else None.
+    Small batches are judged too: 3 of 3 failed is a failed stage, not an empty success."""
+    failed = [r for r in results if not r.ok]
+    if not results or len(failed) <= max_share * len(results):
+        return None
+    first = list(dict.fromkeys((r.error or "unknown error")[:200] for r in failed))[:3]
+    return (f"[{stage}] {len(failed)} of {len(results)} requests failed (more than {max_share:.0%}; llm "
+            f"max_failed_share). First reasons: " + " | ".join(first))
+
+
 def _estimate_prompt_tokens(messages: Sequence[dict[str, str]]) -> int:
     # Upper-bound-ish: about 2 characters per token covers English and Chinese.
     return sum(len(m.get("content") or "") for m in messages) // 2 + 8 * len(messages)
@@ -262,8 +278,10 @@ class LLMClient:
     # ------------------------------------------------------------ the loop
 
     def _key(self, messages: list[dict[str, str]], schema: dict[str, Any], version: str, sample: int) -> str:
+        extra = {"request_params": self.route.params()} if self.route.request_params else {}
         return request_key(model=self.route.cache_identity, messages=messages, temperature=self.temperature,
-                           max_tokens=self.max_tokens, schema=schema, prompt_version=version, sample_index=sample)
+                           max_tokens=self.max_tokens, schema=schema, prompt_version=version, sample_index=sample,
+                           **extra)
 
     def _stop(self, kind: str, reason: str, stop: asyncio.Event) -> None:
         if not self._stop_reason:
@@ -413,7 +431,8 @@ class LLMClient:
         if self.transport == "auto":
             try:
                 self._prepared = prepare_route(self.route.model, self.route.api_base, self.route.api_key,
-                                               self.temperature, self.max_tokens, response_format)
+                                               self.temperature, self.max_tokens, response_format,
+                                               self.route.params())
             except Exception as exc:  # litellm.acompletion will report the real problem per request
                 self.log(f"[{self.stage}] using litellm.acompletion for {self.route.model}: "
                          f"{_scrub(str(exc), self.route.api_key)[:200]}")
@@ -451,6 +470,9 @@ class LLMClient:
                 return None
             except PermanentError as exc:
                 result.error = _scrub(str(exc), self.route.api_key)
+                unserved = model_not_served(self.route.model, self.route.api_base, result.error)
+                if unserved:
+                    self._stop("route", unserved, stop)
                 return result
             content = reply.content
             result.answered = True
@@ -508,7 +530,8 @@ class LLMClient:
                     reply = await send_prepared(self._session, self._prepared, messages, max_tokens)
                 else:
                     reply = await send_litellm(self.route.model, self.route.api_base, self.route.api_key, messages,
-                                               self.temperature, max_tokens, response_format, self.timeout_s)
+                                               self.temperature, max_tokens, response_format, self.timeout_s,
+                                               self.route.params())
             except Retryable as exc:
                 last = exc
                 if exc.throttled:

@@ -53,6 +53,20 @@ class StubState:
     disagree: bool = False  # the independent solve answers D
     judge_flat: bool = False  # the judge rates every question 2 (no variant is harder)
     copy_seed: bool = False  # synthesis returns the first seed's question
+    provider: str = "openai"  # "deepseek": behaves like DeepSeek's API as of 2026-11 (see _deepseek_error)
+
+
+DEEPSEEK_MODELS = {"deepseek-v4-pro", "deepseek-v4-flash"}
+
+
+def _deepseek_error(body: dict[str, Any]) -> str | None:
+    """DeepSeek's API today: only the v4 names are served (deepseek-chat / deepseek-reasoner were
+    retired on 2026-07-24) and response_format json_schema is rejected; both with a 400."""
+    if body.get("model") not in DEEPSEEK_MODELS:
+        return "Model Not Exist"
+    if (body.get("response_format") or {}).get("type") == "json_schema":
+        return "This response_format type is unavailable now"
+    return None
 
 
 def _stage(body: dict[str, Any]) -> str:
@@ -98,8 +112,8 @@ def answer_for(body: dict[str, Any], state: StubState | None = None) -> dict[str
         return {"items": [{"question": _seed_text(body).strip(), "options": [], "answer": "copied",
                            "solution": "copied from the seed", "knowledge_points_used": []}]}
     if stage == "synthesize":
-        kps = re.search(r"Knowledge points on the path: (.*)", user)
-        kp_text = kps.group(1) if kps else "several ideas"
+        kps = re.search(r"<kps>(.*?)</kps>", user)
+        kp_text = ", ".join(json.loads(kps.group(1))) if kps else "several ideas"
         count = int(re.search(r"(?:Write|写) (\d+) (?:new question|道新题)", body["messages"][0]["content"]).group(1))
         return {"items": [{
             "question": f"Combine {kp_text} to solve problem {digest}-{i}: which statement holds?",
@@ -149,6 +163,11 @@ class _Handler(BaseHTTPRequestHandler):
             n = len(state.requests)
             state.by_stage[_stage(body)] += 1
         f = state.faults
+        deepseek = _deepseek_error(body) if state.provider == "deepseek" else None
+        if deepseek:
+            self._send(400, {"error": {"message": deepseek, "type": "invalid_request_error", "param": None,
+                                       "code": "invalid_request_error"}})
+            return
         if f.reject_auth:
             self._send(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
             return
@@ -180,7 +199,9 @@ class _Handler(BaseHTTPRequestHandler):
             content, finish = content[: len(content) // 3], "length"
         prompt_tokens = sum(len(m.get("content") or "") for m in body.get("messages", [])) // 4
         message: dict[str, Any] = {"role": "assistant", "content": content}
-        if "reasoner" in body.get("model", ""):  # R1-style: thinking in its own field, not in content
+        thinking = (body.get("thinking") or {}).get("type", "enabled") != "disabled"
+        if "reasoner" in body.get("model", "") or (state.provider == "deepseek" and thinking):
+            # R1-style: thinking in its own field, not in content
             message["reasoning_content"] = 'Let me think. {"knowledge_points": ["not the answer"]}'
         self._send(200, {
             "id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()),
@@ -218,3 +239,4 @@ class StubServer:
             self.state.headers.clear()
             self.state.by_stage.clear()
             self.state.faults = faults or Faults()
+            self.state.provider = "openai"

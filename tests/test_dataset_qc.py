@@ -179,7 +179,8 @@ def test_wrong_stated_answers_are_flagged_and_the_release_card_matches_the_data(
     assert cost["synthesize"] == pytest.approx(synth_rows["cost_usd"].sum(), rel=1e-6)
     assert rerun["cost_usd_by_stage"].value == pytest.approx(cost)
     assert f"${sum(cost.values()):.4f}" in card and "judge: openai/stub-model" in card
-    assert f"Decontaminated against: {benchmark}:exam.jsonl" in card
+    assert f"Decontaminated against: \n  - `{benchmark}:exam.jsonl`: 1 data rows, 1 items indexed, not indexed: none" \
+        in card
 
 
 def test_the_release_loads_with_pyarrow_and_datasets(tmp_path: Path) -> None:

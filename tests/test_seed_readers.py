@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -191,3 +192,142 @@ def test_bundled_sample_seeds_meet_the_brief() -> None:
     assert set(seeds["language"]) == {"en", "zh"}
     assert set(seeds["difficulty"]) == {0, 1, 2, 3, 4}
     assert canonical_discipline("Computer Science") == "computer_science"
+
+
+# ------------------------------------------------------------------ real-world inputs that used to lose rows
+
+
+def _valid_rows(n: int, discipline: str = "biology") -> list[dict]:
+    return [{"question": f"Which organelle is number {i} in this valid list?", "options": ["a", "b"],
+             "answer": "A", "discipline": discipline} for i in range(n)]
+
+
+def test_chinese_discipline_names_get_partitions_not_lost(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "数学题.jsonl", [
+        {"question": "1+1等于几？", "answer": "2", "discipline": "数学"},
+        {"question": "光速是多少？", "answer": "3e8 m/s", "discipline": "物理"},
+        {"question": "中国菜系有几大？", "answer": "八大", "discipline": "烹饪技艺"},
+    ])
+    (tmp_path / "高中化学.csv").write_text("id,question,A,B,C,D,answer\n0,水的化学式是,H2O,CO2,O2,N2,A\n",
+                                          encoding="utf-8")
+    load = read_seed_dir(tmp_path)
+    assert load.quarantine.is_empty(), load.quarantine.to_dicts()
+    by_key = dict(load.seeds.select("discipline", "discipline_name").iter_rows())
+    assert by_key["mathematics"] == "数学" and by_key["physics"] == "物理"
+    assert by_key["chemistry"] == "高中化学"
+    food = [k for k in by_key if k.startswith("peng_ren_ji_yi_")]
+    assert len(food) == 1 and by_key[food[0]] == "烹饪技艺"
+    assert all(re.fullmatch(r"[a-z0-9_]{1,48}", k) for k in by_key)
+
+
+def test_overlong_and_hostile_discipline_names_are_safe_keys(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "s.jsonl", [
+        {"question": "Long discipline name question?", "answer": "x", "discipline": "Q" * 300},
+        {"question": "Path-like discipline name question?", "answer": "x", "discipline": "../../etc"},
+        {"question": "Slash discipline question?", "answer": "x", "discipline": "a/b"},
+        {"question": "Pipe discipline question?", "answer": "x", "discipline": "a|b"},
+    ])
+    load = read_seed_dir(tmp_path)
+    keys = load.seeds["discipline"].to_list()
+    assert len(keys) == 4 and len(set(keys)) == 4
+    assert all(re.fullmatch(r"[a-z0-9_]{1,48}", k) for k in keys)
+
+
+def test_a_huge_csv_field_and_a_stray_quote_never_stop_the_other_files(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "good.jsonl", _valid_rows(3))
+    huge = "x" * 5_000_000
+    (tmp_path / "huge.csv").write_text(
+        "question,answer,discipline\n"
+        f"\"{huge}\",A,biology\n"
+        "A normal question after the huge one?,yes,biology\n", encoding="utf-8")
+    lines = ["id,question,A,B,C,D,answer"]
+    lines += [f"{i},Question number {i} about cells?,w,x,y,z,B" for i in range(6)]
+    lines.insert(3, '99,"A question whose quote never closes?,w,x,y,z,B')
+    (tmp_path / "quote.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    load = read_seed_dir(tmp_path)
+    q = {(r["source_file"], r["source_row"]): r["reason"] for r in load.quarantine.to_dicts()}
+    assert "over the cap of 20,000" in q[("huge.csv", 1)]
+    assert q[("quote.csv", 3)].startswith("unbalanced quote at line 4")
+    per_file = load.seeds.group_by("source_file").len()
+    assert dict(per_file.iter_rows()) == {"good.jsonl": 3, "huge.csv": 1, "quote.csv": 6}
+    assert _accounted(load) == load.rows_read == 3 + 2 + 7
+
+
+def test_any_error_in_one_file_quarantines_that_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import linksyn_assets.seed_readers as readers
+
+    write_jsonl(tmp_path / "a.jsonl", _valid_rows(2))
+    write_jsonl(tmp_path / "b.jsonl", _valid_rows(2, "physics"))
+    real = readers._from_canonical
+
+    def explode(rec: dict) -> dict:
+        if rec.get("discipline") == "physics":
+            raise MemoryError("simulated reader crash")
+        return real(rec)
+    monkeypatch.setattr(readers, "_from_canonical", explode)
+    load = read_seed_dir(tmp_path)
+    assert load.seeds.height == 2 and set(load.seeds["source_file"]) == {"a.jsonl"}
+    bad = load.quarantine.row(0, named=True)
+    assert (bad["source_file"], bad["source_row"]) == ("b.jsonl", 0)
+    assert "MemoryError: simulated reader crash" in bad["reason"]
+
+
+def test_duplicate_headers_empty_files_and_odd_encodings_are_reported(tmp_path: Path) -> None:
+    (tmp_path / "dup.csv").write_text("question,answer,answer\nWhat?,a,b\n", encoding="utf-8")
+    (tmp_path / "empty.jsonl").write_text("\n\n", encoding="utf-8")
+    (tmp_path / "empty.csv").write_text("", encoding="utf-8")
+    text = "question,answer\n光合作用发生在哪里？,叶绿体\n"
+    (tmp_path / "utf16.csv").write_bytes(text.encode("utf-16-le"))
+    (tmp_path / "utf16bom.csv").write_bytes(text.encode("utf-16"))
+    (tmp_path / "latin1.csv").write_bytes("question,answer\nCafé crème?,oui\n".encode("latin-1") + b"\x81\x8d")
+    load = read_seed_dir(tmp_path)
+    q = {r["source_file"]: r["reason"] for r in load.quarantine.to_dicts()}
+    assert "duplicate header column(s) ['answer']" in q["dup.csv"]
+    assert q["empty.jsonl"] == q["empty.csv"] == "empty file: no data rows"
+    assert "UTF-16-LE without a byte-order mark" in q["utf16.csv"]
+    assert "neither UTF-8 nor GB18030" in q["latin1.csv"]
+    assert load.seeds["question"].to_list() == ["光合作用发生在哪里?"]  # UTF-16 with a BOM is read (NFKC: ？ -> ?)
+
+
+def test_ceval_test_split_without_answers_is_quarantined_as_seed_and_indexed_as_benchmark(tmp_path: Path) -> None:
+    from linksyn_assets.seed_readers import read_benchmark_dir
+
+    rows = [f"{i},第{i}题：下列关于细胞的说法正确的是,甲{i},乙,丙,丁" for i in range(12)]
+    (tmp_path / "high_school_biology_test.csv").write_text("id,question,A,B,C,D\n" + "\n".join(rows) + "\n",
+                                                          encoding="utf-8")
+    load = read_seed_dir(tmp_path)
+    assert load.seeds.is_empty() and load.quarantine.height == 12
+    assert set(load.quarantine["reason"].str.split(":").list.first()) == {"no answer column"}
+    assert set(load.quarantine["discipline"]) == {"general"}
+    bench = read_benchmark_dir(tmp_path)
+    assert bench.items.height == 12 and not bench.items["question"].str.contains("question").any()
+    (f,) = bench.files
+    assert (f.format, f.data_rows, f.items) == ("cmmlu-ceval", 12, 12)
+
+
+def test_mmlu_layout_is_not_guessed_from_a_last_header_cell(tmp_path: Path) -> None:
+    (tmp_path / "x_test.csv").write_text("id,question,A,B,C,D\n0,What is 2+2?,1,2,3,4\n", encoding="utf-8")
+    (tmp_path / "mmlu_dev.csv").write_text("What is 2+2?,1,2,3,4,D\n", encoding="utf-8")
+    load = read_seed_dir(tmp_path)
+    assert load.files == {"x_test.csv": "cmmlu-ceval", "mmlu_dev.csv": "mmlu"}
+    assert load.seeds["source_file"].to_list() == ["mmlu_dev.csv"]
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    (["(s)he runs", "they run", "it runs", "we run"], ["(s)he runs", "they run", "it runs", "we run"]),
+    (["U.S. GDP", "E.U. GDP", "China GDP", "Japan GDP"], ["U.S. GDP", "E.U. GDP", "China GDP", "Japan GDP"]),
+    (["I、II", "II、III", "III、IV", "IV、I"], ["I、II", "II、III", "III、IV", "IV、I"]),
+    (["C:", "D:", "E:", "F:"], ["C:", "D:", "E:", "F:"]),
+    (["A. one", "B. two", "C. three", "D. four"], ["one", "two", "three", "four"]),
+    (["（A）甲", "（B）乙", "（C）丙", "（D）丁"], ["甲", "乙", "丙", "丁"]),
+    (["(a) one", "(b) two"], ["one", "two"]),
+    (["(A)甲", "(B)乙", "(C)丙", "(C)丁"], ["甲", "乙", "丙", "丁"]),  # an upstream typo (AGIEval Gaokao)
+    (["B. one", "C. two", "D. three"], ["B. one", "C. two", "D. three"]),
+])
+def test_option_labels_are_stripped_only_as_a_sequence(tmp_path: Path, options: list[str],
+                                                       expected: list[str]) -> None:
+    write_jsonl(tmp_path / "s.jsonl", [{"question": "Which option is right here?", "options": options,
+                                        "answer": "B", "discipline": "general"}])
+    load = read_seed_dir(tmp_path)
+    assert load.quarantine.is_empty(), load.quarantine.to_dicts()
+    assert load.seeds["options"][0].to_list() == expected

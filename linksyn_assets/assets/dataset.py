@@ -44,7 +44,8 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
     except (OSError, ValueError) as exc:
         raise dg.Failure(f"benchmark_files: {exc}") from exc
     qc = remove_where(qc, benchmarks.describe(benchmarks.check(qc.kept)))
-    qc = remove_where(qc, near_duplicate_reasons(qc.kept, duplicate_clusters(qc.kept, params.near_duplicate_threshold)))
+    qc = remove_where(qc, near_duplicate_reasons(qc.kept, duplicate_clusters(qc.kept, params.near_duplicate_threshold,
+                                                                           threshold_zh=params.near_duplicate_threshold_zh)))
     requests = [(row["record_id"], verify_messages(row, row["language"])) for row in qc.kept.iter_rows(named=True)]
     solves, verifier = run_llm_batch(context, llm, "verify", requests, IndependentSolve, prompt_versions("verify"))
     solved = {r.item_id: IndependentSolve.model_validate(r.data).answer for r in solves if r.ok and r.data}

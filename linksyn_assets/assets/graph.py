@@ -4,18 +4,30 @@
 import dagster as dg
 import polars as pl
 
+from resources.seed_source import SeedSourceResource
+
+from ..disciplines import stale_disciplines
 from ..kp_graph import build_graph_tables, degree_histogram, graph_summary
 from ..partitions import discipline_partitions
 from ..svg_chart import chart, markdown_image
-from .metadata import preview
+from .metadata import json_meta, preview
 
 
 @dg.asset(partitions_def=discipline_partitions, group_name="knowledge", kinds={"polars", "rustworkx"},
           ins={"seed_kps": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
           description="KP co-occurrence graph of one discipline, built from every discipline's seed_kps "
                       "so that KPs shared with other disciplines are kept as bridges.")
-def kp_graph(context: dg.AssetExecutionContext, seed_kps: pl.DataFrame) -> dg.Output[dict[str, pl.DataFrame]]:
-    tables = build_graph_tables(seed_kps, context.partition_key)
+def kp_graph(context: dg.AssetExecutionContext, seed_kps: pl.DataFrame,
+             seed_source: SeedSourceResource) -> dg.Output[dict[str, pl.DataFrame]]:
+    active = set(seed_source.disciplines())
+    if context.partition_key not in active:
+        raise dg.Failure(f"discipline {context.partition_key!r} is not in the current seed source "
+                         f"{seed_source.root()}; remove its partition with `linksyn disciplines --prune`")
+    stale = stale_disciplines(seed_kps["discipline"].unique().to_list(), active)
+    if stale:
+        context.log.warning(f"seed_kps of {len(stale)} discipline(s) no longer in the seed source are left out of "
+                            f"the graph: {stale} (`linksyn disciplines --prune` removes their partitions)")
+    tables = build_graph_tables(seed_kps.filter(pl.col("discipline").is_in(sorted(active))), context.partition_key)
     summary = graph_summary(tables)
     top = tables.nodes.filter(pl.col("in_discipline")).sort("popularity", "kp_id", descending=[True, False])
     hist = degree_histogram(tables)
@@ -28,4 +40,5 @@ def kp_graph(context: dg.AssetExecutionContext, seed_kps: pl.DataFrame) -> dg.Ou
         "top_kps": preview(top, ["name", "popularity", "disciplines", "is_bridge"], rows=15),
         "degree_distribution": dg.MetadataValue.md(markdown_image(degree_plot, "degree distribution")),
         "aliases": tables.aliases.height,
+        "stale_disciplines_excluded": json_meta(stale),
     })

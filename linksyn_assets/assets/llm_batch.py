@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from resources.llm import LLMResource
 from resources.llm_budget import BudgetExceeded
-from resources.llm_client import CallResult, LLMClient, Request, RunAborted
+from resources.llm_client import CallResult, LLMClient, Request, RunAborted, failed_share_verdict
 from resources.progress_bar import terminal_progress
 from resources.project_paths import data_dir
 from resources.result_shards import ResultShards
@@ -28,4 +28,7 @@ def run_llm_batch(context: dg.AssetExecutionContext, llm: LLMResource, stage: st
     finally:
         llm.record_spend(client, context.run_id)
         shards.remove()
+    verdict = failed_share_verdict(stage, results, llm.max_failed_share)
+    if verdict:
+        raise dg.Failure(verdict, metadata=client.stats.as_metadata())
     return results, client

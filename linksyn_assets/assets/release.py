@@ -7,7 +7,9 @@ import polars as pl
 from resources.parquet_io import write_parquet_atomic
 from resources.pipeline_settings import LinkSynSettingsResource
 from resources.project_paths import data_dir
+from resources.seed_source import SeedSourceResource
 
+from ..disciplines import stale_disciplines
 from ..partitions import discipline_partitions
 from ..release import (
     ReleaseInputs,
@@ -54,12 +56,12 @@ def _stage_spend(latest: dict[tuple[str, str], dict]) -> dict[str, StageSpend]:
     return spend
 
 
-def _benchmark_files(latest: dict[tuple[str, str], dict]) -> list[str]:
-    files = set()
+def _benchmark_files(latest: dict[tuple[str, str], dict]) -> dict[str, dict]:
+    files: dict[str, dict] = {}
     for (asset, _), meta in latest.items():
         if asset == "linkqa_dataset":
             files.update(meta.get("benchmark_files") or {})
-    return sorted(files)
+    return dict(sorted(files.items()))
 
 
 def _read_inputs(disciplines: list[str], latest: dict[tuple[str, str], dict]) -> ReleaseInputs:
@@ -85,13 +87,25 @@ def _read_inputs(disciplines: list[str], latest: dict[tuple[str, str], dict]) ->
 @dg.asset(deps=[linkqa_dataset], group_name="release", kinds={"parquet"},
           description="Every discipline's linkqa_dataset as one release: near-duplicates across disciplines "
                       "removed once, Parquet shards + JSONL and a dataset card (README.md) in <data dir>/release.")
-def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsResource) -> dg.MaterializeResult:
+def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsResource,
+                   seed_source: SeedSourceResource) -> dg.MaterializeResult:
     params = settings.plain().dataset
-    disciplines = sorted(context.instance.get_dynamic_partitions(discipline_partitions.name))
+    registered = context.instance.get_dynamic_partitions(discipline_partitions.name)
+    active = set(seed_source.disciplines())
+    stale = stale_disciplines(registered, active)
+    if stale:
+        context.log.warning(f"left out of the release, no longer in the seed source: {stale} "
+                            "(`linksyn disciplines --prune` removes their partitions)")
+    disciplines = sorted(set(registered) & active)
     inputs = _read_inputs(disciplines, _latest_metadata(context.instance, disciplines))
+    if not [d for d in disciplines if d not in inputs.missing]:
+        raise dg.Failure(f"no linkqa_dataset partition of the current seed source's disciplines has been "
+                         f"materialized (disciplines: {disciplines})")
     if inputs.dataset.is_empty():
-        raise dg.Failure(f"no linkqa_dataset partition has been materialized (disciplines: {disciplines})")
-    qc = cross_discipline_dedup(inputs.dataset, params.near_duplicate_threshold)
+        raise dg.Failure(f"every linkqa_dataset partition is empty ({len(disciplines) - len(inputs.missing)} "
+                         f"discipline(s), 0 rows): QC removed every row or no row was synthesized; see "
+                         f"removed_by_reason of linkqa_dataset (rejects in {data_dir() / 'rejects'})")
+    qc = cross_discipline_dedup(inputs.dataset, params.near_duplicate_threshold, params.near_duplicate_threshold_zh)
     out_dir = data_dir() / "release"
     tmp = staging_dir(out_dir)
     shards = write_release(qc.kept, tmp, params.release_shard_rows)
@@ -111,6 +125,7 @@ def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsR
         "cost_usd_by_stage": json_meta(numbers["cost_usd"]),
         "models_by_stage": json_meta(numbers["models"]),
         "missing_disciplines": json_meta(inputs.missing),
+        "stale_disciplines_excluded": json_meta(stale),
         "release": dg.MetadataValue.path(str(out_dir)),
         "card": dg.MetadataValue.md((out_dir / "README.md").read_text(encoding="utf-8")),
     })

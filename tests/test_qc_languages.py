@@ -1,0 +1,144 @@
+"""QC that works in Chinese as well as English: decontamination, near-duplicates, junk answers."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import polars as pl
+
+from linksyn_assets.dataset_qc import assemble, quality_check
+from linksyn_assets.settings import DatasetParams
+from linksyn_assets.synthesis import HARD_SCHEMA, SYNTH_SCHEMA
+from linksyn_assets.text_dedup import Benchmarks, duplicate_clusters
+from tests.conftest import write_jsonl
+
+ZH_BENCHMARK = [
+    ("一个质量为2千克的物体在水平面上受到10牛顿的水平拉力作用，物体与地面间的动摩擦因数为0.2，求物体的加速度大小。",
+     ["3米每二次方秒", "4米每二次方秒", "5米每二次方秒", "6米每二次方秒"]),
+    ("下列关于光合作用的叙述中，正确的是哪一项？光反应阶段在叶绿体类囊体薄膜上进行并产生氧气。",
+     ["只在白天进行", "暗反应不需要酶", "光反应产生氧气", "只发生在根细胞"]),
+    ("已知等差数列的首项为3，公差为4，求该数列前十项的和是多少。", ["210", "200", "230", "190"]),
+    ("将二氧化碳通入澄清石灰水中，溶液先变浑浊后又变澄清，请写出先后发生反应的化学方程式并说明原因。",
+     ["生成碳酸钙", "生成碳酸氢钙", "先生成碳酸钙后生成碳酸氢钙", "没有反应"]),
+    ("秦始皇统一六国后，在全国范围内推行郡县制，这一制度对后世中央集权的发展产生了什么影响？",
+     ["削弱皇权", "加强中央集权", "恢复分封", "促进割据"]),
+    ("某商店把一件商品按进价提高百分之四十标价，再打八折出售，结果每件仍获利十二元，求这件商品的进价。",
+     ["100元", "120元", "80元", "150元"]),
+]
+# Different exam questions of the same domains: they share exam phrasing, not content.
+ZH_CLEAN = [
+    "一个质量为5千克的木块从斜面顶端由静止滑下，斜面倾角为三十度，求木块滑到底端时的速度。",
+    "下列关于细胞呼吸的叙述中，正确的是哪一项？",
+    "已知等比数列的首项为2，公比为3，求该数列的第五项。",
+    "将铁片放入硫酸铜溶液中，一段时间后观察到的现象是什么？",
+    "汉武帝时期实行推恩令，这一政策的主要目的是什么？",
+    "某工厂去年产值为五百万元，今年比去年增长了百分之二十，求今年的产值。",
+    "下列关于电磁感应现象的说法中，正确的是哪一项？",
+    "已知一个圆的半径为3厘米，求这个圆的面积和周长。",
+]
+
+
+def _benchmark(tmp_path, rows: list[tuple[str, list[str]]], name: str) -> Benchmarks:
+    write_jsonl(tmp_path / "bench" / name, [{"question": q, "options": o} for q, o in rows])
+    return Benchmarks.load([tmp_path / "bench"], 13, 0.5)
+
+
+def _records(questions: list[str], options: list[list[str]] | None = None) -> pl.DataFrame:
+    n = len(questions)
+    return pl.DataFrame({"question": questions, "options": options or [[]] * n, "answer": ["A"] * n,
+                         "solution": [""] * n}, schema={"question": pl.String, "options": pl.List(pl.String),
+                                                       "answer": pl.String, "solution": pl.String})
+
+
+def test_chinese_leaks_are_found_and_different_chinese_questions_are_not(tmp_path) -> None:
+    bench = _benchmark(tmp_path, ZH_BENCHMARK, "zh.jsonl")
+    q0, o0 = ZH_BENCHMARK[0]
+    q2, _ = ZH_BENCHMARK[2]
+    q4, o4 = ZH_BENCHMARK[4]
+    leaks = [
+        ("题目：" + q0, list(reversed(o0))),  # prefix, options reordered
+        (q2.replace("3", "３").replace("4", "４").replace("，", ","), []),  # full width, punctuation, stem only
+        (q0.replace("2千克", "3千克").replace("10牛顿", "12牛顿"), o0),  # characters changed
+        ("请认真阅读。" + ZH_BENCHMARK[3][0] + "答题时间为五分钟。", ZH_BENCHMARK[3][1]),  # embedded
+        ("秦始皇統一六國後，在全國範圍內推行郡縣制，這一制度對後世中央集權的發展產生了什麼影響？", o4),  # traditional
+        (ZH_BENCHMARK[5][0], []),  # stem only
+    ]
+    found = bench.check(_records([q for q, _ in leaks] + ZH_CLEAN, [o for _, o in leaks] + [[]] * len(ZH_CLEAN)))
+    flagged = (found.item >= 0).tolist()
+    assert flagged[:len(leaks)] == [True] * len(leaks)
+    assert flagged[len(leaks):] == [False] * len(ZH_CLEAN)
+    assert unicodedata.normalize("NFKC", q4) == bench.items["question"][int(found.item[4])]
+
+
+def test_english_leaks_and_templates(tmp_path) -> None:
+    items = [("Which of the given formulas of PL is the best symbolization of the following sentence? Turtles "
+              "live long lives and are happy creatures, unless they are injured.", ["L • (H ∨ I)", "(L • H) ∨ I"]),
+             ("Which of the given formulas of PL is the best symbolization of the following sentence? Elliott "
+              "likes to skateboard or he likes to write songs and to play them.", ["E ∨ W", "E • W"]),
+             ("A point charge of 3 microcoulombs sits 2 meters from a second charge of 5 microcoulombs; what is "
+              "the magnitude of the electrostatic force between them?", ["0.034 N", "0.34 N", "3.4 N", "34 N"])]
+    bench = _benchmark(tmp_path, items, "en.jsonl")
+    records = [
+        "Q: a point charge of 3 microcoulombs sits 2 meters from a second charge of 5 microcoulombs. What is "
+        "the size of the electrostatic force between them?",  # reworded leak
+        "Which of the given formulas of PL is the best symbolization of the following sentence? Either England's "
+        "importing beef is a sufficient condition for France's subsidizing agriculture or China promotes rights.",
+    ]
+    found = bench.check(_records(records))
+    assert (found.item >= 0).tolist() == [True, False]  # a shared template sentence is not a leak
+
+
+def test_chinese_near_duplicates_with_changed_characters_and_reordered_options() -> None:
+    base = [(q, o) for q, o in ZH_BENCHMARK]
+    variants = [
+        (base[0][0].replace("2千克", "4千克"), list(reversed(base[0][1]))),
+        (base[1][0].replace("正确", "错误").replace("氧气", "氢气"), base[1][1][1:] + base[1][1][:1]),
+        ("秦始皇統一六國後，在全國範圍內推行郡縣制，這一制度對後世中央集權的發展產生了什麼影響？", base[4][1]),
+        (base[5][0].replace("十二", "十五").replace("八折", "九折").replace("四十", "三十"), base[5][1]),
+    ]
+    base.append(("一个正方形的边长为5厘米，求它的面积和周长。", ["25", "20", "10", "5"]))
+    variants.append(("一个长方形的边长为5厘米，求其的体积和周长。", ["20", "25", "5", "10"]))  # 3 changed
+    table = [*base, *variants, *[(q, []) for q in ZH_CLEAN]]
+    rows = pl.DataFrame({"question": [q for q, _ in table], "options": [o for _, o in table]},
+                        schema={"question": pl.String, "options": pl.List(pl.String)})
+    clusters = duplicate_clusters(rows, 0.8, threshold_zh=DatasetParams().near_duplicate_threshold_zh)
+    n = len(base)
+    assert clusters.keep_of[n:n + len(variants)].tolist() == [0, 1, 4, 5, 6]
+    assert not clusters.duplicate[:n].any() and not clusters.duplicate[n + len(variants):].any()
+    # at the Latin threshold the short question with three characters changed (Jaccard about 0.77) is lost
+    strict = duplicate_clusters(rows, 0.8)
+    assert not strict.duplicate[n + len(variants) - 1]
+
+
+def _row(qa_id: str, **values: object) -> dict:
+    row = {k: None for k in SYNTH_SCHEMA}
+    row.update(qa_id=qa_id, discipline="physics", path_id="p", item_index=0, options=["甲", "乙", "丙", "丁"],
+               kp_ids=["k"], seed_ids=["s1"], difficulty=2, language="en", question_type="multiple_choice",
+               model="m", prompt_version="v", status="ok", answer="B", solution="Worked step by step.")
+    row.update(values)
+    return row
+
+
+def test_schema_rejects_junk_in_both_languages() -> None:
+    zh = "一个物体受到两个力的作用，合力的大小可能是多少？"
+    rows = [
+        _row("ok-en", question="Which force keeps a satellite in a circular orbit around the Earth?",
+             options=["gravity", "friction", "drag", "buoyancy"]),
+        _row("ok-zh", question=zh, language="zh", answer="C", solution="两个力同向时合力最大。"),
+        _row("no-options", question="Which force keeps the Moon in orbit around the Earth today?", options=[]),
+        _row("json-answer", question="What is the sum of three and four and five together?", options=[],
+             question_type="short_answer", answer="3 }, {"),
+        _row("json-zh", question=zh + "请说明。", language="zh", options=[], question_type="short_answer",
+             answer='"答案": "5牛"'),
+        _row("brackets", question="What is the value of two plus two in base ten?", options=[],
+             question_type="short_answer", answer="12", solution="]}"),
+        _row("latex-ok", question="Simplify the fraction one half plus one quarter.", options=[],
+             question_type="short_answer", answer="\\frac{3}{4}", solution="\\frac{1}{2}+\\frac{1}{4}=\\frac{3}{4}"),
+    ]
+    qc = quality_check(assemble(pl.DataFrame(rows, schema=SYNTH_SCHEMA), pl.DataFrame(schema=HARD_SCHEMA)),
+                       DatasetParams())
+    assert sorted(qc.kept["record_id"].to_list()) == ["latex-ok", "ok-en", "ok-zh"]
+    reasons = dict(qc.rejects.select("record_id", "reason").iter_rows())
+    assert reasons["no-options"] == "multiple choice with fewer than two options"
+    assert reasons["json-answer"] == reasons["json-zh"] == "answer is JSON debris, not an answer"
+    assert reasons["brackets"] == "solution is JSON debris, not a solution"
