@@ -1,0 +1,129 @@
+"""Failures that say so, and runs built from the disciplines of the current seed source only."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE, RELEASE_STAGE
+from linksyn_assets.partitions import discipline_partitions
+from resources import build_resources
+from tests.conftest import linked_seed_rows, write_jsonl
+from tests.stub_llm_server import StubServer
+
+
+def _linksyn(args: list[str], home: Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DAGSTER_HOME": str(home), **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "linksyn_assets.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=600, check=False)
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_closed_port_fails_the_run_and_prints_why(stub_env: StubServer, linked_seeds: Path, tmp_path: Path,
+                                                     data_dir: Path) -> None:
+    dead = {"LINKSYN_API_BASE": f"http://127.0.0.1:{_closed_port()}/v1", "LINKSYN_MAX_RETRIES": "0"}
+    out = _linksyn(["run", "--seeds", str(linked_seeds), "--paths-per-discipline", "1"], tmp_path / "home", dead)
+    assert out.returncode == 1
+    assert "Why (first reasons):" in out.stdout
+    why = out.stdout.split("Why (first reasons):", 1)[1]
+    assert "seed_kps" in why and "6 of 6 requests failed" in why and "Connect" in why
+    assert "no linkqa_dataset partition" not in out.stdout + out.stderr  # not the misleading end it used to have
+    assert "sk-test-SECRET-4242" not in out.stdout + out.stderr
+    assert stub_env.count == 0
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (["run", "--paths-per-discipline", "0"], {}, "must be at least 1"),
+    (["run", "--select", "seeds"], {"LINKSYN_DATA_DIR": "{file}"}, "is not a writable directory"),
+    (["run", "--select", "seeds"], {"LINKSYN_SETTINGS": "{settings}"}, ": walk.beta: "),
+    (["run", "--select", "seeds"], {"LINKSYN_REQUEST_PARAMS": "not json"}, "llm.request_params: not valid JSON"),
+    (["disciplines", "--seeds", "/no/such/dir"], {}, "does not exist"),
+])
+def test_setup_errors_are_one_line(tmp_path: Path, data_dir: Path, args: list[str], env: dict[str, str],
+                                   message: str) -> None:
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    settings = tmp_path / "settings.json"
+    settings.write_text('{"walk": {"beta": "steep"}}')
+    env = {k: v.format(file=a_file, settings=settings) for k, v in env.items()}
+    out = _linksyn(args, tmp_path / "home", env)
+    assert out.returncode == 2 and message in out.stderr, out.stderr[-2000:]
+    assert "Traceback" not in out.stderr and message in out.stderr.strip().splitlines()[-1]  # argparse adds usage
+    if "LINKSYN_SETTINGS" in env:
+        assert str(settings) in out.stderr
+
+
+def _materialize(instance: dg.DagsterInstance, resources: dict, disciplines: list[str]) -> dict:
+    meta = {}
+    for stage in (PER_DISCIPLINE_STAGE, CROSS_DISCIPLINE_STAGE):
+        for d in disciplines:
+            result = dg.materialize(ALL_ASSETS, selection=stage, partition_key=d, instance=instance,
+                                    resources=resources)
+            assert result.success
+            for event in result.get_asset_materialization_events():
+                mat = event.event_specific_data.materialization
+                meta[(mat.asset_key.to_user_string(), d)] = {k: v.value for k, v in mat.metadata.items()}
+    result = dg.materialize(ALL_ASSETS, selection=RELEASE_STAGE, instance=instance, resources=resources)
+    assert result.success
+    mat = result.get_asset_materialization_events()[0].event_specific_data.materialization
+    meta[("linkqa_release", "-")] = {k: v.value for k, v in mat.metadata.items()}
+    return meta
+
+
+def test_a_discipline_that_left_the_seed_source_is_not_mixed_into_graph_or_release(
+        stub_env: StubServer, tmp_path: Path, data_dir: Path) -> None:
+    both = write_jsonl(tmp_path / "both" / "s.jsonl", linked_seed_rows()).parent
+    physics_only = write_jsonl(tmp_path / "physics" / "s.jsonl",
+                               [r for r in linked_seed_rows() if r["discipline"] == "physics"]).parent
+    settings = {"walk": {"paths_per_discipline": 2}, "synthesis": {"question_types": ["multiple_choice"]}}
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(discipline_partitions.name, ["mathematics", "physics"])
+        first = _materialize(instance, build_resources(seeds_path=str(both), settings_overrides=settings),
+                             ["mathematics", "physics"])
+        assert set(first[("linkqa_release", "-")]["by_discipline"]) == {"mathematics", "physics"}
+        assert first[("kp_graph", "physics")]["stale_disciplines_excluded"] == []
+        # the seed folder changes: mathematics is gone, but its partition and files remain
+        second = _materialize(instance, build_resources(seeds_path=str(physics_only), settings_overrides=settings),
+                              ["physics"])
+        assert second[("kp_graph", "physics")]["stale_disciplines_excluded"] == ["mathematics"]
+        release = second[("linkqa_release", "-")]
+        assert release["stale_disciplines_excluded"] == ["mathematics"]
+        assert set(release["by_discipline"]) == {"physics"}
+        nodes = pl.read_parquet(data_dir / "assets" / "kp_graph" / "physics" / "nodes.parquet")
+        assert not nodes["disciplines"].explode().is_in(["mathematics"]).any()
+        stale = dg.materialize(ALL_ASSETS, selection=["kp_graph"], partition_key="mathematics", instance=instance,
+                               resources=build_resources(seeds_path=str(physics_only)), raise_on_error=False)
+        assert not stale.success
+        error = stale.get_step_failure_events()[0].step_failure_data.error
+        assert "linksyn disciplines --prune" in (error.message + str(error.cause))
+
+
+def test_disciplines_command_lists_and_prunes_stale_partitions(tmp_path: Path, data_dir: Path) -> None:
+    home = tmp_path / "home"
+    both = write_jsonl(tmp_path / "both" / "s.jsonl", linked_seed_rows()).parent
+    write_jsonl(tmp_path / "zh" / "s.jsonl", [{"question": "1+1等于几？", "answer": "2", "discipline": "数学"},
+                                              {"question": "光速是多少？", "answer": "3e8", "discipline": "物理"}])
+    assert _linksyn(["run", "--seeds", str(both), "--select", "seeds"], home).returncode == 0
+    listing = _linksyn(["disciplines", "--seeds", str(tmp_path / "zh")], home)
+    assert listing.returncode == 0, listing.stderr[-2000:]
+    assert "mathematics" in listing.stdout and "<- 数学" in listing.stdout and "stale" in listing.stdout
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert sorted(instance.get_dynamic_partitions("discipline")) == ["mathematics", "physics"]
+    only_physics = write_jsonl(tmp_path / "p" / "s.jsonl",
+                               [r for r in linked_seed_rows() if r["discipline"] == "physics"]).parent
+    pruned = _linksyn(["disciplines", "--seeds", str(only_physics), "--prune"], home)
+    assert pruned.returncode == 0 and "Removed 1 stale partition(s): mathematics" in pruned.stdout
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_dynamic_partitions("discipline") == ["physics"]

@@ -1,0 +1,85 @@
+"""Providers as they are today: DeepSeek's API (v4 names, json_object only, reasoning_content),
+request parameters per stage, and batches that fail loudly instead of succeeding empty."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from linksyn_assets.records import KPExtraction
+from resources import llm_from_env
+from resources.llm_client import CallResult, LLMClient, ModelRoute, RunAborted, failed_share_verdict
+from resources.llm_ledger import RequestLedger
+from tests.conftest import kp_messages
+from tests.stub_llm_server import StubServer
+
+SECRET = "sk-test-SECRET-4242"
+
+
+def _deepseek(stub: StubServer, tmp_path: Path, model: str, transport: str = "auto", params: str = "",
+              **kw) -> LLMClient:
+    stub.state.provider = "deepseek"
+    route = ModelRoute(model=model, cache_identity=f"{model}@stub", api_base=stub.url, api_key=SECRET,
+                       request_params=params)
+    return LLMClient(route, RequestLedger(tmp_path / "ledger.sqlite"), stage="extract", transport=transport,
+                     max_retries=2, **kw)
+
+
+@pytest.mark.parametrize("transport", ["auto", "litellm"])
+@pytest.mark.parametrize("retired", ["deepseek/deepseek-reasoner", "deepseek/deepseek-chat"])
+def test_a_retired_deepseek_name_stops_the_batch_at_once_and_says_why(stub: StubServer, tmp_path: Path,
+                                                                       transport: str, retired: str) -> None:
+    client = _deepseek(stub, tmp_path, retired, transport, max_concurrency=4)
+    with pytest.raises(RunAborted) as caught:
+        client.run([(f"r{i}", kp_messages(i)) for i in range(40)], KPExtraction, "v1")
+    message = str(caught.value)
+    assert retired in message and "is not served by" in message and "Model Not Exist" in message
+    assert "deepseek/deepseek-v4-" in message  # the successor is named
+    assert stub.count <= 8  # not 40 requests x 3 attempts: the first answers stop the batch
+    assert SECRET not in message
+
+
+def test_deepseek_v4_json_object_reasoning_and_request_params(stub: StubServer, tmp_path: Path) -> None:
+    client = _deepseek(stub, tmp_path, "deepseek/deepseek-v4-pro")
+    results = client.run([(f"r{i}", kp_messages(i)) for i in range(3)], KPExtraction, "v1")
+    assert all(r.ok for r in results), [r.error for r in results]
+    assert {b["response_format"]["type"] for b in stub.state.requests} == {"json_object"}  # json_schema is a 400
+    assert all(r.reasoning and r.reasoning.startswith("Let me think") for r in results)
+    calls = stub.count
+    # the thinking toggle goes into the request body and into the request key (so it is a new request)
+    fast = _deepseek(stub, tmp_path, "deepseek/deepseek-v4-pro", params=json.dumps({"thinking": {"type": "disabled"}}))
+    quick = fast.run([(f"r{i}", kp_messages(i)) for i in range(3)], KPExtraction, "v1")
+    assert stub.count == calls + 3 and all(r.ok and r.reasoning is None for r in quick)
+    assert stub.state.requests[-1]["thinking"] == {"type": "disabled"}
+    again = _deepseek(stub, tmp_path, "deepseek/deepseek-v4-pro", params=json.dumps({"thinking": {"type": "disabled"}}))
+    again.run([(f"r{i}", kp_messages(i)) for i in range(3)], KPExtraction, "v1")
+    assert stub.count == calls + 3  # same parameters: answered by the ledger
+
+
+def test_request_params_per_stage_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINKSYN_MODEL", "deepseek/deepseek-v4-pro")
+    monkeypatch.setenv("LINKSYN_REQUEST_PARAMS", '{"reasoning_effort": "high", "top_p": 0.9}')
+    monkeypatch.setenv("LINKSYN_JUDGE_REQUEST_PARAMS", '{"thinking": {"type": "disabled"}}')
+    monkeypatch.setenv("LINKSYN_JUDGE_MODEL", "deepseek/deepseek-v4-flash")
+    llm = llm_from_env()
+    assert llm.request_params_for("synthesize") == {"reasoning_effort": "high", "top_p": 0.9}
+    assert llm.request_params_for("judge") == {"reasoning_effort": "high", "top_p": 0.9,
+                                               "thinking": {"type": "disabled"}}
+    assert llm.model_for("judge") == "deepseek/deepseek-v4-flash"
+    monkeypatch.setenv("LINKSYN_VERIFY_REQUEST_PARAMS", "[1, 2]")
+    with pytest.raises(ValueError, match="llm.verify_request_params: must be a JSON object"):
+        llm_from_env().request_params_for("verify")
+
+
+def _result(ok: bool, error: str | None = None) -> CallResult:
+    return CallResult(item_id="x", ok=ok, error=error, model="m")
+
+
+def test_a_batch_that_mostly_failed_is_a_failure_however_small() -> None:
+    assert failed_share_verdict("extract", [_result(True), _result(False, "e")], 0.5) is None  # exactly half
+    verdict = failed_share_verdict("extract", [_result(False, "HTTP 400: Model Not Exist")] * 3, 0.5)
+    assert verdict and "3 of 3 requests failed" in verdict and "Model Not Exist" in verdict
+    assert failed_share_verdict("extract", [_result(False, "a"), _result(False, "b"), _result(True)], 0.5)
+    assert failed_share_verdict("extract", [], 0.5) is None
