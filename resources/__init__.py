@@ -3,7 +3,8 @@
 LLM (see LLM_ENV below): LINKSYN_MODEL and LINKSYN_{EXTRACT,SYNTHESIZE,HARDEN}_MODEL (litellm model
 strings; unset = the embedded demo model), LINKSYN_API_BASE, LINKSYN_API_KEY_ENV (the name of the env
 var holding the key), LINKSYN_MAX_CONCURRENCY, LINKSYN_RETRY_FAILED, prices and budgets.
-Other: LINKSYN_SEEDS (seed dir), LINKSYN_SETTINGS (a JSON file of pipeline settings), LINKSYN_DATA_DIR.
+Other: LINKSYN_SEEDS (seed dir), LINKSYN_MAX_FIELD_CHARS (seed field cap), LINKSYN_SETTINGS (a JSON file of
+pipeline settings), LINKSYN_DATA_DIR.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ def build_resources(seeds_path: str | None = None,
     env = os.environ.get
     return {
         "io_manager": ParquetIOManager(),
-        "seed_source": SeedSourceResource(path=seeds_path if seeds_path is not None else env("LINKSYN_SEEDS", "")),
+        "seed_source": SeedSourceResource(path=seeds_path if seeds_path is not None else env("LINKSYN_SEEDS", ""),
+                                          **({"max_field_chars": int(env("LINKSYN_MAX_FIELD_CHARS", ""))}
+                                             if env("LINKSYN_MAX_FIELD_CHARS") else {})),
         "llm": llm_from_env(),
         "settings": settings_from_env(settings_overrides),
     }

@@ -6,17 +6,19 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from linksyn_assets.seed_readers import SeedLoad, read_seed_dir, seed_files
+from linksyn_assets.seed_readers import MAX_FIELD_CHARS, SeedLoad, read_seed_dir, seed_files
 
 from .project_paths import SAMPLE_SEEDS_DIR
 
 # One scan per process and source state: every partition of `seeds` reads the same files.
-_scans: dict[tuple[str, str, tuple[tuple[str, int, int], ...]], SeedLoad] = {}
+_scans: dict[tuple[str, str, int, tuple[tuple[str, int, int], ...]], SeedLoad] = {}
 
 
 class SeedSourceResource(dg.ConfigurableResource):
     path: str = Field("", description="seed directory or file; empty = the bundled sample seeds")
     default_discipline: str = Field("general", description="for rows that name no discipline")
+    max_field_chars: int = Field(MAX_FIELD_CHARS, ge=100, description="a seed row with a longer question, option, "
+                                 "answer or explanation is quarantined (one runaway field costs prompt tokens)")
 
     def root(self) -> Path:
         return Path(self.path).expanduser().resolve() if self.path else SAMPLE_SEEDS_DIR
@@ -29,10 +31,10 @@ class SeedSourceResource(dg.ConfigurableResource):
         return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in seed_files(root))
 
     def load(self) -> SeedLoad:
-        key = (str(self.root()), self.default_discipline, self.fingerprint())
+        key = (str(self.root()), self.default_discipline, self.max_field_chars, self.fingerprint())
         if key not in _scans:
             _scans.clear()
-            _scans[key] = read_seed_dir(self.root(), self.default_discipline)
+            _scans[key] = read_seed_dir(self.root(), self.default_discipline, self.max_field_chars)
         return _scans[key]
 
     def disciplines(self) -> list[str]:

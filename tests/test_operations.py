@@ -127,3 +127,30 @@ def test_disciplines_command_lists_and_prunes_stale_partitions(tmp_path: Path, d
     assert pruned.returncode == 0 and "Removed 1 stale partition(s): mathematics" in pruned.stdout
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.get_dynamic_partitions("discipline") == ["physics"]
+
+
+def test_a_release_of_only_empty_partitions_says_exactly_that(tmp_path: Path, data_dir: Path) -> None:
+    from linksyn_assets.dataset_qc import DATASET_COLUMNS
+
+    seeds = write_jsonl(tmp_path / "seeds" / "s.jsonl", linked_seed_rows()).parent
+    (data_dir / "dataset").mkdir(parents=True)
+    for d in ("mathematics", "physics"):
+        pl.DataFrame(schema={c: pl.String for c in DATASET_COLUMNS}).with_columns(
+            pl.lit(None, pl.Int64).alias("tokens")).write_parquet(data_dir / "dataset" / f"{d}.parquet")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(discipline_partitions.name, ["mathematics", "physics"])
+        result = dg.materialize(ALL_ASSETS, selection=RELEASE_STAGE, instance=instance,
+                                resources=build_resources(seeds_path=str(seeds)), raise_on_error=False)
+    assert not result.success
+    error = result.get_step_failure_events()[0].step_failure_data.error
+    assert "every linkqa_dataset partition is empty (2 discipline(s), 0 rows)" in error.message + str(error.cause)
+
+
+def test_the_seed_field_cap_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    long_question = "Why " + "very " * 60 + "long?"
+    seeds = write_jsonl(tmp_path / "seeds" / "s.jsonl", [{"question": long_question, "answer": "a"}]).parent
+    monkeypatch.setenv("LINKSYN_MAX_FIELD_CHARS", "200")
+    load = build_resources(seeds_path=str(seeds))["seed_source"].load()
+    assert load.seeds.is_empty() and "over the cap of 200" in load.quarantine["reason"][0]
+    monkeypatch.delenv("LINKSYN_MAX_FIELD_CHARS")
+    assert build_resources(seeds_path=str(seeds))["seed_source"].load().seeds.height == 1

@@ -8,6 +8,7 @@ from resources.parquet_io import write_parquet_atomic
 from resources.project_paths import data_dir
 from resources.seed_source import SeedSourceResource
 
+from ..disciplines import name_mapping
 from ..partitions import discipline_partitions
 from .metadata import counts, json_meta, preview
 
@@ -40,5 +41,8 @@ def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource) ->
         "source_files": len(load.files),
         "rows_read_all_disciplines": load.rows_read,
         "duplicates_collapsed_all_disciplines": load.duplicates_collapsed,
+        "discipline_names": preview(pl.DataFrame(name_mapping(table["discipline_name"].drop_nulls().unique().to_list()),
+                                                 schema={"name": pl.String, "key": pl.String, "merged": pl.Boolean}),
+                                    ["name", "key", "merged"], rows=50),
         "preview": preview(table, ["seed_id", "question", "answer", "difficulty", "language"]),
     })
