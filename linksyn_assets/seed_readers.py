@@ -14,13 +14,15 @@ stop the others: any error while reading one file quarantines that file (row 0) 
 Row numbers are 1-based: the line for JSONL, the data row (header excluded) for CSV,
 the record for JSON arrays and Parquet; 0 stands for the whole file.
 
-Benchmark files (for decontamination) go through the same readers with `answers_required=False`:
-a test split without answers (C-Eval test: `id,question,A,B,C,D`) is still every question.
+Benchmark files (for decontamination) go through the same readers (read_benchmark_dir), where an
+answer is optional: a test split without answers (C-Eval test: `id,question,A,B,C,D`) is still
+every question.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import sys
@@ -161,7 +163,7 @@ def _csv_records(text: str, width: int | None = None) -> Iterator[tuple[int, lis
     spans several lines is an unbalanced quote: only its first line is given back as that record
     (it will be quarantined), and reading resumes on the next line, so one stray quote cannot
     swallow the rest of the file."""
-    lines = text.splitlines(keepends=True)
+    lines = io.StringIO(text, newline="").readlines()  # \n, \r\n or \r only: not U+2028 inside a field
     start = 0
     while start < len(lines):
         reader = csv.reader(lines[start:])

@@ -12,11 +12,12 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE, RELEASE_STAGE
+from linksyn_assets.assets import ALL_ASSETS, RELEASE_STAGE
 from linksyn_assets.partitions import discipline_partitions
 from resources import build_resources
 from tests.conftest import linked_seed_rows, write_jsonl
 from tests.stub_llm_server import StubServer
+from tests.test_pipeline import _run_all
 
 
 def _linksyn(args: list[str], home: Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -66,15 +67,7 @@ def test_setup_errors_are_one_line(tmp_path: Path, data_dir: Path, args: list[st
 
 
 def _materialize(instance: dg.DagsterInstance, resources: dict, disciplines: list[str]) -> dict:
-    meta = {}
-    for stage in (PER_DISCIPLINE_STAGE, CROSS_DISCIPLINE_STAGE):
-        for d in disciplines:
-            result = dg.materialize(ALL_ASSETS, selection=stage, partition_key=d, instance=instance,
-                                    resources=resources)
-            assert result.success
-            for event in result.get_asset_materialization_events():
-                mat = event.event_specific_data.materialization
-                meta[(mat.asset_key.to_user_string(), d)] = {k: v.value for k, v in mat.metadata.items()}
+    meta = _run_all(instance, resources, disciplines)
     result = dg.materialize(ALL_ASSETS, selection=RELEASE_STAGE, instance=instance, resources=resources)
     assert result.success
     mat = result.get_asset_materialization_events()[0].event_specific_data.materialization
