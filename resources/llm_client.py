@@ -49,7 +49,7 @@ import litellm  # noqa: E402
 
 litellm.suppress_debug_info = True
 litellm.telemetry = False
-litellm.drop_params = True  # e.g. deepseek-reasoner rejects temperature
+litellm.drop_params = True  # a provider that rejects a parameter (e.g. temperature) gets the call without it
 litellm.callbacks = []
 litellm.success_callback = []
 litellm.failure_callback = []

@@ -107,7 +107,7 @@ def test_parse_json_answer_handles_fences_and_reports_problems() -> None:
 
 
 def test_resource_routes_and_key_env(stub: StubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    resource = LLMResource(model="deepseek/deepseek-reasoner", harden_model="hosted_vllm/qwen",
+    resource = LLMResource(model="deepseek/deepseek-v4-pro", harden_model="hosted_vllm/qwen",
                            api_key_env="MY_KEY", ledger_path=str(tmp_path / "c.sqlite"))
     monkeypatch.setenv("MY_KEY", "k")
     assert resource.route("extract").response_format(KPExtraction)["type"] == "json_object"

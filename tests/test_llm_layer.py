@@ -148,7 +148,8 @@ def test_single_flight_and_sample_index(stub: StubServer, tmp_path: Path) -> Non
 
 
 def test_reasoning_is_kept_apart_and_never_parsed_as_the_answer(stub: StubServer, tmp_path: Path) -> None:
-    client = _client(stub, tmp_path / "l.sqlite", model="deepseek/deepseek-reasoner")
+    stub.state.provider = "deepseek"  # as DeepSeek's API today: v4 names, reasoning_content in thinking mode
+    client = _client(stub, tmp_path / "l.sqlite", model="deepseek/deepseek-v4-pro")
     [result] = client.run([("a", kp_messages(1))], KPExtraction, "v1")
     assert result.ok and result.data["knowledge_points"][0]["name"] == "photosynthesis"
     assert result.reasoning and "not the answer" in result.reasoning

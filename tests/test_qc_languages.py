@@ -142,3 +142,17 @@ def test_schema_rejects_junk_in_both_languages() -> None:
     assert reasons["no-options"] == "multiple choice with fewer than two options"
     assert reasons["json-answer"] == reasons["json-zh"] == "answer is JSON debris, not an answer"
     assert reasons["brackets"] == "solution is JSON debris, not a solution"
+
+
+def test_a_benchmark_file_that_yields_few_items_is_an_error_naming_it(tmp_path) -> None:
+    import pytest
+
+    folder = tmp_path / "bench"
+    write_jsonl(folder / "good.jsonl", [{"question": q, "options": o} for q, o in ZH_BENCHMARK])
+    write_jsonl(folder / "bad.jsonl", ["{broken", "{also broken", {"question": "只有一题有效？"}])
+    with pytest.raises(ValueError, match=r"benchmark file .*bad\.jsonl: 1 of 3 rows indexed"):
+        Benchmarks.load([folder], 13, 0.5)
+    (folder / "bad.jsonl").unlink()
+    loaded = Benchmarks.load([folder], 13, 0.5)
+    assert loaded.files[f"{folder}:good.jsonl"] == {"format": "canonical", "data_rows": 6, "items": 6,
+                                                   "not_indexed": {}}
