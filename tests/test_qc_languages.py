@@ -156,3 +156,11 @@ def test_a_benchmark_file_that_yields_few_items_is_an_error_naming_it(tmp_path) 
     loaded = Benchmarks.load([folder], 13, 0.5)
     assert loaded.files[f"{folder}:good.jsonl"] == {"format": "canonical", "data_rows": 6, "items": 6,
                                                    "not_indexed": {}}
+
+
+def test_traditional_chinese_folds_to_simplified_row_by_row() -> None:
+    from linksyn_assets.chinese_script import simplified
+
+    texts = pl.DataFrame({"t": ["語文 數學", "English stays", None, "中國\x1e臺灣", "光合作用"]})
+    folded = texts.select(simplified(pl.col("t").fill_null("")))["t"].to_list()
+    assert folded == ["语文 数学", "English stays", "", "中国 台湾", "光合作用"]
