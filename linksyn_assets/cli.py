@@ -285,6 +285,8 @@ def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[s
     if release:
         print(f"Release: {release['rows']} rows, {release['tokens']} tokens in {release['release']}; removed by "
               f"reason: {json.dumps(release['removed_by_reason'], ensure_ascii=False)}")
+        if release.get("empty_release"):
+            print(f"     The release is empty: {release['empty_release']}")
     walk_meta = {d: m for (a, d), m in metadata.items() if a == "walk_paths"}
     if walk_meta:
         from linksyn_assets.walk_plan import mix_report

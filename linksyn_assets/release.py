@@ -117,7 +117,8 @@ def _benchmark_list(files: dict[str, dict]) -> str:
     return "".join(lines)
 
 
-def dataset_card(numbers: dict, shards: list[str], tokenizer: str, missing: list[str]) -> str:
+def dataset_card(numbers: dict, shards: list[str], tokenizer: str, missing: list[str],
+                 empty_note: str | None = None) -> str:
     files = ", ".join(f"`{s}`" for s in shards)
     return f"""---
 configs:
@@ -127,7 +128,7 @@ configs:
     path: data/train-*.parquet
 ---
 # LinkSyn LinkQA dataset
-
+{f"{chr(10)}**This release is empty:** {empty_note}.{chr(10)}" if empty_note else ""}
 Knowledge-dense QA synthesized with LinkSyn (the LinkQA method): new questions written from
 several seed questions linked along paths of a knowledge-point graph, plus harder variants.
 

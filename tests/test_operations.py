@@ -134,9 +134,12 @@ def test_a_release_of_only_empty_partitions_says_exactly_that(tmp_path: Path, da
         instance.add_dynamic_partitions(discipline_partitions.name, ["mathematics", "physics"])
         result = dg.materialize(ALL_ASSETS, selection=RELEASE_STAGE, instance=instance,
                                 resources=build_resources(seeds_path=str(seeds)), raise_on_error=False)
-    assert not result.success
-    error = result.get_step_failure_events()[0].step_failure_data.error
-    assert "every linkqa_dataset partition is empty (2 discipline(s), 0 rows)" in error.message + str(error.cause)
+    assert result.success  # QC may honestly remove every row; the release says so instead of failing
+    mat = result.get_asset_materialization_events()[0].event_specific_data.materialization
+    assert mat.metadata["rows"].value == 0
+    assert "every linkqa_dataset partition is empty (2 discipline(s), 0 rows)" in mat.metadata["empty_release"].value
+    card = (data_dir / "release" / "README.md").read_text(encoding="utf-8")
+    assert "**This release is empty:** every linkqa_dataset partition is empty" in card
 
 
 def test_the_seed_field_cap_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
