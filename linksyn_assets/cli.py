@@ -66,8 +66,7 @@ def _build(args: argparse.Namespace, overrides: dict[str, Any] | None = None) ->
 
     try:
         resources = build_resources(seeds_path=getattr(args, "seeds", None), settings_overrides=overrides)
-        resources["llm"].request_params_for("extract")  # JSON in request params is checked up front
-        for stage in ("synthesize", "harden", "judge", "verify"):
+        for stage in ("extract", "synthesize", "harden", "judge", "verify"):  # request params' JSON, up front
             resources["llm"].request_params_for(stage)
     except ValidationError as exc:
         source = f"LINKSYN_SETTINGS={os.environ['LINKSYN_SETTINGS']}" if os.environ.get("LINKSYN_SETTINGS") \
