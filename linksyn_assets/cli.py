@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-STAGE_ORDER = ["seeds", "seed_kps", "kp_graph", "walk_paths", "synthesized_qa", "hard_qa", "linkqa_dataset",
-               "linkqa_release"]
+from linksyn_assets.stages import STAGE_ORDER, STAGES
+
 LLM_KEYS = ("llm_http_calls", "llm_cache_hits", "llm_failed", "prompt_tokens", "completion_tokens", "cost_usd")
 
 
@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     _prepare_env(args)
     import dagster as dg
 
-    from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE, RELEASE_STAGE
+    from linksyn_assets.assets import ALL_ASSETS
     from linksyn_assets.partitions import discipline_partitions
     from resources.project_paths import data_dir
 
@@ -198,8 +198,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"LinkSyn: {len(disciplines)} discipline(s) from {seed_source.root()}: {', '.join(disciplines)}")
     print(f"  data dir: {data_dir()}   DAGSTER_HOME: {os.environ['DAGSTER_HOME']}")
 
-    stages = [[a for a in PER_DISCIPLINE_STAGE if a in selected],
-              [a for a in CROSS_DISCIPLINE_STAGE if a in selected]]
+    stages = [[a for a in stage.assets if a in selected] for stage in STAGES if stage.partitioned]
+    release_stage = [a for stage in STAGES if not stage.partitioned for a in stage.assets if a in selected]
     plan = [(stage, d) for stage in stages if stage for d in disciplines]
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     metadata: dict[tuple[str, str], dict[str, Any]] = {}
@@ -219,9 +219,9 @@ def run(args: argparse.Namespace) -> int:
         if not result.success:
             failed.append(f"{discipline}: {', '.join(stage)} (run {result.run_id})")
             reasons += [f"{discipline}: {r}" for r in _failure_reasons(result)]
-    if "linkqa_release" in selected and not failed:
+    if release_stage and not failed:
         print("[release] linkqa_release ...", flush=True)
-        result = dg.materialize(ALL_ASSETS, selection=RELEASE_STAGE, instance=instance, resources=resources,
+        result = dg.materialize(ALL_ASSETS, selection=release_stage, instance=instance, resources=resources,
                                 run_config=run_config, raise_on_error=False)
         for event in result.get_asset_materialization_events():
             mat = event.event_specific_data.materialization

@@ -132,3 +132,21 @@ def test_hard_qa_only_for_configured_disciplines(stub_env: StubServer, linked_se
     assert _read(data_dir, "hard_qa", "physics").height == 2
     assert _read(data_dir, "hard_qa", "mathematics").height == 0
     assert set(_read(data_dir, "linkqa_dataset", "mathematics")["kind"]) == {"synthesized"}
+
+
+def test_linksyn_run_and_the_jobs_share_one_stage_order() -> None:
+    from definitions import defs
+    from linksyn_assets import cli, stages
+
+    assert cli.STAGE_ORDER is stages.STAGE_ORDER
+    assert {a.key.to_user_string() for a in ALL_ASSETS} == set(stages.STAGE_ORDER)
+    graph = defs.resolve_asset_graph()
+    for job_name, expected in (("linksyn_pipeline", stages.PARTITIONED_ASSETS),
+                               ("linksyn_release", list(stages.RELEASE.assets))):
+        job = defs.resolve_job_def(job_name)
+        selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+        assert selected == set(expected), job_name
+    # a stage is partitioned exactly when its assets are
+    for stage in stages.STAGES:
+        for asset in stage.assets:
+            assert (graph.get(dg.AssetKey(asset)).partitions_def is not None) == stage.partitioned

@@ -1,5 +1,6 @@
 """The seven partitioned assets and the unpartitioned release, one module per family."""
 
+from ..stages import INGEST, PER_DISCIPLINE, RELEASE
 from .dataset import linkqa_dataset
 from .extraction import seed_kps
 from .graph import kp_graph
@@ -9,10 +10,9 @@ from .synthesis import hard_qa, synthesized_qa
 from .walk import walk_paths
 
 ALL_ASSETS = [seeds, seed_kps, kp_graph, walk_paths, synthesized_qa, hard_qa, linkqa_dataset, linkqa_release]
-# Stage 1 reads one discipline; stage 2 reads every discipline's seed_kps / seeds.
-PER_DISCIPLINE_STAGE = ["seeds", "seed_kps"]
-CROSS_DISCIPLINE_STAGE = ["kp_graph", "walk_paths", "synthesized_qa", "hard_qa", "linkqa_dataset"]
-# Stage 3 runs once, unpartitioned, after every discipline.
-RELEASE_STAGE = ["linkqa_release"]
+# The stage order lives in stages.py; these lists are its selections for dg.materialize.
+PER_DISCIPLINE_STAGE = list(INGEST.assets)
+CROSS_DISCIPLINE_STAGE = list(PER_DISCIPLINE.assets)
+RELEASE_STAGE = list(RELEASE.assets)
 
 __all__ = ["ALL_ASSETS", "CROSS_DISCIPLINE_STAGE", "PER_DISCIPLINE_STAGE", "RELEASE_STAGE"]
