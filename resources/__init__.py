@@ -1,8 +1,7 @@
 """Every resource LinkSyn uses, built in one place from the environment.
 
-LLM (see LLM_ENV below): LINKSYN_MODEL and LINKSYN_{EXTRACT,SYNTHESIZE,HARDEN}_MODEL (litellm model
-strings; unset = the embedded demo model), LINKSYN_API_BASE, LINKSYN_API_KEY_ENV (the name of the env
-var holding the key), LINKSYN_MAX_CONCURRENCY, LINKSYN_RETRY_FAILED, prices and budgets.
+LLM: every LLMResource field from LINKSYN_<FIELD> (LLM_ENV below, derived from the fields; a few
+documented names differ: LLM_ENV_NAMES), e.g. LINKSYN_MODEL, LINKSYN_API_BASE, LINKSYN_API_KEY_ENV.
 Other: LINKSYN_SEEDS (seed dir), LINKSYN_MAX_FIELD_CHARS (seed field cap), LINKSYN_SETTINGS (a JSON file of
 pipeline settings), LINKSYN_DATA_DIR.
 """
@@ -11,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -33,28 +33,29 @@ def settings_from_env(overrides: dict[str, Any] | None = None) -> LinkSynSetting
     return LinkSynSettingsResource(**raw)
 
 
-# env var -> (LLMResource field, parser)
+# Every LLMResource field has an env var: LINKSYN_<FIELD>, except these documented names.
+LLM_ENV_NAMES: dict[str, str] = {
+    "budget_usd_per_run": "LINKSYN_BUDGET_USD", "budget_tokens_per_run": "LINKSYN_BUDGET_TOKENS",
+    "transport": "LINKSYN_LLM_TRANSPORT", "workers": "LINKSYN_LLM_WORKERS",
+}
+
+
+def llm_env_var(field: str) -> str:
+    return LLM_ENV_NAMES.get(field, f"LINKSYN_{field.upper()}")
+
+
+def _parser(annotation: Any) -> Any:
+    """str / int / float / bool from a field's type (optional numbers included)."""
+    kinds = set(typing.get_args(annotation)) - {type(None)} or {annotation}
+    kind = next(iter(kinds))
+    if kind is bool:
+        return lambda v: v.strip().lower() in {"1", "true", "yes", "on"}
+    return kind
+
+
+# env var -> (LLMResource field, parser), derived from the fields so that none can lack its variable
 LLM_ENV: dict[str, tuple[str, Any]] = {
-    "LINKSYN_MODEL": ("model", str), "LINKSYN_EXTRACT_MODEL": ("extract_model", str),
-    "LINKSYN_SYNTHESIZE_MODEL": ("synthesize_model", str), "LINKSYN_HARDEN_MODEL": ("harden_model", str),
-    "LINKSYN_API_BASE": ("api_base", str), "LINKSYN_API_KEY_ENV": ("api_key_env", str),
-    "LINKSYN_MAX_CONCURRENCY": ("max_concurrency", int), "LINKSYN_TIMEOUT_S": ("timeout_s", float),
-    "LINKSYN_MAX_RETRIES": ("max_retries", int),
-    "LINKSYN_RETRY_FAILED": ("retry_failed", lambda v: v.lower() in {"1", "true", "yes"}),
-    "LINKSYN_PRICE_INPUT_PER_MTOK": ("price_input_per_mtok", float),
-    "LINKSYN_PRICE_OUTPUT_PER_MTOK": ("price_output_per_mtok", float),
-    "LINKSYN_BUDGET_USD": ("budget_usd_per_run", float), "LINKSYN_BUDGET_TOKENS": ("budget_tokens_per_run", int),
-    "LINKSYN_BUDGET_USD_PER_PARTITION": ("budget_usd_per_partition", float),
-    "LINKSYN_BUDGET_TOKENS_PER_PARTITION": ("budget_tokens_per_partition", int),
-    "LINKSYN_LLM_TRANSPORT": ("transport", str), "LINKSYN_LLM_WORKERS": ("workers", int),
-    "LINKSYN_JUDGE_MODEL": ("judge_model", str), "LINKSYN_VERIFY_MODEL": ("verify_model", str),
-    "LINKSYN_STRUCTURED_OUTPUT": ("structured_output", str), "LINKSYN_REQUEST_PARAMS": ("request_params", str),
-    "LINKSYN_EXTRACT_REQUEST_PARAMS": ("extract_request_params", str),
-    "LINKSYN_SYNTHESIZE_REQUEST_PARAMS": ("synthesize_request_params", str),
-    "LINKSYN_HARDEN_REQUEST_PARAMS": ("harden_request_params", str),
-    "LINKSYN_JUDGE_REQUEST_PARAMS": ("judge_request_params", str),
-    "LINKSYN_VERIFY_REQUEST_PARAMS": ("verify_request_params", str),
-    "LINKSYN_MAX_FAILED_SHARE": ("max_failed_share", float),
+    llm_env_var(name): (name, _parser(info.annotation)) for name, info in LLMResource.model_fields.items()
 }
 
 

@@ -83,3 +83,21 @@ def test_a_batch_that_mostly_failed_is_a_failure_however_small() -> None:
     assert verdict and "3 of 3 requests failed" in verdict and "Model Not Exist" in verdict
     assert failed_share_verdict("extract", [_result(False, "a"), _result(False, "b"), _result(True)], 0.5)
     assert failed_share_verdict("extract", [], 0.5) is None
+
+
+def test_every_llm_setting_has_an_env_var_and_the_readme_lists_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from resources import LLM_ENV
+    from resources.llm import LLMResource
+    from resources.project_paths import PROJECT_ROOT
+
+    fields = {name for name, _ in LLM_ENV.values()}
+    assert fields == set(LLMResource.model_fields)
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    missing = sorted(var for var in LLM_ENV if f"`{var}`" not in readme)
+    assert not missing, f"README does not list {missing}"
+    for var, value, field, expected in [("LINKSYN_TIMEOUT_S", "12.5", "timeout_s", 12.5),
+                                        ("LINKSYN_RETRY_FAILED", "yes", "retry_failed", True),
+                                        ("LINKSYN_BUDGET_TOKENS", "1000", "budget_tokens_per_run", 1000),
+                                        ("LINKSYN_VERIFY_MAX_TOKENS", "64", "verify_max_tokens", 64)]:
+        monkeypatch.setenv(var, value)
+        assert getattr(llm_from_env(), field) == expected
