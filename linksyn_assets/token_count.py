@@ -3,7 +3,6 @@ Hugging Face tokenizer.json."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import polars as pl
@@ -20,10 +19,11 @@ class TokenCounter:
             self._hf = Tokenizer.from_file(str(path))
             self.name = f"tokenizer.json:{path.name}"
         else:
-            # litellm's bundled encodings and cost map: nothing is fetched
-            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-            from litellm.litellm_core_utils.default_encoding import encoding
+            import importlib
 
+            from . import litellm_setup  # noqa: F401 -- litellm set up first: bundled encodings, nothing fetched
+
+            encoding = importlib.import_module("litellm.litellm_core_utils.default_encoding").encoding
             self._tiktoken = encoding
             self._hf = None
             self.name = encoding.name

@@ -4,6 +4,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
@@ -19,6 +20,7 @@ _LOCAL_KEY = "sk-no-key-needed"
 # The demo model loops until max_tokens under a JSON grammar; short caps keep a demo run short.
 EMBEDDED_MAX_TOKENS = {"extract": 160, "synthesize": 640, "harden": 640, "judge": 96, "verify": 256}
 _ledgers: dict[Path, RequestLedger] = {}
+STAGES = ("extract", "synthesize", "harden", "judge", "verify")
 
 
 class LLMResource(dg.ConfigurableResource):
@@ -69,8 +71,8 @@ class LLMResource(dg.ConfigurableResource):
 
     def request_params_for(self, stage: str) -> dict:
         merged: dict = {}
-        for name in ("request_params", f"{stage}_request_params"):
-            raw = getattr(self, name)
+        for name, raw in (("request_params", self.request_params),
+                          (f"{stage}_request_params", self._stage_field(stage, "request_params"))):
             if not raw:
                 continue
             try:
@@ -82,9 +84,14 @@ class LLMResource(dg.ConfigurableResource):
             merged.update(value)
         return merged
 
+    def _stage_field(self, stage: str, suffix: str) -> Any:
+        """The per-stage field `<stage>_<suffix>` (one naming rule instead of a map per setting)."""
+        if stage not in STAGES:
+            raise KeyError(f"unknown LLM stage {stage!r}; stages: {STAGES}")
+        return getattr(self, f"{stage}_{suffix}")
+
     def model_for(self, stage: str) -> str:
-        return {"extract": self.extract_model, "synthesize": self.synthesize_model, "harden": self.harden_model,
-                "judge": self.judge_model, "verify": self.verify_model}[stage] or self.model
+        return self._stage_field(stage, "model") or self.model
 
     def route(self, stage: str) -> ModelRoute:
         model = self.model_for(stage)
@@ -111,9 +118,7 @@ class LLMResource(dg.ConfigurableResource):
     def client(self, stage: str, log: Callable[[str], None] | None = None, run_id: str | None = None,
                partition: str | None = None,
                on_progress: Callable[[BatchStats, int | None], None] | None = None) -> LLMClient:
-        max_tokens = {"extract": self.extract_max_tokens, "synthesize": self.synthesize_max_tokens,
-                      "harden": self.harden_max_tokens, "judge": self.judge_max_tokens,
-                      "verify": self.verify_max_tokens}[stage]
+        max_tokens = self._stage_field(stage, "max_tokens")
         route = self.route(stage)
         if route.cache_identity == EMBEDDED_MODEL_ID:
             max_tokens = min(max_tokens, EMBEDDED_MAX_TOKENS[stage])

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
 import random
 import re
 import time
@@ -42,17 +41,6 @@ from .llm_transport import (
     send_prepared,
 )
 from .rate_control import AdaptiveLimiter, FailureBreaker, route_key, route_rate
-
-# Before litellm is imported: never fetch the cost map over the network.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-import litellm  # noqa: E402
-
-litellm.suppress_debug_info = True
-litellm.telemetry = False
-litellm.drop_params = True  # a provider that rejects a parameter (e.g. temperature) gets the call without it
-litellm.callbacks = []
-litellm.success_callback = []
-litellm.failure_callback = []
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 60.0

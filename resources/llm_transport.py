@@ -11,16 +11,17 @@ through litellm.acompletion itself.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-import litellm  # noqa: E402
-from litellm.types.utils import LlmProviders  # noqa: E402
-from litellm.utils import ProviderConfigManager, get_optional_params  # noqa: E402
+from linksyn_assets.litellm_setup import litellm  # set up before any litellm module loads (local cost map)
+
+# reached through the set-up package, not imported by name: an import sorter would put those imports first
+LlmProviders = litellm.types.utils.LlmProviders
+ProviderConfigManager = litellm.utils.ProviderConfigManager
+get_optional_params = litellm.utils.get_optional_params
 
 # Providers whose litellm chat config produces an OpenAI-format request and reply.
 OPENAI_FORMAT = {
@@ -123,13 +124,19 @@ def _error_text(raw: bytes) -> str:
         return raw[:300].decode("utf-8", "replace")
 
 
+def reasoning_of(get: Any) -> str | None:
+    """A reply's reasoning text: DeepSeek and R1 hosts send `reasoning_content`, vLLM and others `reasoning`.
+    `get(name)` reads a field of the message (a dict's get, or getattr on litellm's object)."""
+    return get("reasoning_content") or get("reasoning") or None
+
+
 def parse_reply(data: dict[str, Any]) -> Reply:
     choice = (data.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     usage = data.get("usage") or {}
     details = usage.get("completion_tokens_details") or {}
     return Reply(content=message.get("content"),
-                 reasoning=message.get("reasoning_content") or message.get("reasoning"),
+                 reasoning=reasoning_of(message.get),
                  finish_reason=choice.get("finish_reason"),
                  prompt_tokens=int(usage.get("prompt_tokens") or 0),
                  completion_tokens=int(usage.get("completion_tokens") or 0),
@@ -174,7 +181,7 @@ async def send_litellm(model: str, api_base: str | None, api_key: str | None, me
     usage = getattr(response, "usage", None)
     details = getattr(usage, "completion_tokens_details", None)
     return Reply(content=choice.message.content,
-                 reasoning=getattr(choice.message, "reasoning_content", None),
+                 reasoning=reasoning_of(lambda name: getattr(choice.message, name, None)),
                  finish_reason=choice.finish_reason,
                  prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
                  completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),

@@ -101,3 +101,16 @@ def test_every_llm_setting_has_an_env_var_and_the_readme_lists_it(monkeypatch: p
                                         ("LINKSYN_VERIFY_MAX_TOKENS", "64", "verify_max_tokens", 64)]:
         monkeypatch.setenv(var, value)
         assert getattr(llm_from_env(), field) == expected
+
+
+def test_reasoning_is_read_from_either_field_on_both_transports() -> None:
+    from types import SimpleNamespace
+
+    from resources.llm_transport import parse_reply, reasoning_of
+
+    for field in ("reasoning_content", "reasoning"):  # DeepSeek / R1 hosts, vLLM
+        reply = parse_reply({"choices": [{"message": {"content": "{}", field: "思考过程 thinking"}}]})
+        assert reply.reasoning == "思考过程 thinking"
+        message = SimpleNamespace(content="{}", **{field: "thinking"})  # litellm's message object
+        assert reasoning_of(lambda name, m=message: getattr(m, name, None)) == "thinking"
+    assert parse_reply({"choices": [{"message": {"content": "{}"}}]}).reasoning is None
