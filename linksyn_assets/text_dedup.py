@@ -17,7 +17,7 @@ import polars as pl
 from .decontamination import BenchmarkIndex, Contamination, check
 from .near_duplicates import EMPTY_SIGNATURE, SIGNATURE_SIZE, DuplicateClusters, near_duplicates, signatures
 from .seed_readers import read_benchmark_dir
-from .text_fingerprints import CHUNK_RECORDS, token_hashes
+from .text_fingerprints import chunks, token_hashes
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -95,7 +95,7 @@ class Benchmarks:
         if self.index is None or rows.is_empty():
             n = rows.height
             return Contamination(np.full(n, -1, np.int64), np.zeros(n, np.int8), np.zeros(n))
-        parts = [check(self.index, token_hashes(chunk.select(record_text())["question"])) for chunk in row_chunks(rows)]
+        parts = [check(self.index, token_hashes(chunk.select(record_text())["question"])) for chunk in chunks(rows)]
         return Contamination(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("item", "kind", "score")))
 
     def describe(self, found: Contamination) -> list[str | None]:
@@ -112,11 +112,6 @@ class Benchmarks:
         return reasons
 
 
-def row_chunks(rows: pl.DataFrame) -> list[pl.DataFrame]:
-    """Zero-copy slices: texts are built and tokenized a chunk at a time, never all at once."""
-    return [rows.slice(start, CHUNK_RECORDS) for start in range(0, rows.height, CHUNK_RECORDS)]
-
-
 def duplicate_clusters(rows: pl.DataFrame, threshold: float, skip: np.ndarray | None = None,
                        threshold_zh: float | None = None) -> DuplicateClusters:
     """Near-duplicate clusters of the rows; rows where `skip` is True take no part (never clustered).
@@ -124,7 +119,7 @@ def duplicate_clusters(rows: pl.DataFrame, threshold: float, skip: np.ndarray | 
     shingles: bench/qc_bench.py measured 5% of Chinese near-duplicates with 1-3 characters changed
     below 0.8 and 1.7% below 0.7)."""
     parts, shares = [], []
-    for chunk in row_chunks(rows):
+    for chunk in chunks(rows):
         tokens = token_hashes(chunk.select(question_text())["question"])
         parts.append(signatures(tokens))
         shares.append(tokens.han_share())

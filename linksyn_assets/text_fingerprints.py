@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numba
 import numpy as np
@@ -28,6 +29,7 @@ from .chinese_script import simplified
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 _SPACE, _NEWLINE = 32, 10
+FrameOrSeries = TypeVar("FrameOrSeries", pl.DataFrame, pl.Series)
 WORD, HAN, SYMBOL = 0, 1, 2
 CHUNK_RECORDS = 100_000
 
@@ -132,9 +134,10 @@ def token_hashes(texts: pl.Series) -> TokenHashes:
     return TokenHashes(np.concatenate(parts), np.concatenate(ptrs), np.concatenate(units))
 
 
-def chunks(texts: pl.Series) -> Iterator[pl.Series]:
-    for start in range(0, texts.len(), CHUNK_RECORDS):
-        yield texts.slice(start, CHUNK_RECORDS)
+def chunks(rows: FrameOrSeries) -> Iterator[FrameOrSeries]:
+    """Zero-copy slices of CHUNK_RECORDS rows: texts are built, tokenized and hashed a chunk at a time."""
+    for start in range(0, len(rows), CHUNK_RECORDS):
+        yield rows.slice(start, CHUNK_RECORDS)
 
 
 @numba.njit(cache=True, inline="always")

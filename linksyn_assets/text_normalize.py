@@ -27,10 +27,16 @@ def normalize_text(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
+def canonical_sha256(value: object) -> str:
+    """sha256 hex of the canonical JSON of value (sorted keys, no spaces, UTF-8): the one way ids and
+    request keys are made, so the same content always hashes the same everywhere."""
+    blob = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
 def content_hash(*parts: object, prefix: str = "", length: int = 16) -> str:
     """Stable id from any JSON-serializable parts (order matters)."""
-    blob = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return prefix + hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
+    return prefix + canonical_sha256(parts)[:length]
 
 
 def detect_language(text: str) -> str:

@@ -16,7 +16,6 @@ Each request is keyed by the sha256 of its canonical form. States:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
@@ -27,6 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from linksyn_assets.text_normalize import canonical_sha256
 
 PENDING, IN_FLIGHT, DONE, FAILED = "PENDING", "IN_FLIGHT", "DONE", "FAILED"
 _HOST = socket.gethostname()
@@ -52,8 +53,7 @@ CREATE TABLE IF NOT EXISTS spend (
 def request_key(**parts: Any) -> str:
     """sha256 of the canonical request (model, messages, parameters, schema, prompt version,
     sample index); the API key is never part of it."""
-    blob = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return canonical_sha256(parts)
 
 
 def owner_id() -> str:
