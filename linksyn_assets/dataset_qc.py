@@ -10,7 +10,6 @@ its reason.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import polars as pl
 from .answer_check import compare
 from .near_duplicates import DuplicateClusters
 from .settings import DatasetParams
+from .storage import write_atomic, write_parquet_atomic
 
 DATASET_COLUMNS = [
     "record_id", "kind", "discipline", "question_type", "question", "options", "answer", "solution", "difficulty",
@@ -185,13 +185,5 @@ def pretraining_texts(rows: pl.DataFrame) -> pl.Series:
 
 def export(kept: pl.DataFrame, out_dir: Path, discipline: str) -> dict[str, Path]:
     """Parquet and JSONL for one discipline, each written to a temp file and renamed."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"parquet": out_dir / f"{discipline}.parquet", "jsonl": out_dir / f"{discipline}.jsonl"}
-    for fmt, path in paths.items():
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        if fmt == "parquet":
-            kept.write_parquet(tmp, compression="zstd")
-        else:
-            kept.write_ndjson(tmp)
-        os.replace(tmp, path)
-    return paths
+    return {"parquet": write_parquet_atomic(kept, out_dir / f"{discipline}.parquet"),
+            "jsonl": write_atomic(out_dir / f"{discipline}.jsonl", kept.write_ndjson)}

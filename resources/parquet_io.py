@@ -3,12 +3,12 @@
 Layout under <data dir>/assets/<asset>/:
 - pl.DataFrame output: <partition>.parquet
 - dict[str, pl.DataFrame] output: <partition>/<table>.parquet
-Writes go to a temporary file that is renamed into place, so a crash never leaves half a table.
+Writes go to a temporary file that is renamed into place (linksyn_assets/storage.py), so a crash never
+leaves half a table.
 Inputs typed pl.LazyFrame are scanned, not read.
 """
 
 
-import os
 import typing
 from pathlib import Path
 
@@ -16,16 +16,11 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
+from linksyn_assets.storage import write_parquet_atomic
+
 from .project_paths import data_dir
 
 UNPARTITIONED = "__all__"
-
-
-def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    frame.write_parquet(tmp, compression="zstd")
-    os.replace(tmp, path)
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):

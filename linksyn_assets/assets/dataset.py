@@ -5,7 +5,6 @@ import dagster as dg
 import polars as pl
 
 from resources.llm import LLMResource
-from resources.parquet_io import write_parquet_atomic
 from resources.pipeline_settings import LinkSynSettingsResource
 from resources.project_paths import data_dir
 
@@ -22,6 +21,7 @@ from ..dataset_qc import (
 from ..partitions import discipline_partitions
 from ..prompts import prompt_versions, verify_messages
 from ..records import IndependentSolve
+from ..storage import write_parquet_atomic
 from ..text_dedup import Benchmarks, duplicate_clusters
 from ..token_count import TokenCounter
 from .llm_batch import run_llm_batch

@@ -4,7 +4,6 @@
 import dagster as dg
 import polars as pl
 
-from resources.parquet_io import write_parquet_atomic
 from resources.pipeline_settings import LinkSynSettingsResource
 from resources.project_paths import data_dir
 from resources.seed_source import SeedSourceResource
@@ -21,6 +20,7 @@ from ..release import (
     staging_dir,
     write_release,
 )
+from ..storage import write_parquet_atomic
 from ..token_count import TokenCounter
 from .dataset import linkqa_dataset
 from .metadata import json_meta

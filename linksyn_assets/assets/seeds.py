@@ -4,12 +4,12 @@
 import dagster as dg
 import polars as pl
 
-from resources.parquet_io import write_parquet_atomic
 from resources.project_paths import data_dir
 from resources.seed_source import SeedSourceResource
 
 from ..disciplines import name_mapping
 from ..partitions import discipline_partitions
+from ..storage import write_parquet_atomic
 from .metadata import counts, json_meta, preview
 
 

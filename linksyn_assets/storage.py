@@ -1,0 +1,26 @@
+"""Files written whole or not at all: a temporary file beside the target, then an atomic rename, so a
+crash never leaves half a table or half a dataset file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+
+def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
+    """`write(tmp)` fills a temporary file next to path, which then replaces path in one rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> Path:
+    return write_atomic(path, lambda tmp: frame.write_parquet(tmp, compression="zstd"))
