@@ -60,10 +60,6 @@ def render_seed(seed: dict[str, Any], tag: str = "seed") -> str:
     return f"<{tag}{attrs}>\n" + "\n".join(lines) + f"\n</{tag}>"
 
 
-def language_name(code: str) -> str:
-    return "Chinese (简体中文)" if code == "zh" else "English"
-
-
 def extraction_messages(seed: dict[str, Any], disciplines: list[str]) -> list[dict[str, str]]:
     system = (
         "You are an expert exam analyst. Identify the knowledge points (KPs) a question tests: "

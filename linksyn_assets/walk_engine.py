@@ -107,9 +107,6 @@ class _Branch:
         branch.rebuild(np.arange(graph.size), np.ones(graph.size, dtype=np.float32))  # all counts 0: the static part
         return branch
 
-    def degree(self, rows: np.ndarray) -> np.ndarray:
-        return self.indptr[rows + 1] - self.indptr[rows]
-
     def rebuild(self, rows: np.ndarray, accept: np.ndarray) -> None:
         """Re-base the given rows' tables on the accept values (1 + n)^-beta of now."""
         rebuild_rows(rows, self.indptr, self.nodes, self.static, self.then, self.prob, self.alias, accept,
