@@ -19,6 +19,7 @@ from .answer_check import compare
 from .near_duplicates import DuplicateClusters
 from .settings import DatasetParams
 from .storage import write_atomic, write_parquet_atomic
+from .text_normalize import CJK_PATTERN, LATEX_PATTERN, LATIN_PATTERN
 
 DATASET_COLUMNS = [
     "record_id", "kind", "discipline", "question_type", "question", "options", "answer", "solution", "difficulty",
@@ -86,10 +87,11 @@ def _status_reason() -> pl.Expr:
             .otherwise(pl.col("status") + pl.lit(": ") + pl.col("error").fill_null("?")))
 
 
-def _language_of(column: str) -> pl.Expr:
-    """'zh' when CJK ideographs are at least a quarter of the Latin letters (as detect_language)."""
-    cjk = pl.col(column).str.count_matches(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-    latin = pl.col(column).str.replace_all(r"\$[^$]*\$|\\[A-Za-z]+", " ").str.count_matches(r"[A-Za-z]")
+def language_of(column: str) -> pl.Expr:
+    """detect_language as a polars expression: the same patterns, the same rule (CJK ideographs at least
+    a quarter of the Latin letters, formulas and LaTeX commands left out)."""
+    prose = pl.col(column).fill_null("").str.replace_all(LATEX_PATTERN, " ")
+    cjk, latin = prose.str.count_matches(CJK_PATTERN), prose.str.count_matches(LATIN_PATTERN)
     return pl.when((cjk > 0) & (cjk * 4 >= latin)).then(pl.lit("zh")).otherwise(pl.lit("en"))
 
 
@@ -119,8 +121,8 @@ def quality_check(rows: pl.DataFrame, params: DatasetParams, copy_threshold: flo
         .when(pl.col("copy_similarity").fill_null(0.0) >= copy_threshold)
         .then(pl.format("copy of a seed: {} (5-gram Jaccard {})", pl.col("copy_seed_id"),
                         pl.col("copy_similarity").round(2)))
-        .when(_language_of("question") != pl.col("language"))
-        .then(pl.format("language mismatch: question is {}, its seeds are {}", _language_of("question"),
+        .when(language_of("question") != pl.col("language"))
+        .then(pl.format("language mismatch: question is {}, its seeds are {}", language_of("question"),
                         pl.col("language")))
         .otherwise(pl.lit(None, pl.String))
     )

@@ -11,10 +11,14 @@ import unicodedata
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\ufeff]")
 _SPACES = re.compile(r"[ \t\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z]")
+# The language rule's patterns, shared with the polars version in dataset_qc (Rust regex reads them too).
+CJK_PATTERN = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+LATIN_PATTERN = "[A-Za-z]"
+LATEX_PATTERN = r"(?s)\$\$.*?\$\$|\$.*?\$|\\[A-Za-z]+"  # formulas and LaTeX commands say nothing about the language
+_CJK = re.compile(CJK_PATTERN)
+_LATIN = re.compile(LATIN_PATTERN)
 _SLUG = re.compile(r"[^a-z0-9]+")
-_LATEX = re.compile(r"\$\$.*?\$\$|\$.*?\$|\\[A-Za-z]+", re.DOTALL)
+_LATEX = re.compile(LATEX_PATTERN)
 
 
 def normalize_text(text: str) -> str:
@@ -41,7 +45,7 @@ def content_hash(*parts: object, prefix: str = "", length: int = 16) -> str:
 
 def detect_language(text: str) -> str:
     """'zh' when CJK ideographs make up a fair share of the letters, else 'en'."""
-    prose = _LATEX.sub(" ", text)  # formulas and LaTeX commands say nothing about the language
+    prose = _LATEX.sub(" ", text)
     cjk = len(_CJK.findall(prose))
     latin = len(_LATIN.findall(prose))
     # A CJK character carries about as much as a short English word.

@@ -164,3 +164,15 @@ def test_traditional_chinese_folds_to_simplified_row_by_row() -> None:
     texts = pl.DataFrame({"t": ["語文 數學", "English stays", None, "中國\x1e臺灣", "光合作用"]})
     folded = texts.select(simplified(pl.col("t").fill_null("")))["t"].to_list()
     assert folded == ["语文 数学", "English stays", "", "中国 台湾", "光合作用"]
+
+
+def test_the_language_rule_is_the_same_for_seeds_and_generated_rows() -> None:
+    from linksyn_assets.dataset_qc import language_of
+    from linksyn_assets.text_normalize import detect_language
+
+    texts = ["What is the derivative of $x^2$?", "求函数 $$f(x)=x^{2}+\\frac{1}{x}$$ 的最小值。",
+             "已知$$a\\textgreater0$$，$$b\\textgreater0$$，求$$a+b$$的最小值", "Newton 第二定律 F = ma 说明了什么？",
+             "The word 光 means light in Chinese.", "$$x+y=1$$", "", "光合作用 photosynthesis happens in chloroplasts"]
+    by_polars = pl.DataFrame({"q": texts}).select(language_of("q").alias("lang"))["lang"].to_list()
+    assert by_polars == [detect_language(t) for t in texts]
+    assert by_polars[:4] == ["en", "zh", "zh", "zh"]
