@@ -169,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from linksyn_assets.assets import ALL_ASSETS
+    from linksyn_assets.assets.metadata import materialized
     from linksyn_assets.partitions import discipline_partitions
     from resources.project_paths import data_dir
 
@@ -211,9 +212,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"[{i}/{len(plan)}] {discipline}: {', '.join(stage)} ...", flush=True)
         result = dg.materialize(ALL_ASSETS, selection=stage, partition_key=discipline, instance=instance,
                                 resources=resources, run_config=run_config, raise_on_error=False)
-        for event in result.get_asset_materialization_events():
-            mat = event.event_specific_data.materialization
-            metadata[(mat.asset_key.to_user_string(), discipline)] = {k: v.value for k, v in mat.metadata.items()}
+        for asset, meta in materialized(result).items():
+            metadata[(asset, discipline)] = meta
         status = "ok" if result.success else "FAILED"
         print(f"    {status} in {time.monotonic() - t0:.1f}s (run {result.run_id[:8]})", flush=True)
         if not result.success:
@@ -223,9 +223,8 @@ def run(args: argparse.Namespace) -> int:
         print("[release] linkqa_release ...", flush=True)
         result = dg.materialize(ALL_ASSETS, selection=release_stage, instance=instance, resources=resources,
                                 run_config=run_config, raise_on_error=False)
-        for event in result.get_asset_materialization_events():
-            mat = event.event_specific_data.materialization
-            metadata[("linkqa_release", "-")] = {k: v.value for k, v in mat.metadata.items()}
+        for asset, meta in materialized(result).items():
+            metadata[(asset, "-")] = meta
         if result.success:
             print(f"    release: {data_dir() / 'release'} (card: README.md)", flush=True)
         else:

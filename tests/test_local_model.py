@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE
+from linksyn_assets.assets.metadata import materialized
 from linksyn_assets.partitions import discipline_partitions
 from resources import build_resources
 from resources.embedded_model import EMBEDDED_MODEL_ID, gguf_path
@@ -36,16 +37,15 @@ def test_embedded_model_runs_the_whole_pipeline(tmp_path: Path, data_dir: Path,
     resources = build_resources(seeds_path=str(tmp_path / "seeds"),
                                 settings_overrides={"walk": {"paths_per_discipline": 1, "min_length": 1,
                                                              "min_seeds": 1}})
+    meta: dict[str, dict] = {}
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(discipline_partitions.name, ["physics"])
         for stage in (PER_DISCIPLINE_STAGE, CROSS_DISCIPLINE_STAGE):
             result = dg.materialize(ALL_ASSETS, selection=stage, partition_key="physics", instance=instance,
                                     resources=resources)
             assert result.success
-            for event in result.get_asset_materialization_events():
-                mat = event.event_specific_data.materialization
-                if mat.asset_key.to_user_string() == "seed_kps":
-                    extract_meta = {k: v.value for k, v in mat.metadata.items()}
+            meta.update(materialized(result))
+    extract_meta = meta["seed_kps"]
     assert extract_meta["model"] == EMBEDDED_MODEL_ID
     assert extract_meta["llm_http_calls"] >= 3  # three seeds, real calls to the local server
     kps = pl.read_parquet(data_dir / "assets" / "seed_kps" / "physics.parquet")

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from linksyn_assets.assets import ALL_ASSETS, RELEASE_STAGE
+from linksyn_assets.assets.metadata import materialized
 from linksyn_assets.partitions import discipline_partitions
 from resources import build_resources
 from tests.conftest import linked_seed_rows, write_jsonl
@@ -70,8 +71,7 @@ def _materialize(instance: dg.DagsterInstance, resources: dict, disciplines: lis
     meta = _run_all(instance, resources, disciplines)
     result = dg.materialize(ALL_ASSETS, selection=RELEASE_STAGE, instance=instance, resources=resources)
     assert result.success
-    mat = result.get_asset_materialization_events()[0].event_specific_data.materialization
-    meta[("linkqa_release", "-")] = {k: v.value for k, v in mat.metadata.items()}
+    meta[("linkqa_release", "-")] = materialized(result)["linkqa_release"]
     return meta
 
 

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE
+from linksyn_assets.assets.metadata import materialized
 from linksyn_assets.partitions import discipline_partitions
 from resources import build_resources
 from tests.conftest import write_jsonl
@@ -26,9 +27,7 @@ def _run_all(instance: dg.DagsterInstance, resources: dict, disciplines: list[st
             result = dg.materialize(ALL_ASSETS, selection=stage, partition_key=d, instance=instance,
                                     resources=resources)
             assert result.success
-            for event in result.get_asset_materialization_events():
-                mat = event.event_specific_data.materialization
-                meta[(mat.asset_key.to_user_string(), d)] = {k: v.value for k, v in mat.metadata.items()}
+            meta.update({(asset, d): values for asset, values in materialized(result).items()})
     return meta
 
 

@@ -28,3 +28,14 @@ def preview(frame: pl.DataFrame, columns: list[str], rows: int = 10, width: int 
 
 def json_meta(value: Any) -> dg.MetadataValue:
     return dg.MetadataValue.json(value)
+
+
+def materialized(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
+    """asset -> its metadata values, for every materialization of a run result."""
+    return {event.event_specific_data.materialization.asset_key.to_user_string(): values(
+        event.event_specific_data.materialization) for event in result.get_asset_materialization_events()}
+
+
+def values(mat: dg.AssetMaterialization) -> dict[str, Any]:
+    """A materialization's metadata as plain values (what the UI shows)."""
+    return {k: v.value for k, v in mat.metadata.items()}

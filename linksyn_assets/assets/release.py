@@ -23,7 +23,7 @@ from ..release import (
 from ..storage import write_parquet_atomic
 from ..token_count import TokenCounter
 from .dataset import linkqa_dataset
-from .metadata import json_meta
+from .metadata import json_meta, values
 
 # stage -> (asset whose materialization records it, nested metadata key or None)
 STAGE_METADATA = {"extract": ("seed_kps", None), "synthesize": ("synthesized_qa", None), "harden": ("hard_qa", None),
@@ -38,7 +38,7 @@ def _latest_metadata(instance: dg.DagsterInstance, disciplines: list[str]) -> di
             records = instance.fetch_materializations(dg.AssetRecordsFilter(dg.AssetKey(asset), [d]), limit=1).records
             mat = records[0].asset_materialization if records else None
             if mat is not None:
-                latest[(asset, d)] = {k: v.value for k, v in mat.metadata.items()}
+                latest[(asset, d)] = values(mat)
     return latest
 
 
