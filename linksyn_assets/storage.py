@@ -4,7 +4,7 @@ crash never leaves half a table or half a dataset file."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import polars as pl
@@ -24,3 +24,8 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
 
 def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> Path:
     return write_atomic(path, lambda tmp: frame.write_parquet(tmp, compression="zstd"))
+
+
+def file_stamps(files: Iterable[Path]) -> tuple[tuple[str, int, int], ...]:
+    """(file, size, mtime_ns) of each file: equal stamps mean the files were not changed since."""
+    return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)

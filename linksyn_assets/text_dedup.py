@@ -16,14 +16,9 @@ import polars as pl
 
 from .decontamination import BenchmarkIndex, Contamination, check
 from .near_duplicates import EMPTY_SIGNATURE, SIGNATURE_SIZE, DuplicateClusters, near_duplicates, signatures
-from .seed_readers import read_benchmark_dir
+from .seed_readers import read_benchmark_dir, seed_files
+from .storage import file_stamps
 from .text_fingerprints import chunks, token_hashes
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    return len(files), sum(f.stat().st_mtime_ns + f.stat().st_size for f in files)
-
 
 _LOADED: dict[tuple, Benchmarks] = {}
 MIN_INDEXED_SHARE = 0.5
@@ -84,7 +79,7 @@ class Benchmarks:
     def cached(cls, paths: list[str], n: int, containment: float) -> Benchmarks:
         """load(), once per process and settings: `linksyn run` checks every discipline against the same files
         (a changed file, by size and mtime, is read again)."""
-        stamp = tuple((p, *_stamp(Path(p))) for p in paths)
+        stamp = tuple((p, file_stamps(seed_files(Path(p)))) for p in paths)
         key = (stamp, n, containment)
         if key not in _LOADED:
             _LOADED.clear()  # one index at a time: they can be large

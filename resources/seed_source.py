@@ -7,6 +7,7 @@ import dagster as dg
 from pydantic import Field
 
 from linksyn_assets.seed_readers import MAX_FIELD_CHARS, SeedLoad, read_seed_dir, seed_files
+from linksyn_assets.storage import file_stamps
 
 from .project_paths import SAMPLE_SEEDS_DIR
 
@@ -28,7 +29,7 @@ class SeedSourceResource(dg.ConfigurableResource):
         root = self.root()
         if not root.exists():
             raise FileNotFoundError(f"seed source {root} does not exist")
-        return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in seed_files(root))
+        return file_stamps(seed_files(root))
 
     def load(self) -> SeedLoad:
         key = (str(self.root()), self.default_discipline, self.max_field_chars, self.fingerprint())
