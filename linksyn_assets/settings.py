@@ -1,4 +1,4 @@
-"""Every pipeline knob, in one pydantic config (defaults documented in DESIGN.md / README)."""
+"""Every pipeline knob, in one pydantic config (formulas in docs/design.md, defaults in the README)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ that walks.py writes out.
   moved closer to it.
 - Starts: a sum tree over V(v) of d's start candidates, updated between batches.
 - Batches. Every path of a batch sees the usage n(v) as it was when the batch began, and n(v) is
-  updated after the batch from its paths. batch = 1 is the sequential process of DESIGN.md (each
+  updated after the batch from its paths. batch = 1 is the sequential process of docs/design.md (each
   path sees all earlier ones). A fixed batch (params.batch_paths) is used as given. The automatic
   batch grows with the history: at most 1/BATCH_HISTORY_SHARE (1/8) of the paths drawn so far, so
   every path sees at least 8/9 of the paths drawn before it (the first paths are drawn one by one),
