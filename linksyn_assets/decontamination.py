@@ -1,21 +1,20 @@
 """Benchmark decontamination: does a record contain a benchmark question?
 
 Two tests against every benchmark item (its question and options, tokenized like the records):
-- exact: the record shares an n-gram (13 words, or EXACT_HAN_CHARS Han characters) with an item and at
-  least EXACT_MIN_SHARE of the item's trigrams; n-grams found in more than MAX_ITEMS_PER_EXACT items are
-  templates ("Which of the given formulas of PL is the best symbolization of the following
-  sentence?"), not leaks, and are not used; the share keeps an instruction sentence that several
-  exam items repeat ("下列对材料相关内容的理解和分析,不正确的一项是") from flagging another question;
-- reworded: the record contains at least `containment` of the item's distinct trigrams (3 words,
-  or TRI_HAN_CHARS Han characters), and at least MIN_MATCHED_TRIGRAMS of them. Each trigram weighs
-  1 / the number of items that hold it, so the option set that every "充分不必要条件" question shares
-  counts for little and the item's own words for much. This catches light
-  rewording and short items (most MMLU
-  questions have fewer than 13 words). Trigrams found in more than MAX_ITEMS_PER_TRIGRAM items
-  ("which of the following", "下列说法正确") and items with fewer than MIN_TRIGRAMS trigrams left are
-  not used for this test.
-Gram lengths per script are explained in text_fingerprints; the Han lengths were chosen on real
-exam questions (bench/qc_bench.py: a Han 3-gram is three characters, and half of a short stem's
+- exact: the record shares an n-gram (n words, or 2n Han characters: 13 / 26 by default) with an item,
+  and at least EXACT_MIN_SHARE of the item's trigrams. N-grams held by more than MAX_ITEMS_PER_EXACT
+  items are templates ("Which of the given formulas of PL is the best symbolization of the following
+  sentence?") and are not used; the share keeps an instruction sentence that several exam items
+  repeat ("下列对材料相关内容的理解和分析,不正确的一项是") from flagging another question.
+- reworded: the record contains at least `containment` of the item's distinct trigrams (3 words, or
+  TRI_HAN_CHARS Han characters), and at least MIN_MATCHED_TRIGRAMS of them. This catches light
+  rewording and short items (most MMLU questions have fewer than 13 words). Each trigram weighs
+  1 / the number of items that hold it, so an option set that every "充分不必要条件" question shares
+  counts for little and the item's own words for much; trigrams held by more than
+  MAX_ITEMS_PER_TRIGRAM items ("which of the following", "下列说法正确") and items with fewer than
+  MIN_TRIGRAMS trigrams left are not used.
+Gram lengths per script are explained in text_fingerprints; the Han lengths were chosen on real exam
+questions in bench/qc_bench.py (a Han 3-gram is three characters, and half of a short stem's
 character trigrams match a different question by chance).
 Lookups go through a bitmap prefilter, then a binary search of the sorted gram tables.
 """
@@ -36,20 +35,20 @@ MIN_MATCHED_TRIGRAMS = 4  # "which of the following best describes a ..." shares
 EXACT_MIN_SHARE = 0.25  # a long shared n-gram counts with a quarter of the item's trigrams (templates don't)
 _MAX_EXACT_HITS = 8
 TRI_WORDS, TRI_HAN_CHARS = 3, 5
-EXACT_HAN_CHARS = 26
+HAN_CHARS_PER_WORD = 2  # the exact n-gram: n words or 2n Han characters
 _BITMAP_BITS = 1 << 26  # 8 MB; a few % of random lookups pass it
 EXACT, REWORDED = 1, 2
 
 
 @numba.njit(cache=True)
-def _grams(hashes: np.ndarray, han: np.ndarray, ptr: np.ndarray, words: int,
+def _grams(hashes: np.ndarray, unit: np.ndarray, ptr: np.ndarray, words: int,
            han_chars: int) -> tuple[np.ndarray, np.ndarray]:
     """Every gram hash of every text (see gram_end), with its text index."""
     grams, owner = np.empty(hashes.size, np.uint64), np.empty(hashes.size, np.int64)
     g = 0
     for t in range(ptr.size - 1):
         for i in range(ptr[t], ptr[t + 1]):
-            end = gram_end(han, i, ptr[t + 1], words, han_chars)
+            end = gram_end(unit, i, ptr[t + 1], words, han_chars)
             if end < 0:
                 break
             grams[g], owner[g] = gram_hash(hashes, i, end - i), t
@@ -82,8 +81,6 @@ def _maybe(bits: np.ndarray, g: np.uint64) -> bool:
 @dataclass
 class BenchmarkIndex:
     n: int
-    han_exact: int
-    han_tri: int
     containment: float
     items: int
     exact_grams: np.ndarray  # sorted unique n-gram hashes
@@ -98,15 +95,14 @@ class BenchmarkIndex:
 
     @classmethod
     def build(cls, tokens: TokenHashes, n: int = 13, containment: float = 0.5,
-              groups: np.ndarray | None = None, han_exact: int = EXACT_HAN_CHARS,
-              han_tri: int = TRI_HAN_CHARS) -> BenchmarkIndex:
+              groups: np.ndarray | None = None) -> BenchmarkIndex:
         """groups: the benchmark item of each text (an item may be indexed as several texts)."""
         groups = np.arange(tokens.count) if groups is None else groups
-        grams, owner = _grams(tokens.hashes, tokens.unit, tokens.ptr, n, han_exact)
+        grams, owner = _grams(tokens.hashes, tokens.unit, tokens.ptr, n, HAN_CHARS_PER_WORD * n)
         keep_exact = _spread(grams, owner, groups) <= MAX_ITEMS_PER_EXACT
         grams, owner = grams[keep_exact], owner[keep_exact]
         grams, first = np.unique(grams, return_index=True)
-        tri, tri_owner = _grams(tokens.hashes, tokens.unit, tokens.ptr, TRI_WORDS, han_tri)
+        tri, tri_owner = _grams(tokens.hashes, tokens.unit, tokens.ptr, TRI_WORDS, TRI_HAN_CHARS)
         pairs = np.unique(np.stack([tri, tri_owner.astype(np.uint64)], axis=1), axis=0)  # distinct per text
         tri, tri_owner = pairs[:, 0], pairs[:, 1].astype(np.int64)
         spread = _spread(tri, tri_owner, groups)
@@ -116,7 +112,7 @@ class BenchmarkIndex:
         keep = count[tri_owner] >= MIN_TRIGRAMS
         tri, tri_owner, weight = tri[keep], tri_owner[keep], 1.0 / spread[keep]
         total = np.bincount(tri_owner, weights=weight, minlength=tokens.count)
-        return cls(n, han_exact, han_tri, containment, tokens.count, grams, owner[first], _bitmap(grams), tri,
+        return cls(n, containment, tokens.count, grams, owner[first], _bitmap(grams), tri,
                    tri_owner, weight, _bitmap(tri), total, groups.astype(np.int64))
 
 
@@ -124,14 +120,13 @@ class BenchmarkIndex:
 class Contamination:
     item: np.ndarray  # matched benchmark item per record, -1 = clean
     kind: np.ndarray  # EXACT, REWORDED or 0
-    score: np.ndarray  # containment of the matched item's trigrams (1.0 for an exact n-gram hit)
+    score: np.ndarray  # weighted share of the matched item's trigrams found in the record
 
 
 @numba.njit(cache=True, parallel=True)
-def _check(hashes: np.ndarray, han: np.ndarray, ptr: np.ndarray, n: int, han_exact: int, han_tri: int,
-           containment: float, exact: np.ndarray, exact_owner: np.ndarray, exact_bits: np.ndarray, tri: np.ndarray,
-           tri_owner: np.ndarray, tri_weight: np.ndarray, tri_bits: np.ndarray, tri_total: np.ndarray,
-           groups: np.ndarray,
+def _check(hashes: np.ndarray, unit: np.ndarray, ptr: np.ndarray, n: int, containment: float, exact: np.ndarray,
+           exact_owner: np.ndarray, exact_bits: np.ndarray, tri: np.ndarray, tri_owner: np.ndarray,
+           tri_weight: np.ndarray, tri_bits: np.ndarray, tri_total: np.ndarray, groups: np.ndarray,
            item: np.ndarray, kind: np.ndarray, score: np.ndarray) -> None:
     for t in numba.prange(ptr.size - 1):
         lo, hi = ptr[t], ptr[t + 1]
@@ -140,7 +135,7 @@ def _check(hashes: np.ndarray, han: np.ndarray, ptr: np.ndarray, n: int, han_exa
         hit_groups = np.full(_MAX_EXACT_HITS, -1, np.int64)
         hits = 0
         for i in range(lo, hi):
-            end = gram_end(han, i, hi, n, han_exact)
+            end = gram_end(unit, i, hi, n, HAN_CHARS_PER_WORD * n)
             if end < 0 or hits == _MAX_EXACT_HITS:
                 break
             g = gram_hash(hashes, i, end - i)
@@ -154,7 +149,7 @@ def _check(hashes: np.ndarray, han: np.ndarray, ptr: np.ndarray, n: int, han_exa
         seen = np.empty(hi - lo, np.uint64)
         m = 0
         for i in range(lo, hi):
-            end = gram_end(han, i, hi, TRI_WORDS, han_tri)
+            end = gram_end(unit, i, hi, TRI_WORDS, TRI_HAN_CHARS)
             if end < 0:
                 break
             g = gram_hash(hashes, i, end - i)
@@ -201,7 +196,7 @@ def _check(hashes: np.ndarray, han: np.ndarray, ptr: np.ndarray, n: int, han_exa
 def check(index: BenchmarkIndex, tokens: TokenHashes) -> Contamination:
     n = tokens.count
     out = Contamination(np.full(n, -1, np.int64), np.zeros(n, np.int8), np.zeros(n))
-    _check(tokens.hashes, tokens.unit, tokens.ptr, index.n, index.han_exact, index.han_tri, index.containment,
+    _check(tokens.hashes, tokens.unit, tokens.ptr, index.n, index.containment,
            index.exact_grams, index.exact_owner,
            index.exact_bits, index.tri_grams, index.tri_owner, index.tri_weight, index.tri_bits, index.tri_total,
            index.groups,

@@ -233,11 +233,6 @@ def discipline_key(name: str) -> str:
     return _cap(f"{stem}_{_short_hash(loose)}", loose)
 
 
-def canonical_discipline(name: str) -> str:
-    """Alias of discipline_key, kept for callers that speak of canonical disciplines."""
-    return discipline_key(name)
-
-
 def discipline_for_subject(subject: str) -> str:
     """Exact benchmark tables first, then whole-word rules, else the subject's own key."""
     slug = "_".join(_words(subject))

@@ -48,7 +48,7 @@ def _update(sig: np.ndarray, t: int, s: np.uint64, a: np.ndarray, b: np.ndarray)
 
 
 @numba.njit(cache=True, parallel=True)
-def _signatures(hashes: np.ndarray, han: np.ndarray, ptr: np.ndarray, a: np.ndarray, b: np.ndarray,
+def _signatures(hashes: np.ndarray, unit: np.ndarray, ptr: np.ndarray, a: np.ndarray, b: np.ndarray,
                 words: int, han_chars: int) -> np.ndarray:
     n = ptr.size - 1
     sig = np.full((n, a.size), EMPTY_SIGNATURE, np.uint32)
@@ -56,7 +56,7 @@ def _signatures(hashes: np.ndarray, han: np.ndarray, ptr: np.ndarray, a: np.ndar
         lo, hi = ptr[t], ptr[t + 1]
         shingles = 0
         for i in range(lo, hi):
-            end = gram_end(han, i, hi, words, han_chars)
+            end = gram_end(unit, i, hi, words, han_chars)
             if end < 0:
                 break
             _update(sig, t, mix(gram_hash(hashes, i, end - i)), a, b)

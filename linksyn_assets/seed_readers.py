@@ -81,7 +81,6 @@ class SeedLoad:
     skipped_files: dict[str, str] = field(default_factory=dict)  # file -> why not read
     rows_read: int = 0
     duplicates_collapsed: int = 0
-    rows_by_file: dict[str, int] = field(default_factory=dict)  # file -> data rows read
 
 
 # ---------------------------------------------------------------- decoding and raw rows
@@ -549,8 +548,6 @@ def _each_file(root: Path, convert: Any) -> Iterator[tuple[str, _FileResult | Ex
         name = str(path.relative_to(base))
         try:
             yield name, _read_file(path, name, convert)
-        except (_NotSeeds, _EmptyFile) as exc:
-            yield name, exc
         except Exception as exc:  # noqa: BLE001 -- one file must never stop the others; the reason is kept
             yield name, exc
 
@@ -580,12 +577,10 @@ def read_seed_dir(root: Path, default_discipline: str = "general",
             continue
         if isinstance(result, Exception):
             load.files[name] = "empty" if isinstance(result, _EmptyFile) else "unreadable"
-            load.rows_by_file[name] = 0
             quarantine.append(QuarantineRow(source_file=name, source_row=0, reason=_file_reason(result), raw="",
                                             discipline=fallback_default).model_dump())
             continue
         load.files[name] = result.fmt
-        load.rows_by_file[name] = result.rows
         load.rows_read += result.rows
         file_disciplines = Counter(seed.discipline for seed in result.records)
         # A bad row is filed under its file's main discipline, so its partition shows it.

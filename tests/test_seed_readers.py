@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from linksyn_assets.disciplines import MMLU_SUBCATEGORY, canonical_discipline
+from linksyn_assets.disciplines import MMLU_SUBCATEGORY, discipline_key
 from linksyn_assets.seed_readers import read_seed_dir
 from tests.conftest import write_jsonl
 
@@ -191,7 +191,7 @@ def test_bundled_sample_seeds_meet_the_brief() -> None:
     assert seeds["discipline"].n_unique() >= 6
     assert set(seeds["language"]) == {"en", "zh"}
     assert set(seeds["difficulty"]) == {0, 1, 2, 3, 4}
-    assert canonical_discipline("Computer Science") == "computer_science"
+    assert discipline_key("Computer Science") == "computer_science"
 
 
 # ------------------------------------------------------------------ real-world inputs that used to lose rows
