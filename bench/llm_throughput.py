@@ -78,9 +78,9 @@ async def raw_client(url: str, n: int, concurrency: int, model: str) -> float:
 
 def layer_client(base: str, n: int, concurrency: int, model: str, workers: int, ledger_dir: Path,
                  count_only: bool = False) -> float:
+    from linksyn_assets.llm.client import LLMClient, ModelRoute
+    from linksyn_assets.llm.ledger import RequestLedger
     from linksyn_assets.records import KPExtraction
-    from resources.llm_client import LLMClient, ModelRoute
-    from resources.llm_ledger import RequestLedger
 
     route = ModelRoute(model=f"hosted_vllm/{model}", cache_identity=f"bench-{model}-{time.time()}", api_base=base,
                        api_key="k")

@@ -41,9 +41,9 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from peak_memory import peak_rss_mb  # noqa: E402
 
-from linksyn_assets.chinese_script import to_simplified  # noqa: E402
-from linksyn_assets.seed_readers import read_seed_dir  # noqa: E402
-from linksyn_assets.text_dedup import Benchmarks, duplicate_clusters  # noqa: E402
+from linksyn_assets.qc.dedup import Benchmarks, duplicate_clusters  # noqa: E402
+from linksyn_assets.seeds.readers import read_seed_dir  # noqa: E402
+from linksyn_assets.text.chinese_script import to_simplified  # noqa: E402
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 TARGET_RECORDS_PER_S = 5000

@@ -40,11 +40,11 @@ sys.path.insert(0, str(ROOT))
 
 from peak_memory import peak_rss_mb  # noqa: E402
 
-from linksyn_assets.kp_graph import GraphTables, build_graph_tables, to_rustworkx  # noqa: E402
+from linksyn_assets.kps.graph_tables import GraphTables, build_graph_tables, to_rustworkx  # noqa: E402
 from linksyn_assets.settings import WalkParams  # noqa: E402
-from linksyn_assets.walk_engine import WalkEngine, kp_coverage  # noqa: E402
-from linksyn_assets.walk_graph import WalkGraph  # noqa: E402
-from linksyn_assets.walks import reference_walks  # noqa: E402
+from linksyn_assets.walks.csr_graph import WalkGraph  # noqa: E402
+from linksyn_assets.walks.engine import WalkEngine, kp_coverage  # noqa: E402
+from linksyn_assets.walks.reference import reference_walks  # noqa: E402
 
 DISCIPLINE = "physics"
 PATH_LENGTH = 4

@@ -96,8 +96,8 @@ def disciplines(args: argparse.Namespace) -> int:
     _prepare_env(argparse.Namespace(data_dir=None, model=None))
     import dagster as dg
 
-    from linksyn_assets.disciplines import name_mapping, stale_disciplines
     from linksyn_assets.partitions import discipline_partitions
+    from linksyn_assets.seeds.disciplines import name_mapping, stale_disciplines
 
     seed_source = _build(args)["seed_source"]
     try:
@@ -124,7 +124,7 @@ def disciplines(args: argparse.Namespace) -> int:
 
 def ui(args: argparse.Namespace) -> int:
     """`dagster dev -w workspace.yaml` with DAGSTER_HOME set to the project's instance."""
-    from resources.project_paths import PROJECT_ROOT
+    from linksyn_assets.storage import PROJECT_ROOT
 
     _prepare_env(argparse.Namespace(data_dir=None, model=None))
     dagster = Path(sys.executable).with_name("dagster")
@@ -136,7 +136,7 @@ def ui(args: argparse.Namespace) -> int:
 
 
 def _prepare_env(args: argparse.Namespace) -> None:
-    from resources.project_paths import dagster_home, data_dir
+    from linksyn_assets.storage import dagster_home, data_dir
 
     os.environ.setdefault("DAGSTER_HOME", str(dagster_home()))
     home = Path(os.environ["DAGSTER_HOME"])
@@ -149,7 +149,7 @@ def _prepare_env(args: argparse.Namespace) -> None:
         config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     if args.model:
         os.environ["LINKSYN_MODEL"] = args.model
-    from resources.progress_bar import export_terminal
+    from linksyn_assets.llm.progress import export_terminal
 
     export_terminal()
 
@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     from linksyn_assets.assets import ALL_ASSETS
     from linksyn_assets.assets.metadata import materialized
     from linksyn_assets.partitions import discipline_partitions
-    from resources.project_paths import data_dir
+    from linksyn_assets.storage import data_dir
 
     selected = _select(args)
     overrides = ({"walk": {"paths_per_discipline": args.paths_per_discipline}}
@@ -287,7 +287,7 @@ def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[s
             print(f"     The release is empty: {release['empty_release']}")
     walk_meta = {d: m for (a, d), m in metadata.items() if a == "walk_paths"}
     if walk_meta:
-        from linksyn_assets.walk_plan import mix_report
+        from linksyn_assets.walks.plan import mix_report
 
         mix = mix_report({d: float(m.get("discipline_target_share", 0.0)) for d, m in walk_meta.items()},
                          {d: int(m.get("rows", 0)) for d, m in walk_meta.items()})

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from .stages import PARTITIONED_ASSETS, RELEASE
+from linksyn_assets.stages import PARTITIONED_ASSETS, RELEASE
 
 linksyn_pipeline = dg.define_asset_job(
     "linksyn_pipeline", selection=dg.AssetSelection.assets(*PARTITIONED_ASSETS),

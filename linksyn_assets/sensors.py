@@ -6,10 +6,9 @@ import json
 import dagster as dg
 import polars as pl
 
+from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.text.normalize import content_hash
 from resources.seed_source import SeedSourceResource
-
-from .partitions import discipline_partitions
-from .text_normalize import content_hash
 
 
 def discipline_fingerprints(seed_source: SeedSourceResource) -> dict[str, str]:

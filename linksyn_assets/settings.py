@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .records import DIFFICULTY_LEVELS
+from linksyn_assets.records import DIFFICULTY_LEVELS
 
 QUESTION_TYPES = ("multiple_choice", "short_answer", "calculation")
 

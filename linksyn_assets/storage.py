@@ -1,5 +1,5 @@
-"""Files written whole or not at all: a temporary file beside the target, then an atomic rename, so a
-crash never leaves half a table or half a dataset file."""
+"""Where LinkSyn keeps its files, and how it writes them: whole or not at all (a temporary file beside
+the target, then an atomic rename), so a crash never leaves half a table or half a dataset file."""
 
 from __future__ import annotations
 
@@ -8,6 +8,19 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import polars as pl
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_SEEDS_DIR = PROJECT_ROOT / "linksyn_assets" / "sample_seeds"
+
+
+def data_dir() -> Path:
+    """LINKSYN_DATA_DIR, else <project>/data."""
+    return Path(os.environ.get("LINKSYN_DATA_DIR") or PROJECT_ROOT / "data").resolve()
+
+
+def dagster_home() -> Path:
+    """DAGSTER_HOME, else <project>/.dagster_home."""
+    return Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home").resolve()
 
 
 def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:

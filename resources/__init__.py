@@ -14,10 +14,10 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from .llm import LLMResource
-from .parquet_io import ParquetIOManager
-from .pipeline_settings import LinkSynSettingsResource
-from .seed_source import SeedSourceResource
+from resources.llm import LLMResource
+from resources.parquet_io import ParquetIOManager
+from resources.pipeline_settings import LinkSynSettingsResource
+from resources.seed_source import SeedSourceResource
 
 
 def settings_from_env(overrides: dict[str, Any] | None = None) -> LinkSynSettingsResource:

@@ -9,11 +9,11 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from .embedded_model import EMBEDDED_MODEL_ID, ensure_server
-from .llm_budget import Budget, prices_for
-from .llm_client import BatchStats, LLMClient, ModelRoute
-from .llm_ledger import RequestLedger
-from .project_paths import data_dir
+from linksyn_assets.llm.budget import Budget, prices_for
+from linksyn_assets.llm.client import BatchStats, LLMClient, ModelRoute
+from linksyn_assets.llm.embedded_model import EMBEDDED_MODEL_ID, ensure_server
+from linksyn_assets.llm.ledger import RequestLedger
+from linksyn_assets.storage import data_dir
 
 # The local llama.cpp server checks no key, but the OpenAI wire format wants one: not a secret.
 _LOCAL_KEY = "sk-no-key-needed"

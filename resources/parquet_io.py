@@ -16,9 +16,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from linksyn_assets.storage import write_parquet_atomic
-
-from .project_paths import data_dir
+from linksyn_assets.storage import data_dir, write_parquet_atomic
 
 UNPARTITIONED = "__all__"
 

@@ -6,10 +6,8 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from linksyn_assets.seed_readers import MAX_FIELD_CHARS, SeedLoad, read_seed_dir, seed_files
-from linksyn_assets.storage import file_stamps
-
-from .project_paths import SAMPLE_SEEDS_DIR
+from linksyn_assets.seeds.readers import MAX_FIELD_CHARS, SeedLoad, read_seed_dir, seed_files
+from linksyn_assets.storage import SAMPLE_SEEDS_DIR, file_stamps
 
 # One scan per process and source state: every partition of `seeds` reads the same files.
 _scans: dict[tuple[str, str, int, tuple[tuple[str, int, int], ...]], SeedLoad] = {}

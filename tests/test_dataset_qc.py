@@ -11,18 +11,18 @@ import numpy as np
 import polars as pl
 import pytest
 
-from linksyn_assets.answer_check import compare
 from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE, RELEASE_STAGE
-from linksyn_assets.copy_check import closest_seed, qa_text
-from linksyn_assets.dataset_qc import assemble, quality_check
+from linksyn_assets.llm.client import CallResult
 from linksyn_assets.partitions import discipline_partitions
-from linksyn_assets.release import cross_discipline_dedup, staging_dir, write_release
-from linksyn_assets.seed_readers import read_seed_dir
+from linksyn_assets.qc.answer_check import compare
+from linksyn_assets.qc.dedup import Benchmarks
+from linksyn_assets.qc.rules import assemble, quality_check
+from linksyn_assets.release.files import cross_discipline_dedup, staging_dir, write_release
+from linksyn_assets.seeds.readers import read_seed_dir
 from linksyn_assets.settings import DatasetParams
-from linksyn_assets.synthesis import HARD_SCHEMA, SYNTH_SCHEMA, judged, rating_key
-from linksyn_assets.text_dedup import Benchmarks
+from linksyn_assets.synthesis.copy_check import closest_seed, qa_text
+from linksyn_assets.synthesis.tables import HARD_SCHEMA, SYNTH_SCHEMA, judged, rating_key
 from resources import build_resources
-from resources.llm_client import CallResult
 from tests.conftest import write_jsonl
 from tests.stub_llm_server import StubServer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from linksyn_assets.disciplines import (
+from linksyn_assets.seeds.disciplines import (
     BENCHMARK_SUBJECTS,
     KEY_MAX_CHARS,
     MMLU_SUBCATEGORY,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from linksyn_assets.kp_canonical import canonical_kp_key, kp_id_for, singular
+from linksyn_assets.kps.canonical import canonical_kp_key, kp_id_for, singular
 from linksyn_assets.records import KPExtraction
 
 

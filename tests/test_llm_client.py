@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from linksyn_assets.llm.client import LLMClient, ModelRoute, parse_json_answer
+from linksyn_assets.llm.ledger import RequestLedger
 from linksyn_assets.records import KPExtraction
 from resources.llm import LLMResource
-from resources.llm_client import LLMClient, ModelRoute, parse_json_answer
-from resources.llm_ledger import RequestLedger
 from tests.conftest import kp_messages
 from tests.stub_llm_server import Faults, StubServer
 

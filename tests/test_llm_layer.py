@@ -15,11 +15,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from linksyn_assets.llm.budget import Budget, BudgetExceeded, Prices
+from linksyn_assets.llm.client import LLMClient, ModelRoute, RunAborted
+from linksyn_assets.llm.ledger import RequestLedger
+from linksyn_assets.llm.rate_control import route_key, route_rate
 from linksyn_assets.records import KPExtraction
-from resources.llm_budget import Budget, BudgetExceeded, Prices
-from resources.llm_client import LLMClient, ModelRoute, RunAborted
-from resources.llm_ledger import RequestLedger
-from resources.rate_control import route_key, route_rate
 from tests.conftest import kp_messages, write_jsonl
 from tests.stub_llm_server import Faults, StubServer
 
@@ -184,8 +184,8 @@ def test_secret_never_reaches_ledger_or_results(stub: StubServer, tmp_path: Path
 
 
 def test_results_spool_to_parquet_shards_and_read_back(tmp_path: Path) -> None:
-    from resources.llm_client import CallResult
-    from resources.result_shards import ResultShards
+    from linksyn_assets.llm.client import CallResult
+    from linksyn_assets.llm.spool import ResultShards
 
     shards = ResultShards(tmp_path / "spool", rows_per_shard=2)
     written = [CallResult(item_id=f"r{i}", ok=i % 2 == 0, data={"k": [i, "点"]} if i % 2 == 0 else None,

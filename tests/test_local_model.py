@@ -10,9 +10,9 @@ import pytest
 
 from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE
 from linksyn_assets.assets.metadata import materialized
+from linksyn_assets.llm.embedded_model import EMBEDDED_MODEL_ID, gguf_path
 from linksyn_assets.partitions import discipline_partitions
 from resources import build_resources
-from resources.embedded_model import EMBEDDED_MODEL_ID, gguf_path
 from tests.conftest import write_jsonl
 
 pytestmark = pytest.mark.local_model

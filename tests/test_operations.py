@@ -123,7 +123,7 @@ def test_disciplines_command_lists_and_prunes_stale_partitions(tmp_path: Path, d
 
 
 def test_a_release_of_only_empty_partitions_says_exactly_that(tmp_path: Path, data_dir: Path) -> None:
-    from linksyn_assets.dataset_qc import DATASET_COLUMNS
+    from linksyn_assets.qc.rules import DATASET_COLUMNS
 
     seeds = write_jsonl(tmp_path / "seeds" / "s.jsonl", linked_seed_rows()).parent
     (data_dir / "dataset").mkdir(parents=True)

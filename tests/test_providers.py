@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from linksyn_assets.llm.client import CallResult, LLMClient, ModelRoute, RunAborted, failed_share_verdict
+from linksyn_assets.llm.ledger import RequestLedger
 from linksyn_assets.records import KPExtraction
 from resources import llm_from_env
-from resources.llm_client import CallResult, LLMClient, ModelRoute, RunAborted, failed_share_verdict
-from resources.llm_ledger import RequestLedger
 from tests.conftest import kp_messages
 from tests.stub_llm_server import StubServer
 
@@ -86,9 +86,9 @@ def test_a_batch_that_mostly_failed_is_a_failure_however_small() -> None:
 
 
 def test_every_llm_setting_has_an_env_var_and_the_readme_lists_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from linksyn_assets.storage import PROJECT_ROOT
     from resources import LLM_ENV
     from resources.llm import LLMResource
-    from resources.project_paths import PROJECT_ROOT
 
     fields = {name for name, _ in LLM_ENV.values()}
     assert fields == set(LLMResource.model_fields)
@@ -106,7 +106,7 @@ def test_every_llm_setting_has_an_env_var_and_the_readme_lists_it(monkeypatch: p
 def test_reasoning_is_read_from_either_field_on_both_transports() -> None:
     from types import SimpleNamespace
 
-    from resources.llm_transport import parse_reply, reasoning_of
+    from linksyn_assets.llm.transport import parse_reply, reasoning_of
 
     for field in ("reasoning_content", "reasoning"):  # DeepSeek / R1 hosts, vLLM
         reply = parse_reply({"choices": [{"message": {"content": "{}", field: "思考过程 thinking"}}]})

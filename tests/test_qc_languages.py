@@ -6,10 +6,10 @@ import unicodedata
 
 import polars as pl
 
-from linksyn_assets.dataset_qc import assemble, quality_check
+from linksyn_assets.qc.dedup import Benchmarks, duplicate_clusters
+from linksyn_assets.qc.rules import assemble, quality_check
 from linksyn_assets.settings import DatasetParams
-from linksyn_assets.synthesis import HARD_SCHEMA, SYNTH_SCHEMA
-from linksyn_assets.text_dedup import Benchmarks, duplicate_clusters
+from linksyn_assets.synthesis.tables import HARD_SCHEMA, SYNTH_SCHEMA
 from tests.conftest import write_jsonl
 
 ZH_BENCHMARK = [
@@ -159,7 +159,7 @@ def test_a_benchmark_file_that_yields_few_items_is_an_error_naming_it(tmp_path) 
 
 
 def test_traditional_chinese_folds_to_simplified_row_by_row() -> None:
-    from linksyn_assets.chinese_script import simplified
+    from linksyn_assets.text.chinese_script import simplified
 
     texts = pl.DataFrame({"t": ["語文 數學", "English stays", None, "中國\x1e臺灣", "光合作用"]})
     folded = texts.select(simplified(pl.col("t").fill_null("")))["t"].to_list()
@@ -167,8 +167,8 @@ def test_traditional_chinese_folds_to_simplified_row_by_row() -> None:
 
 
 def test_the_language_rule_is_the_same_for_seeds_and_generated_rows() -> None:
-    from linksyn_assets.dataset_qc import language_of
-    from linksyn_assets.text_normalize import detect_language
+    from linksyn_assets.qc.rules import language_of
+    from linksyn_assets.text.normalize import detect_language
 
     texts = ["What is the derivative of $x^2$?", "求函数 $$f(x)=x^{2}+\\frac{1}{x}$$ 的最小值。",
              "已知$$a\\textgreater0$$，$$b\\textgreater0$$，求$$a+b$$的最小值", "Newton 第二定律 F = ma 说明了什么？",

@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from linksyn_assets.disciplines import MMLU_SUBCATEGORY, discipline_key
-from linksyn_assets.seed_readers import read_seed_dir
+from linksyn_assets.seeds.disciplines import MMLU_SUBCATEGORY, discipline_key
+from linksyn_assets.seeds.readers import read_seed_dir
 from tests.conftest import write_jsonl
 
 pytestmark_shared = pytest.mark.shared_seeds
@@ -182,7 +182,7 @@ def test_missing_root_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_bundled_sample_seeds_meet_the_brief() -> None:
-    from resources.project_paths import SAMPLE_SEEDS_DIR
+    from linksyn_assets.storage import SAMPLE_SEEDS_DIR
 
     load = read_seed_dir(SAMPLE_SEEDS_DIR)
     seeds = load.seeds
@@ -254,7 +254,7 @@ def test_a_huge_csv_field_and_a_stray_quote_never_stop_the_other_files(tmp_path:
 
 
 def test_any_error_in_one_file_quarantines_that_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import linksyn_assets.seed_readers as readers
+    import linksyn_assets.seeds.readers as readers
 
     write_jsonl(tmp_path / "a.jsonl", _valid_rows(2))
     write_jsonl(tmp_path / "b.jsonl", _valid_rows(2, "physics"))
@@ -290,7 +290,7 @@ def test_duplicate_headers_empty_files_and_odd_encodings_are_reported(tmp_path: 
 
 
 def test_ceval_test_split_without_answers_is_quarantined_as_seed_and_indexed_as_benchmark(tmp_path: Path) -> None:
-    from linksyn_assets.seed_readers import read_benchmark_dir
+    from linksyn_assets.seeds.readers import read_benchmark_dir
 
     rows = [f"{i},第{i}题：下列关于细胞的说法正确的是,甲{i},乙,丙,丁" for i in range(12)]
     (tmp_path / "high_school_biology_test.csv").write_text("id,question,A,B,C,D\n" + "\n".join(rows) + "\n",

@@ -13,17 +13,17 @@ import numpy as np
 import polars as pl
 import pytest
 
-from linksyn_assets import walk_engine
-from linksyn_assets.kp_graph import GraphTables
-from linksyn_assets.seed_choice import choose_seeds
+from linksyn_assets.kps.graph_tables import GraphTables
 from linksyn_assets.settings import WalkParams
-from linksyn_assets.sum_tree import SumTree
-from linksyn_assets.walk_engine import PATH_SCHEMA, WalkEngine, batch_size, kp_coverage, path_table, sample_paths
-from linksyn_assets.walk_graph import WalkGraph
-from linksyn_assets.walk_kernel import rebuild_rows
-from linksyn_assets.walk_plan import TargetQueue, discipline_targets, kl_divergence, mix_report, paths_wanted
-from linksyn_assets.walk_report import walk_report
-from linksyn_assets.walks import reference_walks, start_distribution, step_distribution
+from linksyn_assets.walks import engine as walk_engine
+from linksyn_assets.walks.csr_graph import WalkGraph
+from linksyn_assets.walks.engine import PATH_SCHEMA, WalkEngine, batch_size, kp_coverage, path_table, sample_paths
+from linksyn_assets.walks.kernel import rebuild_rows
+from linksyn_assets.walks.plan import TargetQueue, discipline_targets, kl_divergence, mix_report, paths_wanted
+from linksyn_assets.walks.reference import reference_walks, start_distribution, step_distribution
+from linksyn_assets.walks.report import walk_report
+from linksyn_assets.walks.seed_choice import choose_seeds
+from linksyn_assets.walks.sum_tree import SumTree
 
 UNIFORM_HIST = np.full(5, 0.2)
 

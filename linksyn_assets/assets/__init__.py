@@ -1,13 +1,13 @@
 """The seven partitioned assets and the unpartitioned release, one module per family."""
 
-from ..stages import INGEST, PER_DISCIPLINE, RELEASE
-from .dataset import linkqa_dataset
-from .extraction import seed_kps
-from .graph import kp_graph
-from .release import linkqa_release
-from .seeds import seeds
-from .synthesis import hard_qa, synthesized_qa
-from .walk import walk_paths
+from linksyn_assets.assets.dataset import linkqa_dataset
+from linksyn_assets.assets.extraction import seed_kps
+from linksyn_assets.assets.graph import kp_graph
+from linksyn_assets.assets.release import linkqa_release
+from linksyn_assets.assets.seeds import seeds
+from linksyn_assets.assets.synthesis import hard_qa, synthesized_qa
+from linksyn_assets.assets.walk import walk_paths
+from linksyn_assets.stages import INGEST, PER_DISCIPLINE, RELEASE
 
 ALL_ASSETS = [seeds, seed_kps, kp_graph, walk_paths, synthesized_qa, hard_qa, linkqa_dataset, linkqa_release]
 # The stage order lives in stages.py; these lists are its selections for dg.materialize.

@@ -4,11 +4,12 @@
 import dagster as dg
 import polars as pl
 
-from resources.llm import LLMResource
-from resources.pipeline_settings import LinkSynSettingsResource
-from resources.project_paths import data_dir
-
-from ..dataset_qc import (
+from linksyn_assets.assets.llm_batch import run_llm_batch
+from linksyn_assets.assets.metadata import counts, json_meta, preview
+from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.prompts.messages import prompt_versions, verify_messages
+from linksyn_assets.qc.dedup import Benchmarks, duplicate_clusters
+from linksyn_assets.qc.rules import (
     QCResult,
     assemble,
     export,
@@ -18,14 +19,11 @@ from ..dataset_qc import (
     remove_where,
     with_verification,
 )
-from ..partitions import discipline_partitions
-from ..prompts import prompt_versions, verify_messages
-from ..records import IndependentSolve
-from ..storage import write_parquet_atomic
-from ..text_dedup import Benchmarks, duplicate_clusters
-from ..token_count import TokenCounter
-from .llm_batch import run_llm_batch
-from .metadata import counts, json_meta, preview
+from linksyn_assets.qc.token_count import TokenCounter
+from linksyn_assets.records import IndependentSolve
+from linksyn_assets.storage import data_dir, write_parquet_atomic
+from resources.llm import LLMResource
+from resources.pipeline_settings import LinkSynSettingsResource
 
 
 @dg.asset(partitions_def=discipline_partitions, group_name="release", kinds={"polars", "parquet"},

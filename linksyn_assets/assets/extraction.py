@@ -4,15 +4,14 @@
 import dagster as dg
 import polars as pl
 
+from linksyn_assets.assets.llm_batch import run_llm_batch
+from linksyn_assets.assets.metadata import counts, json_meta, preview
+from linksyn_assets.kps.extraction import extraction_requests, seed_kps_table
+from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.prompts.messages import EXTRACT_VERSION
+from linksyn_assets.records import KPExtraction
 from resources.llm import LLMResource
 from resources.seed_source import SeedSourceResource
-
-from ..kp_extraction import extraction_requests, seed_kps_table
-from ..partitions import discipline_partitions
-from ..prompts import EXTRACT_VERSION
-from ..records import KPExtraction
-from .llm_batch import run_llm_batch
-from .metadata import counts, json_meta, preview
 
 
 @dg.asset(partitions_def=discipline_partitions, group_name="knowledge", kinds={"polars"},

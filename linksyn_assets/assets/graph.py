@@ -4,13 +4,12 @@
 import dagster as dg
 import polars as pl
 
+from linksyn_assets.assets.metadata import json_meta, preview
+from linksyn_assets.kps.graph_tables import build_graph_tables, degree_histogram, graph_summary
+from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.seeds.disciplines import stale_disciplines
+from linksyn_assets.svg_chart import chart, markdown_image
 from resources.seed_source import SeedSourceResource
-
-from ..disciplines import stale_disciplines
-from ..kp_graph import build_graph_tables, degree_histogram, graph_summary
-from ..partitions import discipline_partitions
-from ..svg_chart import chart, markdown_image
-from .metadata import json_meta, preview
 
 
 @dg.asset(partitions_def=discipline_partitions, group_name="knowledge", kinds={"polars", "rustworkx"},

@@ -5,12 +5,12 @@ from collections.abc import Iterable
 import dagster as dg
 from pydantic import BaseModel
 
+from linksyn_assets.llm.budget import BudgetExceeded
+from linksyn_assets.llm.client import CallResult, LLMClient, Request, RunAborted, failed_share_verdict
+from linksyn_assets.llm.progress import terminal_progress
+from linksyn_assets.llm.spool import ResultShards
+from linksyn_assets.storage import data_dir
 from resources.llm import LLMResource
-from resources.llm_budget import BudgetExceeded
-from resources.llm_client import CallResult, LLMClient, Request, RunAborted, failed_share_verdict
-from resources.progress_bar import terminal_progress
-from resources.project_paths import data_dir
-from resources.result_shards import ResultShards
 
 
 def run_llm_batch(context: dg.AssetExecutionContext, llm: LLMResource, stage: str, requests: Iterable[Request],

@@ -4,13 +4,11 @@
 import dagster as dg
 import polars as pl
 
-from resources.pipeline_settings import LinkSynSettingsResource
-from resources.project_paths import data_dir
-from resources.seed_source import SeedSourceResource
-
-from ..disciplines import stale_disciplines
-from ..partitions import discipline_partitions
-from ..release import (
+from linksyn_assets.assets.dataset import linkqa_dataset
+from linksyn_assets.assets.metadata import json_meta, values
+from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.qc.token_count import TokenCounter
+from linksyn_assets.release.files import (
     ReleaseInputs,
     StageSpend,
     card_numbers,
@@ -20,10 +18,10 @@ from ..release import (
     staging_dir,
     write_release,
 )
-from ..storage import write_parquet_atomic
-from ..token_count import TokenCounter
-from .dataset import linkqa_dataset
-from .metadata import json_meta, values
+from linksyn_assets.seeds.disciplines import stale_disciplines
+from linksyn_assets.storage import data_dir, write_parquet_atomic
+from resources.pipeline_settings import LinkSynSettingsResource
+from resources.seed_source import SeedSourceResource
 
 # stage -> (asset whose materialization records it, nested metadata key or None)
 STAGE_METADATA = {"extract": ("seed_kps", None), "synthesize": ("synthesized_qa", None), "harden": ("hard_qa", None),

@@ -4,13 +4,11 @@
 import dagster as dg
 import polars as pl
 
-from resources.project_paths import data_dir
+from linksyn_assets.assets.metadata import counts, json_meta, preview
+from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.seeds.disciplines import name_mapping
+from linksyn_assets.storage import data_dir, write_parquet_atomic
 from resources.seed_source import SeedSourceResource
-
-from ..disciplines import name_mapping
-from ..partitions import discipline_partitions
-from ..storage import write_parquet_atomic
-from .metadata import counts, json_meta, preview
 
 
 @dg.asset(partitions_def=discipline_partitions, group_name="ingest", kinds={"polars"},

@@ -6,13 +6,12 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from resources.llm import LLMResource
-from resources.pipeline_settings import LinkSynSettingsResource
-
-from ..partitions import discipline_partitions
-from ..prompts import prompt_versions
-from ..records import DifficultyRating, HardeningAnswer, SynthesisAnswer
-from ..synthesis import (
+from linksyn_assets.assets.llm_batch import run_llm_batch
+from linksyn_assets.assets.metadata import counts, json_meta, preview
+from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.prompts.messages import prompt_versions
+from linksyn_assets.records import DifficultyRating, HardeningAnswer, SynthesisAnswer
+from linksyn_assets.synthesis.tables import (
     hard_table,
     hardening_requests,
     hardening_targets,
@@ -21,8 +20,8 @@ from ..synthesis import (
     synthesis_requests,
     synthesized_table,
 )
-from .llm_batch import run_llm_batch
-from .metadata import counts, json_meta, preview
+from resources.llm import LLMResource
+from resources.pipeline_settings import LinkSynSettingsResource
 
 
 def _seed_lookup(seeds: pl.LazyFrame, paths: pl.DataFrame) -> dict[str, dict[str, Any]]:

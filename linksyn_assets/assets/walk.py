@@ -5,15 +5,14 @@ import time
 import dagster as dg
 import polars as pl
 
+from linksyn_assets.assets.metadata import json_meta, preview
+from linksyn_assets.kps.graph_tables import GraphTables
+from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.walks.csr_graph import WalkGraph
+from linksyn_assets.walks.engine import WalkEngine, path_table
+from linksyn_assets.walks.plan import difficulty_target, discipline_targets, paths_wanted
+from linksyn_assets.walks.report import walk_report
 from resources.pipeline_settings import LinkSynSettingsResource
-
-from ..kp_graph import GraphTables
-from ..partitions import discipline_partitions
-from ..walk_engine import WalkEngine, path_table
-from ..walk_graph import WalkGraph
-from ..walk_plan import difficulty_target, discipline_targets, paths_wanted
-from ..walk_report import walk_report
-from .metadata import json_meta, preview
 
 
 @dg.asset(partitions_def=discipline_partitions, group_name="knowledge", kinds={"numpy", "numba"},

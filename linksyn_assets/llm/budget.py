@@ -1,0 +1,70 @@
+"""Prices, cost from usage, and budgets that reserve before a request is sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from linksyn_assets.llm.litellm_setup import litellm
+
+
+@dataclass(frozen=True)
+class Prices:
+    input_per_token: float = 0.0
+    output_per_token: float = 0.0
+    source: str = "none"  # "config" | "litellm" | "none"
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return prompt_tokens * self.input_per_token + completion_tokens * self.output_per_token
+
+
+def prices_for(model: str, input_per_mtok: float | None = None, output_per_mtok: float | None = None) -> Prices:
+    """Configured prices (USD per million tokens) win; else litellm's local cost map; else free."""
+    if input_per_mtok is not None or output_per_mtok is not None:
+        return Prices((input_per_mtok or 0.0) / 1e6, (output_per_mtok or 0.0) / 1e6, "config")
+    for name in (model, model.split("/", 1)[-1]):
+        info = litellm.model_cost.get(name)
+        if info and (info.get("input_cost_per_token") or info.get("output_cost_per_token")):
+            return Prices(float(info.get("input_cost_per_token") or 0.0),
+                          float(info.get("output_cost_per_token") or 0.0), "litellm")
+    return Prices()
+
+
+class BudgetExceeded(RuntimeError):
+    """Raised after in-flight requests finish, when the next one would pass a budget."""
+
+
+@dataclass
+class Budget:
+    """A limit in USD and/or tokens. reserve() books the worst case (prompt estimate plus
+    max_tokens) before sending; settle() replaces it with what the call really used."""
+
+    name: str
+    usd_limit: float | None = None
+    token_limit: int | None = None
+    spent_usd: float = 0.0
+    spent_tokens: int = 0
+    reserved_usd: float = 0.0
+    reserved_tokens: int = 0
+
+    def reserve(self, usd: float, tokens: int) -> bool:
+        if self.usd_limit is not None and self.spent_usd + self.reserved_usd + usd > self.usd_limit:
+            return False
+        if self.token_limit is not None and self.spent_tokens + self.reserved_tokens + tokens > self.token_limit:
+            return False
+        self.reserved_usd += usd
+        self.reserved_tokens += tokens
+        return True
+
+    def settle(self, reserved_usd: float, reserved_tokens: int, usd: float, tokens: int) -> None:
+        self.reserved_usd -= reserved_usd
+        self.reserved_tokens -= reserved_tokens
+        self.spent_usd += usd
+        self.spent_tokens += tokens
+
+    def describe(self) -> str:
+        parts = []
+        if self.usd_limit is not None:
+            parts.append(f"${self.spent_usd:.4f} of ${self.usd_limit:.4f}")
+        if self.token_limit is not None:
+            parts.append(f"{self.spent_tokens} of {self.token_limit} tokens")
+        return f"{self.name} budget: spent " + " and ".join(parts)
