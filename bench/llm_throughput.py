@@ -78,22 +78,25 @@ async def raw_client(url: str, n: int, concurrency: int, model: str) -> float:
 
 def layer_client(base: str, n: int, concurrency: int, model: str, workers: int, ledger_dir: Path,
                  count_only: bool = False) -> float:
-    from linksyn_assets.llm.client import LLMClient, ModelRoute
+    from linksyn_assets.llm.client import LLMClient
     from linksyn_assets.llm.ledger import RequestLedger
+    from linksyn_assets.llm.records import ModelRoute
+    from linksyn_assets.llm.workers import stream_batch
     from linksyn_assets.records import KPExtraction
 
     route = ModelRoute(model=f"hosted_vllm/{model}", cache_identity=f"bench-{model}-{time.time()}", api_base=base,
                        api_key="k")
     ledger = RequestLedger(ledger_dir / f"ledger-{model}-{n}.sqlite")
     client = LLMClient(route, ledger, stage="bench", max_concurrency=concurrency, max_retries=2,
-                       progress_every_s=1e9, workers=workers)
+                       progress_every_s=1e9)
     done = [0]
 
     def sink(result: object) -> None:
         done[0] += 1
 
     started = time.perf_counter()
-    client.stream(((f"r{i}", messages(i)) for i in range(n)), KPExtraction, "bench", sink, total=n)
+    stream_batch(client, ((f"r{i}", messages(i)) for i in range(n)), KPExtraction, "bench", sink, total=n,
+                 workers=workers)
     elapsed = time.perf_counter() - started
     assert done[0] == n and client.stats.ok == n, (done[0], client.stats.failed)
     return n / elapsed

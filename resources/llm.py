@@ -1,7 +1,6 @@
-"""The LLM resource: one litellm model string per stage, the embedded model by default."""
+"""The LLM resource: the settings of every stage (one litellm model string per stage, the embedded model
+by default); what they mean is in linksyn_assets/llm/stage_config.py."""
 
-import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -9,18 +8,20 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from linksyn_assets.llm.budget import Budget, prices_for
-from linksyn_assets.llm.client import BatchStats, LLMClient, ModelRoute
-from linksyn_assets.llm.embedded_model import EMBEDDED_MODEL_ID, ensure_server
+from linksyn_assets.llm.budget import prices_for
+from linksyn_assets.llm.client import LLMClient
 from linksyn_assets.llm.ledger import RequestLedger
+from linksyn_assets.llm.records import BatchStats, ModelRoute
+from linksyn_assets.llm.stage_config import (
+    MissingApiKey,
+    batch_budgets,
+    check_stage,
+    merged_request_params,
+    model_route,
+    shared_ledger,
+    stage_max_tokens,
+)
 from linksyn_assets.storage import data_dir
-
-# The local llama.cpp server checks no key, but the OpenAI wire format wants one: not a secret.
-_LOCAL_KEY = "sk-no-key-needed"
-# The demo model loops until max_tokens under a JSON grammar; short caps keep a demo run short.
-EMBEDDED_MAX_TOKENS = {"extract": 160, "synthesize": 640, "harden": 640, "judge": 96, "verify": 256}
-_ledgers: dict[Path, RequestLedger] = {}
-STAGES = ("extract", "synthesize", "harden", "judge", "verify")
 
 
 class LLMResource(dg.ConfigurableResource):
@@ -70,72 +71,38 @@ class LLMResource(dg.ConfigurableResource):
                                                                  "its requests failed, however few they are")
 
     def request_params_for(self, stage: str) -> dict:
-        merged: dict = {}
-        for name, raw in (("request_params", self.request_params),
-                          (f"{stage}_request_params", self._stage_field(stage, "request_params"))):
-            if not raw:
-                continue
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"llm.{name}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
-            if not isinstance(value, dict):
-                raise ValueError(f"llm.{name}: must be a JSON object, got {type(value).__name__}")
-            merged.update(value)
-        return merged
+        return merged_request_params(stage, self.request_params, self._stage_field(stage, "request_params"))
 
     def _stage_field(self, stage: str, suffix: str) -> Any:
         """The per-stage field `<stage>_<suffix>` (one naming rule instead of a map per setting)."""
-        if stage not in STAGES:
-            raise KeyError(f"unknown LLM stage {stage!r}; stages: {STAGES}")
-        return getattr(self, f"{stage}_{suffix}")
+        return getattr(self, f"{check_stage(stage)}_{suffix}")
 
     def model_for(self, stage: str) -> str:
         return self._stage_field(stage, "model") or self.model
 
     def route(self, stage: str) -> ModelRoute:
-        model = self.model_for(stage)
-        if not model:
-            return ModelRoute(model="openai/smollm2", cache_identity=EMBEDDED_MODEL_ID,
-                              api_base=ensure_server(), api_key=_LOCAL_KEY, structured_output="llama_cpp")
-        key = None
-        if self.api_key_env:
-            key = os.environ.get(self.api_key_env)
-            if not key:
-                raise dg.Failure(f"environment variable {self.api_key_env} (api_key_env) is not set")
-        identity = f"{model}@{self.api_base}" if self.api_base else model
-        params = self.request_params_for(stage)
-        return ModelRoute(model=model, cache_identity=identity, api_base=self.api_base or None,
-                          api_key=key, structured_output=self.structured_output,
-                          request_params=json.dumps(params, sort_keys=True, ensure_ascii=False) if params else "")
+        try:
+            return model_route(self.model_for(stage), self.api_base, self.api_key_env, self.structured_output,
+                               self.request_params_for(stage))
+        except MissingApiKey as exc:
+            raise dg.Failure(str(exc)) from exc
 
     def ledger(self) -> RequestLedger:
-        path = Path(self.ledger_path) if self.ledger_path else data_dir() / "llm_ledger.sqlite"
-        if path not in _ledgers:
-            _ledgers[path] = RequestLedger(path)
-        return _ledgers[path]
+        return shared_ledger(Path(self.ledger_path) if self.ledger_path else data_dir() / "llm_ledger.sqlite")
 
     def client(self, stage: str, log: Callable[[str], None] | None = None, run_id: str | None = None,
                partition: str | None = None,
                on_progress: Callable[[BatchStats, int | None], None] | None = None) -> LLMClient:
-        max_tokens = self._stage_field(stage, "max_tokens")
         route = self.route(stage)
-        if route.cache_identity == EMBEDDED_MODEL_ID:
-            max_tokens = min(max_tokens, EMBEDDED_MAX_TOKENS[stage])
         ledger = self.ledger()
-        budgets = []
-        if self.budget_usd_per_run is not None or self.budget_tokens_per_run is not None:
-            usd, tokens = ledger.spent(f"run:{run_id}") if run_id else (0.0, 0)
-            budgets.append(Budget("run", self.budget_usd_per_run, self.budget_tokens_per_run, usd, tokens))
-        if self.budget_usd_per_partition is not None or self.budget_tokens_per_partition is not None:
-            budgets.append(Budget(f"partition {partition or '?'}", self.budget_usd_per_partition,
-                                  self.budget_tokens_per_partition))
+        budgets = batch_budgets(ledger, run_id, partition, self.budget_usd_per_run, self.budget_tokens_per_run,
+                                self.budget_usd_per_partition, self.budget_tokens_per_partition)
         return LLMClient(route, ledger, stage=stage, max_concurrency=self.max_concurrency,
                          timeout_s=self.timeout_s, max_retries=self.max_retries, temperature=self.temperature,
-                         max_tokens=max_tokens, retry_failed=self.retry_failed,
+                         max_tokens=stage_max_tokens(stage, route, self._stage_field(stage, "max_tokens")),
+                         retry_failed=self.retry_failed,
                          prices=prices_for(route.model, self.price_input_per_mtok, self.price_output_per_mtok),
-                         budgets=budgets, log=log, on_progress=on_progress, transport=self.transport,
-                         workers=self.workers)
+                         budgets=budgets, log=log, on_progress=on_progress, transport=self.transport)
 
     def record_spend(self, client: LLMClient, run_id: str | None) -> None:
         """Add a finished batch's spend to its run, for the run budget of later stages."""

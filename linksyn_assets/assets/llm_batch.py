@@ -6,9 +6,11 @@ import dagster as dg
 from pydantic import BaseModel
 
 from linksyn_assets.llm.budget import BudgetExceeded
-from linksyn_assets.llm.client import CallResult, LLMClient, Request, RunAborted, failed_share_verdict
+from linksyn_assets.llm.client import LLMClient
 from linksyn_assets.llm.progress import terminal_progress
+from linksyn_assets.llm.records import CallResult, Request, RunAborted, failed_share_verdict
 from linksyn_assets.llm.spool import ResultShards
+from linksyn_assets.llm.workers import stream_batch
 from linksyn_assets.storage import data_dir
 from resources.llm import LLMResource
 
@@ -21,7 +23,7 @@ def run_llm_batch(context: dg.AssetExecutionContext, llm: LLMResource, stage: st
     requests = list(requests)
     shards = ResultShards(data_dir() / "spool" / stage / partition / context.run_id)
     try:
-        client.stream(requests, output, prompt_version, shards, total=len(requests))
+        stream_batch(client, requests, output, prompt_version, shards, total=len(requests), workers=llm.workers)
         results = list(shards.read())
     except (BudgetExceeded, RunAborted) as exc:
         raise dg.Failure(str(exc), metadata=client.stats.as_metadata()) from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from linksyn_assets.llm.litellm_setup import litellm
+from linksyn_assets.llm.providers import cost_map_names
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ def prices_for(model: str, input_per_mtok: float | None = None, output_per_mtok:
     """Configured prices (USD per million tokens) win; else litellm's local cost map; else free."""
     if input_per_mtok is not None or output_per_mtok is not None:
         return Prices((input_per_mtok or 0.0) / 1e6, (output_per_mtok or 0.0) / 1e6, "config")
-    for name in (model, model.split("/", 1)[-1]):
+    for name in cost_map_names(model):
         info = litellm.model_cost.get(name)
         if info and (info.get("input_cost_per_token") or info.get("output_cost_per_token")):
             return Prices(float(info.get("input_cost_per_token") or 0.0),

@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 from typing import TextIO
 
-from linksyn_assets.llm.client import BatchStats
+from linksyn_assets.llm.records import BatchStats
 
 ENV_FD = "LINKSYN_PROGRESS_FD"
 _streams: dict[int, TextIO] = {}

@@ -12,8 +12,8 @@ from typing import Any
 
 import polars as pl
 
-from linksyn_assets.llm.client import CallResult
-from resources.parquet_io import write_parquet_atomic
+from linksyn_assets.llm.records import CallResult
+from linksyn_assets.storage import write_parquet_atomic
 
 
 class ResultShards:

@@ -17,18 +17,13 @@ from typing import Any
 import aiohttp
 
 from linksyn_assets.llm.litellm_setup import litellm  # set up before any litellm module loads (local cost map)
+from linksyn_assets.llm.providers import OPENAI_FORMAT, reasoning_of
 
 # reached through the set-up package, not imported by name: an import sorter would put those imports first
 LlmProviders = litellm.types.utils.LlmProviders
 ProviderConfigManager = litellm.utils.ProviderConfigManager
 get_optional_params = litellm.utils.get_optional_params
 
-# Providers whose litellm chat config produces an OpenAI-format request and reply.
-OPENAI_FORMAT = {
-    "openai", "hosted_vllm", "deepseek", "openrouter", "together_ai", "fireworks_ai", "groq", "deepinfra",
-    "mistral", "xai", "perplexity", "custom_openai", "lm_studio", "llamafile", "nvidia_nim", "dashscope",
-    "moonshot", "volcengine",
-}
 LITELLM_RETRYABLE = (
     litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError, litellm.InternalServerError,
     litellm.ServiceUnavailableError, litellm.BadGatewayError,
@@ -122,12 +117,6 @@ def _error_text(raw: bytes) -> str:
         return str(err.get("message", err) if isinstance(err, dict) else err)[:300]
     except (ValueError, AttributeError):
         return raw[:300].decode("utf-8", "replace")
-
-
-def reasoning_of(get: Any) -> str | None:
-    """A reply's reasoning text: DeepSeek and R1 hosts send `reasoning_content`, vLLM and others `reasoning`.
-    `get(name)` reads a field of the message (a dict's get, or getattr on litellm's object)."""
-    return get("reasoning_content") or get("reasoning") or None
 
 
 def parse_reply(data: dict[str, Any]) -> Reply:

@@ -8,31 +8,31 @@ requests through a bounded queue and hands results to the sink as they arrive.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import itertools
 import multiprocessing as mp
 import queue as queue_mod
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel
 
+from linksyn_assets.llm.batch_loop import CLAIM_CHUNK
 from linksyn_assets.llm.budget import Budget, BudgetExceeded
-from linksyn_assets.llm.client import CLAIM_CHUNK, CallResult, LLMClient, Request, RunAborted
-from linksyn_assets.llm.ledger import RequestLedger
+from linksyn_assets.llm.client import ClientSpec, LLMClient
+from linksyn_assets.llm.records import BatchStats, CallResult, Request, RunAborted
 
 _FLUSH_EVERY_S = 0.2
 _SUMMED = ("http_calls", "retries", "throttled", "repaired", "length_retries", "not_sent")
 
 
-def _worker_main(spec: dict[str, Any], in_q: Any, out_q: Any) -> None:
-    module, _, name = spec["output"].rpartition(".")
+def _worker_main(spec: ClientSpec, output_name: str, version: str, in_q: Any, out_q: Any) -> None:
+    module, _, name = output_name.rpartition(".")
     output = getattr(importlib.import_module(module), name)
-    client = LLMClient(spec["route"], RequestLedger(Path(spec["ledger_path"]), lease_s=spec["lease_s"]),
-                       **spec["options"], progress_every_s=1e9)
+    client = LLMClient.from_spec(spec, progress_every_s=1e9)
 
     def requests() -> Iterator[Request]:
         while (batch := in_q.get()) is not None:
@@ -50,34 +50,41 @@ def _worker_main(spec: dict[str, Any], in_q: Any, out_q: Any) -> None:
 
     error = None
     try:
-        client.stream(requests(), output, spec["version"], sink)
+        client.stream(requests(), output, version, sink)
     except (BudgetExceeded, RunAborted) as exc:
-        error = (client._stop_kind, client._stop_reason or str(exc))
+        error = client.stopped or ("abort", str(exc))
     finally:
         if buffer:
             out_q.put(("results", buffer))
         out_q.put(("done", {f: getattr(client.stats, f) for f in _SUMMED}, error))
 
 
-def stream_in_workers(client: LLMClient, requests: Iterator[Request], output: type[BaseModel], version: str,
-                      sink: Callable[[CallResult], None], total: int | None) -> tuple[str, str] | None:
-    """Run client's batch in client.workers processes; returns (stop kind, reason), if any."""
-    n = client.workers
+def stream_batch(client: LLMClient, requests: Iterable[Request], output: type[BaseModel], version: str,
+                 sink: Callable[[CallResult], None], total: int | None = None, workers: int = 1) -> BatchStats:
+    """The caller's choice: the batch in this process, or spread over `workers` processes."""
+    if workers <= 1:
+        return client.stream(requests, output, version, sink, total)
+    stopped = stream_in_workers(client.spec(), workers, iter(requests), output, version, sink, total, client.stats,
+                                client.log, client.on_progress, client.progress_every_s)
+    client.raise_if_stopped(stopped, total)
+    return client.stats
+
+
+def stream_in_workers(spec: ClientSpec, n: int, requests: Iterator[Request], output: type[BaseModel], version: str,
+                      sink: Callable[[CallResult], None], total: int | None, stats: BatchStats,
+                      log: Callable[[str], None], on_progress: Callable[[BatchStats, int | None], None] | None,
+                      progress_every_s: float) -> tuple[str, str] | None:
+    """Run the batch in n processes, each a client built from spec with its share of the concurrency and
+    of every budget; results go to sink and into stats here. Returns the first (stop kind, reason), if any."""
     ctx = mp.get_context("spawn")
     in_q, out_q = ctx.Queue(maxsize=4 * n), ctx.Queue()
-    share = [Budget(b.name, None if b.usd_limit is None else (b.usd_limit - b.spent_usd) / n,
-                    None if b.token_limit is None else (b.token_limit - b.spent_tokens) // n)
-             for b in client.budgets]
-    spec = {
-        "route": client.route, "ledger_path": str(client.ledger.path), "lease_s": client.ledger.lease_s,
-        "output": f"{output.__module__}.{output.__qualname__}", "version": version,
-        "options": {"stage": client.stage, "max_concurrency": max(1, client.max_concurrency // n),
-                    "timeout_s": client.timeout_s, "max_retries": client.max_retries,
-                    "temperature": client.temperature, "max_tokens": client.max_tokens,
-                    "max_tokens_cap": client.max_tokens_cap, "retry_failed": client.retry_failed,
-                    "prices": client.prices, "budgets": share, "transport": client.transport},
-    }
-    procs = [ctx.Process(target=_worker_main, args=(spec, in_q, out_q), daemon=True) for _ in range(n)]
+    share = tuple(Budget(b.name, None if b.usd_limit is None else (b.usd_limit - b.spent_usd) / n,
+                         None if b.token_limit is None else (b.token_limit - b.spent_tokens) // n)
+                  for b in spec.budgets)
+    worker_spec = dataclasses.replace(spec, max_concurrency=max(1, spec.max_concurrency // n), budgets=share)
+    output_name = f"{output.__module__}.{output.__qualname__}"
+    procs = [ctx.Process(target=_worker_main, args=(worker_spec, output_name, version, in_q, out_q), daemon=True)
+             for _ in range(n)]
     for proc in procs:
         proc.start()
     stop = threading.Event()
@@ -87,7 +94,7 @@ def stream_in_workers(client: LLMClient, requests: Iterator[Request], output: ty
             batch = list(itertools.islice(requests, CLAIM_CHUNK))
             if not batch:
                 break
-            client.stats.requests += len(batch)
+            stats.requests += len(batch)
             while not stop.is_set():
                 try:
                     in_q.put(batch, timeout=0.5)
@@ -99,7 +106,7 @@ def stream_in_workers(client: LLMClient, requests: Iterator[Request], output: ty
 
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
-    stats, finished, reasons = client.stats, 0, []
+    finished, reasons = 0, []
     last_log = time.monotonic()
     while finished < n:
         try:
@@ -107,7 +114,7 @@ def stream_in_workers(client: LLMClient, requests: Iterator[Request], output: ty
         except queue_mod.Empty:
             if not any(p.is_alive() for p in procs) and out_q.empty():
                 stop.set()
-                raise RuntimeError(f"[{client.stage}] LLM worker processes exited early "
+                raise RuntimeError(f"[{spec.stage}] LLM worker processes exited early "
                                    f"(exit codes {[p.exitcode for p in procs]})") from None
             continue
         if kind == "done":
@@ -122,13 +129,13 @@ def stream_in_workers(client: LLMClient, requests: Iterator[Request], output: ty
             result = CallResult(**raw)
             stats.count(result, with_usage=True)
             sink(result)
-        if client.on_progress:
-            client.on_progress(stats, total)
-        if time.monotonic() - last_log >= client.progress_every_s:
+        if on_progress:
+            on_progress(stats, total)
+        if time.monotonic() - last_log >= progress_every_s:
             last_log = time.monotonic()
-            client.log(stats.progress_line(client.stage, total))
+            log(stats.progress_line(spec.stage, total))
     feeder.join(timeout=5)
     for proc in procs:
         proc.join(timeout=10)
-    client.log(stats.progress_line(client.stage, total))
+    log(stats.progress_line(spec.stage, total))
     return reasons[0] if reasons else None

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from linksyn_assets.llm.client import LLMClient, ModelRoute, parse_json_answer
+from linksyn_assets.llm.client import LLMClient
 from linksyn_assets.llm.ledger import RequestLedger
+from linksyn_assets.llm.records import ModelRoute, parse_json_answer
 from linksyn_assets.records import KPExtraction
 from resources.llm import LLMResource
 from tests.conftest import kp_messages

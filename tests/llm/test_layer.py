@@ -16,9 +16,11 @@ import polars as pl
 import pytest
 
 from linksyn_assets.llm.budget import Budget, BudgetExceeded, Prices
-from linksyn_assets.llm.client import LLMClient, ModelRoute, RunAborted
+from linksyn_assets.llm.client import LLMClient
 from linksyn_assets.llm.ledger import RequestLedger
 from linksyn_assets.llm.rate_control import route_key, route_rate
+from linksyn_assets.llm.records import CallResult, ModelRoute, RunAborted
+from linksyn_assets.llm.workers import stream_batch
 from linksyn_assets.records import KPExtraction
 from tests.conftest import kp_messages, write_jsonl
 from tests.stub_llm_server import Faults, StubServer
@@ -184,7 +186,6 @@ def test_secret_never_reaches_ledger_or_results(stub: StubServer, tmp_path: Path
 
 
 def test_results_spool_to_parquet_shards_and_read_back(tmp_path: Path) -> None:
-    from linksyn_assets.llm.client import CallResult
     from linksyn_assets.llm.spool import ResultShards
 
     shards = ResultShards(tmp_path / "spool", rows_per_shard=2)
@@ -203,8 +204,10 @@ def test_results_spool_to_parquet_shards_and_read_back(tmp_path: Path) -> None:
 def test_worker_processes_share_the_ledger(stub: StubServer, tmp_path: Path) -> None:
     ledger = tmp_path / "l.sqlite"
     requests = [(f"r{i}", kp_messages(i % 30)) for i in range(60)]  # every request twice
-    client = _client(stub, ledger, workers=2, max_concurrency=8)
-    results = client.run(requests, KPExtraction, "v1")
+    client = _client(stub, ledger, max_concurrency=8)
+    got: dict[str, CallResult] = {}
+    stream_batch(client, requests, KPExtraction, "v1", lambda r: got.__setitem__(r.item_id, r), total=60, workers=2)
+    results = list(got.values())
     assert len(results) == 60 and all(r.ok for r in results)
     assert stub.count == 30  # duplicates in the other process wait for the lease holder (single flight)
     assert RequestLedger(ledger).counts() == {"DONE": 30}

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from linksyn_assets.llm.client import CallResult, LLMClient, ModelRoute, RunAborted, failed_share_verdict
+from linksyn_assets.llm.client import LLMClient
 from linksyn_assets.llm.ledger import RequestLedger
+from linksyn_assets.llm.records import CallResult, ModelRoute, RunAborted, failed_share_verdict
 from linksyn_assets.records import KPExtraction
 from resources import llm_from_env
 from tests.conftest import kp_messages
@@ -106,7 +107,8 @@ def test_every_llm_setting_has_an_env_var_and_the_readme_lists_it(monkeypatch: p
 def test_reasoning_is_read_from_either_field_on_both_transports() -> None:
     from types import SimpleNamespace
 
-    from linksyn_assets.llm.transport import parse_reply, reasoning_of
+    from linksyn_assets.llm.providers import reasoning_of
+    from linksyn_assets.llm.transport import parse_reply
 
     for field in ("reasoning_content", "reasoning"):  # DeepSeek / R1 hosts, vLLM
         reply = parse_reply({"choices": [{"message": {"content": "{}", field: "思考过程 thinking"}}]})

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE, RELEASE_STAGE
-from linksyn_assets.llm.client import CallResult
+from linksyn_assets.llm.records import CallResult
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.qc.answer_check import compare
 from linksyn_assets.qc.dedup import Benchmarks

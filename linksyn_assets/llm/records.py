@@ -1,0 +1,175 @@
+"""What crosses the LLM layer's boundaries: requests, routes, results and a batch's running totals.
+
+Kept apart from the client so that the spool, the progress view, the worker processes and the assets can
+use them without importing the sending machinery.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from linksyn_assets.llm.providers import structured_output_mode
+
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
+
+Request = tuple[str, list[dict[str, str]]] | tuple[str, list[dict[str, str]], int]
+
+
+@dataclass(frozen=True)
+class ModelRoute:
+    """Where one stage's calls go. api_key is read from the environment and never logged."""
+
+    model: str
+    cache_identity: str
+    api_base: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    structured_output: str = "auto"  # auto | json_schema | json_object | llama_cpp
+    request_params: str = ""  # canonical JSON object of extra request parameters (part of the request key)
+
+    def params(self) -> dict[str, Any]:
+        return json.loads(self.request_params) if self.request_params else {}
+
+    def response_format(self, output: type[BaseModel]) -> dict[str, Any]:
+        schema = output.model_json_schema()
+        mode = structured_output_mode(self.model, self.structured_output)
+        if mode == "llama_cpp":
+            return {"type": "json_object", "schema": schema}
+        if mode == "json_object":
+            return {"type": "json_object"}
+        return {"type": "json_schema", "json_schema": {"name": output.__name__, "schema": schema}}
+
+
+class CallResult(BaseModel):
+    item_id: str
+    ok: bool
+    data: dict[str, Any] | None = None
+    error: str | None = None
+    reasoning: str | None = None
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float = 0.0
+    cached: bool = False
+    http_calls: int = 0
+    repaired: bool = False
+    length_retries: int = 0
+    answered: bool = False  # the model replied (even if the reply stayed unusable)
+
+
+# Fields a ledger entry does not keep (they belong to one delivery), and the usage a single-flight follower
+# reports (it shares the answer, not its price).
+NOT_STORED = {"item_id", "cached", "http_calls"}
+FOLLOWER_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "reasoning_tokens": 0, "cost_usd": 0.0, "http_calls": 0}
+
+
+@dataclass
+class BatchStats:
+    requests: int = 0
+    done: int = 0
+    cache_hits: int = 0
+    http_calls: int = 0
+    retries: int = 0
+    throttled: int = 0
+    repaired: int = 0
+    length_retries: int = 0
+    ok: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float = 0.0
+    data_cost_usd: float = 0.0  # what every answer in the batch cost when it was made, cache hits included
+    not_sent: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            "llm_requests": self.requests, "llm_cache_hits": self.cache_hits,
+            "llm_http_calls": self.http_calls, "llm_retries": self.retries, "llm_throttled": self.throttled,
+            "llm_repaired": self.repaired, "llm_length_retries": self.length_retries, "llm_ok": self.ok,
+            "llm_failed": sum(self.failed.values()), "llm_failed_by_reason": dict(self.failed),
+            "llm_not_sent": self.not_sent,
+            "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+            "reasoning_tokens": self.reasoning_tokens, "cost_usd": round(self.cost_usd, 6),
+            "data_cost_usd": round(self.data_cost_usd, 6),
+        }
+
+    def count(self, result: CallResult, with_usage: bool = False) -> None:
+        """Tally one finished result; with_usage adds its tokens and cost (when they were not
+        already counted at send time, as in another process)."""
+        self.done += 1
+        self.data_cost_usd += result.cost_usd
+        if result.cached:
+            self.cache_hits += 1
+        elif with_usage:
+            self.prompt_tokens += result.prompt_tokens
+            self.completion_tokens += result.completion_tokens
+            self.reasoning_tokens += result.reasoning_tokens
+            self.cost_usd += result.cost_usd
+        if result.ok:
+            self.ok += 1
+        else:
+            self.failed[reason_key(result.error)] += 1
+
+    def progress_line(self, stage: str, total: int | None) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rate = self.done / elapsed
+        tokens = (self.prompt_tokens + self.completion_tokens) / elapsed
+        of = f"/{total}" if total else ""
+        eta = f", ETA {(total - self.done) / rate:.0f}s" if total and rate > 0 else ""
+        failed = f", failed {dict(self.failed)}" if self.failed else ""
+        return (f"[{stage}] {self.done}{of} done, {rate:.1f} req/s, {tokens:.0f} tok/s{eta}, "
+                f"cache hits {self.cache_hits}, cost ${self.cost_usd:.4f}{failed}")
+
+
+class RunAborted(RuntimeError):
+    """Too many requests got no answer: the key, model name or endpoint is probably wrong."""
+
+
+def parse_json_answer(content: str | None, output: type[BaseModel]) -> dict[str, Any]:
+    """Validated JSON from a reply; raises ValueError with a reason a model can act on."""
+    if not content or not content.strip():
+        raise ValueError("empty reply")
+    text = _FENCE.sub("", content.strip())
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        raise ValueError("no JSON object in the reply")
+    try:
+        data = json.loads(text[start:end + 1], strict=False)  # raw newlines inside strings are common
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON: {exc.msg}") from exc
+    try:
+        return output.model_validate(data).model_dump(mode="json")
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'root'}: {e['msg']}" for e in exc.errors()[:5])
+        raise ValueError(f"schema mismatch: {problems}") from exc
+
+
+def failed_share_verdict(stage: str, results: Sequence[CallResult], max_share: float) -> str | None:
+    """Why a batch counts as failed (more than max_share of its requests got no usable answer), else None.
+    Small batches are judged too: 3 of 3 failed is a failed stage, not an empty success."""
+    failed = [r for r in results if not r.ok]
+    if not results or len(failed) <= max_share * len(results):
+        return None
+    first = list(dict.fromkeys((r.error or "unknown error")[:200] for r in failed))[:3]
+    return (f"[{stage}] {len(failed)} of {len(results)} requests failed (more than {max_share:.0%}; llm "
+            f"max_failed_share). First reasons: " + " | ".join(first))
+
+
+def reason_key(error: str | None) -> str:
+    return (error or "unknown").split(":")[0][:80]
+
+
+def scrub(text: str, secret: str | None) -> str:
+    return text.replace(secret, "***") if secret else text
+
+

@@ -1,0 +1,92 @@
+"""From settings to a client: each stage's route, request parameters, token cap and budgets.
+
+The settings themselves live in the Dagster resource (resources/llm.py); this module is what they mean,
+so it can be used and tested without Dagster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from linksyn_assets.llm.budget import Budget
+from linksyn_assets.llm.embedded_model import EMBEDDED_MODEL_ID, ensure_server
+from linksyn_assets.llm.ledger import RequestLedger
+from linksyn_assets.llm.records import ModelRoute
+
+STAGES = ("extract", "synthesize", "harden", "judge", "verify")
+# The local llama.cpp server checks no key, but the OpenAI wire format wants one: not a secret.
+_LOCAL_KEY = "sk-no-key-needed"
+# The demo model loops until max_tokens under a JSON grammar; short caps keep a demo run short.
+EMBEDDED_MAX_TOKENS = {"extract": 160, "synthesize": 640, "harden": 640, "judge": 96, "verify": 256}
+_ledgers: dict[Path, RequestLedger] = {}
+
+
+class MissingApiKey(RuntimeError):
+    """api_key_env names a variable that is not set."""
+
+
+def check_stage(stage: str) -> str:
+    if stage not in STAGES:
+        raise KeyError(f"unknown LLM stage {stage!r}; stages: {STAGES}")
+    return stage
+
+
+def merged_request_params(stage: str, common: str, for_stage: str) -> dict:
+    """The JSON objects `request_params` and `<stage>_request_params`, the stage's keys winning."""
+    merged: dict = {}
+    for name, raw in (("request_params", common), (f"{stage}_request_params", for_stage)):
+        if not raw:
+            continue
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"llm.{name}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+        if not isinstance(value, dict):
+            raise ValueError(f"llm.{name}: must be a JSON object, got {type(value).__name__}")
+        merged.update(value)
+    return merged
+
+
+def model_route(model: str, api_base: str, api_key_env: str, structured_output: str, params: dict) -> ModelRoute:
+    """Where a stage's calls go; an empty model is the embedded demo model (started on first use)."""
+    if not model:
+        return ModelRoute(model="openai/smollm2", cache_identity=EMBEDDED_MODEL_ID,
+                          api_base=ensure_server(), api_key=_LOCAL_KEY, structured_output="llama_cpp")
+    key = None
+    if api_key_env:
+        key = os.environ.get(api_key_env)
+        if not key:
+            raise MissingApiKey(f"environment variable {api_key_env} (api_key_env) is not set")
+    identity = f"{model}@{api_base}" if api_base else model
+    return ModelRoute(model=model, cache_identity=identity, api_base=api_base or None, api_key=key,
+                      structured_output=structured_output,
+                      request_params=json.dumps(params, sort_keys=True, ensure_ascii=False) if params else "")
+
+
+def stage_max_tokens(stage: str, route: ModelRoute, configured: int) -> int:
+    if route.cache_identity == EMBEDDED_MODEL_ID:
+        return min(configured, EMBEDDED_MAX_TOKENS[stage])
+    return configured
+
+
+def shared_ledger(path: Path) -> RequestLedger:
+    """One ledger object per file in this process (its connection and lease heartbeat are shared)."""
+    if path not in _ledgers:
+        _ledgers[path] = RequestLedger(path)
+    return _ledgers[path]
+
+
+def batch_budgets(ledger: RequestLedger, run_id: str | None, partition: str | None,
+                  usd_per_run: float | None, tokens_per_run: int | None,
+                  usd_per_partition: float | None, tokens_per_partition: int | None) -> list[Budget]:
+    """The run budget starts from what earlier stages of the run spent (kept in the ledger); the partition
+    budget holds for this batch."""
+    budgets = []
+    if usd_per_run is not None or tokens_per_run is not None:
+        usd, tokens = ledger.spent(f"run:{run_id}") if run_id else (0.0, 0)
+        budgets.append(Budget("run", usd_per_run, tokens_per_run, usd, tokens))
+    if usd_per_partition is not None or tokens_per_partition is not None:
+        budgets.append(Budget(f"partition {partition or '?'}", usd_per_partition, tokens_per_partition))
+    return budgets
