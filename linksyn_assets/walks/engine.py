@@ -45,6 +45,9 @@ from linksyn_assets.text.normalize import content_hash
 from linksyn_assets.walks.csr_graph import WalkGraph
 from linksyn_assets.walks.kernel import (
     STEP_ROW,
+    AliasRows,
+    StepRule,
+    Walkers,
     path_features,
     rebuild_rows,
     slow_rows,
@@ -87,38 +90,27 @@ def walk_rng(params: WalkParams, discipline: str) -> np.random.Generator:
     return np.random.default_rng(int(content_hash(params.rng_seed, discipline, length=8), 16))
 
 
-@dataclass
-class _Branch:
-    """Proposal tables for one branch of a step (all neighbours, or neighbours inside d): per entry,
-    an alias table slot (prob, alias) over static * then, row by row."""
+def build_branch(graph: WalkGraph, params: WalkParams, keep: np.ndarray | None) -> AliasRows:
+    """Proposal tables over every edge of the graph, or only the kept ones (edges inside the discipline)."""
+    indptr, nodes, weights = graph.indptr, graph.indices, graph.weights
+    if keep is not None:
+        row = np.repeat(np.arange(graph.size), np.diff(indptr))[keep]
+        indptr = np.zeros(graph.size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row, minlength=graph.size), out=indptr[1:])
+        nodes, weights = nodes[keep], weights[keep]
+    # 32-bit entries: half the memory traffic of a row scan, the walk's main cost (weights keep
+    # 7 significant digits, far below what any sampling test can resolve)
+    static = (weights ** params.gamma * graph.popularity[nodes] ** params.alpha).astype(np.float32)
+    ones = np.ones(static.size, dtype=np.float32)
+    branch = AliasRows(indptr, nodes.astype(np.int32), static, ones, ones.copy(),
+                       np.arange(static.size, dtype=np.int32))
+    rebuild(branch, np.arange(graph.size), np.ones(graph.size, dtype=np.float32))  # all counts 0: the static part
+    return branch
 
-    indptr: np.ndarray
-    nodes: np.ndarray  # node per entry
-    static: np.ndarray  # w^gamma * p^alpha per entry
-    then: np.ndarray  # (1 + n)^-beta per entry when its row's table was last built
-    prob: np.ndarray
-    alias: np.ndarray
 
-    @classmethod
-    def build(cls, graph: WalkGraph, params: WalkParams, keep: np.ndarray | None) -> _Branch:
-        indptr, nodes, weights = graph.indptr, graph.indices, graph.weights
-        if keep is not None:
-            row = np.repeat(np.arange(graph.size), np.diff(indptr))[keep]
-            indptr = np.zeros(graph.size + 1, dtype=np.int64)
-            np.cumsum(np.bincount(row, minlength=graph.size), out=indptr[1:])
-            nodes, weights = nodes[keep], weights[keep]
-        # 32-bit entries: half the memory traffic of a row scan, the walk's main cost (weights keep
-        # 7 significant digits, far below what any sampling test can resolve)
-        static = (weights ** params.gamma * graph.popularity[nodes] ** params.alpha).astype(np.float32)
-        ones = np.ones(static.size, dtype=np.float32)
-        branch = cls(indptr, nodes.astype(np.int32), static, ones, ones.copy(), np.arange(static.size, dtype=np.int32))
-        branch.rebuild(np.arange(graph.size), np.ones(graph.size, dtype=np.float32))  # all counts 0: the static part
-        return branch
-
-    def rebuild(self, rows: np.ndarray, accept: np.ndarray) -> None:
-        """Re-base the given rows' tables on the accept values (1 + n)^-beta of now."""
-        rebuild_rows(rows, self.indptr, self.nodes, self.static, self.then, self.prob, self.alias, accept,
-                     numba.get_num_threads())
+def rebuild(branch: AliasRows, rows: np.ndarray, accept: np.ndarray) -> None:
+    """Re-base the given rows' tables on the accept values (1 + n)^-beta of now."""
+    rebuild_rows(branch, rows, accept, numba.get_num_threads())
 
 
 @dataclass
@@ -157,10 +149,10 @@ class WalkResult:
 class WalkEngine:
     def __init__(self, graph: WalkGraph, params: WalkParams) -> None:
         self.graph, self.params = graph, params
-        self.all = _Branch.build(graph, params, None)
+        self.all = build_branch(graph, params, None)
         foreign = not graph.in_discipline.all()
         self.split = foreign and params.cross_discipline_rate < 1.0
-        self.inside = _Branch.build(graph, params, graph.in_discipline[graph.indices]) if self.split else self.all
+        self.inside = build_branch(graph, params, graph.in_discipline[graph.indices]) if self.split else self.all
         self.usage = np.zeros(graph.size)
         self.accept = np.ones(graph.size, dtype=np.float32)  # (1 + n)^-beta
         self.accept_of = (1.0 + np.arange(ACCEPT_TABLE)) ** -params.beta
@@ -196,11 +188,9 @@ class WalkEngine:
         steps = np.zeros((paths.shape[0], paths.shape[1], 4), dtype=np.int32)
         steps[:, :, STEP_ROW] = -1
         states = seed_streams(int(rng.integers(0, 2**63)), paths.shape[0])
-        a, i = self.all, self.inside
-        walk_batch(a.indptr, a.nodes, a.static, a.then, a.prob, a.alias,
-                   i.indptr, i.nodes, i.static, i.then, i.prob, i.alias,
-                   self.split, self.params.cross_discipline_rate, self.accept, paths, lengths,
-                   self.params.max_rejections, self.params.scan_max_degree, states, steps, self.widest)
+        rule = StepRule(self.accept, self.split, self.params.cross_discipline_rate, self.params.max_rejections,
+                        self.params.scan_max_degree)
+        walk_batch(self.all, self.inside, rule, Walkers(paths, lengths, states, steps), self.widest)
         proposals, accepted, scans = step_counts(steps)
         self.stats.proposals += proposals
         self.stats.accepted += accepted
@@ -215,7 +205,7 @@ class WalkEngine:
             slow = slow_rows(steps, branch_id, branch.indptr, REBUILD_MIN_DEGREE, PROPOSAL_COST, REBUILD_COST,
                              self._tries, self._hits, self._visits)
             self.stats.rows_rebuilt += slow.size
-            branch.rebuild(slow, self.accept)
+            rebuild(branch, slow, self.accept)
 
     def run(self, discipline: str, n_paths: int, difficulty_hist: np.ndarray, batch: int | None = None
             ) -> WalkResult:

@@ -10,6 +10,8 @@ tables between batches (rebuild_rows), never while walkers read them.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
@@ -18,6 +20,37 @@ from linksyn_assets.walks.rng_streams import uniform as _uniform
 # per walker step, recorded in `steps` (walkers, max_length, 4)
 STEP_ROW, STEP_BRANCH, STEP_PROPOSALS, STEP_ACCEPTED = 0, 1, 2, 3
 CHUNK = 64  # walkers per parallel task
+
+
+class AliasRows(NamedTuple):
+    """One branch's proposal tables (all neighbours, or neighbours inside the discipline): CSR rows whose
+    entries carry an alias-table slot (prob, alias) over static * then, row by row."""
+
+    indptr: np.ndarray
+    nodes: np.ndarray  # node per entry
+    static: np.ndarray  # w^gamma * p^alpha per entry
+    then: np.ndarray  # (1 + n)^-beta per entry when its row's table was last built
+    prob: np.ndarray
+    alias: np.ndarray
+
+
+class Walkers(NamedTuple):
+    """One batch of walkers: their paths (start in column 0), lengths, random streams and step records."""
+
+    paths: np.ndarray  # (walkers, max_length) node ids
+    lengths: np.ndarray  # target length per walker
+    states: np.ndarray  # counter-based random stream per walker
+    steps: np.ndarray  # (walkers, max_length, 4): STEP_ROW, STEP_BRANCH, STEP_PROPOSALS, STEP_ACCEPTED
+
+
+class StepRule(NamedTuple):
+    """How a step chooses: acceptance per node, the cross-discipline rate, and when to stop proposing."""
+
+    accept: np.ndarray  # (1 + n)^-beta per node
+    split: bool  # two branches (inside the discipline / all) or one
+    cross_rate: float
+    max_rejections: int
+    scan_max_degree: int
 
 
 @numba.njit(cache=True, inline="always")
@@ -29,10 +62,11 @@ def _on_path(paths: np.ndarray, w: int, at: int, v: int) -> bool:
 
 
 @numba.njit(cache=True)
-def _step(indptr: np.ndarray, nodes: np.ndarray, static: np.ndarray, then: np.ndarray, prob: np.ndarray,
-          alias: np.ndarray, accept: np.ndarray, paths: np.ndarray, w: int, at: int, max_rejections: int,
-          scan_max_degree: int, states: np.ndarray, record: np.ndarray, cum: np.ndarray) -> int:
+def _step(rows: AliasRows, rule: StepRule, paths: np.ndarray, states: np.ndarray, w: int, at: int,
+          record: np.ndarray, cum: np.ndarray) -> int:
     """Next node from paths[w, at - 1] over one branch's CSR, or -1 when it has no candidate."""
+    indptr, nodes, static, then, prob, alias = rows
+    accept, max_rejections, scan_max_degree = rule.accept, rule.max_rejections, rule.scan_max_degree
     u = paths[w, at - 1]
     lo, hi = indptr[u], indptr[u + 1]
     deg = hi - lo
@@ -72,8 +106,9 @@ def _step(indptr: np.ndarray, nodes: np.ndarray, static: np.ndarray, then: np.nd
 
 
 @numba.njit(cache=True, inline="always")
-def _touch(indptr: np.ndarray, nodes: np.ndarray, static: np.ndarray, u: int) -> float:
+def _touch(rows: AliasRows, u: int) -> float:
     """Read the first and last entry of u's row: a software prefetch (the value itself is meaningless)."""
+    indptr, nodes, static = rows.indptr, rows.nodes, rows.static
     lo, hi = indptr[u], indptr[u + 1]
     if hi <= lo:
         return 0.0
@@ -82,21 +117,17 @@ def _touch(indptr: np.ndarray, nodes: np.ndarray, static: np.ndarray, u: int) ->
 
 
 @numba.njit(cache=True, parallel=True)
-def walk_batch(all_ptr: np.ndarray, all_nodes: np.ndarray, all_static: np.ndarray, all_then: np.ndarray,
-               all_prob: np.ndarray, all_alias: np.ndarray,
-               in_ptr: np.ndarray, in_nodes: np.ndarray, in_static: np.ndarray, in_then: np.ndarray,
-               in_prob: np.ndarray, in_alias: np.ndarray,
-               split: bool, cross_rate: float, accept: np.ndarray, paths: np.ndarray, lengths: np.ndarray,
-               max_rejections: int, scan_max_degree: int, states: np.ndarray, steps: np.ndarray, widest: int
-               ) -> float:
+def walk_batch(every: AliasRows, inside: AliasRows, rule: StepRule, walkers: Walkers, widest: int) -> float:
     """Extend every walker of the batch (see _step), a chunk of walkers one step at a time.
     Returns a meaningless sum of the prefetch reads (so the compiler keeps them)."""
-    walkers = paths.shape[0]
-    chunks = (walkers + CHUNK - 1) // CHUNK
+    paths, lengths, states, steps = walkers
+    split, cross_rate = rule.split, rule.cross_rate
+    count = paths.shape[0]
+    chunks = (count + CHUNK - 1) // CHUNK
     touched = np.zeros(chunks)
     for c in numba.prange(chunks):
         cum = np.empty(widest)  # once per chunk: a hub's row is long, and a large allocation costs a system call
-        first, last = c * CHUNK, min(walkers, (c + 1) * CHUNK)
+        first, last = c * CHUNK, min(count, (c + 1) * CHUNK)
         ended = np.zeros(last - first, np.bool_)
         for at in range(1, paths.shape[1]):
             # the rows this step scans, read for all walkers of the chunk first: independent reads, so
@@ -104,20 +135,18 @@ def walk_batch(all_ptr: np.ndarray, all_nodes: np.ndarray, all_static: np.ndarra
             for w in range(first, last):
                 if not ended[w - first] and at < lengths[w]:
                     u = paths[w, at - 1]
-                    touched[c] += _touch(all_ptr, all_nodes, all_static, u)
+                    touched[c] += _touch(every, u)
                     if split:
-                        touched[c] += _touch(in_ptr, in_nodes, in_static, u)
+                        touched[c] += _touch(inside, u)
             for w in range(first, last):
                 if ended[w - first] or at >= lengths[w]:
                     continue
                 record = steps[w, at]
                 if split and _uniform(states, w) >= cross_rate:
                     record[STEP_BRANCH] = 1
-                    v = _step(in_ptr, in_nodes, in_static, in_then, in_prob, in_alias, accept, paths, w, at,
-                              max_rejections, scan_max_degree, states, record, cum)
+                    v = _step(inside, rule, paths, states, w, at, record, cum)
                 else:
-                    v = _step(all_ptr, all_nodes, all_static, all_then, all_prob, all_alias, accept, paths, w, at,
-                              max_rejections, scan_max_degree, states, record, cum)
+                    v = _step(every, rule, paths, states, w, at, record, cum)
                 if v < 0:
                     ended[w - first] = True
                 else:
@@ -156,10 +185,10 @@ def _rebuild_row(lo: int, hi: int, nodes: np.ndarray, static: np.ndarray, then: 
 
 
 @numba.njit(cache=True, parallel=True)
-def rebuild_rows(rows: np.ndarray, indptr: np.ndarray, nodes: np.ndarray, static: np.ndarray, then: np.ndarray,
-                 prob: np.ndarray, alias: np.ndarray, accept: np.ndarray, lanes: int) -> None:
+def rebuild_rows(tables: AliasRows, rows: np.ndarray, accept: np.ndarray, lanes: int) -> None:
     """Re-base the given rows' alias tables on the current accept values (rows are disjoint), in
     `lanes` parallel tasks (the thread count); the result does not depend on it."""
+    indptr, nodes, static, then, prob, alias = tables
     lengths = indptr[rows + 1] - indptr[rows]
     order = rows[np.argsort(-lengths)]
     # longest rows first, dealt round-robin: the threads get about equal work (hub rows dominate)

@@ -18,7 +18,7 @@ from linksyn_assets.settings import WalkParams
 from linksyn_assets.walks import engine as walk_engine
 from linksyn_assets.walks.csr_graph import WalkGraph
 from linksyn_assets.walks.engine import PATH_SCHEMA, WalkEngine, batch_size, kp_coverage, path_table, sample_paths
-from linksyn_assets.walks.kernel import rebuild_rows
+from linksyn_assets.walks.kernel import AliasRows, rebuild_rows
 from linksyn_assets.walks.plan import TargetQueue, discipline_targets, kl_divergence, mix_report, paths_wanted
 from linksyn_assets.walks.reference import reference_walks, start_distribution, step_distribution
 from linksyn_assets.walks.report import walk_report
@@ -118,7 +118,7 @@ def test_alias_tables_encode_each_rows_distribution_exactly() -> None:
     static[:3] = 1.0  # a row of equal weights
     accept = (1.0 + rng.integers(0, 6, 50)) ** -2.0
     then, prob, alias = np.ones(n), np.ones(n), np.arange(n)
-    rebuild_rows(np.flatnonzero(deg), indptr, nodes, static, then, prob, alias, accept, 3)
+    rebuild_rows(AliasRows(indptr, nodes, static, then, prob, alias), np.flatnonzero(deg), accept, 3)
     row = np.repeat(np.arange(deg.size), deg)
     implied = prob.copy()
     np.add.at(implied, alias, 1.0 - prob)
@@ -192,7 +192,7 @@ def test_engine_stays_exact_after_tables_are_rebased_on_older_counts() -> None:
     engine = WalkEngine(g, params)
     older = np.array([1.0, 0.0, 1.0, 0.0, 2.0, 0.0])
     engine.accept[:] = (1.0 + older) ** -2.0
-    engine.all.rebuild(np.arange(g.size), engine.accept)
+    walk_engine.rebuild(engine.all, np.arange(g.size), engine.accept)
     usage = older + np.array([3.0, 1.0, 0.0, 4.0, 0.0, 2.0])  # counts only grow
     engine.accept[:] = (1.0 + usage) ** -2.0
     stat, df = _two_step_chi2(engine, g.position("d"), usage, seed=3)
