@@ -254,17 +254,17 @@ def test_a_huge_csv_field_and_a_stray_quote_never_stop_the_other_files(tmp_path:
 
 
 def test_any_error_in_one_file_quarantines_that_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import linksyn_assets.seeds.readers as readers
+    import linksyn_assets.seeds.formats.jsonl as jsonl_format
 
     write_jsonl(tmp_path / "a.jsonl", _valid_rows(2))
     write_jsonl(tmp_path / "b.jsonl", _valid_rows(2, "physics"))
-    real = readers._from_canonical
+    real = jsonl_format.from_canonical
 
     def explode(rec: dict) -> dict:
         if rec.get("discipline") == "physics":
             raise MemoryError("simulated reader crash")
         return real(rec)
-    monkeypatch.setattr(readers, "_from_canonical", explode)
+    monkeypatch.setattr(jsonl_format, "from_canonical", explode)
     load = read_seed_dir(tmp_path)
     assert load.seeds.height == 2 and set(load.seeds["source_file"]) == {"a.jsonl"}
     bad = load.quarantine.row(0, named=True)

@@ -1,0 +1,65 @@
+"""What every seed reader shares: file-level errors, decoding, and the names a file gives its rows."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+RAW_PREVIEW = 500
+
+
+_SPLIT_SUFFIX = re.compile(r"_(dev|val|validation|test|train)$")
+
+
+class RowError(ValueError):
+    """A row that cannot become a seed; the message is the quarantine reason."""
+
+
+class NotSeeds(Exception):
+    """A file with a seed suffix that holds no seed records (e.g. a mapping file)."""
+
+
+class EmptyFile(Exception):
+    """A file with no data rows at all."""
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """'UTF-16-LE'/'UTF-16-BE' when most bytes at odd/even offsets are NUL (ASCII or CJK in UTF-16
+    has them); GB18030 would otherwise decode such a file into garbage with NULs."""
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "UTF-16-LE"
+    if even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "UTF-16-BE"
+    return None
+
+
+def decoded_text(data: bytes, name: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    guess = _utf16_without_bom(data)
+    if guess:
+        raise RowError(f"{name}: encoded as {guess} without a byte-order mark; save it as UTF-8 (or UTF-16 "
+                       "with a BOM)")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            error = exc
+    raise RowError(f"{name}: neither UTF-8 nor GB18030 (byte 0x{data[error.start]:02x} at offset {error.start}; "
+                   "Latin-1/Windows-1252 or another legacy encoding?); save it as UTF-8")
+
+
+def file_subject(path: Path) -> str:
+    stem = path.stem.removeprefix("gaokao-")
+    return _SPLIT_SUFFIX.sub("", stem)
+
+
+def raw_preview(raw: Any) -> str:
+    text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
+    return text[:RAW_PREVIEW]

@@ -1,0 +1,111 @@
+"""JSON Lines and JSON arrays: canonical records, GSM8K, TAL-SCQ5K and AGIEval, told apart by their keys."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from linksyn_assets.seeds.files import EmptyFile, NotSeeds, RowError, decoded_text, file_subject
+from linksyn_assets.seeds.formats.canonical import from_canonical, guarded
+
+FileRows = tuple[str, Iterator[tuple[int, Any, Any]]]
+
+
+def _iter_jsonl(text: str) -> Iterator[tuple[int, str, Any]]:
+    for line_no, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield line_no, line, json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield line_no, line, RowError(f"invalid JSON: {exc.msg} at column {exc.colno}")
+
+
+def _jsonl_format(records: list[Any]) -> str:
+    sample = [r for r in records if isinstance(r, dict)][:20]
+    if not sample:
+        return "canonical"
+    keys = Counter(k for r in sample for k in r)
+    n = len(sample)
+    if keys["problem"] == n and keys["answer_option_list"] == n:
+        return "tal-scq5k"
+    if keys["passage"] == n and keys["label"] == n and keys["other"] == n:
+        return "agieval"
+    if set(keys) == {"question", "answer"} and all("####" in str(r.get("answer", "")) for r in sample):
+        return "gsm8k"
+    return "canonical"
+
+
+def _from_gsm8k(rec: dict[str, Any]) -> dict[str, Any]:
+    answer_text = str(rec.get("answer") or "")
+    work, _, final = answer_text.rpartition("####")
+    return {"question": rec.get("question"), "answer": final.strip() or None,
+            "explanation": work.strip() or None, "discipline": "mathematics",
+            "subject": "grade_school_math", "source": "gsm8k"}
+
+
+def _from_tal(rec: dict[str, Any], file_name: str) -> dict[str, Any]:
+    options: list[str] = []
+    for group in rec.get("answer_option_list") or []:
+        for opt in group if isinstance(group, list) else [group]:
+            if isinstance(opt, dict):
+                options.append(str(opt.get("content", "")))
+    analysis = rec.get("answer_analysis")
+    if isinstance(analysis, list):
+        analysis = "\n".join(str(a) for a in analysis if a)
+    return {"question": rec.get("problem"), "options": options, "answer": rec.get("answer_value"),
+            "explanation": analysis, "discipline": "mathematics", "subject": "competition_math",
+            "difficulty": rec.get("difficulty"), "source": "tal-scq5k",
+            "language": "zh" if file_name.startswith("ch_") else "en",
+            "kp_routes": [str(r) for r in rec.get("knowledge_point_routes") or []]}
+
+
+def _from_agieval(rec: dict[str, Any], subject: str) -> dict[str, Any]:
+    other = rec.get("other") if isinstance(rec.get("other"), dict) else {}
+    passage, question = rec.get("passage"), rec.get("question")
+    if passage and question:
+        question = f"{passage}\n\n{question}"
+    label = rec.get("label")
+    answer = "".join(sorted(label)) if isinstance(label, list) else (label or rec.get("answer"))
+    level = other.get("level")
+    if subject == "math":
+        subject = str(other.get("type") or "competition_math")
+    return {"question": question, "options": rec.get("options") or [], "answer": answer,
+            "explanation": other.get("solution"), "subject": subject,
+            "discipline": "mathematics" if other.get("type") else None,
+            "difficulty": (int(level) - 1) if isinstance(level, int) else None,
+            "source": f"agieval:{other['source']}" if other.get("source") else "agieval"}
+
+
+def _converted(path: Path, items: list[tuple[int, Any, Any]]) -> FileRows:
+    fmt = _jsonl_format([parsed for _, _, parsed in items])
+    subject = file_subject(path)
+    convert_by_format = {
+        "tal-scq5k": lambda r: _from_tal(r, path.name), "gsm8k": lambda r: _from_gsm8k(r),
+        "agieval": lambda r: _from_agieval(r, subject), "canonical": lambda r: from_canonical(r),
+    }
+    convert = convert_by_format[fmt]
+    return fmt, ((i, raw, parsed if isinstance(parsed, RowError) else guarded(convert, parsed))
+                 for i, raw, parsed in items)
+
+
+def read_jsonl(path: Path, name: str) -> FileRows:
+    text = decoded_text(path.read_bytes(), name)
+    if not text.strip():
+        raise EmptyFile
+    return _converted(path, list(_iter_jsonl(text)))
+
+
+def read_json_array(path: Path, name: str) -> FileRows:
+    text = decoded_text(path.read_bytes(), name)
+    if not text.strip():
+        raise EmptyFile
+    data = json.loads(text)
+    if not isinstance(data, list):
+        raise NotSeeds("top level is not a list of records")
+    if not data:
+        raise EmptyFile
+    return _converted(path, [(i, r, r) for i, r in enumerate(data, 1)])
