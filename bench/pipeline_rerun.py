@@ -20,8 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import dagster as dg  # noqa: E402
 
-from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE  # noqa: E402
+from linksyn_assets.assets import ALL_ASSETS  # noqa: E402
 from linksyn_assets.partitions import discipline_partitions  # noqa: E402
+from linksyn_assets.stages import INGEST, PER_DISCIPLINE  # noqa: E402
 from resources import build_resources  # noqa: E402
 from resources.seed_source import SeedSourceResource  # noqa: E402
 from tests.stub_llm_server import Faults, StubServer  # noqa: E402
@@ -29,7 +30,7 @@ from tests.stub_llm_server import Faults, StubServer  # noqa: E402
 
 def run_once(instance: dg.DagsterInstance, resources: dict, disciplines: list[str]) -> float:
     started = time.perf_counter()
-    for stage in (PER_DISCIPLINE_STAGE, CROSS_DISCIPLINE_STAGE):
+    for stage in (list(INGEST.assets), list(PER_DISCIPLINE.assets)):
         for d in disciplines:
             result = dg.materialize(ALL_ASSETS, selection=stage, partition_key=d, instance=instance,
                                     resources=resources, raise_on_error=True)

@@ -41,7 +41,8 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from peak_memory import peak_rss_mb  # noqa: E402
 
-from linksyn_assets.qc.dedup import Benchmarks, duplicate_clusters  # noqa: E402
+from linksyn_assets.qc.benchmarks import Benchmarks  # noqa: E402
+from linksyn_assets.qc.dedup import duplicate_clusters  # noqa: E402
 from linksyn_assets.seeds.readers import read_seed_dir  # noqa: E402
 from linksyn_assets.text.chinese_script import to_simplified  # noqa: E402
 

@@ -170,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
 
     from linksyn_assets.assets import ALL_ASSETS
     from linksyn_assets.assets.metadata import materialized
+    from linksyn_assets.checks import ALL_CHECKS
     from linksyn_assets.partitions import discipline_partitions
     from linksyn_assets.storage import data_dir
 
@@ -210,8 +211,13 @@ def run(args: argparse.Namespace) -> int:
     for i, (stage, discipline) in enumerate(plan, 1):
         t0 = time.monotonic()
         print(f"[{i}/{len(plan)}] {discipline}: {', '.join(stage)} ...", flush=True)
-        result = dg.materialize(ALL_ASSETS, selection=stage, partition_key=discipline, instance=instance,
-                                resources=resources, run_config=run_config, raise_on_error=False)
+        result = dg.materialize([*ALL_ASSETS, *ALL_CHECKS], selection=stage, partition_key=discipline,
+                                instance=instance, resources=resources, run_config=run_config, raise_on_error=False)
+        for check in result.get_asset_check_evaluations():
+            if not check.passed:
+                problems = check.metadata.get("problems")
+                print(f"    check {check.asset_check_key.name} FAILED: {problems.value if problems else ''}",
+                      flush=True)
         for asset, meta in materialized(result).items():
             metadata[(asset, discipline)] = meta
         status = "ok" if result.success else "FAILED"

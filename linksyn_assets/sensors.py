@@ -37,3 +37,6 @@ def seed_source_sensor(context: dg.SensorEvaluationContext, seed_source: SeedSou
         dynamic_partitions_requests=[discipline_partitions.build_add_request(new)] if new else [],
         cursor=json.dumps(current, sort_keys=True),
     )
+
+
+ALL_SENSORS = [seed_source_sensor]

@@ -12,9 +12,10 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from linksyn_assets.assets import ALL_ASSETS, RELEASE_STAGE
+from linksyn_assets.assets import ALL_ASSETS
 from linksyn_assets.assets.metadata import materialized
 from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.stages import RELEASE
 from resources import build_resources
 from tests.conftest import linked_seed_rows, write_jsonl
 from tests.stub_llm_server import StubServer
@@ -69,7 +70,7 @@ def test_setup_errors_are_one_line(tmp_path: Path, data_dir: Path, args: list[st
 
 def _materialize(instance: dg.DagsterInstance, resources: dict, disciplines: list[str]) -> dict:
     meta = _run_all(instance, resources, disciplines)
-    result = dg.materialize(ALL_ASSETS, selection=RELEASE_STAGE, instance=instance, resources=resources)
+    result = dg.materialize(ALL_ASSETS, selection=list(RELEASE.assets), instance=instance, resources=resources)
     assert result.success
     meta[("linkqa_release", "-")] = materialized(result)["linkqa_release"]
     return meta
@@ -132,7 +133,7 @@ def test_a_release_of_only_empty_partitions_says_exactly_that(tmp_path: Path, da
             pl.lit(None, pl.Int64).alias("tokens")).write_parquet(data_dir / "dataset" / f"{d}.parquet")
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(discipline_partitions.name, ["mathematics", "physics"])
-        result = dg.materialize(ALL_ASSETS, selection=RELEASE_STAGE, instance=instance,
+        result = dg.materialize(ALL_ASSETS, selection=list(RELEASE.assets), instance=instance,
                                 resources=build_resources(seeds_path=str(seeds)), raise_on_error=False)
     assert result.success  # QC may honestly remove every row; the release says so instead of failing
     mat = result.get_asset_materialization_events()[0].event_specific_data.materialization

@@ -9,9 +9,11 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE
+from linksyn_assets.assets import ALL_ASSETS
 from linksyn_assets.assets.metadata import materialized
+from linksyn_assets.checks import ALL_CHECKS
 from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.stages import INGEST, PER_DISCIPLINE
 from resources import build_resources
 from tests.conftest import write_jsonl
 from tests.stub_llm_server import StubServer
@@ -22,11 +24,15 @@ DISCIPLINES = ["mathematics", "physics"]
 def _run_all(instance: dg.DagsterInstance, resources: dict, disciplines: list[str]) -> dict[tuple[str, str], dict]:
     """Materialize both stages for every discipline; return {(asset, discipline): metadata}."""
     meta: dict[tuple[str, str], dict] = {}
-    for stage in (PER_DISCIPLINE_STAGE, CROSS_DISCIPLINE_STAGE):
+    for stage in (list(INGEST.assets), list(PER_DISCIPLINE.assets)):
         for d in disciplines:
-            result = dg.materialize(ALL_ASSETS, selection=stage, partition_key=d, instance=instance,
-                                    resources=resources)
+            result = dg.materialize([*ALL_ASSETS, *ALL_CHECKS], selection=stage, partition_key=d,
+                                    instance=instance, resources=resources)
             assert result.success
+            checks = {e.asset_check_key.name: e for e in result.get_asset_check_evaluations()}
+            expected = {c.check_key.name for c in ALL_CHECKS for a in stage if c.check_key.asset_key.path == [a]}
+            assert set(checks) == expected  # a stage's checks run with it, on its partition
+            assert all(e.passed for e in checks.values()), {k: e.metadata for k, e in checks.items()}
             meta.update({(asset, d): values for asset, values in materialized(result).items()})
     return meta
 

@@ -7,12 +7,7 @@ from linksyn_assets.assets.release import linkqa_release
 from linksyn_assets.assets.seeds import seeds
 from linksyn_assets.assets.synthesis import hard_qa, synthesized_qa
 from linksyn_assets.assets.walk import walk_paths
-from linksyn_assets.stages import INGEST, PER_DISCIPLINE, RELEASE
 
 ALL_ASSETS = [seeds, seed_kps, kp_graph, walk_paths, synthesized_qa, hard_qa, linkqa_dataset, linkqa_release]
-# The stage order lives in stages.py; these lists are its selections for dg.materialize.
-PER_DISCIPLINE_STAGE = list(INGEST.assets)
-CROSS_DISCIPLINE_STAGE = list(PER_DISCIPLINE.assets)
-RELEASE_STAGE = list(RELEASE.assets)
 
-__all__ = ["ALL_ASSETS", "CROSS_DISCIPLINE_STAGE", "PER_DISCIPLINE_STAGE", "RELEASE_STAGE"]
+__all__ = ["ALL_ASSETS"]

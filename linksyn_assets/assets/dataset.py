@@ -8,7 +8,8 @@ from linksyn_assets.assets.llm_batch import run_llm_batch
 from linksyn_assets.assets.metadata import counts, json_meta, preview
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import prompt_versions, verify_messages
-from linksyn_assets.qc.dedup import Benchmarks, duplicate_clusters
+from linksyn_assets.qc.benchmarks import Benchmarks
+from linksyn_assets.qc.dedup import duplicate_clusters
 from linksyn_assets.qc.rules import (
     QCResult,
     assemble,

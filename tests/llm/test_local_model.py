@@ -8,10 +8,11 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE
+from linksyn_assets.assets import ALL_ASSETS
 from linksyn_assets.assets.metadata import materialized
 from linksyn_assets.llm.embedded_model import EMBEDDED_MODEL_ID, gguf_path
 from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.stages import INGEST, PER_DISCIPLINE
 from resources import build_resources
 from tests.conftest import write_jsonl
 
@@ -40,7 +41,7 @@ def test_embedded_model_runs_the_whole_pipeline(tmp_path: Path, data_dir: Path,
     meta: dict[str, dict] = {}
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(discipline_partitions.name, ["physics"])
-        for stage in (PER_DISCIPLINE_STAGE, CROSS_DISCIPLINE_STAGE):
+        for stage in (list(INGEST.assets), list(PER_DISCIPLINE.assets)):
             result = dg.materialize(ALL_ASSETS, selection=stage, partition_key="physics", instance=instance,
                                     resources=resources)
             assert result.success

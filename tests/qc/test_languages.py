@@ -6,7 +6,8 @@ import unicodedata
 
 import polars as pl
 
-from linksyn_assets.qc.dedup import Benchmarks, duplicate_clusters
+from linksyn_assets.qc.benchmarks import Benchmarks
+from linksyn_assets.qc.dedup import duplicate_clusters
 from linksyn_assets.qc.rules import assemble, quality_check
 from linksyn_assets.settings import DatasetParams
 from linksyn_assets.synthesis.tables import HARD_SCHEMA, SYNTH_SCHEMA

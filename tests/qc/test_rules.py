@@ -11,15 +11,16 @@ import numpy as np
 import polars as pl
 import pytest
 
-from linksyn_assets.assets import ALL_ASSETS, CROSS_DISCIPLINE_STAGE, PER_DISCIPLINE_STAGE, RELEASE_STAGE
+from linksyn_assets.assets import ALL_ASSETS
 from linksyn_assets.llm.records import CallResult
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.qc.answer_check import compare
-from linksyn_assets.qc.dedup import Benchmarks
+from linksyn_assets.qc.benchmarks import Benchmarks
 from linksyn_assets.qc.rules import assemble, quality_check
 from linksyn_assets.release.files import cross_discipline_dedup, staging_dir, write_release
 from linksyn_assets.seeds.readers import read_seed_dir
 from linksyn_assets.settings import DatasetParams
+from linksyn_assets.stages import INGEST, PER_DISCIPLINE, RELEASE
 from linksyn_assets.synthesis.copy_check import closest_seed, qa_text
 from linksyn_assets.synthesis.tables import HARD_SCHEMA, SYNTH_SCHEMA, judged, rating_key
 from resources import build_resources
@@ -130,11 +131,11 @@ def test_answer_comparison(stated: str, solved: str, options: int, verdict: str)
 
 
 def _materialize_all(instance: dg.DagsterInstance, resources: dict) -> dg.MaterializeResult:
-    for stage in (PER_DISCIPLINE_STAGE, CROSS_DISCIPLINE_STAGE):
+    for stage in (list(INGEST.assets), list(PER_DISCIPLINE.assets)):
         for d in ("mathematics", "physics"):
             assert dg.materialize(ALL_ASSETS, selection=stage, partition_key=d, instance=instance,
                                   resources=resources).success
-    result = dg.materialize(ALL_ASSETS, selection=RELEASE_STAGE, instance=instance, resources=resources)
+    result = dg.materialize(ALL_ASSETS, selection=list(RELEASE.assets), instance=instance, resources=resources)
     assert result.success
     return result.get_asset_materialization_events()[0].event_specific_data.materialization.metadata
 

@@ -1,0 +1,33 @@
+"""Checks of a whole table, run by Dagster after an asset is written (checks.py) and usable anywhere:
+ids unique, required text present, every row in the partition's discipline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+
+@dataclass
+class TableCheck:
+    passed: bool
+    problems: dict[str, int] = field(default_factory=dict)  # what is wrong -> rows
+    examples: list[str] = field(default_factory=list)  # a few ids of offending rows
+
+
+def well_formed(table: pl.DataFrame, id_column: str, required_text: list[str], discipline: str | None = None,
+                examples: int = 5) -> TableCheck:
+    """Unique non-null ids; non-empty text in every required column; and, when given, one discipline."""
+    problems: dict[str, pl.Expr] = {
+        f"{id_column} missing": pl.col(id_column).is_null(),
+        f"{id_column} repeated": pl.col(id_column).is_duplicated() & pl.col(id_column).is_not_null(),
+    }
+    for column in required_text:
+        problems[f"{column} empty"] = pl.col(column).fill_null("").str.strip_chars() == ""
+    if discipline is not None:
+        problems[f"discipline is not {discipline}"] = pl.col("discipline").fill_null("") != discipline
+    flags = table.select(**{name: expr for name, expr in problems.items()})
+    counts = {name: int(flags[name].sum()) for name in problems if flags[name].any()}
+    bad = table.filter(pl.any_horizontal(flags)) if counts else table.clear()
+    return TableCheck(passed=not counts, problems=counts,
+                      examples=[str(v) for v in bad[id_column].head(examples).to_list()])

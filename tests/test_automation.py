@@ -1,0 +1,62 @@
+"""The sensor and the schedule, evaluated as Dagster evaluates them (build_sensor_context /
+build_schedule_context against a temp instance)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.schedules import daily_ingest_schedule
+from linksyn_assets.seeds.disciplines import discipline_key
+from linksyn_assets.sensors import seed_source_sensor
+from resources.seed_source import SeedSourceResource
+from tests.conftest import write_jsonl
+
+
+def _seed(question: str, answer: str, discipline: str, language: str) -> dict:
+    return {"question": question, "answer": answer, "discipline": discipline, "language": language}
+
+
+def _evaluate(instance: dg.DagsterInstance, folder: Path, cursor: str | None) -> dg.SensorResult:
+    context = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                      resources={"seed_source": SeedSourceResource(path=str(folder))})
+    return seed_source_sensor(context)
+
+
+def test_sensor_registers_new_disciplines_and_requests_only_changed_ones(tmp_path: Path) -> None:
+    folder = tmp_path / "seeds"
+    write_jsonl(folder / "physics.jsonl", [_seed("What is the unit of force?", "newton", "physics", "en")])
+    write_jsonl(folder / "cooking.jsonl", [_seed("炒菜时为什么要先热锅？", "防止粘锅", "烹饪技艺", "zh")])
+    cooking = discipline_key("烹饪技艺")
+    with dg.instance_for_test() as instance:
+        first = _evaluate(instance, folder, None)
+        assert sorted(r.partition_key for r in first.run_requests) == sorted(["physics", cooking])
+        assert first.dynamic_partitions_requests[0].partition_keys == sorted(["physics", cooking])
+        instance.add_dynamic_partitions(discipline_partitions.name, ["physics", cooking])
+
+        again = _evaluate(instance, folder, first.cursor)
+        assert again.run_requests == [] and again.dynamic_partitions_requests == []
+
+        write_jsonl(folder / "cooking.jsonl", [_seed("炒菜时为什么要先热锅？", "防止粘锅", "烹饪技艺", "zh"),
+                                              _seed("面团为什么要醒？", "让面筋松弛", "烹饪技艺", "zh")])
+        changed = _evaluate(instance, folder, again.cursor)
+        assert [r.partition_key for r in changed.run_requests] == [cooking]
+        assert json.loads(changed.cursor)[cooking] != json.loads(again.cursor)[cooking]
+        # the same content twice gives the same run key: Dagster launches it once
+        assert changed.run_requests[0].run_key == _evaluate(instance, folder, again.cursor).run_requests[0].run_key
+
+
+def test_schedule_skips_without_partitions_then_ingests_every_discipline_once_a_day() -> None:
+    when = dt.datetime(2026, 11, 29, 3, 0, tzinfo=dt.UTC)
+    with dg.instance_for_test() as instance:
+        skipped = daily_ingest_schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=when))
+        assert isinstance(skipped, dg.SkipReason) and "no discipline partitions" in skipped.skip_message
+        instance.add_dynamic_partitions(discipline_partitions.name, ["physics", "mathematics"])
+        requests = daily_ingest_schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=when))
+        assert [(r.partition_key, r.run_key) for r in requests] == [
+            ("mathematics", "ingest:mathematics:2026-11-29"), ("physics", "ingest:physics:2026-11-29")]
+    assert daily_ingest_schedule.job_name == "linksyn_ingest"
