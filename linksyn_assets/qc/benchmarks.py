@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from linksyn_assets.qc.decontamination import BenchmarkIndex, Contamination, check
+from linksyn_assets.qc.decontamination import EXACT, BenchmarkIndex, Contamination, check
 from linksyn_assets.qc.dedup import question_text, record_text
 from linksyn_assets.qc.fingerprints import chunks, token_hashes
 from linksyn_assets.seeds.readers import read_benchmark_dir, seed_files
@@ -89,6 +89,6 @@ class Benchmarks:
         matched = self.items[found.item[hit]]
         for slot, (file, row), kind, score in zip(np.flatnonzero(hit), matched.select("source_file", "source_row")
                                                   .iter_rows(), found.kind[hit], found.score[hit], strict=True):
-            how = "a shared long n-gram" if kind == 1 else f"{score:.0%} of its trigrams"
+            how = "a shared long n-gram" if kind == EXACT else f"{score:.0%} of its trigrams"
             reasons[slot] = f"benchmark contamination: {file} row {row} ({how})"
         return reasons

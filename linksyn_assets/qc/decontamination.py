@@ -188,9 +188,9 @@ def _check(hashes: np.ndarray, unit: np.ndarray, ptr: np.ndarray, n: int, contai
             if j < owners.size:
                 run, mass = 1, weights[j]
         if exact_share >= EXACT_MIN_SHARE:
-            item[t], kind[t], score[t] = exact_item, 1, exact_share
+            item[t], kind[t], score[t] = exact_item, EXACT, exact_share
         elif best >= containment:
-            item[t], kind[t], score[t] = best_item, 2, best
+            item[t], kind[t], score[t] = best_item, REWORDED, best
 
 
 def check(index: BenchmarkIndex, tokens: TokenHashes) -> Contamination:

@@ -263,10 +263,6 @@ def difficulty_for_subject(subject: str) -> int | None:
     return None
 
 
-def key_is_safe(key: str) -> bool:
-    return bool(re.fullmatch(rf"[a-z0-9_]{{1,{KEY_MAX_CHARS}}}", key))
-
-
 def name_mapping(names: list[str]) -> list[dict[str, str | bool]]:
     """One row per distinct original name: its key, and whether another, different name shares
     that key (reported, so a merge is never silent)."""

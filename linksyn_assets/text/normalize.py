@@ -17,7 +17,6 @@ LATIN_PATTERN = "[A-Za-z]"
 LATEX_PATTERN = r"(?s)\$\$.*?\$\$|\$.*?\$|\\[A-Za-z]+"  # formulas and LaTeX commands say nothing about the language
 _CJK = re.compile(CJK_PATTERN)
 _LATIN = re.compile(LATIN_PATTERN)
-_SLUG = re.compile(r"[^a-z0-9]+")
 _LATEX = re.compile(LATEX_PATTERN)
 
 
@@ -51,7 +50,3 @@ def detect_language(text: str) -> str:
     # A CJK character carries about as much as a short English word.
     return "zh" if cjk > 0 and cjk * 4 >= latin else "en"
 
-
-def slugify(name: str) -> str:
-    """Partition-safe lowercase slug: 'Computer Science' -> 'computer_science'."""
-    return _SLUG.sub("_", normalize_text(name).casefold()).strip("_")

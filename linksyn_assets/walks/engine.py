@@ -308,7 +308,3 @@ def path_table(graph: WalkGraph, result: WalkResult, discipline: str, params: Wa
     ids = [f"p_{hashlib.sha256(f'{run}|{k}'.encode()).hexdigest()[:16]}" for k in keys.to_series().to_list()]
     return table.with_columns(pl.Series("path_id", ids)).select(list(PATH_SCHEMA)).cast(PATH_SCHEMA)
 
-
-def sample_paths(graph: WalkGraph, discipline: str, n_paths: int, params: WalkParams,
-                 difficulty_hist: np.ndarray, batch: int | None = None) -> WalkResult:
-    return WalkEngine(graph, params).run(discipline, n_paths, difficulty_hist, batch)

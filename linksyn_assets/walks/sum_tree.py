@@ -100,10 +100,6 @@ class SumTree:
         """Level k of the tree (0: the leaves, padded with zeros to whole blocks)."""
         return self.tree[self.offsets[k]:self.offsets[k + 1]]
 
-    @property
-    def depth(self) -> int:
-        return int(self.offsets.size - 1)
-
     def update(self, positions: np.ndarray, weights: np.ndarray) -> None:
         _update(self.tree, self.offsets, positions.astype(np.int64), weights.astype(np.float64), self._mark)
 

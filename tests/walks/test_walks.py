@@ -17,7 +17,7 @@ from linksyn_assets.kps.graph_tables import GraphTables
 from linksyn_assets.settings import WalkParams
 from linksyn_assets.walks import engine as walk_engine
 from linksyn_assets.walks.csr_graph import WalkGraph
-from linksyn_assets.walks.engine import PATH_SCHEMA, WalkEngine, batch_size, kp_coverage, path_table, sample_paths
+from linksyn_assets.walks.engine import PATH_SCHEMA, WalkEngine, WalkResult, batch_size, kp_coverage, path_table
 from linksyn_assets.walks.kernel import AliasRows, rebuild_rows
 from linksyn_assets.walks.plan import TargetQueue, discipline_targets, kl_divergence, mix_report, paths_wanted
 from linksyn_assets.walks.reference import reference_walks, start_distribution, step_distribution
@@ -26,6 +26,11 @@ from linksyn_assets.walks.seed_choice import choose_seeds
 from linksyn_assets.walks.sum_tree import SumTree
 
 UNIFORM_HIST = np.full(5, 0.2)
+
+
+def sample_paths(graph: WalkGraph, discipline: str, n_paths: int, params: WalkParams,
+                 difficulty_hist: np.ndarray, batch: int | None = None) -> WalkResult:
+    return WalkEngine(graph, params).run(discipline, n_paths, difficulty_hist, batch)
 
 
 def chi2_critical(df: int, z: float = 3.09) -> float:
@@ -136,7 +141,8 @@ def test_sum_tree_draws_in_proportion_and_follows_updates() -> None:
     weights[[3, 40]] = 0.0
     weights[64:72] = 0.0  # a whole empty block
     tree = SumTree(weights)
-    assert tree.depth == 4
+    depth = tree.offsets.size - 1  # levels above the leaves
+    assert depth == 4
     tree.update(np.array([1, 5, 5]), np.array([2.0, 0.0, 0.0]))
     weights[1], weights[5] = 2.0, 0.0
     assert tree.total == pytest.approx(weights.sum())
@@ -146,7 +152,7 @@ def test_sum_tree_draws_in_proportion_and_follows_updates() -> None:
     assert stat < chi2_critical(df)
     for _ in range(20):  # many updates sharing ancestors: every parent stays the exact sum of its children
         tree.update(rng.integers(0, 75, 6), rng.random(6))
-        for k in range(1, tree.depth):
+        for k in range(1, depth):
             children = tree.level(k - 1).reshape(-1, 8)
             assert np.array_equal(tree.level(k)[:children.shape[0]], np.cumsum(children, axis=1)[:, -1])
 
