@@ -46,6 +46,8 @@ from linksyn_assets.walks.csr_graph import WalkGraph
 from linksyn_assets.walks.kernel import (
     STEP_ROW,
     AliasRows,
+    NodeCounts,
+    NodeFacts,
     StepRule,
     Walkers,
     path_features,
@@ -176,9 +178,10 @@ class WalkEngine:
         """Add a batch's paths to the usage counts n(v) (all of them) and the kept ones to the
         kept-path usage and coverage; returns how many home KPs were covered for the first time."""
         kept = np.ones(paths.shape[0], dtype=bool) if kept is None else kept
-        positions, values, fresh = tally_batch(paths, kept, self.params.beta, self.accept_of, self.usage, self.accept,
-                                               self.kept_usage, self.covered, self.graph.in_discipline, self._seen,
-                                               self.start_pos, self.pop_alpha, numba.get_num_threads())
+        counts = NodeCounts(self.usage, self.accept, self.kept_usage, self.covered, self._seen)
+        facts = NodeFacts(self.graph.in_discipline, self.start_pos, self.pop_alpha)
+        positions, values, fresh = tally_batch(paths, kept, counts, facts, self.params.beta, self.accept_of,
+                                               numba.get_num_threads())
         self.start_tree.update(positions, values)
         return int(fresh)
 

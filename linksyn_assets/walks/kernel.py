@@ -43,6 +43,24 @@ class Walkers(NamedTuple):
     steps: np.ndarray  # (walkers, max_length, 4): STEP_ROW, STEP_BRANCH, STEP_PROPOSALS, STEP_ACCEPTED
 
 
+class NodeCounts(NamedTuple):
+    """Per node, updated in place as paths are drawn: n(v) and what depends on it."""
+
+    usage: np.ndarray  # n(v) over every drawn path
+    accept: np.ndarray  # (1 + n(v))^-beta
+    kept_usage: np.ndarray  # n(v) over kept paths only
+    covered: np.ndarray  # bool: on a kept path
+    seen: np.ndarray  # all-False scratch mask (left all-False)
+
+
+class NodeFacts(NamedTuple):
+    """Per node, fixed for a run."""
+
+    home: np.ndarray  # 1 when the node is in the discipline
+    start_pos: np.ndarray  # its leaf in the start tree, or -1
+    pop_alpha: np.ndarray  # p(v)^alpha
+
+
 class StepRule(NamedTuple):
     """How a step chooses: acceptance per node, the cross-discipline rate, and when to stop proposing."""
 
@@ -234,15 +252,14 @@ def path_features(paths: np.ndarray, pop_alpha: np.ndarray, accept: np.ndarray, 
 
 
 @numba.njit(cache=True, parallel=True)
-def tally_batch(paths: np.ndarray, kept: np.ndarray, beta: float, accept_of: np.ndarray, usage: np.ndarray,
-                accept: np.ndarray, kept_usage: np.ndarray, covered: np.ndarray, home: np.ndarray, seen: np.ndarray,
-                start_pos: np.ndarray, pop_alpha: np.ndarray, lanes: int) -> tuple[np.ndarray, np.ndarray, int]:
+def tally_batch(paths: np.ndarray, kept: np.ndarray, counts: NodeCounts, facts: NodeFacts, beta: float,
+                accept_of: np.ndarray, lanes: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Add a batch's paths to n(v) (every drawn path) and to the kept-path usage and coverage;
     accept_of[n] = (1 + n)^-beta for small n. Returns the start-tree positions whose V(v) changed,
-    their new V(v), and how many home KPs were covered for the first time. `seen` is an all-False
-    scratch mask and is left all-False; start_pos[v] is v's leaf in the start tree, or -1. Runs in
-    `lanes` parallel tasks that own disjoint blocks of 64 nodes each; the result does not depend on
-    their number."""
+    their new V(v), and how many home KPs were covered for the first time. Runs in `lanes` parallel
+    tasks that own disjoint blocks of 64 nodes each; the result does not depend on their number."""
+    usage, accept, kept_usage, covered, seen = counts
+    home, start_pos, pop_alpha = facts
     positions = np.empty((lanes, paths.size), np.int64)
     values = np.empty((lanes, paths.size))
     found, fresh = np.zeros(lanes, np.int64), np.zeros(lanes, np.int64)
