@@ -23,7 +23,12 @@ class WalkParams(BaseModel):
     max_seeds: int = Field(4, ge=1, description="seeds per path, upper bound")
     cross_discipline_rate: float = Field(0.2, ge=0, le=1, description="cap on leaving d per step")
     paths_per_discipline: int | None = Field(None, ge=0, description="fixed count; overrides total")
-    total_paths: int = Field(200, ge=0, description="split over disciplines by discipline_mix")
+    total_paths: int | None = Field(None, ge=0, description="split over disciplines by discipline_mix; "
+                                                            "default: paths_per_seed x seeds")
+    paths_per_seed: float = Field(1.0, gt=0, description="the default total: this many paths per seed (new seeds "
+                                                         "bring paths of their own)")
+    redraw: bool = Field(False, description="draw every path anew instead of keeping the earlier ones "
+                                            "(earlier paths are retired with the reason)")
     discipline_mix: dict[str, float] | None = Field(
         None, description="target share per discipline; default proportional to seeds")
     difficulty_histogram: list[float] | None = Field(

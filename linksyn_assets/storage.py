@@ -18,6 +18,21 @@ def data_dir() -> Path:
     return Path(os.environ.get("LINKSYN_DATA_DIR") or PROJECT_ROOT / "data").resolve()
 
 
+def asset_file(asset: str, partition: str) -> Path:
+    """Where the IO manager keeps a table asset's partition (resources/parquet_io.py); an asset reads its own
+    previous materialization here to carry earlier work over."""
+    return data_dir() / "assets" / asset / f"{partition}.parquet"
+
+
+def retired_file(asset: str, partition: str) -> Path:
+    """Rows an asset no longer holds, each with the reason it left (kept for ever, appended to)."""
+    return data_dir() / "retired" / asset / f"{partition}.parquet"
+
+
+def read_if_present(path: Path) -> pl.DataFrame | None:
+    return pl.read_parquet(path) if path.exists() else None
+
+
 def dagster_home() -> Path:
     """DAGSTER_HOME, else <project>/.dagster_home."""
     return Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home").resolve()

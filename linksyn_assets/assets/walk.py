@@ -8,8 +8,10 @@ import polars as pl
 from linksyn_assets.assets.metadata import json_meta, preview
 from linksyn_assets.kps.graph_tables import GraphTables
 from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.storage import asset_file, read_if_present, retired_file, write_parquet_atomic
 from linksyn_assets.walks.csr_graph import WalkGraph
 from linksyn_assets.walks.engine import WalkEngine, path_table
+from linksyn_assets.walks.history import carry_over
 from linksyn_assets.walks.plan import difficulty_target, discipline_targets, paths_wanted
 from linksyn_assets.walks.report import walk_report
 from resources.pipeline_settings import LinkSynSettingsResource
@@ -17,7 +19,9 @@ from resources.pipeline_settings import LinkSynSettingsResource
 
 @dg.asset(partitions_def=discipline_partitions, group_name="knowledge", kinds={"numpy", "numba"},
           description="Paths drawn with V(v) = p(v)^alpha (1+n(v))^-beta and P(u->v) ~ w^gamma V(v) by the "
-                      "batched engine; 2-4 seeds chosen along each path for synthesis.")
+                      "batched engine; 2-4 seeds chosen along each path for synthesis. Append-only: earlier "
+                      "paths are kept while their KPs and seeds exist (retired with the reason otherwise), "
+                      "and only the paths still missing are drawn.")
 def walk_paths(context: dg.AssetExecutionContext, kp_graph: dict[str, pl.DataFrame],
                settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
     discipline = context.partition_key
@@ -27,20 +31,34 @@ def walk_paths(context: dg.AssetExecutionContext, kp_graph: dict[str, pl.DataFra
     wanted = paths_wanted(discipline, tables.discipline_stats, params)
     home_seeds = tables.kp_seeds.filter(pl.col("seed_discipline") == discipline).unique("seed_id")
     hist = difficulty_target(params, home_seeds["difficulty"].to_list())
+    retired_path = retired_file("walk_paths", discipline)
+    earlier_retired = read_if_present(retired_path)
+    history = carry_over(read_if_present(asset_file("walk_paths", discipline)), graph, params.max_length,
+                         params.redraw, earlier_retired)
+    missing = max(0, wanted - history.kept.height)
     started = time.perf_counter()
     engine = WalkEngine(graph, params)
-    result = engine.run(discipline, wanted, hist)
+    result = engine.run(discipline, missing, hist, history=history.nodes, first_index=history.next_index)
     seconds = time.perf_counter() - started
-    table = path_table(graph, result, discipline, params)
-    if result.count < wanted:
-        context.log.warning(f"{discipline}: drew {result.count} of {wanted} paths "
+    new = path_table(graph, result, discipline, params, first_index=history.next_index)
+    table = pl.concat([history.kept, new]) if history.kept.height else new
+    if history.retired.height:
+        retired = history.retired.with_columns(retired_at=pl.lit(context.run_id))
+        write_parquet_atomic(pl.concat([earlier_retired, retired], how="diagonal_relaxed")
+                             if earlier_retired is not None else retired, retired_path)
+        context.log.warning(f"{discipline}: {history.retired.height} earlier path(s) retired "
+                            f"({history.retired_reasons}); their rows leave the dataset")
+    if result.count < missing:
+        context.log.warning(f"{discipline}: drew {result.count} of {missing} missing paths "
                             f"({result.too_few_seeds} draws had fewer than {params.min_seeds} seeds)")
     context.log.info(f"{discipline}: {result.count} paths in {seconds:.2f}s, {result.stats.batches} batches of at "
                      f"most {result.batch}; acceptance {result.stats.acceptance:.3f}, {result.stats.exact_scans} scans")
     report = walk_report(tables, graph, result, hist, params.rng_seed)
     target_share = discipline_targets(tables.discipline_stats, params).get(discipline, 0.0)
     return dg.Output(table, metadata={
-        "rows": table.height, "paths_wanted": wanted, "draws": result.draws,
+        "rows": table.height, "paths_wanted": wanted, "paths_kept": history.kept.height, "paths_new": new.height,
+        "paths_retired": history.retired.height, "retired_reasons": json_meta(history.retired_reasons),
+        "retired_path": dg.MetadataValue.path(str(retired_path)), "draws": result.draws,
         "draws_with_too_few_seeds": result.too_few_seeds,
         "mean_path_length": round(float(result.lengths.mean()), 3) if result.count else 0.0,
         **{k: v for k, v in report.items() if not isinstance(v, dict | list | str)},

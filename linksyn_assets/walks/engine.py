@@ -88,8 +88,11 @@ def batch_size(drawn: int, largest: int, fixed: bool) -> int:
     return largest if fixed else int(np.clip(drawn // BATCH_HISTORY_SHARE, 1, largest))
 
 
-def walk_rng(params: WalkParams, discipline: str) -> np.random.Generator:
-    return np.random.default_rng(int(content_hash(params.rng_seed, discipline, length=8), 16))
+def walk_rng(params: WalkParams, discipline: str, first_index: int = 0) -> np.random.Generator:
+    """The stream of a draw: the discipline, the RNG seed and the ordinal of its first path, so the same
+    history plus the same graph gives the same new paths."""
+    parts = (params.rng_seed, discipline, first_index) if first_index else (params.rng_seed, discipline)
+    return np.random.default_rng(int(content_hash(*parts, length=8), 16))
 
 
 def build_branch(graph: WalkGraph, params: WalkParams, keep: np.ndarray | None) -> AliasRows:
@@ -210,12 +213,14 @@ class WalkEngine:
             self.stats.rows_rebuilt += slow.size
             rebuild(branch, slow, self.accept)
 
-    def run(self, discipline: str, n_paths: int, difficulty_hist: np.ndarray, batch: int | None = None
-            ) -> WalkResult:
+    def run(self, discipline: str, n_paths: int, difficulty_hist: np.ndarray, batch: int | None = None,
+            history: np.ndarray | None = None, first_index: int = 0) -> WalkResult:
+        """Draw n_paths new paths. `history` (earlier paths as node positions, -1 padded) starts the usage
+        counts n(v); first_index is the ordinal of the first new path (it selects the random stream)."""
         params, graph = self.params, self.graph
         fixed = bool(batch or params.batch_paths)
         batch = batch or params.batch_paths or auto_batch(graph)
-        rng = walk_rng(params, discipline)
+        rng = walk_rng(params, discipline, first_index)
         width, k_max = params.max_length, params.max_seeds
         queue = TargetQueue(difficulty_sequence(difficulty_hist, n_paths, rng))
         out_nodes, out_seeds, out_values, out_targets, out_cross = [], [], [], [], []
@@ -223,6 +228,9 @@ class WalkEngine:
         home = graph.in_discipline
         home_total, covered = max(1, int(home.sum())), 0
         self.kept_usage[:], self.covered[:] = 0.0, False
+        if history is not None and history.size:
+            self._record(history)
+            covered = int(self.covered[home].sum())
         curve: list[tuple[int, float]] = [(0, 0.0)]
         every = max(1, n_paths // 50)
         max_draws = n_paths * params.max_attempts_factor
@@ -290,8 +298,10 @@ def _lists(values: pl.Series, mask: np.ndarray) -> pl.Series:
     return every.join(grouped, on="row", how="left", maintain_order="left")["v"]
 
 
-def path_table(graph: WalkGraph, result: WalkResult, discipline: str, params: WalkParams) -> pl.DataFrame:
-    """The `walk_paths` table: one row per path, ids and names resolved, a stable path_id."""
+def path_table(graph: WalkGraph, result: WalkResult, discipline: str, params: WalkParams,
+               first_index: int = 0) -> pl.DataFrame:
+    """The `walk_paths` table: one row per path, ids and names resolved, a stable path_id (from the draw's
+    settings, the path's ordinal, KPs and seeds; stored with the path and never recomputed)."""
     if result.count == 0:
         return pl.DataFrame(schema=PATH_SCHEMA)
     node_mask, seed_mask = result.nodes >= 0, result.seeds >= 0
@@ -301,7 +311,7 @@ def path_table(graph: WalkGraph, result: WalkResult, discipline: str, params: Wa
     values = _lists(pl.Series(result.values[node_mask]), node_mask)
     run = content_hash(discipline, params.model_dump(mode="json"), result.batch)
     table = pl.DataFrame({
-        "discipline": discipline, "path_index": np.arange(result.count, dtype=np.int32),
+        "discipline": discipline, "path_index": np.arange(first_index, first_index + result.count, dtype=np.int32),
         "kp_ids": kp_ids, "kp_names": kp_names, "seed_ids": seed_ids,
         "target_difficulty": result.targets.astype(np.int8), "cross_steps": result.cross_steps.astype(np.int16),
         "values": values, "rng_seed": params.rng_seed,

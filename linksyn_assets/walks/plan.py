@@ -3,6 +3,8 @@ the KL divergence of what was realized against them."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
 
@@ -76,14 +78,17 @@ def discipline_targets(stats: pl.DataFrame, params: WalkParams) -> dict[str, flo
 
 
 def paths_wanted(discipline: str, stats: pl.DataFrame, params: WalkParams) -> int:
-    """This discipline's path count: fixed per discipline, or its quota of total_paths."""
+    """This discipline's path count: fixed per discipline, or its quota of the total (total_paths, or
+    paths_per_seed x all seeds, so the target grows with the seeds)."""
     if params.paths_per_discipline is not None:
         return params.paths_per_discipline
     targets = discipline_targets(stats, params)
     if discipline not in targets or not any(targets.values()):
         return 0
     names = sorted(targets)
-    counts = quota(np.array([targets[d] for d in names]), params.total_paths)
+    total = params.total_paths if params.total_paths is not None else math.ceil(
+        params.paths_per_seed * int(stats["seeds"].sum()))
+    counts = quota(np.array([targets[d] for d in names]), total)
     return int(counts[names.index(discipline)])
 
 
