@@ -139,7 +139,7 @@ def test_a_release_of_only_empty_partitions_says_exactly_that(tmp_path: Path, da
     mat = result.get_asset_materialization_events()[0].event_specific_data.materialization
     assert mat.metadata["rows"].value == 0
     assert "every linkqa_dataset partition is empty (2 discipline(s), 0 rows)" in mat.metadata["empty_release"].value
-    card = (data_dir / "release" / "README.md").read_text(encoding="utf-8")
+    card = (data_dir / "release" / "latest" / "README.md").read_text(encoding="utf-8")
     assert "**This release is empty:** every linkqa_dataset partition is empty" in card
 
 

@@ -10,6 +10,7 @@ from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import prompt_versions, verify_messages
 from linksyn_assets.qc.benchmarks import Benchmarks
 from linksyn_assets.qc.dedup import duplicate_clusters
+from linksyn_assets.qc.retired_rows import retired_rows
 from linksyn_assets.qc.rules import (
     QCResult,
     assemble,
@@ -22,7 +23,7 @@ from linksyn_assets.qc.rules import (
 )
 from linksyn_assets.qc.token_count import TokenCounter
 from linksyn_assets.records import IndependentSolve
-from linksyn_assets.storage import data_dir, write_parquet_atomic
+from linksyn_assets.storage import asset_file, data_dir, read_if_present, retired_file, write_parquet_atomic
 from resources.llm import LLMResource
 from resources.pipeline_settings import LinkSynSettingsResource
 
@@ -53,11 +54,24 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
     counter = TokenCounter(params.tokenizer_json)
     text = pretraining_texts(qc.kept)
     kept = qc.kept.with_columns(text, counter.count(text))
+    previous = read_if_present(asset_file("linkqa_dataset", discipline))
+    left = retired_rows(previous, kept, read_if_present(retired_file("walk_paths", discipline)), qc.rejects)
+    retired_path = retired_file("linkqa_dataset", discipline)
+    if left.height:
+        earlier = read_if_present(retired_path)
+        left = left.with_columns(retired_at=pl.lit(context.run_id))
+        write_parquet_atomic(pl.concat([earlier, left], how="diagonal_relaxed") if earlier is not None else left,
+                             retired_path)
+    before = set(previous["record_id"].to_list()) if previous is not None else set()
+    rows_new = sum(1 for r in kept["record_id"].to_list() if r not in before)
     paths = export(kept, data_dir() / "dataset", discipline)
     rejects_path = data_dir() / "rejects" / f"{discipline}.parquet"
     write_parquet_atomic(qc.rejects, rejects_path)
     return dg.Output(kept, metadata={
         "rows": kept.height,
+        "rows_new": rows_new, "rows_kept": kept.height - rows_new, "rows_retired": left.height,
+        "retired_reasons": json_meta(dict(left.group_by(pl.col("retired_reason").str.split(":").list.first())
+                                          .len().iter_rows()) if left.height else {}),
         "tokens": int(kept["tokens"].sum()),
         "tokenizer": counter.name,
         "by_kind": json_meta(counts(kept, "kind")),

@@ -1,6 +1,8 @@
 """`linkqa_release`: the whole dataset as one release folder with a dataset card."""
 
 
+import json
+
 import dagster as dg
 import polars as pl
 
@@ -14,12 +16,20 @@ from linksyn_assets.release.files import (
     card_numbers,
     cross_discipline_dedup,
     dataset_card,
-    publish,
     staging_dir,
     write_release,
 )
+from linksyn_assets.release.versions import (
+    changelog,
+    changes,
+    publish_version,
+    rows_digest,
+    version_rows,
+    versions,
+    write_changes,
+)
 from linksyn_assets.seeds.disciplines import stale_disciplines
-from linksyn_assets.storage import data_dir, write_parquet_atomic
+from linksyn_assets.storage import data_dir, read_if_present, retired_file, write_parquet_atomic
 from resources.pipeline_settings import LinkSynSettingsResource
 from resources.seed_source import SeedSourceResource
 
@@ -82,6 +92,17 @@ def _read_inputs(disciplines: list[str], latest: dict[tuple[str, str], dict]) ->
     return ReleaseInputs(dataset, removed, home, _stage_spend(latest), _benchmark_files(latest), missing)
 
 
+def _leave_reasons(disciplines: list[str], release_rejects: pl.DataFrame) -> pl.DataFrame:
+    """record_id -> why a row left: retired with its path or by QC (linkqa_dataset), or a duplicate of a row
+    in another discipline (the release's own dedup)."""
+    frames = [release_rejects.select("record_id", "reason")]
+    for d in disciplines:
+        retired = read_if_present(retired_file("linkqa_dataset", d))
+        if retired is not None:
+            frames.append(retired.select("record_id", pl.col("retired_reason").alias("reason")))
+    return pl.concat(frames)
+
+
 @dg.asset(deps=[linkqa_dataset], group_name="release", kinds={"parquet"},
           description="Every discipline's linkqa_dataset as one release: near-duplicates across disciplines "
                       "removed once, Parquet shards + JSONL and a dataset card (README.md) in <data dir>/release.")
@@ -106,17 +127,34 @@ def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsR
                       f"reason below and the rejects in {data_dir() / 'rejects'}")
         context.log.warning(f"the release is empty: {empty_note}")
     qc = cross_discipline_dedup(inputs.dataset, params.near_duplicate_threshold, params.near_duplicate_threshold_zh)
-    out_dir = data_dir() / "release"
-    tmp = staging_dir(out_dir)
-    shards = write_release(qc.kept, tmp, params.release_shard_rows)
+    write_parquet_atomic(qc.rejects, data_dir() / "rejects" / "_release.parquet")
+    root = data_dir() / "release"
+    earlier = versions(root)
+    previous = version_rows(root / f"v{earlier[-1]}") if earlier else None
     removed = pl.concat([inputs.rejects, qc.rejects.select("discipline", "reason")])
     numbers = card_numbers(qc.kept, removed, inputs)
-    (tmp / "README.md").write_text(dataset_card(numbers, shards, TokenCounter(params.tokenizer_json).name,
-                                                inputs.missing, empty_note), encoding="utf-8")
-    publish(tmp, out_dir)
-    write_parquet_atomic(qc.rejects, data_dir() / "rejects" / "_release.parquet")
-    context.log.info(f"release: {qc.kept.height} rows in {out_dir}")
+    if previous is not None and rows_digest(previous) == rows_digest(qc.kept):
+        out_dir = root / f"v{earlier[-1]}"
+        context.log.info(f"release unchanged: {qc.kept.height} rows, still v{earlier[-1]} ({out_dir})")
+        change = changes(earlier[-1], previous, previous, pl.DataFrame(schema={"record_id": pl.String,
+                                                                               "reason": pl.String}))
+        version = earlier[-1]
+    else:
+        version = (earlier[-1] if earlier else 0) + 1
+        change = changes(earlier[-1] if earlier else None, previous, qc.kept, _leave_reasons(disciplines, qc.rejects))
+        tmp = staging_dir(root / f"v{version}")
+        shards = write_release(qc.kept, tmp, params.release_shard_rows)
+        write_changes(change, tmp)
+        (tmp / "manifest.json").write_text(json.dumps(change.manifest(version, qc.kept.height, shards), indent=1),
+                                           encoding="utf-8")
+        (tmp / "README.md").write_text(dataset_card(numbers, shards, TokenCounter(params.tokenizer_json).name,
+                                                    inputs.missing, empty_note, version, changelog(change)),
+                                       encoding="utf-8")
+        out_dir = publish_version(tmp, root, version)
+        context.log.info(f"release v{version}: {qc.kept.height} rows in {out_dir} ({change.added.height} added, "
+                         f"{change.retired.height} retired since the previous version)")
     return dg.MaterializeResult(metadata={
+        "version": version, "rows_added": change.added.height, "rows_retired": change.retired.height,
         "rows": qc.kept.height, "tokens": numbers["tokens"],
         "cross_discipline_duplicates": qc.rejects.height,
         "removed_by_reason": json_meta(numbers["removed_by_reason"]),

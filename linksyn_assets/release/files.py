@@ -44,7 +44,7 @@ def cross_discipline_dedup(dataset: pl.DataFrame, threshold: float,
 
 
 def staging_dir(out_dir: Path) -> Path:
-    """An empty folder beside out_dir; publish() swaps it in (a crash leaves the previous release whole)."""
+    """An empty folder beside out_dir, renamed into place when complete (a crash leaves no half version)."""
     tmp = out_dir.with_name(f".{out_dir.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "data").mkdir(parents=True)
@@ -61,15 +61,6 @@ def write_release(kept: pl.DataFrame, tmp: Path, shard_rows: int) -> list[str]:
         shards.append(name)
     kept.write_ndjson(tmp / "train.jsonl")
     return shards
-
-
-def publish(tmp: Path, out_dir: Path) -> None:
-    old = out_dir.with_name(f".{out_dir.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out_dir.exists():
-        out_dir.rename(old)
-    tmp.rename(out_dir)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _table(frame: pl.DataFrame, key: str) -> str:
@@ -118,7 +109,7 @@ def _benchmark_list(files: dict[str, dict]) -> str:
 
 
 def dataset_card(numbers: dict, shards: list[str], tokenizer: str, missing: list[str],
-                 empty_note: str | None = None) -> str:
+                 empty_note: str | None = None, version: int = 1, changes: str = "First version.") -> str:
     files = ", ".join(f"`{s}`" for s in shards)
     return f"""---
 configs:
@@ -127,7 +118,7 @@ configs:
   - split: train
     path: data/train-*.parquet
 ---
-# LinkSyn LinkQA dataset
+# LinkSyn LinkQA dataset (v{version})
 {f"{chr(10)}**This release is empty:** {empty_note}.{chr(10)}" if empty_note else ""}
 Knowledge-dense QA synthesized with LinkSyn (the LinkQA method): new questions written from
 several seed questions linked along paths of a knowledge-point graph, plus harder variants.
@@ -141,6 +132,10 @@ several seed questions linked along paths of a knowledge-point graph, plus harde
 - LLM cost of the inputs (cache hits counted at what they first cost): ${sum(numbers['cost_usd'].values()):.4f}
   ({', '.join(f"{stage} ${cost:.4f}" for stage, cost in numbers['cost_usd'].items()) or 'no LLM stage recorded'})
 {f"- Disciplines without a dataset yet (not included): {', '.join(missing)}" if missing else ""}
+
+## Changes
+
+{changes}
 
 ## Per discipline
 

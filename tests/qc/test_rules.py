@@ -163,7 +163,7 @@ def test_wrong_stated_answers_are_flagged_and_the_release_card_matches_the_data(
     assert dataset.height > 0 and set(dataset["verification"]) == {"disagree"}  # flagged, not dropped
     assert (dataset["verified_answer"] == "D").all()
     assert dataset["text"].str.starts_with("Question: ").all() and (dataset["tokens"] > 0).all()
-    release = data_dir / "release"
+    release = data_dir / "release" / "latest"
     shards = sorted((release / "data").glob("train-*.parquet"))
     rows = pl.concat([pl.read_parquet(s) for s in shards])
     jsonl = pl.read_ndjson(release / "train.jsonl")

@@ -1,0 +1,100 @@
+"""Versioned releases: `release/v<N>/` folders that are never rewritten, a manifest per version (rows added
+since the previous version, rows retired with their reasons), and a `latest` pointer (a relative symlink and
+`latest.json`), so a training team can take only the delta and still read every earlier version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from linksyn_assets.storage import write_atomic
+
+_VERSION = re.compile(r"^v(\d+)$")
+LATEST = "latest"
+
+
+def versions(root: Path) -> list[int]:
+    if not root.exists():
+        return []
+    return sorted(int(m.group(1)) for p in root.iterdir() if p.is_dir() and (m := _VERSION.match(p.name)))
+
+
+def version_rows(folder: Path) -> pl.DataFrame | None:
+    shards = sorted((folder / "data").glob("*.parquet"))
+    return pl.concat([pl.read_parquet(s) for s in shards], how="diagonal_relaxed") if shards else None
+
+
+def rows_digest(rows: pl.DataFrame) -> str:
+    """Content of a release, independent of row order: equal digests mean nothing new to publish."""
+    if rows.is_empty():
+        return "empty"
+    hashes = rows.sort("record_id").hash_rows(seed=0).to_numpy()
+    return f"{hashlib.sha256(hashes.tobytes()).hexdigest()}:{rows.height}:{','.join(rows.columns)}"
+
+
+@dataclass
+class Changes:
+    previous: int | None  # the version compared against
+    added: pl.DataFrame  # record_id, discipline
+    retired: pl.DataFrame  # record_id, discipline, reason
+
+    def manifest(self, version: int, rows: int, shards: list[str]) -> dict:
+        reasons = (dict(sorted(self.retired.group_by(pl.col("reason").str.split(":").list.first()).len().iter_rows()))
+                   if self.retired.height else {})
+        return {"version": version, "previous_version": self.previous, "rows": rows, "shards": shards,
+                "added": self.added.height, "retired": self.retired.height, "retired_by_reason": reasons,
+                "added_file": "changes/added.parquet", "retired_file": "changes/retired.parquet"}
+
+
+def changes(previous_version: int | None, previous: pl.DataFrame | None, current: pl.DataFrame,
+            reasons: pl.DataFrame) -> Changes:
+    """Rows added since the previous version and rows retired from it; `reasons` (record_id, reason) says why a
+    row left (its path was retired, QC removed it, a duplicate in another discipline); otherwise the reason
+    is that the pipeline no longer produced it."""
+    ids = current.select("record_id", "discipline")
+    if previous is None or previous.is_empty():
+        return Changes(previous_version, ids, pl.DataFrame(schema={"record_id": pl.String, "discipline": pl.String,
+                                                                   "reason": pl.String}))
+    before = previous.select("record_id", "discipline")
+    added = ids.join(before, on="record_id", how="anti")
+    gone = before.join(ids, on="record_id", how="anti")
+    retired = (gone.join(reasons.unique("record_id", keep="last"), on="record_id", how="left")
+               .with_columns(pl.col("reason").fill_null("no longer produced by the pipeline")))
+    return Changes(previous_version, added, retired.select("record_id", "discipline", "reason"))
+
+
+def changelog(change: Changes) -> str:
+    if change.previous is None:
+        return "First version."
+    lines = [f"Since v{change.previous}: {change.added.height:,} rows added, {change.retired.height:,} retired "
+             "(lists in `changes/added.parquet` and `changes/retired.parquet`)."]
+    manifest = change.manifest(0, 0, [])
+    for reason, n in manifest["retired_by_reason"].items():
+        lines.append(f"- retired, {reason}: {n:,}")
+    return "\n".join(lines)
+
+
+def write_changes(change: Changes, folder: Path) -> None:
+    (folder / "changes").mkdir(parents=True, exist_ok=True)
+    change.added.write_parquet(folder / "changes" / "added.parquet")
+    change.retired.write_parquet(folder / "changes" / "retired.parquet")
+
+
+def publish_version(staged: Path, root: Path, version: int) -> Path:
+    """Move a staged folder to root/v<N> and point `latest` at it (symlink swapped by rename, then
+    latest.json); a crash leaves either the previous pointer or the new one, never a half version."""
+    final = root / f"v{version}"
+    staged.rename(final)
+    link = root / f".{LATEST}.{os.getpid()}.tmp"
+    link.unlink(missing_ok=True)
+    link.symlink_to(final.name, target_is_directory=True)
+    os.replace(link, root / LATEST)
+    write_atomic(root / "latest.json",
+                 lambda tmp: tmp.write_text(json.dumps({"version": version, "path": final.name}), encoding="utf-8"))
+    return final
