@@ -1,9 +1,12 @@
-"""Scheduled incremental updates: once a day, the ingest stage for every registered discipline.
+"""Scheduled incremental updates: the ingest stage for every registered discipline, daily at 03:00 unless
+LINKSYN_INGEST_CRON says otherwise.
 
 Seeds that did not change cost nothing (their extraction requests are answered by the ledger); new or
 changed seeds are extracted. The later stages read every discipline's KPs, so they are not scheduled per
 discipline here (run them with `linksyn run` or the linksyn_pipeline job once ingestion is done).
 """
+
+import os
 
 import dagster as dg
 
@@ -11,8 +14,12 @@ from linksyn_assets.jobs import linksyn_ingest
 from linksyn_assets.partitions import discipline_partitions
 
 
-@dg.schedule(job=linksyn_ingest, cron_schedule="0 3 * * *", default_status=dg.DefaultScheduleStatus.STOPPED,
-             description="Daily at 03:00: ingest (seeds, seed_kps) for every discipline partition.")
+INGEST_CRON = os.environ.get("LINKSYN_INGEST_CRON") or "0 3 * * *"
+
+
+@dg.schedule(job=linksyn_ingest, cron_schedule=INGEST_CRON, default_status=dg.DefaultScheduleStatus.STOPPED,
+             description=f"Ingest (seeds, seed_kps) for every discipline partition, cron {INGEST_CRON!r} "
+                         "(LINKSYN_INGEST_CRON).")
 def daily_ingest_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
     disciplines = sorted(context.instance.get_dynamic_partitions(discipline_partitions.name))
     if not disciplines:

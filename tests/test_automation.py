@@ -49,6 +49,15 @@ def test_sensor_registers_new_disciplines_and_requests_only_changed_ones(tmp_pat
         # the same content twice gives the same run key: Dagster launches it once
         assert changed.run_requests[0].run_key == _evaluate(instance, folder, again.cursor).run_requests[0].run_key
 
+        # a removed seed file touches only its discipline
+        write_jsonl(folder / "physics_more.jsonl", [_seed("What is inertia?", "resistance to change", "physics", "en")])
+        grown = _evaluate(instance, folder, changed.cursor)
+        assert [r.partition_key for r in grown.run_requests] == ["physics"]
+        (folder / "physics_more.jsonl").unlink()
+        shrunk = _evaluate(instance, folder, grown.cursor)
+        assert [r.partition_key for r in shrunk.run_requests] == ["physics"]
+        assert json.loads(shrunk.cursor) == json.loads(changed.cursor)
+
 
 def test_schedule_skips_without_partitions_then_ingests_every_discipline_once_a_day() -> None:
     when = dt.datetime(2026, 11, 29, 3, 0, tzinfo=dt.UTC)

@@ -10,7 +10,7 @@ from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import prompt_versions, verify_messages
 from linksyn_assets.qc.benchmarks import Benchmarks
 from linksyn_assets.qc.dedup import duplicate_clusters
-from linksyn_assets.qc.retired_rows import retired_rows
+from linksyn_assets.qc.retired_rows import earlier_rows_first, retired_rows
 from linksyn_assets.qc.rules import (
     QCResult,
     assemble,
@@ -53,8 +53,8 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
     qc = remove_where(QCResult(kept=kept, rejects=qc.rejects), reasons)
     counter = TokenCounter(params.tokenizer_json)
     text = pretraining_texts(qc.kept)
-    kept = qc.kept.with_columns(text, counter.count(text))
     previous = read_if_present(asset_file("linkqa_dataset", discipline))
+    kept = earlier_rows_first(qc.kept.with_columns(text, counter.count(text)), previous)
     left = retired_rows(previous, kept, read_if_present(retired_file("walk_paths", discipline)), qc.rejects)
     retired_path = retired_file("linkqa_dataset", discipline)
     if left.height:

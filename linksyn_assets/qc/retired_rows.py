@@ -1,5 +1,6 @@
-"""Rows that left a discipline's dataset since its previous materialization, each with the reason: its path
-was retired (the path's reason), QC removed it this time (the reject reason), or it was no longer produced."""
+"""A discipline's dataset across materializations: earlier rows first, and the rows that left since the
+previous materialization, each with the reason: its path was retired (the path's reason), QC removed it this
+time (the reject reason), or it was no longer produced."""
 
 from __future__ import annotations
 
@@ -25,3 +26,13 @@ def retired_rows(previous: pl.DataFrame | None, current: pl.DataFrame, retired_p
                     pl.coalesce("path_reason", "qc_reason", pl.lit("no longer produced by the pipeline"))
                     .alias("retired_reason"))
             .cast(RETIRED_SCHEMA))
+
+
+def earlier_rows_first(rows: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
+    """Rows that were in the previous table keep their order and come first; new rows follow in their own
+    order, so a dataset file only grows at its end."""
+    if previous is None or previous.is_empty():
+        return rows
+    order = previous.select("record_id").with_row_index("_previous_position")
+    return (rows.join(order, on="record_id", how="left", maintain_order="left")
+            .sort("_previous_position", nulls_last=True, maintain_order=True).drop("_previous_position"))
