@@ -13,7 +13,6 @@ import dagster as dg
 from linksyn_assets.jobs import linksyn_ingest
 from linksyn_assets.partitions import discipline_partitions
 
-
 INGEST_CRON = os.environ.get("LINKSYN_INGEST_CRON") or "0 3 * * *"
 
 
