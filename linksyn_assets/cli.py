@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from linksyn_assets.stages import STAGE_ORDER, STAGES
+from linksyn_assets.stages import PER_DISCIPLINE, STAGE_ORDER, STAGES
 
 LLM_KEYS = ("llm_http_calls", "llm_cache_hits", "llm_failed", "prompt_tokens", "completion_tokens", "cost_usd")
 
@@ -24,6 +24,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--select", help=f"comma-separated assets (default: all of {','.join(STAGE_ORDER)})")
     run.add_argument("--data-dir", help="where tables and the dataset go (default: ./data or LINKSYN_DATA_DIR)")
     run.add_argument("--model", help="litellm model for every stage (default: embedded demo model)")
+    run.add_argument("--target-rows", type=_positive_int, help="grow the dataset in rounds of new paths until this "
+                     "many rows pass QC in total (dataset.target_rows)")
+    run.add_argument("--target-tokens", type=_positive_int, help="the same in tokens (dataset.target_tokens)")
     disc = sub.add_parser("disciplines", help="list discipline partitions: active (in the seed source) and stale")
     disc.add_argument("--seeds", help="seed directory or file (default: LINKSYN_SEEDS or the bundled sample seeds)")
     disc.add_argument("--prune", action="store_true",
@@ -89,6 +92,72 @@ def _failure_reasons(result: Any) -> list[str]:
         text = message.splitlines()[0] if message else cause.splitlines()[0] if cause else "unknown error"
         reasons.append(f"{event.step_key}: {text[:400]}")
     return reasons
+
+
+def _grow_to_target(args: argparse.Namespace, instance: Any, resources: dict[str, Any], disciplines: list[str],
+                    metadata: dict[tuple[str, str], dict[str, Any]], run_config: dict
+                    ) -> tuple[list[str], list[str], list[str]]:
+    """Rounds of new paths for the disciplines below their share of the target (rows or tokens that passed
+    QC), until every share is met, a discipline's graph gives no new path, the budget ends, or the rounds
+    are used up. Returns (failed runs, reasons, one report line per discipline)."""
+    import dagster as dg
+    import polars as pl
+
+    from linksyn_assets.assets import ALL_ASSETS
+    from linksyn_assets.assets.metadata import materialized
+    from linksyn_assets.checks import ALL_CHECKS
+    from linksyn_assets.release.targets import TargetStatus, paths_for_round, split_target
+    from linksyn_assets.walks.plan import discipline_targets
+
+    params = resources["settings"].plain().dataset
+    rows, tokens = args.target_rows or params.target_rows, args.target_tokens or params.target_tokens
+    if not rows and not tokens:
+        return [], [], []
+    measure = "rows" if rows else "tokens"
+    seeds = pl.DataFrame({"discipline": disciplines,
+                          "seeds": [int(metadata.get(("seeds", d), {}).get("rows", 0)) for d in disciplines]})
+    shares = split_target(int(rows or tokens), discipline_targets(seeds, resources["settings"].plain().walk))
+    status = {d: TargetStatus(d, shares.get(d, 0), int(metadata.get(("linkqa_dataset", d), {}).get(measure, 0)),
+                              int(metadata.get(("walk_paths", d), {}).get("rows", 0))) for d in disciplines}
+    failed: list[str] = []
+    reasons: list[str] = []
+    for round_no in range(1, params.target_rounds + 1):
+        growing = [s for s in status.values() if s.state == "growing" and s.have < s.target]
+        for s in status.values():
+            if s.state == "growing" and s.have >= s.target:
+                s.state = "reached"
+        if not growing:
+            break
+        print(f"[target round {round_no}] {measure} so far: "
+              + ", ".join(f"{s.discipline} {s.have}/{s.target}" for s in growing), flush=True)
+        for s in growing:
+            wanted = paths_for_round(s.have, s.target, s.paths)
+            overrides = {"walk": {"paths_per_discipline": wanted}}
+            result = dg.materialize([*ALL_ASSETS, *ALL_CHECKS], selection=list(PER_DISCIPLINE.assets),
+                                    partition_key=s.discipline, instance=instance,
+                                    resources={**resources, "settings": _build(args, overrides)["settings"]},
+                                    run_config=run_config, raise_on_error=False)
+            meta = materialized(result)
+            for asset, values in meta.items():
+                metadata[(asset, s.discipline)] = values
+            if not result.success:
+                why = _failure_reasons(result)
+                s.state = "budget ended" if any("budget" in r for r in why) else "failed"
+                if s.state == "failed":
+                    failed.append(f"{s.discipline}: target round {round_no} (run {result.run_id})")
+                    reasons += [f"{s.discipline}: {r}" for r in why]
+                continue
+            walk = meta.get("walk_paths", {})
+            s.paths = int(walk.get("rows", s.paths))
+            s.have = int(meta.get("linkqa_dataset", {}).get(measure, s.have))
+            if s.have >= s.target:
+                s.state = "reached"
+            elif int(walk.get("paths_new", 0)) == 0:
+                s.state = "graph exhausted"  # the walk found no new path with enough seeds
+    for s in status.values():
+        if s.state == "growing":
+            s.state = "reached" if s.have >= s.target else "rounds used up"
+    return failed, reasons, [s.line() for s in status.values()]
 
 
 def disciplines(args: argparse.Namespace) -> int:
@@ -225,6 +294,10 @@ def run(args: argparse.Namespace) -> int:
         if not result.success:
             failed.append(f"{discipline}: {', '.join(stage)} (run {result.run_id})")
             reasons += [f"{discipline}: {r}" for r in _failure_reasons(result)]
+    target_report: list[str] = []
+    if not failed and PER_DISCIPLINE.assets[-1] in selected:
+        failed, reasons, target_report = _grow_to_target(args, instance, resources, disciplines, metadata,
+                                                         run_config)
     if release_stage and not failed:
         print("[release] linkqa_release ...", flush=True)
         result = dg.materialize(ALL_ASSETS, selection=release_stage, instance=instance, resources=resources,
@@ -232,11 +305,13 @@ def run(args: argparse.Namespace) -> int:
         for asset, meta in materialized(result).items():
             metadata[(asset, "-")] = meta
         if result.success:
-            print(f"    release: {data_dir() / 'release'} (card: README.md)", flush=True)
+            print(f"    release: {data_dir() / 'release' / 'latest'} (card: README.md)", flush=True)
         else:
             failed.append(f"linkqa_release (run {result.run_id})")
             reasons += _failure_reasons(result)
     _summary(selected, disciplines, metadata, data_dir(), time.monotonic() - started)
+    if target_report:
+        print("Target:\n  " + "\n  ".join(target_report))
     if failed:
         print("Failed runs:\n  " + "\n  ".join(failed))
         if reasons:
@@ -285,10 +360,21 @@ def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[s
         print("     failed by reason: " + ", ".join(f"{reason} {n}" for reason, n in ranked))
     if totals["llm_http_calls"] == 0 and totals["llm_cache_hits"] > 0:
         print("     (no new LLM call: every answer came from the request ledger)")
+    walks = [m for (a, _), m in metadata.items() if a == "walk_paths"]
+    rows = [m for (a, _), m in metadata.items() if a == "linkqa_dataset"]
+    if walks or rows:
+        def total(blocks: list[dict[str, Any]], key: str) -> int:
+            return sum(int(m.get(key, 0) or 0) for m in blocks)
+
+        print(f"Update: paths {total(walks, 'paths_new')} new, {total(walks, 'paths_kept')} kept, "
+              f"{total(walks, 'paths_retired')} retired; dataset rows {total(rows, 'rows_new')} new, "
+              f"{total(rows, 'rows_kept')} kept, {total(rows, 'rows_retired')} retired (data/retired/ says why)")
     release = metadata.get(("linkqa_release", "-"))
     if release:
-        print(f"Release: {release['rows']} rows, {release['tokens']} tokens in {release['release']}; removed by "
-              f"reason: {json.dumps(release['removed_by_reason'], ensure_ascii=False)}")
+        print(f"Release v{release.get('version', '?')}: {release['rows']} rows ({release.get('rows_added', 0)} added, "
+              f"{release.get('rows_retired', 0)} retired since the previous version), {release['tokens']} tokens in "
+              f"{release['release']}; removed by reason: "
+              f"{json.dumps(release['removed_by_reason'], ensure_ascii=False)}")
         if release.get("empty_release"):
             print(f"     The release is empty: {release['empty_release']}")
     walk_meta = {d: m for (a, d), m in metadata.items() if a == "walk_paths"}

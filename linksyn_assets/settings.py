@@ -98,6 +98,10 @@ class DatasetParams(BaseModel):
     tokenizer_json: str = Field("", description="a Hugging Face tokenizer.json for token counts; empty = "
                                                 "cl100k_base (bundled with litellm)")
     release_shard_rows: int = Field(100_000, ge=1, description="rows per Parquet shard of the release")
+    target_rows: int | None = Field(None, ge=1, description="grow the dataset until this many rows pass QC in "
+                                    "total (split by the discipline mix): `linksyn run` draws paths in rounds")
+    target_tokens: int | None = Field(None, ge=1, description="the same in tokens of the rows' text")
+    target_rounds: int = Field(6, ge=1, description="rounds of new paths at most, when a target is set")
 
     @field_validator("verification")
     @classmethod
