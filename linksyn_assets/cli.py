@@ -369,6 +369,11 @@ def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[s
         print(f"Update: paths {total(walks, 'paths_new')} new, {total(walks, 'paths_kept')} kept, "
               f"{total(walks, 'paths_retired')} retired; dataset rows {total(rows, 'rows_new')} new, "
               f"{total(rows, 'rows_kept')} kept, {total(rows, 'rows_retired')} retired (data/retired/ says why)")
+        extract = [m for (a, _), m in metadata.items() if a == "seed_kps"]
+        new_work = sum(int(b.get("llm_http_calls", 0) or 0) for b in _llm_blocks(metadata))
+        print(f"     LLM calls {new_work}: {total(extract, 'llm_http_calls')} for new or changed seeds' extraction, "
+              f"{new_work - total(extract, 'llm_http_calls')} for the {total(walks, 'paths_new')} new path(s); "
+              "earlier requests were answered by the ledger")
     release = metadata.get(("linkqa_release", "-"))
     if release:
         print(f"Release v{release.get('version', '?')}: {release['rows']} rows ({release.get('rows_added', 0)} added, "
