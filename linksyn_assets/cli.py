@@ -11,6 +11,15 @@ from typing import Any
 
 from linksyn_assets.stages import PER_DISCIPLINE, STAGE_ORDER, STAGES
 
+# Steps in the `llm` pool (assets/policies.py) that may run at once across every run of this instance:
+# two keeps a local model or a small provider quota from being overrun by parallel runs and backfills.
+INSTANCE_YAML = """telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 2
+    granularity: op
+"""
 LLM_KEYS = ("llm_http_calls", "llm_cache_hits", "llm_failed", "prompt_tokens", "completion_tokens", "cost_usd")
 
 
@@ -214,8 +223,8 @@ def _prepare_env(args: argparse.Namespace) -> None:
         os.environ["LINKSYN_DATA_DIR"] = str(Path(args.data_dir).resolve())
     _writable_dir(data_dir(), "data dir (LINKSYN_DATA_DIR / --data-dir)")
     config = home / "dagster.yaml"
-    if not config.exists():  # a project-local instance: SQLite storage, no usage reporting
-        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    if not config.exists():  # a project-local instance: SQLite storage, no usage reporting, the llm pool limit
+        config.write_text(INSTANCE_YAML, encoding="utf-8")
     if args.model:
         os.environ["LINKSYN_MODEL"] = args.model
     from linksyn_assets.llm.progress import export_terminal

@@ -85,7 +85,7 @@ class LLMResource(dg.ConfigurableResource):
             return model_route(self.model_for(stage), self.api_base, self.api_key_env, self.structured_output,
                                self.request_params_for(stage))
         except MissingApiKey as exc:
-            raise dg.Failure(str(exc)) from exc
+            raise dg.Failure(str(exc), allow_retries=False) from exc
 
     def ledger(self) -> RequestLedger:
         return shared_ledger(Path(self.ledger_path) if self.ledger_path else data_dir() / "llm_ledger.sqlite")

@@ -48,6 +48,12 @@ def test_all_assets_two_disciplines_then_no_new_llm_calls(stub_env: StubServer, 
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(discipline_partitions.name, DISCIPLINES)
         meta = _run_all(instance, resources, DISCIPLINES)
+        for (asset, d), values in meta.items():  # the catalog's row count and column schema match the files
+            frame = (pl.read_parquet(data_dir / "assets" / "kp_graph" / d / "nodes.parquet") if asset == "kp_graph"
+                     else _read(data_dir, asset, d))
+            assert values["dagster/row_count"] == frame.height, asset
+            assert [(c.name, c.type) for c in values["dagster/column_schema"].columns] == [
+                (name, str(dtype)) for name, dtype in frame.schema.items()], asset
         first_calls = stub_env.count
         assert stub_env.state.by_stage["extract"] == 12
         for d in DISCIPLINES:

@@ -5,7 +5,8 @@ import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.llm_batch import run_llm_batch
-from linksyn_assets.assets.metadata import counts, json_meta, preview
+from linksyn_assets.assets.metadata import counts, json_meta, preview, table_metadata
+from linksyn_assets.assets.policies import LLM_STEP
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import prompt_versions, verify_messages
 from linksyn_assets.qc.benchmarks import Benchmarks
@@ -28,7 +29,7 @@ from resources.llm import LLMResource
 from resources.pipeline_settings import LinkSynSettingsResource
 
 
-@dg.asset(partitions_def=discipline_partitions, group_name="release", kinds={"polars", "parquet"},
+@dg.asset(partitions_def=discipline_partitions, **LLM_STEP, group_name="release", kinds={"polars", "parquet"},
           description="Rows after generation status, schema/length, seed-copy, language, benchmark "
                       "contamination, exact and near-duplicate checks, with an independent solve of every "
                       "answer; every removed row is in <data dir>/rejects/<discipline>.parquet with its reason.")
@@ -42,7 +43,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
         benchmarks = Benchmarks.cached(params.benchmark_files, params.decontamination_ngram,
                                        params.contamination_containment)
     except (OSError, ValueError) as exc:
-        raise dg.Failure(f"benchmark_files: {exc}") from exc
+        raise dg.Failure(f"benchmark_files: {exc}", allow_retries=False) from exc
     qc = remove_where(qc, benchmarks.describe(benchmarks.check(qc.kept)))
     qc = remove_where(qc, near_duplicate_reasons(qc.kept, duplicate_clusters(qc.kept, params.near_duplicate_threshold,
                                                                            threshold_zh=params.near_duplicate_threshold_zh)))
@@ -68,6 +69,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
     rejects_path = data_dir() / "rejects" / f"{discipline}.parquet"
     write_parquet_atomic(qc.rejects, rejects_path)
     return dg.Output(kept, metadata={
+        **table_metadata(kept),
         "rows": kept.height,
         "rows_new": rows_new, "rows_kept": kept.height - rows_new, "rows_retired": left.height,
         "retired_reasons": json_meta(dict(left.group_by(pl.col("retired_reason").str.split(":").list.first())

@@ -4,7 +4,7 @@
 import dagster as dg
 import polars as pl
 
-from linksyn_assets.assets.metadata import json_meta, preview
+from linksyn_assets.assets.metadata import json_meta, preview, table_metadata
 from linksyn_assets.kps.graph_tables import build_graph_tables, degree_histogram, graph_summary
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.seeds.disciplines import stale_disciplines
@@ -33,6 +33,7 @@ def kp_graph(context: dg.AssetExecutionContext, seed_kps: pl.DataFrame,
     degree_plot = chart({"KPs": (hist["degree"].to_list(), hist["kps"].to_list())}, "Degree distribution (log-log)",
                         "degree", "number of KPs", log=True, points=True)
     return dg.Output(tables.as_dict(), metadata={
+        **table_metadata(tables.nodes),
         "rows": tables.nodes.height,  # nodes; the edge and index tables are counted below
         **summary,
         "kp_seed_links": tables.kp_seeds.height,

@@ -26,11 +26,11 @@ def run_llm_batch(context: dg.AssetExecutionContext, llm: LLMResource, stage: st
         stream_batch(client, requests, output, prompt_version, shards, total=len(requests), workers=llm.workers)
         results = list(shards.read())
     except (BudgetExceeded, RunAborted) as exc:
-        raise dg.Failure(str(exc), metadata=client.stats.as_metadata()) from exc
+        raise dg.Failure(str(exc), metadata=client.stats.as_metadata(), allow_retries=False) from exc
     finally:
         llm.record_spend(client, context.run_id)
         shards.remove()
     verdict = failed_share_verdict(stage, results, llm.max_failed_share)
     if verdict:
-        raise dg.Failure(verdict, metadata=client.stats.as_metadata())
+        raise dg.Failure(verdict, metadata=client.stats.as_metadata(), allow_retries=False)
     return results, client

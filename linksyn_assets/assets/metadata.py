@@ -26,6 +26,13 @@ def preview(frame: pl.DataFrame, columns: list[str], rows: int = 10, width: int 
     return dg.MetadataValue.md("\n".join(lines))
 
 
+def table_metadata(frame: pl.DataFrame) -> dict[str, dg.MetadataValue]:
+    """What the catalog shows for a table: its row count and column schema (from the polars schema)."""
+    schema = dg.TableSchema(columns=[dg.TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()])
+    return {"dagster/row_count": dg.MetadataValue.int(frame.height),
+            "dagster/column_schema": dg.MetadataValue.table_schema(schema)}
+
+
 def json_meta(value: Any) -> dg.MetadataValue:
     return dg.MetadataValue.json(value)
 

