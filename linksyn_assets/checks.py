@@ -1,33 +1,69 @@
-"""Asset checks, one per table that later stages pay LLM calls for or that users train on. Each runs after
-its asset's partition is written (a materialization selects its checks) and reads that partition; the
-rules are plain functions in qc/table_checks.py."""
+"""Asset checks, beside the assets they guard and with the same partitions. Each runs after its asset's
+partition is written (a materialization selects its checks) and reads that partition; the rules are plain
+functions in qc/table_checks.py. Checks that protect LLM spend are blocking: when one fails, the assets
+downstream of it in the run are not executed, so no request is sent for bad input."""
 
 import dagster as dg
 import polars as pl
 
 from linksyn_assets.partitions import discipline_partitions
-from linksyn_assets.qc.table_checks import TableCheck, well_formed
+from linksyn_assets.qc.table_checks import TableCheck, share_within, well_formed
+from linksyn_assets.storage import data_dir, read_if_present
+from resources.pipeline_settings import LinkSynSettingsResource
 
 
 def _result(check: TableCheck) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=check.passed, metadata={"problems": check.problems,
-                                                              "example_ids": ", ".join(check.examples) or "-"})
+                                                              "example_ids": ", ".join(check.examples) or "-",
+                                                              **check.values})
 
 
-@dg.asset_check(asset="seeds", partitions_def=discipline_partitions,
-                description="Every seed has a unique seed_id, a question and an answer, and belongs to this "
-                            "partition's discipline.")
-def seeds_well_formed(context: dg.AssetCheckExecutionContext, seeds: pl.DataFrame) -> dg.AssetCheckResult:
-    return _result(well_formed(seeds, "seed_id", ["question", "answer"], discipline=context.partition_key))
+@dg.asset_check(asset="seeds", partitions_def=discipline_partitions, blocking=True,
+                description="Every seed has a unique seed_id, a question and an answer and belongs to this "
+                            "partition; at most dataset.max_quarantine_share of the discipline's input rows were "
+                            "quarantined. Blocks extraction.")
+def seeds_well_formed(context: dg.AssetCheckExecutionContext, seeds: pl.DataFrame,
+                      settings: LinkSynSettingsResource) -> dg.AssetCheckResult:
+    discipline = context.partition_key
+    quarantine = read_if_present(data_dir() / "quarantine" / "seeds" / f"{discipline}.parquet")
+    bad = quarantine.height if quarantine is not None else 0
+    limit = settings.plain().dataset.max_quarantine_share
+    return _result(well_formed(seeds, "seed_id", ["question", "answer"], discipline=discipline)
+                   & share_within("quarantined_share", bad, bad + seeds.height, at_most=limit))
+
+
+@dg.asset_check(asset="seed_kps", partitions_def=discipline_partitions, blocking=True,
+                description="At least dataset.min_seeds_with_kps_share of the seeds got a KP. Blocks the walks "
+                            "and synthesis.")
+def seed_kps_extracted(seed_kps: pl.DataFrame, settings: LinkSynSettingsResource) -> dg.AssetCheckResult:
+    seeds = seed_kps["seed_id"].n_unique()
+    with_kps = seed_kps.filter(pl.col("kp_id").is_not_null())["seed_id"].n_unique()
+    return _result(share_within("seeds_with_kps_share", with_kps, seeds,
+                                at_least=settings.plain().dataset.min_seeds_with_kps_share))
+
+
+@dg.asset_check(asset="kp_graph", partitions_def=discipline_partitions,
+                description="The discipline has KPs in its graph; reports the share of its KPs without an edge.")
+def kp_graph_has_discipline_kps(kp_graph: dict[str, pl.DataFrame]) -> dg.AssetCheckResult:
+    nodes, edges = kp_graph["nodes"], kp_graph["edges"]
+    home = nodes.filter(pl.col("in_discipline"))["kp_id"]
+    linked = pl.concat([edges["source"], edges["target"]]).unique() if edges.height else home.clear()
+    isolated = int((~home.is_in(linked.implode())).sum()) if home.len() else 0
+    return _result(share_within("discipline_kps", home.len(), nodes.height, at_least=1e-9)
+                   & TableCheck(True, values={"isolated_kp_share": round(isolated / home.len(), 4)
+                                              if home.len() else 0.0}))
 
 
 @dg.asset_check(asset="linkqa_dataset", partitions_def=discipline_partitions,
                 description="Every released candidate row has a unique record_id, a question and an answer, "
-                            "and belongs to this partition's discipline.")
+                            "and belongs to this partition's discipline; reports the verifier's agreement rate.")
 def linkqa_dataset_well_formed(context: dg.AssetCheckExecutionContext,
                                linkqa_dataset: pl.DataFrame) -> dg.AssetCheckResult:
-    return _result(well_formed(linkqa_dataset, "record_id", ["question", "answer"],
-                               discipline=context.partition_key))
+    verified = linkqa_dataset.filter(pl.col("verification").is_in(["agree", "disagree"]))
+    agree = verified.filter(pl.col("verification") == "agree").height
+    return _result(well_formed(linkqa_dataset, "record_id", ["question", "answer"], discipline=context.partition_key)
+                   & TableCheck(True, values={"verification_agreement": round(agree / verified.height, 4)
+                                              if verified.height else 0.0}))
 
 
-ALL_CHECKS = [seeds_well_formed, linkqa_dataset_well_formed]
+ALL_CHECKS = [seeds_well_formed, seed_kps_extracted, kp_graph_has_discipline_kps, linkqa_dataset_well_formed]

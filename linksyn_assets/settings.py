@@ -98,6 +98,10 @@ class DatasetParams(BaseModel):
     tokenizer_json: str = Field("", description="a Hugging Face tokenizer.json for token counts; empty = "
                                                 "cl100k_base (bundled with litellm)")
     release_shard_rows: int = Field(100_000, ge=1, description="rows per Parquet shard of the release")
+    max_quarantine_share: float = Field(0.5, ge=0, le=1, description="the seeds check fails (and blocks "
+                                        "extraction) when more of a discipline's input rows were quarantined")
+    min_seeds_with_kps_share: float = Field(0.5, ge=0, le=1, description="the seed_kps check fails (and blocks "
+                                            "the walks and synthesis) when fewer seeds got a KP")
     target_rows: int | None = Field(None, ge=1, description="grow the dataset until this many rows pass QC in "
                                     "total (split by the discipline mix): `linksyn run` draws paths in rounds")
     target_tokens: int | None = Field(None, ge=1, description="the same in tokens of the rows' text")

@@ -13,6 +13,11 @@ class TableCheck:
     passed: bool
     problems: dict[str, int] = field(default_factory=dict)  # what is wrong -> rows
     examples: list[str] = field(default_factory=list)  # a few ids of offending rows
+    values: dict[str, float] = field(default_factory=dict)  # measured shares, shown with the result
+
+    def __and__(self, other: TableCheck) -> TableCheck:
+        return TableCheck(self.passed and other.passed, {**self.problems, **other.problems},
+                          self.examples + other.examples, {**self.values, **other.values})
 
 
 def well_formed(table: pl.DataFrame, id_column: str, required_text: list[str], discipline: str | None = None,
@@ -31,3 +36,16 @@ def well_formed(table: pl.DataFrame, id_column: str, required_text: list[str], d
     bad = table.filter(pl.any_horizontal(flags)) if counts else table.clear()
     return TableCheck(passed=not counts, problems=counts,
                       examples=[str(v) for v in bad[id_column].head(examples).to_list()])
+
+
+def share_within(name: str, count: int, total: int, at_most: float | None = None,
+                 at_least: float | None = None) -> TableCheck:
+    """count / total against a bound; an empty total passes only a bound from above."""
+    share = count / total if total else 0.0
+    low = at_least is not None and (share < at_least or total == 0)
+    high = at_most is not None and share > at_most
+    problems = {}
+    if low or high:
+        bound = f"at least {at_least:.0%}" if low else f"at most {at_most:.0%}"
+        problems[f"{name} {share:.1%} ({count} of {total}), expected {bound}"] = count
+    return TableCheck(not problems, problems, [], {name: round(share, 4)})

@@ -10,6 +10,7 @@ import pytest
 
 from linksyn_assets.assets import ALL_ASSETS
 from linksyn_assets.assets.metadata import materialized
+from linksyn_assets.checks import ALL_CHECKS
 from linksyn_assets.llm.embedded_model import EMBEDDED_MODEL_ID, gguf_path
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.stages import INGEST, PER_DISCIPLINE
@@ -42,9 +43,10 @@ def test_embedded_model_runs_the_whole_pipeline(tmp_path: Path, data_dir: Path,
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(discipline_partitions.name, ["physics"])
         for stage in (list(INGEST.assets), list(PER_DISCIPLINE.assets)):
-            result = dg.materialize(ALL_ASSETS, selection=stage, partition_key="physics", instance=instance,
-                                    resources=resources)
-            assert result.success
+            result = dg.materialize([*ALL_ASSETS, *ALL_CHECKS], selection=stage, partition_key="physics",
+                                    instance=instance, resources=resources)
+            checks = {e.asset_check_key.name: e for e in result.get_asset_check_evaluations()}
+            assert result.success, {k: e.metadata for k, e in checks.items() if not e.passed}
             meta.update(materialized(result))
     extract_meta = meta["seed_kps"]
     assert extract_meta["model"] == EMBEDDED_MODEL_ID

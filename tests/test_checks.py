@@ -1,0 +1,45 @@
+"""Asset checks beside their assets: a failing blocking check keeps its downstream LLM asset from running."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from linksyn_assets.assets import ALL_ASSETS
+from linksyn_assets.checks import ALL_CHECKS
+from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.qc.table_checks import share_within
+from resources import build_resources
+from tests.conftest import write_jsonl
+from tests.stub_llm_server import StubServer
+
+
+def test_share_bounds_name_the_measured_share() -> None:
+    assert share_within("quarantined_share", 1, 4, at_most=0.5).passed
+    failed = share_within("quarantined_share", 3, 4, at_most=0.5)
+    assert not failed.passed and failed.values == {"quarantined_share": 0.75}
+    assert list(failed.problems) == ["quarantined_share 75.0% (3 of 4), expected at most 50%"]
+    assert not share_within("seeds_with_kps_share", 0, 0, at_least=0.5).passed  # nothing extracted is no pass
+
+
+def test_a_failing_blocking_check_stops_extraction_before_any_llm_request(stub_env: StubServer, tmp_path: Path,
+                                                                          data_dir: Path) -> None:
+    rows = [{"question": "力的单位是什么？", "answer": "牛顿", "discipline": "physics"},
+            *({"question": f"Question {i} without its answer?", "discipline": "physics"} for i in range(3))]
+    write_jsonl(tmp_path / "seeds" / "physics.jsonl", rows)  # 3 of 4 rows quarantined: over the 50% limit
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(discipline_partitions.name, ["physics"])
+        result = dg.materialize([*ALL_ASSETS, *ALL_CHECKS], selection=["seeds", "seed_kps"], partition_key="physics",
+                                instance=instance, resources=build_resources(seeds_path=str(tmp_path / "seeds")),
+                                raise_on_error=False)
+    checks = {e.asset_check_key.name: e for e in result.get_asset_check_evaluations()}
+    assert not checks["seeds_well_formed"].passed
+    assert checks["seeds_well_formed"].metadata["quarantined_share"].value == 0.75
+    written = {e.event_specific_data.materialization.asset_key.to_user_string()
+               for e in result.get_asset_materialization_events()}
+    assert written == {"seeds"}
+    assert stub_env.count == 0  # seed_kps never ran: not one extraction request
+    assert not (data_dir / "assets" / "seed_kps" / "physics.parquet").exists()
+    assert pl.read_parquet(data_dir / "assets" / "seeds" / "physics.parquet").height == 1
