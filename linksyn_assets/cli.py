@@ -232,6 +232,28 @@ def _prepare_env(args: argparse.Namespace) -> None:
     export_terminal()
 
 
+def _record_flags(args: argparse.Namespace) -> None:
+    """Flags that change what a run makes go into the settings file, so the UI, the sensor and the schedule
+    run with them too (and reproduce this run's outputs from the ledger)."""
+    from linksyn_assets.storage import settings_file, write_atomic
+
+    changes = {("walk", "paths_per_discipline"): args.paths_per_discipline, ("llm", "model"): args.model}
+    changes = {key: value for key, value in changes.items() if value is not None}
+    if not changes:
+        return
+    path = settings_file()
+    try:
+        document = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SetupError(f"settings file {path}: cannot read it ({exc})") from exc
+    for (section, key), value in changes.items():
+        document.setdefault(section, {})[key] = value
+    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n",
+                                                   encoding="utf-8"))
+    print(f"  settings: {', '.join(f'{s}.{k}={v}' for (s, k), v in changes.items())} written to {path} "
+          "(the UI, sensor and schedule use them too)")
+
+
 def _select(args: argparse.Namespace) -> list[str]:
     if not args.select:
         return list(STAGE_ORDER)
@@ -253,6 +275,7 @@ def run(args: argparse.Namespace) -> int:
     from linksyn_assets.storage import data_dir
 
     selected = _select(args)
+    _record_flags(args)
     overrides = ({"walk": {"paths_per_discipline": args.paths_per_discipline}}
                  if args.paths_per_discipline is not None else None)
     resources = _build(args, overrides)

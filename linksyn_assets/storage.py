@@ -33,6 +33,13 @@ def read_if_present(path: Path) -> pl.DataFrame | None:
     return pl.read_parquet(path) if path.exists() else None
 
 
+def settings_file() -> Path:
+    """The one settings file every entry point reads (CLI, the code location the UI loads, sensor, schedule):
+    LINKSYN_SETTINGS, else <data dir>/settings.json. `linksyn run` writes its flags into it."""
+    path = os.environ.get("LINKSYN_SETTINGS")
+    return Path(path) if path else data_dir() / "settings.json"
+
+
 def dagster_home() -> Path:
     """DAGSTER_HOME, else <project>/.dagster_home."""
     return Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home").resolve()

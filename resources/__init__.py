@@ -2,8 +2,8 @@
 
 LLM: every LLMResource field from LINKSYN_<FIELD> (LLM_ENV below, derived from the fields; a few
 documented names differ: LLM_ENV_NAMES), e.g. LINKSYN_MODEL, LINKSYN_API_BASE, LINKSYN_API_KEY_ENV.
-Other: LINKSYN_SEEDS (seed dir), LINKSYN_MAX_FIELD_CHARS (seed field cap), LINKSYN_SETTINGS (a JSON file of
-pipeline settings), LINKSYN_DATA_DIR.
+Other: LINKSYN_SEEDS (seed dir), LINKSYN_MAX_FIELD_CHARS (seed field cap), LINKSYN_SETTINGS (the JSON settings
+file; default <data dir>/settings.json, which `linksyn run` writes its flags into), LINKSYN_DATA_DIR.
 """
 
 from __future__ import annotations
@@ -11,23 +11,31 @@ from __future__ import annotations
 import json
 import os
 import typing
-from pathlib import Path
 from typing import Any
 
+from linksyn_assets.storage import settings_file
 from resources.llm import LLMResource
 from resources.parquet_io import ParquetIOManager
 from resources.pipeline_settings import LinkSynSettingsResource
 from resources.seed_source import SeedSourceResource
 
 
+def settings_document() -> dict[str, Any]:
+    """The settings file as JSON ({} when there is none yet); sections walk, synthesis, dataset and llm."""
+    path = settings_file()
+    if not os.environ.get("LINKSYN_SETTINGS") and not path.exists():
+        return {}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"LINKSYN_SETTINGS={path}: cannot read settings JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ValueError(f"LINKSYN_SETTINGS={path}: the settings must be a JSON object")
+    return raw
+
+
 def settings_from_env(overrides: dict[str, Any] | None = None) -> LinkSynSettingsResource:
-    raw: dict[str, Any] = {}
-    path = os.environ.get("LINKSYN_SETTINGS")
-    if path:
-        try:
-            raw = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"LINKSYN_SETTINGS={path}: cannot read settings JSON: {exc}") from exc
+    raw = {k: dict(v) for k, v in settings_document().items() if k != "llm"}
     for section, values in (overrides or {}).items():
         raw.setdefault(section, {}).update(values)
     return LinkSynSettingsResource(**raw)
@@ -60,7 +68,8 @@ LLM_ENV: dict[str, tuple[str, Any]] = {
 
 
 def llm_from_env() -> LLMResource:
-    fields: dict[str, Any] = {}
+    """The settings file's `llm` section, with LINKSYN_* variables over it."""
+    fields: dict[str, Any] = dict(settings_document().get("llm") or {})
     for var, (name, parse) in LLM_ENV.items():
         value = os.environ.get(var)
         if value:

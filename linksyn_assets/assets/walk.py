@@ -70,6 +70,6 @@ def walk_paths(context: dg.AssetExecutionContext, kp_graph: dict[str, pl.DataFra
         "batch_paths_max": result.batch, "engine_batches": result.stats.batches, "engine_seconds": round(seconds, 3),
         "engine_acceptance": round(result.stats.acceptance, 4), "engine_exact_scans": result.stats.exact_scans,
         "engine_rows_rebuilt": result.stats.rows_rebuilt,
-        "params": json_meta(params.model_dump(mode="json")),
+        "settings": json_meta(settings.plain().model_dump(mode="json")),  # the effective settings of the run
         "preview": preview(table, ["kp_names", "seed_ids", "target_difficulty"]),
     })
