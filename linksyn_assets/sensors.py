@@ -39,4 +39,12 @@ def seed_source_sensor(context: dg.SensorEvaluationContext, seed_source: SeedSou
     )
 
 
-ALL_SENSORS = [seed_source_sensor]
+# Declarative automation (assets/policies.py: AUTOMATED) runs only while this sensor is on. On its first tick
+# after being off it requests every partition whose inputs changed meanwhile, still in dependency order.
+linksyn_automation = dg.AutomationConditionSensorDefinition(
+    "linksyn_automation", target=dg.AssetSelection.all(), minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Runs seed_kps when a discipline's seeds change, and the graph, walks, synthesis, dataset and "
+                "release once every input they read is up to date and none is in progress.")
+
+ALL_SENSORS = [seed_source_sensor, linksyn_automation]

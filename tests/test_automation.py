@@ -15,6 +15,7 @@ from linksyn_assets.seeds.disciplines import discipline_key
 from linksyn_assets.sensors import seed_source_sensor
 from resources.seed_source import SeedSourceResource
 from tests.conftest import write_jsonl
+from tests.stub_llm_server import StubServer
 
 
 def _seed(question: str, answer: str, discipline: str, language: str) -> dict:
@@ -69,3 +70,43 @@ def test_schedule_skips_without_partitions_then_ingests_every_discipline_once_a_
         assert [(r.partition_key, r.run_key) for r in requests] == [
             ("mathematics", "ingest:mathematics:2026-11-29"), ("physics", "ingest:physics:2026-11-29")]
     assert daily_ingest_schedule.job_name == "linksyn_ingest"
+
+
+def test_automation_runs_cross_discipline_assets_only_on_a_complete_set(stub_env: StubServer, linked_seeds: Path,
+                                                                         data_dir: Path) -> None:
+    from linksyn_assets.assets import ALL_ASSETS
+    from resources import build_resources
+
+    resources = build_resources(seeds_path=str(linked_seeds))
+    defs = dg.Definitions(assets=ALL_ASSETS, resources=resources)
+
+    def requested(result: dg.EvaluateAutomationConditionsResult) -> dict[str, list[str]]:
+        return {a.key.to_user_string(): sorted(result.get_requested_partitions(a.key))
+                for a in ALL_ASSETS if result.get_requested_partitions(a.key)}
+
+    def materialize(asset: str, discipline: str | None) -> None:
+        assert dg.materialize(ALL_ASSETS, selection=[asset], partition_key=discipline, instance=instance,
+                              resources=resources).success
+
+    both = ["mathematics", "physics"]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(discipline_partitions.name, both)
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance)  # the sensor is on
+        assert tick.total_requested == 0
+        for d in both:  # the seed sensor's runs
+            materialize("seeds", d)
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert requested(tick) == {"seed_kps": both}
+        materialize("seed_kps", "mathematics")  # one discipline done, the other still running
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert "kp_graph" not in requested(tick)  # never a graph from a partial set of disciplines
+        materialize("seed_kps", "physics")
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        plan = requested(tick)
+        assert plan == {a: both for a in ("kp_graph", "walk_paths", "synthesized_qa", "hard_qa", "linkqa_dataset")}
+        for asset in plan:  # what the daemon launches, in dependency order
+            for d in both:
+                materialize(asset, d)
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        # then the release, once (it is unpartitioned), and nothing else
+        assert tick.total_requested == tick.get_num_requested(dg.AssetKey("linkqa_release")) == 1

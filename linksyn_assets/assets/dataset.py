@@ -6,7 +6,7 @@ import polars as pl
 
 from linksyn_assets.assets.llm_batch import run_llm_batch
 from linksyn_assets.assets.metadata import counts, json_meta, preview, table_metadata
-from linksyn_assets.assets.policies import LLM_STEP
+from linksyn_assets.assets.policies import AUTOMATED, LLM_STEP
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import prompt_versions, verify_messages
 from linksyn_assets.qc.benchmarks import Benchmarks
@@ -29,7 +29,8 @@ from resources.llm import LLMResource
 from resources.pipeline_settings import LinkSynSettingsResource
 
 
-@dg.asset(partitions_def=discipline_partitions, **LLM_STEP, group_name="release", kinds={"polars", "parquet"},
+@dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
+          **LLM_STEP, group_name="release", kinds={"polars", "parquet"},
           description="Rows after generation status, schema/length, seed-copy, language, benchmark "
                       "contamination, exact and near-duplicate checks, with an independent solve of every "
                       "answer; every removed row is in <data dir>/rejects/<discipline>.parquet with its reason.")

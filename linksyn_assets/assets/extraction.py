@@ -6,7 +6,7 @@ import polars as pl
 
 from linksyn_assets.assets.llm_batch import run_llm_batch
 from linksyn_assets.assets.metadata import counts, json_meta, preview, table_metadata
-from linksyn_assets.assets.policies import LLM_STEP
+from linksyn_assets.assets.policies import AUTOMATED, LLM_STEP
 from linksyn_assets.kps.extraction import extraction_requests, seed_kps_table
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import EXTRACT_VERSION
@@ -15,7 +15,8 @@ from resources.llm import LLMResource
 from resources.seed_source import SeedSourceResource
 
 
-@dg.asset(partitions_def=discipline_partitions, **LLM_STEP, group_name="knowledge", kinds={"polars"},
+@dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
+          **LLM_STEP, group_name="knowledge", kinds={"polars"},
           description="Per seed: 1-8 canonical KPs (kp_id + surface name); difficulty/discipline "
                       "annotated by the same call when the seed lacks them.")
 def seed_kps(context: dg.AssetExecutionContext, seeds: pl.DataFrame, llm: LLMResource,

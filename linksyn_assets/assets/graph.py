@@ -5,6 +5,7 @@ import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.metadata import json_meta, preview, table_metadata
+from linksyn_assets.assets.policies import AUTOMATED
 from linksyn_assets.kps.graph_tables import build_graph_tables, degree_histogram, graph_summary
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.seeds.disciplines import stale_disciplines
@@ -12,7 +13,8 @@ from linksyn_assets.svg_chart import chart, markdown_image
 from resources.seed_source import SeedSourceResource
 
 
-@dg.asset(partitions_def=discipline_partitions, group_name="knowledge", kinds={"polars", "rustworkx"},
+@dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
+          group_name="knowledge", kinds={"polars", "rustworkx"},
           ins={"seed_kps": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
           description="KP co-occurrence graph of one discipline, built from every discipline's seed_kps "
                       "so that KPs shared with other disciplines are kept as bridges.")

@@ -8,7 +8,7 @@ import polars as pl
 
 from linksyn_assets.assets.llm_batch import run_llm_batch
 from linksyn_assets.assets.metadata import counts, json_meta, preview, table_metadata
-from linksyn_assets.assets.policies import LLM_STEP
+from linksyn_assets.assets.policies import AUTOMATED, LLM_STEP
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import prompt_versions
 from linksyn_assets.records import DifficultyRating, HardeningAnswer, SynthesisAnswer
@@ -43,7 +43,8 @@ def _llm_metadata(table: pl.DataFrame, client_meta: dict[str, Any], model: str, 
             "model": model, "prompt_version": version, **client_meta}
 
 
-@dg.asset(partitions_def=discipline_partitions, **LLM_STEP, group_name="synthesis", kinds={"polars"},
+@dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
+          **LLM_STEP, group_name="synthesis", kinds={"polars"},
           ins={"seeds": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
           description="New QA written by the LLM from each path's 2-4 seeds, with solution, KPs used and "
                       "seed ids as provenance; reasoning text (R1) in its own column.")
@@ -67,7 +68,8 @@ def synthesized_qa(context: dg.AssetExecutionContext, walk_paths: pl.DataFrame, 
     })
 
 
-@dg.asset(partitions_def=discipline_partitions, **LLM_STEP, group_name="synthesis", kinds={"polars"},
+@dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
+          **LLM_STEP, group_name="synthesis", kinds={"polars"},
           description="Harder variants of synthesized QA (for the disciplines in settings): an LLM judge "
                       "rates difficulty 0-4 before and after; only variants rated harder keep status ok.")
 def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm: LLMResource,

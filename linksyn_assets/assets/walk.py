@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.metadata import json_meta, preview, table_metadata
+from linksyn_assets.assets.policies import AUTOMATED
 from linksyn_assets.kps.graph_tables import GraphTables
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.storage import asset_file, read_if_present, retired_file, write_parquet_atomic
@@ -17,7 +18,8 @@ from linksyn_assets.walks.report import walk_report
 from resources.pipeline_settings import LinkSynSettingsResource
 
 
-@dg.asset(partitions_def=discipline_partitions, group_name="knowledge", kinds={"numpy", "numba"},
+@dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
+          group_name="knowledge", kinds={"numpy", "numba"},
           description="Paths drawn with V(v) = p(v)^alpha (1+n(v))^-beta and P(u->v) ~ w^gamma V(v) by the "
                       "batched engine; 2-4 seeds chosen along each path for synthesis. Append-only: earlier "
                       "paths are kept while their KPs and seeds exist (retired with the reason otherwise), "
