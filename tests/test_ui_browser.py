@@ -1,0 +1,147 @@
+"""The Dagster UI in a real browser: `linksyn run` for two disciplines against the stub LLM, then
+dagster-webserver on 127.0.0.1 over the same DAGSTER_HOME; the GraphQL API and headless Chromium (Debian's
+`chromium` and `chromium-driver`, which .ci/run installs) must show the assets, partitions, checks, row counts,
+column schemas and a plot. Screenshots are saved in the test's temp folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.stub_llm_server import StubServer
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+PARTITIONED = ["hard_qa", "kp_graph", "linkqa_dataset", "seed_kps", "seeds", "synthesized_qa", "walk_paths"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def webserver(stub_env: StubServer, linked_seeds: Path, tmp_path: Path, data_dir: Path) -> Iterator[str]:
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "LINKSYN_SEEDS": str(linked_seeds)}
+    (tmp_path / "home").mkdir()
+    run = subprocess.run([sys.executable, "-m", "linksyn_assets.cli", "run", "--paths-per-discipline", "2"],
+                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    port = _free_port()
+    log = (tmp_path / "webserver.log").open("w")
+    server = subprocess.Popen([str(Path(sys.executable).with_name("dagster-webserver")), "-h", "127.0.0.1", "-p",
+                               str(port), "-w", "workspace.yaml"], env=env, cwd=ROOT, stdout=log,
+                              stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{base}/server_info", timeout=2)
+                break
+            except OSError:
+                assert server.poll() is None, (tmp_path / "webserver.log").read_text()[-2000:]
+                time.sleep(0.5)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def _graphql(base: str, query: str) -> dict:
+    request = urllib.request.Request(f"{base}/graphql", data=json.dumps({"query": query}).encode(),
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        body = json.loads(response.read())
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def _browser() -> object:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    assert CHROMIUM.exists() and CHROMEDRIVER.exists(), "apt-get install chromium chromium-driver (.ci/run does)"
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--window-size=1400,1100"):
+        options.add_argument(arg)
+    return webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+
+
+def _dismiss_welcome(driver: object) -> None:
+    """The first visit shows a community sign-up dialog over the page: skip it."""
+    for button in driver.find_elements("xpath", "//button[normalize-space(.)='Skip']"):  # type: ignore[attr-defined]
+        button.click()
+
+
+def _wait_for(driver: object, text: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    body = ""
+    while time.monotonic() < deadline:
+        body = driver.find_element("tag name", "body").text  # type: ignore[attr-defined]
+        if text in body:
+            return body
+        time.sleep(0.5)
+    raise AssertionError(f"{text!r} not on the page; it shows: {body[:1500]}")
+
+
+def test_the_ui_shows_assets_partitions_checks_schemas_and_plots(webserver: str, tmp_path: Path) -> None:
+    nodes = _graphql(webserver, "{ assetNodes { assetKey { path } partitionKeys hasAssetChecks } }")["assetNodes"]
+    by_name = {n["assetKey"]["path"][0]: n for n in nodes}
+    assert sorted(by_name) == sorted([*PARTITIONED, "linkqa_release"])
+    for name in PARTITIONED:
+        assert by_name[name]["partitionKeys"] == ["mathematics", "physics"], name
+    assert {n for n, v in by_name.items() if v["hasAssetChecks"]} == {
+        "seeds", "seed_kps", "kp_graph", "linkqa_dataset"}
+
+    driver = _browser()
+    try:
+        driver.get(f"{webserver}/assets/seeds?view=checks")
+        body = _wait_for(driver, "seeds_well_formed")
+        _dismiss_welcome(driver)
+        assert "This is a blocking asset check." in _wait_for(driver, "Passed")
+        driver.save_screenshot(str(tmp_path / "seeds_checks.png"))
+
+        driver.get(f"{webserver}/assets/walk_paths")
+        body = _wait_for(driver, "Row count")
+        for column in ("path_id", "kp_ids", "seed_ids", "target_difficulty"):  # the column schema
+            assert column in body
+        driver.save_screenshot(str(tmp_path / "walk_paths_overview.png"))
+
+        driver.get(f"{webserver}/assets/walk_paths?view=events&partition=physics")
+        body = _wait_for(driver, "coverage_curve")
+        assert "dagster/row_count" in body and "paths_new" in body
+        links = driver.find_elements("xpath", "//*[normalize-space(text())='[Show Markdown]']")
+        assert links, "no markdown metadata to open"
+        links[0].click()  # coverage_curve: the plot, an SVG image
+        deadline = time.monotonic() + 30
+        images: list = []
+        while time.monotonic() < deadline and not images:
+            images = [i for i in driver.find_elements("tag name", "img")
+                      if (i.get_attribute("alt") or "") == "KP coverage vs paths"]
+            time.sleep(0.5)
+        assert images and images[0].get_attribute("src").startswith("data:image/svg+xml")
+        assert images[0].size["width"] > 100
+        driver.save_screenshot(str(tmp_path / "walk_paths_coverage_plot.png"))
+    finally:
+        driver.quit()
+    assert {p.name for p in tmp_path.glob("*.png")} == {
+        "seeds_checks.png", "walk_paths_overview.png", "walk_paths_coverage_plot.png"}
+    shutil.copytree(tmp_path, tmp_path.parent / "ui-screenshots", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("home", "data", "seeds", "*.log"))
