@@ -28,8 +28,10 @@ def seeds_well_formed(context: dg.AssetCheckExecutionContext, seeds: pl.DataFram
     quarantine = read_if_present(data_dir() / "quarantine" / "seeds" / f"{discipline}.parquet")
     bad = quarantine.height if quarantine is not None else 0
     limit = settings.plain().dataset.max_quarantine_share
-    return _result(well_formed(seeds, "seed_id", ["question", "answer"], discipline=discipline)
-                   & share_within("quarantined_share", bad, bad + seeds.height, at_most=limit))
+    check = well_formed(seeds, "seed_id", ["question", "answer"], discipline=discipline)
+    quarantined = share_within("quarantined_share", bad, bad + seeds.height, at_most=limit)
+    # no seeds at all: nothing would be spent, so the share only informs (the quarantine says why)
+    return _result(check & (quarantined if seeds.height else TableCheck(True, values=quarantined.values)))
 
 
 @dg.asset_check(asset="seed_kps", partitions_def=discipline_partitions, blocking=True,
@@ -38,6 +40,8 @@ def seeds_well_formed(context: dg.AssetCheckExecutionContext, seeds: pl.DataFram
 def seed_kps_extracted(seed_kps: pl.DataFrame, settings: LinkSynSettingsResource) -> dg.AssetCheckResult:
     seeds = seed_kps["seed_id"].n_unique()
     with_kps = seed_kps.filter(pl.col("kp_id").is_not_null())["seed_id"].n_unique()
+    if seeds == 0:  # a discipline without seeds: nothing downstream to protect
+        return _result(TableCheck(True, values={"seeds_with_kps_share": 0.0}))
     return _result(share_within("seeds_with_kps_share", with_kps, seeds,
                                 at_least=settings.plain().dataset.min_seeds_with_kps_share))
 
