@@ -1,4 +1,4 @@
-"""Small SVG line and scatter charts for asset metadata (shown by the Dagster UI as images)."""
+"""Small SVG line, scatter and bar charts for asset metadata (shown by the Dagster UI as images)."""
 
 from __future__ import annotations
 
@@ -53,6 +53,38 @@ def chart(series: dict[str, tuple[Sequence[float], Sequence[float]]], title: str
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
             parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>')
         parts.append(f'<text x="{_W - 20}" y="{44 + 14 * i}" text-anchor="end" fill="{colour}">{escape(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def bar_chart(groups: dict[str, dict[str, float]], title: str, value_label: str) -> str:
+    """Horizontal bars, one row per label; each series (e.g. target and realized) is a bar in every row.
+    Labels may be any text (Chinese discipline names included): they are escaped, never interpreted."""
+    labels = list(dict.fromkeys(label for values in groups.values() for label in values))
+    top = max([v for values in groups.values() for v in values.values()] + [0.0]) or 1.0
+    bar_h = 12
+    row_h = bar_h * max(1, len(groups)) + 8
+    height = 40 + row_h * max(1, len(labels)) + 24
+    left, right = 170, _W - 60
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{height}" font-family="sans-serif" '
+        f'font-size="11"><rect width="100%" height="100%" fill="white"/>',
+        f'<text x="{_W / 2}" y="16" text-anchor="middle" font-size="13">{escape(title)}</text>',
+        f'<text x="{(left + right) / 2}" y="{height - 6}" text-anchor="middle">{escape(value_label)}</text>',
+    ]
+    for i, label in enumerate(labels):
+        y0 = 40 + i * row_h
+        parts.append(f'<text x="{left - 6}" y="{y0 + row_h / 2}" text-anchor="end">{escape(label[:28])}</text>')
+        for j, values in enumerate(groups.values()):
+            value = values.get(label, 0.0)
+            width = (right - left) * value / top
+            colour = _COLOURS[j % len(_COLOURS)]
+            y = y0 + j * bar_h
+            parts.append(f'<rect x="{left}" y="{y}" width="{width:.1f}" height="{bar_h - 2}" fill="{colour}"/>')
+            parts.append(f'<text x="{left + width + 4:.1f}" y="{y + bar_h - 3}">{value:.3g}</text>')
+    for j, series in enumerate(groups):
+        colour = _COLOURS[j % len(_COLOURS)]
+        parts.append(f'<text x="{_W - 8}" y="{30 + 14 * j}" text-anchor="end" fill="{colour}">{escape(series)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -31,6 +31,7 @@ from linksyn_assets.release.versions import (
 )
 from linksyn_assets.seeds.disciplines import stale_disciplines
 from linksyn_assets.storage import data_dir, read_if_present, retired_file, write_parquet_atomic
+from linksyn_assets.svg_chart import bar_chart, markdown_image
 from resources.pipeline_settings import LinkSynSettingsResource
 from resources.seed_source import SeedSourceResource
 
@@ -43,7 +44,7 @@ def _latest_metadata(instance: dg.DagsterInstance, disciplines: list[str]) -> di
     """(asset, discipline) -> metadata of that partition's latest materialization."""
     latest = {}
     for d in disciplines:
-        for asset in {a for a, _ in STAGE_METADATA.values()}:
+        for asset in {a for a, _ in STAGE_METADATA.values()} | {"walk_paths"}:  # walk_paths: the mix target
             records = instance.fetch_materializations(dg.AssetRecordsFilter(dg.AssetKey(asset), [d]), limit=1).records
             mat = records[0].asset_materialization if records else None
             if mat is not None:
@@ -93,6 +94,24 @@ def _read_inputs(disciplines: list[str], latest: dict[tuple[str, str], dict]) ->
     return ReleaseInputs(dataset, removed, home, _stage_spend(latest), _benchmark_files(latest), missing)
 
 
+def _plots(numbers: dict, latest: dict[tuple[str, str], dict], disciplines: list[str]) -> dict[str, dg.MetadataValue]:
+    """What a person would rather look at than read: the discipline mix (target vs released), removals by
+    reason and the LLM cost by stage."""
+    rows = dict(numbers["by_discipline"].select("discipline", "rows").iter_rows())
+    total = sum(rows.values()) or 1
+    target = {d: float(latest.get(("walk_paths", d), {}).get("discipline_target_share", 0.0)) for d in disciplines}
+    charts = {
+        "discipline_mix_plot": (bar_chart({"target": target, "released": {d: rows.get(d, 0) / total
+                                                                          for d in disciplines}},
+                                          "Discipline mix: target vs released rows", "share"), "discipline mix"),
+        "removed_by_reason_plot": (bar_chart({"rows": {k: float(v) for k, v in numbers["removed_by_reason"].items()}},
+                                             "Rows removed, by reason", "rows"), "removed by reason"),
+        "cost_by_stage_plot": (bar_chart({"USD": numbers["cost_usd"]}, "LLM cost by stage (answers reused count "
+                                         "at first cost)", "USD"), "cost by stage"),
+    }
+    return {key: dg.MetadataValue.md(markdown_image(svg, alt)) for key, (svg, alt) in charts.items()}
+
+
 def _leave_reasons(disciplines: list[str], release_rejects: pl.DataFrame) -> pl.DataFrame:
     """record_id -> why a row left: retired with its path or by QC (linkqa_dataset), or a duplicate of a row
     in another discipline (the release's own dedup)."""
@@ -117,7 +136,8 @@ def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsR
         context.log.warning(f"left out of the release, no longer in the seed source: {stale} "
                             "(`linksyn disciplines --prune` removes their partitions)")
     disciplines = sorted(set(registered) & active)
-    inputs = _read_inputs(disciplines, _latest_metadata(context.instance, disciplines))
+    latest = _latest_metadata(context.instance, disciplines)
+    inputs = _read_inputs(disciplines, latest)
     if not [d for d in disciplines if d not in inputs.missing]:
         raise dg.Failure(f"no linkqa_dataset partition of the current seed source's disciplines has been "
                          f"materialized (disciplines: {disciplines})")
@@ -166,6 +186,7 @@ def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsR
         "missing_disciplines": json_meta(inputs.missing),
         "stale_disciplines_excluded": json_meta(stale),
         "empty_release": empty_note or "",
+        **_plots(numbers, latest, disciplines),
         "release": dg.MetadataValue.path(str(out_dir)),
         "card": dg.MetadataValue.md((out_dir / "README.md").read_text(encoding="utf-8")),
     })

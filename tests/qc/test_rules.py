@@ -3,6 +3,7 @@ answer verification, the release folder and its card."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -168,6 +169,10 @@ def test_wrong_stated_answers_are_flagged_and_the_release_card_matches_the_data(
     rows = pl.concat([pl.read_parquet(s) for s in shards])
     jsonl = pl.read_ndjson(release / "train.jsonl")
     assert rows.height == jsonl.height == meta["rows"].value
+    for plot, label in (("discipline_mix_plot", "physics"), ("removed_by_reason_plot", "Rows removed, by reason"),
+                        ("cost_by_stage_plot", "synthesize")):  # the plots a person looks at in the catalog
+        encoded = meta[plot].value.split("base64,", 1)[1].rstrip(")")
+        assert label in base64.b64decode(encoded).decode("utf-8"), plot
     card = (release / "README.md").read_text(encoding="utf-8")
     assert f"Rows: {rows.height:,}" in card and f"{int(rows['tokens'].sum()):,}" in card
     for d, part in rows.group_by("discipline"):
