@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from linksyn_assets.partitions import discipline_partitions
-from linksyn_assets.qc.table_checks import TableCheck, share_within, well_formed
+from linksyn_assets.qc.table_checks import TableCheck, share_within, walk_within_targets, well_formed
 from linksyn_assets.storage import data_dir, read_if_present
 from resources.pipeline_settings import LinkSynSettingsResource
 
@@ -58,6 +58,18 @@ def kp_graph_has_discipline_kps(kp_graph: dict[str, pl.DataFrame]) -> dg.AssetCh
                                               if home.len() else 0.0}))
 
 
+@dg.asset_check(asset="walk_paths", partitions_def=discipline_partitions,
+                description="The difficulty histogram is within KL 0.05 of its target and KP coverage is not below "
+                            "the uniform walk's (judged from 50 paths on).")
+def walk_paths_within_targets(context: dg.AssetCheckExecutionContext, walk_paths: pl.DataFrame) -> dg.AssetCheckResult:
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(dg.AssetKey("walk_paths"), [context.partition_key]), limit=1).records
+    meta = {k: v.value for k, v in records[0].asset_materialization.metadata.items()} if records else {}
+    number = {k: float(meta.get(k, 0.0)) for k in ("difficulty_kl", "kp_coverage", "kp_coverage_uniform")}
+    return _result(walk_within_targets(walk_paths.height, number["difficulty_kl"], number["kp_coverage"],
+                                       number["kp_coverage_uniform"]))
+
+
 @dg.asset_check(asset="linkqa_dataset", partitions_def=discipline_partitions,
                 description="Every released candidate row has a unique record_id, a question and an answer, "
                             "and belongs to this partition's discipline; reports the verifier's agreement rate.")
@@ -70,4 +82,5 @@ def linkqa_dataset_well_formed(context: dg.AssetCheckExecutionContext,
                                               if verified.height else 0.0}))
 
 
-ALL_CHECKS = [seeds_well_formed, seed_kps_extracted, kp_graph_has_discipline_kps, linkqa_dataset_well_formed]
+ALL_CHECKS = [seeds_well_formed, seed_kps_extracted, kp_graph_has_discipline_kps, walk_paths_within_targets,
+              linkqa_dataset_well_formed]

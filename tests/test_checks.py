@@ -43,3 +43,15 @@ def test_a_failing_blocking_check_stops_extraction_before_any_llm_request(stub_e
     assert stub_env.count == 0  # seed_kps never ran: not one extraction request
     assert not (data_dir / "assets" / "seed_kps" / "physics.parquet").exists()
     assert pl.read_parquet(data_dir / "assets" / "seeds" / "physics.parquet").height == 1
+
+
+def test_walk_targets_are_judged_only_on_enough_paths() -> None:
+    from linksyn_assets.qc.table_checks import MIN_PATHS_TO_JUDGE, walk_within_targets
+
+    assert walk_within_targets(MIN_PATHS_TO_JUDGE - 1, difficulty_kl=9.0, coverage=0.0, coverage_uniform=0.5).passed
+    ok = walk_within_targets(200, difficulty_kl=0.01, coverage=0.35, coverage_uniform=0.25)
+    assert ok.passed and ok.values["kp_coverage"] == 0.35
+    bad = walk_within_targets(200, difficulty_kl=0.2, coverage=0.10, coverage_uniform=0.25)
+    assert not bad.passed and sorted(bad.problems) == [
+        "KP coverage 0.100 below the uniform walk's 0.250", "difficulty KL 0.200 over 0.05"]
+    assert walk_within_targets(200, difficulty_kl=0.0, coverage=0.22, coverage_uniform=0.25).passed  # within slack

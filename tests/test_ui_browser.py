@@ -108,7 +108,7 @@ def test_the_ui_shows_assets_partitions_checks_schemas_and_plots(webserver: str,
     for name in PARTITIONED:
         assert by_name[name]["partitionKeys"] == ["mathematics", "physics"], name
     assert {n for n, v in by_name.items() if v["hasAssetChecks"]} == {
-        "seeds", "seed_kps", "kp_graph", "linkqa_dataset"}
+        "seeds", "seed_kps", "kp_graph", "walk_paths", "linkqa_dataset"}
 
     driver = _browser()
     try:

@@ -49,3 +49,22 @@ def share_within(name: str, count: int, total: int, at_most: float | None = None
         bound = f"at least {at_least:.0%}" if low else f"at most {at_most:.0%}"
         problems[f"{name} {share:.1%} ({count} of {total}), expected {bound}"] = count
     return TableCheck(not problems, problems, [], {name: round(share, 4)})
+
+
+MIN_PATHS_TO_JUDGE = 50  # below this, KL and coverage differences are sampling noise
+
+
+def walk_within_targets(paths: int, difficulty_kl: float, coverage: float, coverage_uniform: float,
+                        max_kl: float = 0.05, coverage_slack: float = 0.05) -> TableCheck:
+    """The realized difficulty histogram within max_kl of its target, and KP coverage not below the uniform
+    walk's at the same number of paths (less a slack); not judged on fewer than MIN_PATHS_TO_JUDGE paths."""
+    values = {"paths": float(paths), "difficulty_kl": difficulty_kl, "kp_coverage": coverage,
+              "kp_coverage_uniform": coverage_uniform}
+    if paths < MIN_PATHS_TO_JUDGE:
+        return TableCheck(True, values=values)
+    problems = {}
+    if difficulty_kl > max_kl:
+        problems[f"difficulty KL {difficulty_kl:.3f} over {max_kl}"] = paths
+    if coverage < coverage_uniform - coverage_slack:
+        problems[f"KP coverage {coverage:.3f} below the uniform walk's {coverage_uniform:.3f}"] = paths
+    return TableCheck(not problems, problems, [], values)
