@@ -18,10 +18,15 @@ def data_dir() -> Path:
     return Path(os.environ.get("LINKSYN_DATA_DIR") or PROJECT_ROOT / "data").resolve()
 
 
+def assets_dir() -> Path:
+    """Where the IO manager (resources/parquet_io.py) keeps asset tables by default."""
+    return data_dir() / "assets"
+
+
 def asset_file(asset: str, partition: str) -> Path:
-    """Where the IO manager keeps a table asset's partition (resources/parquet_io.py); an asset reads its own
-    previous materialization here to carry earlier work over."""
-    return data_dir() / "assets" / asset / f"{partition}.parquet"
+    """A table asset's partition as the IO manager writes it; an asset reads its own previous
+    materialization here to carry earlier work over."""
+    return assets_dir() / asset / f"{partition}.parquet"
 
 
 def retired_file(asset: str, partition: str) -> Path:

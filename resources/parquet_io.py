@@ -16,7 +16,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from linksyn_assets.storage import data_dir, write_parquet_atomic
+from linksyn_assets.storage import assets_dir, write_parquet_atomic
 
 UNPARTITIONED = "__all__"
 
@@ -25,7 +25,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     base_dir: str = Field("", description="empty = <LINKSYN_DATA_DIR>/assets")
 
     def _root(self, key: dg.AssetKey) -> Path:
-        base = Path(self.base_dir) if self.base_dir else data_dir() / "assets"
+        base = Path(self.base_dir) if self.base_dir else assets_dir()
         return base.joinpath(*key.path)
 
     def handle_output(self, context: dg.OutputContext, obj: object) -> None:

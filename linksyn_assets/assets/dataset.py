@@ -64,8 +64,8 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
         left = left.with_columns(retired_at=pl.lit(context.run_id))
         write_parquet_atomic(pl.concat([earlier, left], how="diagonal_relaxed") if earlier is not None else left,
                              retired_path)
-    before = set(previous["record_id"].to_list()) if previous is not None else set()
-    rows_new = sum(1 for r in kept["record_id"].to_list() if r not in before)
+    rows_new = (int((~kept["record_id"].is_in(previous["record_id"].implode())).sum()) if previous is not None
+                else kept.height)
     paths = export(kept, data_dir() / "dataset", discipline)
     rejects_path = data_dir() / "rejects" / f"{discipline}.parquet"
     write_parquet_atomic(qc.rejects, rejects_path)

@@ -23,6 +23,7 @@ from linksyn_assets.release.files import (
 from linksyn_assets.release.versions import (
     changelog,
     changes,
+    no_changes,
     publish_version,
     rows_digest,
     version_rows,
@@ -157,8 +158,7 @@ def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsR
     if previous is not None and rows_digest(previous) == rows_digest(qc.kept):
         out_dir = root / f"v{earlier[-1]}"
         context.log.info(f"release unchanged: {qc.kept.height} rows, still v{earlier[-1]} ({out_dir})")
-        change = changes(earlier[-1], previous, previous, pl.DataFrame(schema={"record_id": pl.String,
-                                                                               "reason": pl.String}))
+        change = no_changes(earlier[-1])
         version = earlier[-1]
     else:
         version = (earlier[-1] if earlier else 0) + 1

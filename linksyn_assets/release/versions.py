@@ -44,12 +44,21 @@ class Changes:
     added: pl.DataFrame  # record_id, discipline
     retired: pl.DataFrame  # record_id, discipline, reason
 
+    def retired_by_reason(self) -> dict[str, int]:
+        if self.retired.is_empty():
+            return {}
+        return dict(sorted(self.retired.group_by(pl.col("reason").str.split(":").list.first()).len().iter_rows()))
+
     def manifest(self, version: int, rows: int, shards: list[str]) -> dict:
-        reasons = (dict(sorted(self.retired.group_by(pl.col("reason").str.split(":").list.first()).len().iter_rows()))
-                   if self.retired.height else {})
         return {"version": version, "previous_version": self.previous, "rows": rows, "shards": shards,
-                "added": self.added.height, "retired": self.retired.height, "retired_by_reason": reasons,
+                "added": self.added.height, "retired": self.retired.height,
+                "retired_by_reason": self.retired_by_reason(),
                 "added_file": "changes/added.parquet", "retired_file": "changes/retired.parquet"}
+
+
+def no_changes(version: int) -> Changes:
+    return Changes(version, pl.DataFrame(schema={"record_id": pl.String, "discipline": pl.String}),
+                   pl.DataFrame(schema={"record_id": pl.String, "discipline": pl.String, "reason": pl.String}))
 
 
 def changes(previous_version: int | None, previous: pl.DataFrame | None, current: pl.DataFrame,
@@ -59,8 +68,7 @@ def changes(previous_version: int | None, previous: pl.DataFrame | None, current
     is that the pipeline no longer produced it."""
     ids = current.select("record_id", "discipline")
     if previous is None or previous.is_empty():
-        return Changes(previous_version, ids, pl.DataFrame(schema={"record_id": pl.String, "discipline": pl.String,
-                                                                   "reason": pl.String}))
+        return Changes(previous_version, ids, no_changes(0).retired)
     before = previous.select("record_id", "discipline")
     added = ids.join(before, on="record_id", how="anti")
     gone = before.join(ids, on="record_id", how="anti")
@@ -74,8 +82,7 @@ def changelog(change: Changes) -> str:
         return "First version."
     lines = [f"Since v{change.previous}: {change.added.height:,} rows added, {change.retired.height:,} retired "
              "(lists in `changes/added.parquet` and `changes/retired.parquet`)."]
-    manifest = change.manifest(0, 0, [])
-    for reason, n in manifest["retired_by_reason"].items():
+    for reason, n in change.retired_by_reason().items():
         lines.append(f"- retired, {reason}: {n:,}")
     return "\n".join(lines)
 
