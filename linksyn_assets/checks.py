@@ -6,8 +6,18 @@ downstream of it in the run are not executed, so no request is sent for bad inpu
 import dagster as dg
 import polars as pl
 
+from linksyn_assets.assets.metadata import values
 from linksyn_assets.partitions import discipline_partitions
-from linksyn_assets.qc.table_checks import TableCheck, share_within, walk_within_targets, well_formed
+from linksyn_assets.qc.benchmarks import Benchmarks
+from linksyn_assets.qc.dedup import duplicate_clusters
+from linksyn_assets.qc.rules import near_duplicate_reasons
+from linksyn_assets.qc.table_checks import (
+    TableCheck,
+    dataset_clean,
+    share_within,
+    walk_within_targets,
+    well_formed,
+)
 from linksyn_assets.storage import data_dir, read_if_present
 from resources.pipeline_settings import LinkSynSettingsResource
 
@@ -59,28 +69,62 @@ def kp_graph_has_discipline_kps(kp_graph: dict[str, pl.DataFrame]) -> dg.AssetCh
 
 
 @dg.asset_check(asset="walk_paths", partitions_def=discipline_partitions,
-                description="The difficulty histogram is within KL 0.05 of its target and KP coverage is not below "
-                            "the uniform walk's (judged from 50 paths on).")
+                description="The discipline got at least 95% of the paths its share of the mix asks for; the "
+                            "difficulty histogram is within KL 0.05 of its target and KP coverage is not below the "
+                            "uniform walk's (these two judged from 50 paths on).")
 def walk_paths_within_targets(context: dg.AssetCheckExecutionContext, walk_paths: pl.DataFrame) -> dg.AssetCheckResult:
     records = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(dg.AssetKey("walk_paths"), [context.partition_key]), limit=1).records
-    meta = {k: v.value for k, v in records[0].asset_materialization.metadata.items()} if records else {}
+    meta = values(records[0].asset_materialization) if records else {}
     number = {k: float(meta.get(k, 0.0)) for k in ("difficulty_kl", "kp_coverage", "kp_coverage_uniform")}
     return _result(walk_within_targets(walk_paths.height, number["difficulty_kl"], number["kp_coverage"],
-                                       number["kp_coverage_uniform"]))
+                                       number["kp_coverage_uniform"], int(meta.get("paths_wanted", 0))))
+
+
+@dg.asset_check(asset="synthesized_qa", partitions_def=discipline_partitions, blocking=True,
+                description="At least dataset.min_schema_valid_share of the synthesis answers came back as valid "
+                            "QA (status ok). Blocks hardening and verification.")
+def synthesized_qa_schema_valid(synthesized_qa: pl.DataFrame,
+                                settings: LinkSynSettingsResource) -> dg.AssetCheckResult:
+    ok = synthesized_qa.filter(pl.col("status") == "ok")
+    if synthesized_qa.is_empty():  # no paths, nothing downstream to spend on
+        return _result(TableCheck(True, values={"schema_valid_share": 0.0}))
+    check = share_within("schema_valid_share", ok.height, synthesized_qa.height,
+                         at_least=settings.plain().dataset.min_schema_valid_share)
+    bad = synthesized_qa.filter(pl.col("status") != "ok")
+    check.examples = [f"{p}: {e}"[:120] for p, e in bad.select("path_id", "error").head(5).iter_rows()] \
+        if not check.passed else []
+    return _result(check)
 
 
 @dg.asset_check(asset="linkqa_dataset", partitions_def=discipline_partitions,
                 description="Every released candidate row has a unique record_id, a question and an answer, "
-                            "and belongs to this partition's discipline; reports the verifier's agreement rate.")
+                            "and belongs to this partition's discipline.")
 def linkqa_dataset_well_formed(context: dg.AssetCheckExecutionContext,
                                linkqa_dataset: pl.DataFrame) -> dg.AssetCheckResult:
-    verified = linkqa_dataset.filter(pl.col("verification").is_in(["agree", "disagree"]))
-    agree = verified.filter(pl.col("verification") == "agree").height
-    return _result(well_formed(linkqa_dataset, "record_id", ["question", "answer"], discipline=context.partition_key)
-                   & TableCheck(True, values={"verification_agreement": round(agree / verified.height, 4)
-                                              if verified.height else 0.0}))
+    return _result(well_formed(linkqa_dataset, "record_id", ["question", "answer"], discipline=context.partition_key))
+
+
+@dg.asset_check(asset="linkqa_dataset", partitions_def=discipline_partitions,
+                description="The final rows rechecked: none contaminated by the configured benchmarks, near-duplicate "
+                            "share at most dataset.max_duplicate_share, verifier agreement at least "
+                            "dataset.min_verification_agreement (judged from 20 verified rows on).")
+def linkqa_dataset_clean(linkqa_dataset: pl.DataFrame, settings: LinkSynSettingsResource) -> dg.AssetCheckResult:
+    params = settings.plain().dataset
+    rows = linkqa_dataset
+    ids = rows["record_id"].to_list()
+    benchmarks = Benchmarks.cached(params.benchmark_files, params.decontamination_ngram,
+                                   params.contamination_containment)
+    contaminated = [i for i, why in zip(ids, benchmarks.describe(benchmarks.check(rows)), strict=True) if why]
+    clusters = duplicate_clusters(rows, params.near_duplicate_threshold,
+                                  threshold_zh=params.near_duplicate_threshold_zh)
+    duplicates = [i for i, why in zip(ids, near_duplicate_reasons(rows, clusters), strict=True) if why]
+    verdicts = rows["verification"].value_counts() if rows.height else None
+    tally = dict(verdicts.iter_rows()) if verdicts is not None else {}
+    return _result(dataset_clean(rows.height, contaminated, duplicates, int(tally.get("agree", 0)),
+                                 int(tally.get("agree", 0)) + int(tally.get("disagree", 0)),
+                                 params.max_duplicate_share, params.min_verification_agreement))
 
 
 ALL_CHECKS = [seeds_well_formed, seed_kps_extracted, kp_graph_has_discipline_kps, walk_paths_within_targets,
-              linkqa_dataset_well_formed]
+              synthesized_qa_schema_valid, linkqa_dataset_well_formed, linkqa_dataset_clean]

@@ -1,5 +1,6 @@
-"""`linksyn run`: materialize the pipeline for every discipline into a persistent DAGSTER_HOME, so
-`dagster dev -w workspace.yaml` afterwards shows every run and materialization."""
+"""`linksyn run`: launch the code location's jobs (linksyn_ingest, linksyn_pipeline for every discipline,
+then linksyn_release) on a persistent DAGSTER_HOME, so `dagster dev -w workspace.yaml` afterwards shows the
+same jobs, runs and materializations the UI would have made."""
 
 import argparse
 import json
@@ -9,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from linksyn_assets.stages import PER_DISCIPLINE, STAGE_ORDER, STAGES
+from linksyn_assets.stages import PER_DISCIPLINE, RELEASE, STAGE_ORDER, STAGES, Stage
 
 # Steps in the `llm` pool (assets/policies.py) that may run at once across every run of this instance:
 # two keeps a local model or a small provider quota from being overrun by parallel runs and backfills.
@@ -103,18 +104,32 @@ def _failure_reasons(result: Any) -> list[str]:
     return reasons
 
 
+RUN_TAGS = {"linksyn/launched_by": "linksyn run"}
+
+
+def _launch(defs: Any, stage: Stage, assets: list[str], partition: str | None, instance: Any,
+            run_config: dict) -> Any:
+    """One run of the stage's job (as the UI launches it), for the chosen assets and their checks."""
+    import dagster as dg
+
+    from linksyn_assets.jobs import STAGE_JOBS
+
+    job = defs.resolve_job_def(STAGE_JOBS[stage.name].name)
+    selection = None if list(assets) == list(stage.assets) else [dg.AssetKey(a) for a in assets]
+    return job.execute_in_process(partition_key=partition, instance=instance, run_config=run_config,
+                                  asset_selection=selection, tags=RUN_TAGS, raise_on_error=False)
+
+
 def _grow_to_target(args: argparse.Namespace, instance: Any, resources: dict[str, Any], disciplines: list[str],
                     metadata: dict[tuple[str, str], dict[str, Any]], run_config: dict
                     ) -> tuple[list[str], list[str], list[str]]:
     """Rounds of new paths for the disciplines below their share of the target (rows or tokens that passed
     QC), until every share is met, a discipline's graph gives no new path, the budget ends, or the rounds
     are used up. Returns (failed runs, reasons, one report line per discipline)."""
-    import dagster as dg
     import polars as pl
 
-    from linksyn_assets.assets import ALL_ASSETS
     from linksyn_assets.assets.metadata import materialized
-    from linksyn_assets.checks import ALL_CHECKS
+    from linksyn_assets.location import build_definitions
     from linksyn_assets.release.targets import TargetStatus, paths_for_round, split_target
     from linksyn_assets.walks.plan import discipline_targets
 
@@ -142,10 +157,8 @@ def _grow_to_target(args: argparse.Namespace, instance: Any, resources: dict[str
         for s in growing:
             wanted = paths_for_round(s.have, s.target, s.paths)
             overrides = {"walk": {"paths_per_discipline": wanted}}
-            result = dg.materialize([*ALL_ASSETS, *ALL_CHECKS], selection=list(PER_DISCIPLINE.assets),
-                                    partition_key=s.discipline, instance=instance,
-                                    resources={**resources, "settings": _build(args, overrides)["settings"]},
-                                    run_config=run_config, raise_on_error=False)
+            defs = build_definitions({**resources, "settings": _build(args, overrides)["settings"]})
+            result = _launch(defs, PER_DISCIPLINE, list(PER_DISCIPLINE.assets), s.discipline, instance, run_config)
             meta = materialized(result)
             for asset, values in meta.items():
                 metadata[(asset, s.discipline)] = values
@@ -268,9 +281,9 @@ def run(args: argparse.Namespace) -> int:
     _prepare_env(args)
     import dagster as dg
 
-    from linksyn_assets.assets import ALL_ASSETS
     from linksyn_assets.assets.metadata import materialized
-    from linksyn_assets.checks import ALL_CHECKS
+    from linksyn_assets.jobs import STAGE_JOBS
+    from linksyn_assets.location import build_definitions
     from linksyn_assets.partitions import discipline_partitions
     from linksyn_assets.storage import data_dir
 
@@ -301,19 +314,20 @@ def run(args: argparse.Namespace) -> int:
     print(f"LinkSyn: {len(disciplines)} discipline(s) from {seed_source.root()}: {', '.join(disciplines)}")
     print(f"  data dir: {data_dir()}   DAGSTER_HOME: {os.environ['DAGSTER_HOME']}")
 
-    stages = [[a for a in stage.assets if a in selected] for stage in STAGES if stage.partitioned]
-    release_stage = [a for stage in STAGES if not stage.partitioned for a in stage.assets if a in selected]
-    plan = [(stage, d) for stage in stages if stage for d in disciplines]
+    defs = build_definitions(resources)
+    stages = [(stage, [a for a in stage.assets if a in selected]) for stage in STAGES if stage.partitioned]
+    release_stage = [a for a in RELEASE.assets if a in selected]
+    plan = [(stage, assets, d) for stage, assets in stages if assets for d in disciplines]
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     metadata: dict[tuple[str, str], dict[str, Any]] = {}
     failed: list[str] = []
     reasons: list[str] = []
     started = time.monotonic()
-    for i, (stage, discipline) in enumerate(plan, 1):
+    for i, (stage, assets, discipline) in enumerate(plan, 1):
         t0 = time.monotonic()
-        print(f"[{i}/{len(plan)}] {discipline}: {', '.join(stage)} ...", flush=True)
-        result = dg.materialize([*ALL_ASSETS, *ALL_CHECKS], selection=stage, partition_key=discipline,
-                                instance=instance, resources=resources, run_config=run_config, raise_on_error=False)
+        print(f"[{i}/{len(plan)}] {discipline}: {STAGE_JOBS[stage.name].name} ({', '.join(assets)}) ...",
+              flush=True)
+        result = _launch(defs, stage, assets, discipline, instance, run_config)
         for check in result.get_asset_check_evaluations():
             if not check.passed:
                 problems = check.metadata.get("problems")
@@ -324,16 +338,15 @@ def run(args: argparse.Namespace) -> int:
         status = "ok" if result.success else "FAILED"
         print(f"    {status} in {time.monotonic() - t0:.1f}s (run {result.run_id[:8]})", flush=True)
         if not result.success:
-            failed.append(f"{discipline}: {', '.join(stage)} (run {result.run_id})")
+            failed.append(f"{discipline}: {', '.join(assets)} (run {result.run_id})")
             reasons += [f"{discipline}: {r}" for r in _failure_reasons(result)]
     target_report: list[str] = []
     if not failed and PER_DISCIPLINE.assets[-1] in selected:
         failed, reasons, target_report = _grow_to_target(args, instance, resources, disciplines, metadata,
                                                          run_config)
     if release_stage and not failed:
-        print("[release] linkqa_release ...", flush=True)
-        result = dg.materialize(ALL_ASSETS, selection=release_stage, instance=instance, resources=resources,
-                                run_config=run_config, raise_on_error=False)
+        print(f"[release] linksyn_release ({', '.join(release_stage)}) ...", flush=True)
+        result = _launch(defs, RELEASE, release_stage, None, instance, run_config)
         for asset, meta in materialized(result).items():
             metadata[(asset, "-")] = meta
         if result.success:

@@ -1,19 +1,28 @@
-"""Dagster jobs built from the one stage order in stages.py."""
+"""Dagster jobs, one per stage of stages.py; `linksyn run` launches these same jobs in stage order.
+
+There is no job over every partitioned asset on purpose: a job runs one partition, and kp_graph reads every
+discipline's seed_kps, so such a job (or a job-level backfill of it, which runs partitions in parallel) could
+only build a graph from whatever disciplines happened to be done. Run ingestion for every discipline first;
+kp_graph refuses to run on a partial or outdated set. For everything at once, use the asset backfill
+(Materialize all -> all partitions) or the automation sensor: both order the stages by dependency.
+"""
 
 import dagster as dg
 
-from linksyn_assets.stages import INGEST, PARTITIONED_ASSETS, RELEASE
+from linksyn_assets.stages import INGEST, PER_DISCIPLINE, RELEASE
 
-linksyn_pipeline = dg.define_asset_job(
-    "linksyn_pipeline", selection=dg.AssetSelection.assets(*PARTITIONED_ASSETS),
-    description="Every partitioned asset for one discipline partition (kp_graph reads every discipline's "
-                "seed_kps: run ingestion for all disciplines first, as `linksyn run` does).")
 linksyn_ingest = dg.define_asset_job(
     "linksyn_ingest", selection=dg.AssetSelection.assets(*INGEST.assets),
-    description="Seeds and their KP extraction for one discipline partition (the first stage: recorded LLM "
-                "answers are reused, so only new or changed seeds cost calls).")
+    description="Stage 1, per discipline: seeds and their KP extraction (recorded LLM answers are reused, so "
+                "only new or changed seeds cost calls). Safe to backfill over every discipline at once.")
+linksyn_pipeline = dg.define_asset_job(
+    "linksyn_pipeline", selection=dg.AssetSelection.assets(*PER_DISCIPLINE.assets),
+    description="Stage 2, per discipline: KP graph, walks, synthesis, hard variants and the dataset. Needs "
+                "stage 1 done for every discipline (kp_graph reads all of them and fails, naming the missing "
+                "ones, otherwise); then safe to backfill over every discipline at once.")
 linksyn_release = dg.define_asset_job(
     "linksyn_release", selection=dg.AssetSelection.assets(*RELEASE.assets),
-    description="The release folder and dataset card from every discipline's dataset.")
+    description="Stage 3: the release folder and dataset card from every discipline's dataset.")
 
-ALL_JOBS = [linksyn_ingest, linksyn_pipeline, linksyn_release]
+STAGE_JOBS = {INGEST.name: linksyn_ingest, PER_DISCIPLINE.name: linksyn_pipeline, RELEASE.name: linksyn_release}
+ALL_JOBS = list(STAGE_JOBS.values())

@@ -3,7 +3,7 @@ LINKSYN_INGEST_CRON says otherwise.
 
 Seeds that did not change cost nothing (their extraction requests are answered by the ledger); new or
 changed seeds are extracted. The later stages read every discipline's KPs, so they are not scheduled per
-discipline here (run them with `linksyn run` or the linksyn_pipeline job once ingestion is done).
+discipline here: with the linksyn_automation sensor on they follow once every discipline is ingested.
 """
 
 import os

@@ -22,10 +22,11 @@ def discipline_fingerprints(seed_source: SeedSourceResource) -> dict[str, str]:
     return prints
 
 
-@dg.sensor(job_name="linksyn_pipeline", minimum_interval_seconds=300,
+@dg.sensor(job_name="linksyn_ingest", minimum_interval_seconds=300,
            default_status=dg.DefaultSensorStatus.STOPPED,
-           description="Watches the seed source; registers new discipline partitions and runs the "
-                       "pipeline for disciplines whose seeds changed (unchanged LLM work is cached).")
+           description="Watches the seed source; registers new discipline partitions and runs ingestion "
+                       "(linksyn_ingest) for disciplines whose seeds changed (unchanged LLM work is cached). "
+                       "With linksyn_automation on, the later stages follow in dependency order.")
 def seed_source_sensor(context: dg.SensorEvaluationContext, seed_source: SeedSourceResource) -> dg.SensorResult:
     previous: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     current = discipline_fingerprints(seed_source)

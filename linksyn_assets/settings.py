@@ -102,6 +102,13 @@ class DatasetParams(BaseModel):
                                         "extraction) when more of a discipline's input rows were quarantined")
     min_seeds_with_kps_share: float = Field(0.5, ge=0, le=1, description="the seed_kps check fails (and blocks "
                                             "the walks and synthesis) when fewer seeds got a KP")
+    min_schema_valid_share: float = Field(0.5, ge=0, le=1, description="the synthesized_qa check fails (and "
+                                          "blocks hardening and verification) when fewer rows came back valid")
+    max_duplicate_share: float = Field(0.0, ge=0, le=1, description="the dataset check fails when more of its "
+                                       "rows are near-duplicates of another row (rechecked on the final table)")
+    min_verification_agreement: float = Field(0.5, ge=0, le=1, description="the dataset check fails when fewer "
+                                              "verified rows agree with the independent solve (judged from 20 "
+                                              "verified rows on)")
     target_rows: int | None = Field(None, ge=1, description="grow the dataset until this many rows pass QC in "
                                     "total (split by the discipline mix): `linksyn run` draws paths in rounds")
     target_tokens: int | None = Field(None, ge=1, description="the same in tokens of the rows' text")

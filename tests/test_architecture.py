@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LINT = Path(sys.executable).with_name("lint-imports")
-WIRING = {"assets", "jobs", "sensors", "schedules", "checks", "partitions", "cli"}
+WIRING = {"assets", "jobs", "sensors", "schedules", "checks", "partitions", "cli", "location"}
 
 
 def _contracts() -> dict[str, dict]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pytest
 
 from linksyn_assets.assets import ALL_ASSETS
 from linksyn_assets.checks import ALL_CHECKS
@@ -55,3 +56,54 @@ def test_walk_targets_are_judged_only_on_enough_paths() -> None:
     assert not bad.passed and sorted(bad.problems) == [
         "KP coverage 0.100 below the uniform walk's 0.250", "difficulty KL 0.200 over 0.05"]
     assert walk_within_targets(200, difficulty_kl=0.0, coverage=0.22, coverage_uniform=0.25).passed  # within slack
+
+
+def test_a_discipline_short_of_its_share_of_the_mix_fails_the_walk_check() -> None:
+    from linksyn_assets.qc.table_checks import walk_within_targets
+
+    short = walk_within_targets(10, difficulty_kl=0.0, coverage=0.0, coverage_uniform=0.0, paths_wanted=30)
+    assert not short.passed and short.values["share_of_wanted_paths"] == round(10 / 30, 4)
+    assert "10 of 30 wanted paths" in next(iter(short.problems))
+    assert walk_within_targets(29, difficulty_kl=0.0, coverage=0.0, coverage_uniform=0.0, paths_wanted=30).passed
+
+
+def test_the_dataset_recheck_counts_contamination_duplicates_and_agreement() -> None:
+    from linksyn_assets.qc.table_checks import MIN_VERIFIED_TO_JUDGE, dataset_clean
+
+    clean = dataset_clean(100, [], [], agree=30, verified=40, max_duplicate_share=0.0, min_agreement=0.5)
+    assert clean.passed and clean.values["verification_agreement"] == 0.75
+    dirty = dataset_clean(100, ["r1"], ["r2", "r3"], agree=5, verified=40, max_duplicate_share=0.01,
+                          min_agreement=0.5)
+    assert not dirty.passed and dirty.examples == ["r1", "r2", "r3"]
+    assert sorted(dirty.problems) == ["1 row(s) contaminated by a benchmark",
+                                      "duplicate_share 2.0% (2 of 100), expected at most 1%",
+                                      "verification_agreement 12.5% (5 of 40), expected at least 50%"]
+    # a handful of verified rows is not judged
+    assert dataset_clean(5, [], [], agree=0, verified=MIN_VERIFIED_TO_JUDGE - 1, max_duplicate_share=0.0,
+                         min_agreement=0.5).passed
+
+
+def test_invalid_synthesis_answers_stop_hardening_and_verification(stub_env: StubServer, linked_seeds: Path,
+                                                                   data_dir: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from linksyn_assets.location import build_definitions
+    from tests.stub_llm_server import Faults
+
+    monkeypatch.setenv("LINKSYN_MAX_FAILED_SHARE", "1.0")  # the LLM step tolerates it; the check must not
+    defs = build_definitions(build_resources(seeds_path=str(linked_seeds), settings_overrides={
+        "walk": {"paths_per_discipline": 2}, "synthesis": {"hard_disciplines": ["physics"]}}))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(discipline_partitions.name, ["mathematics", "physics"])
+        for d in ("mathematics", "physics"):
+            assert defs.resolve_job_def("linksyn_ingest").execute_in_process(partition_key=d, instance=instance).success
+        stub_env.reset(Faults(schema_invalid=1))  # every synthesis answer fails its schema
+        result = defs.resolve_job_def("linksyn_pipeline").execute_in_process(
+            partition_key="physics", instance=instance, raise_on_error=False)
+    checks = {e.asset_check_key.name: e for e in result.get_asset_check_evaluations()}
+    assert not checks["synthesized_qa_schema_valid"].passed
+    assert checks["synthesized_qa_schema_valid"].metadata["schema_valid_share"].value == 0.0
+    written = {e.event_specific_data.materialization.asset_key.to_user_string()
+               for e in result.get_asset_materialization_events()}
+    assert written == {"kp_graph", "walk_paths", "synthesized_qa"}
+    assert stub_env.state.by_stage["synthesize"] > 0
+    assert stub_env.state.by_stage["harden"] == stub_env.state.by_stage["verify"] == 0

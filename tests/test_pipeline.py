@@ -156,11 +156,17 @@ def test_linksyn_run_and_the_jobs_share_one_stage_order() -> None:
     assert cli.STAGE_ORDER is stages.STAGE_ORDER
     assert {a.key.to_user_string() for a in ALL_ASSETS} == set(stages.STAGE_ORDER)
     graph = defs.resolve_asset_graph()
-    for job_name, expected in (("linksyn_pipeline", stages.PARTITIONED_ASSETS),
-                               ("linksyn_release", list(stages.RELEASE.assets))):
-        job = defs.resolve_job_def(job_name)
+    from linksyn_assets.jobs import STAGE_JOBS
+
+    # one job per stage, and no job spans two stages (a job runs one partition; kp_graph reads them all)
+    assert [STAGE_JOBS[s.name].name for s in stages.STAGES] == ["linksyn_ingest", "linksyn_pipeline",
+                                                                 "linksyn_release"]
+    assert {j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__")} == {
+        j.name for j in STAGE_JOBS.values()}
+    for stage in stages.STAGES:
+        job = defs.resolve_job_def(STAGE_JOBS[stage.name].name)
         selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
-        assert selected == set(expected), job_name
+        assert selected == set(stage.assets), stage.name
     # a stage is partitioned exactly when its assets are
     for stage in stages.STAGES:
         for asset in stage.assets:

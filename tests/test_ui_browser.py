@@ -5,31 +5,22 @@ column schemas and a plot. Screenshots are saved in the test's temp folder."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.dagster_server import ROOT, dagster_server, graphql
 from tests.stub_llm_server import StubServer
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 PARTITIONED = ["hard_qa", "kp_graph", "linkqa_dataset", "seed_kps", "seeds", "synthesized_qa", "walk_paths"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -39,35 +30,8 @@ def webserver(stub_env: StubServer, linked_seeds: Path, tmp_path: Path, data_dir
     run = subprocess.run([sys.executable, "-m", "linksyn_assets.cli", "run", "--paths-per-discipline", "2"],
                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    port = _free_port()
-    log = (tmp_path / "webserver.log").open("w")
-    server = subprocess.Popen([str(Path(sys.executable).with_name("dagster-webserver")), "-h", "127.0.0.1", "-p",
-                               str(port), "-w", "workspace.yaml"], env=env, cwd=ROOT, stdout=log,
-                              stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{base}/server_info", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None, (tmp_path / "webserver.log").read_text()[-2000:]
-                time.sleep(0.5)
+    with dagster_server("dagster-webserver", env, tmp_path / "webserver.log") as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
-
-
-def _graphql(base: str, query: str) -> dict:
-    request = urllib.request.Request(f"{base}/graphql", data=json.dumps({"query": query}).encode(),
-                                     headers={"content-type": "application/json"})
-    with urllib.request.urlopen(request, timeout=120) as response:
-        body = json.loads(response.read())
-    assert "errors" not in body, body
-    return body["data"]
 
 
 def _browser() -> object:
@@ -102,7 +66,7 @@ def _wait_for(driver: object, text: str, timeout: float = 60) -> str:
 
 
 def test_the_ui_shows_assets_partitions_checks_schemas_and_plots(webserver: str, tmp_path: Path) -> None:
-    nodes = _graphql(webserver, "{ assetNodes { assetKey { path } partitionKeys hasAssetChecks } }")["assetNodes"]
+    nodes = graphql(webserver, "{ assetNodes { assetKey { path } partitionKeys hasAssetChecks } }")["assetNodes"]
     by_name = {n["assetKey"]["path"][0]: n for n in nodes}
     assert sorted(by_name) == sorted([*PARTITIONED, "linkqa_release"])
     for name in PARTITIONED:

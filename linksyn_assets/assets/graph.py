@@ -12,6 +12,31 @@ from linksyn_assets.seeds.disciplines import stale_disciplines
 from linksyn_assets.svg_chart import chart, markdown_image
 from resources.seed_source import SeedSourceResource
 
+IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+               dg.DagsterRunStatus.STARTED]
+
+
+def unready_inputs(instance: dg.DagsterInstance, disciplines: list[str], run_id: str) -> dict[str, str]:
+    """discipline -> why its seed_kps cannot be read yet: never materialized, older than its seeds, or being
+    materialized by another run right now."""
+    def latest(asset: str, discipline: str) -> float | None:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(dg.AssetKey(asset), asset_partitions=[discipline]), limit=1).records
+        return records[0].timestamp if records else None
+
+    busy = {run.tags.get("dagster/partition") for run in instance.get_runs(dg.RunsFilter(statuses=IN_PROGRESS))
+            if run.run_id != run_id and dg.AssetKey("seed_kps") in (run.asset_selection or set())}
+    waiting: dict[str, str] = {}
+    for discipline in disciplines:
+        kps, seeds = latest("seed_kps", discipline), latest("seeds", discipline)
+        if kps is None:
+            waiting[discipline] = "seed_kps never materialized"
+        elif seeds is not None and seeds > kps:
+            waiting[discipline] = "its seeds changed after its seed_kps"
+        elif discipline in busy:
+            waiting[discipline] = "seed_kps is being materialized by another run"
+    return waiting
+
 
 @dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
           group_name="knowledge", kinds={"polars", "rustworkx"},
@@ -23,7 +48,14 @@ def kp_graph(context: dg.AssetExecutionContext, seed_kps: pl.DataFrame,
     active = set(seed_source.disciplines())
     if context.partition_key not in active:
         raise dg.Failure(f"discipline {context.partition_key!r} is not in the current seed source "
-                         f"{seed_source.root()}; remove its partition with `linksyn disciplines --prune`")
+                         f"{seed_source.root()}; remove its partition with `linksyn disciplines --prune`",
+                         allow_retries=False)
+    waiting = unready_inputs(context.instance, sorted(active), context.run_id)
+    if waiting:  # a graph from a partial set would depend on timing and nothing would refresh it
+        raise dg.Failure("kp_graph reads every discipline's seed_kps, and these are not ready: "
+                         + "; ".join(f"{d}: {why}" for d, why in waiting.items())
+                         + ". Run the linksyn_ingest job for them first (or use the asset backfill or the "
+                           "automation sensor, which order the stages).", allow_retries=False)
     stale = stale_disciplines(seed_kps["discipline"].unique().to_list(), active)
     if stale:
         context.log.warning(f"seed_kps of {len(stale)} discipline(s) no longer in the seed source are left out of "

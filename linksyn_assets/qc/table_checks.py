@@ -55,16 +55,43 @@ MIN_PATHS_TO_JUDGE = 50  # below this, KL and coverage differences are sampling 
 
 
 def walk_within_targets(paths: int, difficulty_kl: float, coverage: float, coverage_uniform: float,
-                        max_kl: float = 0.05, coverage_slack: float = 0.05) -> TableCheck:
-    """The realized difficulty histogram within max_kl of its target, and KP coverage not below the uniform
-    walk's at the same number of paths (less a slack); not judged on fewer than MIN_PATHS_TO_JUDGE paths."""
+                        paths_wanted: int | None = None, max_kl: float = 0.05, coverage_slack: float = 0.05,
+                        min_share_of_wanted: float = 0.95) -> TableCheck:
+    """The realized difficulty histogram within max_kl of its target, KP coverage not below the uniform walk's
+    at the same number of paths (less a slack), and the discipline's share of the mix: at least
+    min_share_of_wanted of the paths it was given. KL and coverage are not judged on fewer than
+    MIN_PATHS_TO_JUDGE paths."""
     values = {"paths": float(paths), "difficulty_kl": difficulty_kl, "kp_coverage": coverage,
               "kp_coverage_uniform": coverage_uniform}
-    if paths < MIN_PATHS_TO_JUDGE:
-        return TableCheck(True, values=values)
     problems = {}
+    if paths_wanted:
+        values["share_of_wanted_paths"] = round(paths / paths_wanted, 4)
+        if paths < min_share_of_wanted * paths_wanted:
+            problems[f"{paths} of {paths_wanted} wanted paths: the discipline falls short of its share of the "
+                     "mix (too few linked seeds?)"] = paths_wanted - paths
+    if paths < MIN_PATHS_TO_JUDGE:
+        return TableCheck(not problems, problems, [], values)
     if difficulty_kl > max_kl:
         problems[f"difficulty KL {difficulty_kl:.3f} over {max_kl}"] = paths
     if coverage < coverage_uniform - coverage_slack:
         problems[f"KP coverage {coverage:.3f} below the uniform walk's {coverage_uniform:.3f}"] = paths
     return TableCheck(not problems, problems, [], values)
+
+
+MIN_VERIFIED_TO_JUDGE = 20  # below this, an agreement rate says little
+
+
+def dataset_clean(rows: int, contaminated: list[str], duplicates: list[str], agree: int, verified: int,
+                  max_duplicate_share: float, min_agreement: float) -> TableCheck:
+    """The final table, rechecked: no row contaminated by a benchmark, near-duplicates within their share,
+    and the verifier's agreement rate at least min_agreement (judged from MIN_VERIFIED_TO_JUDGE rows on).
+    contaminated / duplicates: the ids of the offending rows."""
+    check = TableCheck(not contaminated, {f"{len(contaminated)} row(s) contaminated by a benchmark":
+                                          len(contaminated)} if contaminated else {}, contaminated[:5],
+                       {"contaminated_rows": float(len(contaminated))})
+    check &= share_within("duplicate_share", len(duplicates), rows, at_most=max_duplicate_share)
+    check.examples += duplicates[:5]
+    if verified >= MIN_VERIFIED_TO_JUDGE:
+        return check & share_within("verification_agreement", agree, verified, at_least=min_agreement)
+    return check & TableCheck(True, values={"verification_agreement": round(agree / verified, 4) if verified
+                                            else 0.0})
