@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -57,6 +58,16 @@ def test_all_assets_two_disciplines_then_no_new_llm_calls(stub_env: StubServer, 
             assert values["dagster/row_count"] == frame.height, asset
             assert [(c.name, c.type) for c in values["dagster/column_schema"].columns] == [
                 (name, str(dtype)) for name, dtype in frame.schema.items()], asset
+            # the catalog shows a few keys; everything else is in one JSON block
+            raw = instance.fetch_materializations(dg.AssetRecordsFilter(dg.AssetKey(asset), [d]),
+                                                  limit=1).records[0].asset_materialization.metadata
+            assert len(raw) <= 11 and raw["details"].value and set(raw) & set(raw["details"].value) == set(), asset
+        assert "settings" in meta[("walk_paths", "physics")] and "llm_requests" in meta[("seed_kps", "physics")]
+        for asset, plot, label in (("hard_qa", "difficulty_before_after", "kept variants (after)"),
+                                   ("walk_paths", "difficulty_mix", "realized"),
+                                   ("kp_graph", "degree_distribution", "number of KPs")):
+            svg = base64.b64decode(meta[(asset, "physics")][plot].split("base64,", 1)[1].rstrip(")")).decode()
+            assert svg.startswith("<svg") and label in svg, plot
         first_calls = stub_env.count
         assert stub_env.state.by_stage["extract"] == 12
         for d in DISCIPLINES:
@@ -111,7 +122,8 @@ def test_malformed_rows_are_quarantined_and_the_run_completes(stub_env: StubServ
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(discipline_partitions.name, ["mathematics", "x"])
         # the discipline whose only row was bad has no KPs: its graph check says so, nothing is blocked
-        meta = _run_all(instance, resources, ["mathematics", "x"], frozenset({("kp_graph_has_discipline_kps", "x")}))
+        meta = _run_all(instance, resources, ["mathematics", "x"], frozenset({("kp_graph_has_discipline_kps", "x"),
+                                                                               ("walk_paths_within_targets", "x")}))
     assert meta[("seeds", "mathematics")]["quarantined"] == 1
     assert meta[("seeds", "x")]["quarantined"] == 1
     quarantine = pl.read_parquet(data_dir / "quarantine" / "seeds" / "mathematics.parquet")

@@ -35,7 +35,8 @@ def test_a_ui_run_after_linksyn_run_uses_its_flags_and_pays_nothing(stub_env: St
         with dg.DagsterInstance.get() as instance:
             result = job.execute_in_process(partition_key="physics", instance=instance)
         print("SUCCESS", result.success)
-        print("SETTINGS", [m.metadata["settings"].value["walk"]["paths_per_discipline"]
+        from linksyn_assets.assets.metadata import values
+        print("SETTINGS", [values(m)["settings"]["walk"]["paths_per_discipline"]
                            for m in result.asset_materializations_for_node("walk_paths")])
     """)
     env = {**os.environ, "DAGSTER_HOME": str(home), "LINKSYN_SEEDS": str(linked_seeds)}

@@ -5,7 +5,7 @@ import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.llm_batch import run_llm_batch
-from linksyn_assets.assets.metadata import counts, json_meta, preview, table_metadata
+from linksyn_assets.assets.metadata import catalog, counts, preview
 from linksyn_assets.assets.policies import AUTOMATED, LLM_STEP
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import prompt_versions, verify_messages
@@ -69,23 +69,24 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
     paths = export(kept, data_dir() / "dataset", discipline)
     rejects_path = data_dir() / "rejects" / f"{discipline}.parquet"
     write_parquet_atomic(qc.rejects, rejects_path)
-    return dg.Output(kept, metadata={
-        **table_metadata(kept),
-        "rows": kept.height,
-        "rows_new": rows_new, "rows_kept": kept.height - rows_new, "rows_retired": left.height,
-        "retired_reasons": json_meta(dict(left.group_by(pl.col("retired_reason").str.split(":").list.first())
-                                          .len().iter_rows()) if left.height else {}),
+    return dg.Output(kept, metadata=catalog(kept, {
+        "rows": kept.height, "rows_new": rows_new,
         "tokens": int(kept["tokens"].sum()),
-        "tokenizer": counter.name,
-        "by_kind": json_meta(counts(kept, "kind")),
-        "verification": json_meta(counts(kept, "verification")),
         "removed": qc.rejects.height,
-        "removed_by_reason": json_meta(qc.reasons()),
-        "benchmark_files": json_meta(benchmarks.files),
-        "verifier": json_meta({"model": verifier.route.cache_identity, "prompt_version": prompt_versions("verify"),
-                               **verifier.stats.as_metadata()}),
         "parquet": dg.MetadataValue.path(str(paths["parquet"])),
-        "jsonl": dg.MetadataValue.path(str(paths["jsonl"])),
         "rejects": dg.MetadataValue.path(str(rejects_path)),
         "preview": preview(kept, ["kind", "question", "answer", "verification"]),
-    })
+    }, {
+        "rows_kept": kept.height - rows_new, "rows_retired": left.height,
+        "retired_reasons": dict(left.group_by(pl.col("retired_reason").str.split(":").list.first())
+                                .len().iter_rows()) if left.height else {},
+        "tokenizer": counter.name,
+        "by_kind": counts(kept, "kind"),
+        "verification": counts(kept, "verification"),
+        "removed_by_reason": qc.reasons(),
+        "benchmark_files": benchmarks.files,
+        "verifier": {"model": verifier.route.cache_identity, "prompt_version": prompt_versions("verify"),
+                     **verifier.stats.as_metadata()},
+        "jsonl": str(paths["jsonl"]),
+        "settings": plain.model_dump(mode="json"),
+    }))

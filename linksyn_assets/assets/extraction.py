@@ -5,7 +5,7 @@ import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.llm_batch import run_llm_batch
-from linksyn_assets.assets.metadata import counts, json_meta, preview, table_metadata
+from linksyn_assets.assets.metadata import catalog, counts, preview
 from linksyn_assets.assets.policies import AUTOMATED, LLM_STEP
 from linksyn_assets.kps.extraction import extraction_requests, seed_kps_table
 from linksyn_assets.partitions import discipline_partitions
@@ -31,17 +31,19 @@ def seed_kps(context: dg.AssetExecutionContext, seeds: pl.DataFrame, llm: LLMRes
         context.log.warning(f"KP extraction failed for {failed.height} of {seeds.height} seeds "
                             f"(reasons: {counts(failed, 'error')})")
     per_seed = ok.group_by("seed_id").len()
-    return dg.Output(table, metadata={
-        **table_metadata(table),
+    stats = client.stats.as_metadata()
+    return dg.Output(table, metadata=catalog(table, {
         "rows": table.height,
-        "seeds": seeds.height,
         "seeds_with_kps": per_seed.height,
+        "llm_http_calls": stats["llm_http_calls"], "cost_usd": stats["cost_usd"],
+        "preview": preview(ok, ["seed_id", "kp_name", "kp_id", "difficulty"]),
+    }, {
+        "seeds": seeds.height,
         "seeds_failed": failed.height,
         "distinct_kps": ok["kp_id"].n_unique(),
         "mean_kps_per_seed": round(float(per_seed["len"].mean() or 0.0), 2),
-        "difficulty_source": json_meta(counts(table.unique("seed_id"), "difficulty_source")),
+        "difficulty_source": counts(table.unique("seed_id"), "difficulty_source"),
         "model": client.route.cache_identity,
         "prompt_version": EXTRACT_VERSION,
-        **client.stats.as_metadata(),
-        "preview": preview(ok, ["seed_id", "kp_name", "kp_id", "difficulty"]),
-    })
+        **stats,
+    }))

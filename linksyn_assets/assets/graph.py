@@ -4,7 +4,7 @@
 import dagster as dg
 import polars as pl
 
-from linksyn_assets.assets.metadata import json_meta, preview, table_metadata
+from linksyn_assets.assets.metadata import catalog, preview
 from linksyn_assets.assets.policies import AUTOMATED
 from linksyn_assets.kps.graph_tables import build_graph_tables, degree_histogram, graph_summary
 from linksyn_assets.partitions import discipline_partitions
@@ -66,13 +66,13 @@ def kp_graph(context: dg.AssetExecutionContext, seed_kps: pl.DataFrame,
     hist = degree_histogram(tables)
     degree_plot = chart({"KPs": (hist["degree"].to_list(), hist["kps"].to_list())}, "Degree distribution (log-log)",
                         "degree", "number of KPs", log=True, points=True)
-    return dg.Output(tables.as_dict(), metadata={
-        **table_metadata(tables.nodes),
-        "rows": tables.nodes.height,  # nodes; the edge and index tables are counted below
-        **summary,
-        "kp_seed_links": tables.kp_seeds.height,
+    return dg.Output(tables.as_dict(), metadata=catalog(tables.nodes, {
+        "rows": tables.nodes.height,  # nodes; the edge and index tables are counted in details
         "top_kps": preview(top, ["name", "popularity", "disciplines", "is_bridge"], rows=15),
         "degree_distribution": dg.MetadataValue.md(markdown_image(degree_plot, "degree distribution")),
+    }, {
+        **summary,
+        "kp_seed_links": tables.kp_seeds.height,
         "aliases": tables.aliases.height,
-        "stale_disciplines_excluded": json_meta(stale),
-    })
+        "stale_disciplines_excluded": stale,
+    }))

@@ -37,6 +37,16 @@ def json_meta(value: Any) -> dg.MetadataValue:
     return dg.MetadataValue.json(value)
 
 
+DETAILS = "details"
+
+
+def catalog(table: pl.DataFrame | None, shown: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
+    """An asset's metadata as the catalog shows it: row count and column schema (for a table), the few numbers,
+    previews and plots a reader looks at, and everything else in one JSON block `details` (plain values)."""
+    rest = {k: v for k, v in details.items() if k not in shown}
+    return {**(table_metadata(table) if table is not None else {}), **shown, DETAILS: json_meta(rest)}
+
+
 def materialized(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
     """asset -> its metadata values, for every materialization of a run result."""
     return {event.event_specific_data.materialization.asset_key.to_user_string(): values(
@@ -44,5 +54,7 @@ def materialized(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]
 
 
 def values(mat: dg.AssetMaterialization) -> dict[str, Any]:
-    """A materialization's metadata as plain values (what the UI shows)."""
-    return {k: v.value for k, v in mat.metadata.items()}
+    """A materialization's metadata as plain values, the `details` block merged in."""
+    plain = {k: v.value for k, v in mat.metadata.items() if k != DETAILS}
+    details = mat.metadata.get(DETAILS)
+    return {**(details.value if details is not None else {}), **plain}

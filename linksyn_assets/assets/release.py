@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.dataset import linkqa_dataset
-from linksyn_assets.assets.metadata import json_meta, values
+from linksyn_assets.assets.metadata import catalog, values
 from linksyn_assets.assets.policies import AUTOMATED
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.qc.token_count import TokenCounter
@@ -174,19 +174,21 @@ def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsR
         out_dir = publish_version(tmp, root, version)
         context.log.info(f"release v{version}: {qc.kept.height} rows in {out_dir} ({change.added.height} added, "
                          f"{change.retired.height} retired since the previous version)")
-    return dg.MaterializeResult(metadata={
-        "version": version, "rows_added": change.added.height, "rows_retired": change.retired.height,
-        "rows": qc.kept.height, "tokens": numbers["tokens"],
-        "cross_discipline_duplicates": qc.rejects.height,
-        "removed_by_reason": json_meta(numbers["removed_by_reason"]),
-        "by_discipline": json_meta(dict(numbers["by_discipline"].select("discipline", "rows").iter_rows())),
-        "kp_coverage": json_meta(numbers["kp_coverage"]),
-        "cost_usd_by_stage": json_meta(numbers["cost_usd"]),
-        "models_by_stage": json_meta(numbers["models"]),
-        "missing_disciplines": json_meta(inputs.missing),
-        "stale_disciplines_excluded": json_meta(stale),
-        "empty_release": empty_note or "",
+    return dg.MaterializeResult(metadata=catalog(None, {
+        "version": version, "rows": qc.kept.height, "tokens": numbers["tokens"],
+        "rows_added": change.added.height, "rows_retired": change.retired.height,
+        **({"empty_release": empty_note} if empty_note else {}),
         **_plots(numbers, latest, disciplines),
         "release": dg.MetadataValue.path(str(out_dir)),
         "card": dg.MetadataValue.md((out_dir / "README.md").read_text(encoding="utf-8")),
-    })
+    }, {
+        "cross_discipline_duplicates": qc.rejects.height,
+        "removed_by_reason": numbers["removed_by_reason"],
+        "by_discipline": dict(numbers["by_discipline"].select("discipline", "rows").iter_rows()),
+        "kp_coverage": numbers["kp_coverage"],
+        "cost_usd_by_stage": numbers["cost_usd"],
+        "models_by_stage": numbers["models"],
+        "missing_disciplines": inputs.missing,
+        "stale_disciplines_excluded": stale,
+        "settings": settings.plain().model_dump(mode="json"),
+    }))

@@ -4,7 +4,7 @@
 import dagster as dg
 import polars as pl
 
-from linksyn_assets.assets.metadata import counts, json_meta, preview, table_metadata
+from linksyn_assets.assets.metadata import catalog, counts, preview
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.seeds.disciplines import name_mapping
 from linksyn_assets.storage import data_dir, write_parquet_atomic
@@ -25,23 +25,23 @@ def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource) ->
         context.log.warning(f"{quarantine.height} row(s) quarantined for {discipline}; first: "
                             f"{quarantine['source_file'][0]} row {quarantine['source_row'][0]}: "
                             f"{quarantine['reason'][0]}")
-    return dg.Output(table, metadata={
-        **table_metadata(table),
+    names = name_mapping(table["discipline_name"].drop_nulls().unique().to_list())
+    return dg.Output(table, metadata=catalog(table, {
         "rows": table.height,
         "quarantined": quarantine.height,
-        "quarantine_reasons": json_meta(counts(quarantine, "reason")),
         "quarantine_path": dg.MetadataValue.path(str(quarantine_path)),
-        "quarantine_preview": preview(quarantine, ["source_file", "source_row", "reason"]),
-        "languages": json_meta(counts(table, "language")),
-        "difficulty": json_meta(counts(table.with_columns(pl.col("difficulty").cast(pl.String)
-                                                          .fill_null("unknown")), "difficulty")),
-        "sources": json_meta(counts(table, "source")),
+        **({"quarantine_preview": preview(quarantine, ["source_file", "source_row", "reason"])}
+           if quarantine.height else {}),
+        "preview": preview(table, ["seed_id", "question", "answer", "difficulty", "language"]),
+    }, {
+        "quarantine_reasons": counts(quarantine, "reason"),
+        "languages": counts(table, "language"),
+        "difficulty": counts(table.with_columns(pl.col("difficulty").cast(pl.String).fill_null("unknown")),
+                             "difficulty"),
+        "sources": counts(table, "source"),
         "seed_source": str(seed_source.root()),
         "source_files": len(load.files),
         "rows_read_all_disciplines": load.rows_read,
         "duplicates_collapsed_all_disciplines": load.duplicates_collapsed,
-        "discipline_names": preview(pl.DataFrame(name_mapping(table["discipline_name"].drop_nulls().unique().to_list()),
-                                                 schema={"name": pl.String, "key": pl.String, "merged": pl.Boolean}),
-                                    ["name", "key", "merged"], rows=50),
-        "preview": preview(table, ["seed_id", "question", "answer", "difficulty", "language"]),
-    })
+        "discipline_names": names,
+    }))

@@ -7,11 +7,12 @@ import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.llm_batch import run_llm_batch
-from linksyn_assets.assets.metadata import counts, json_meta, preview, table_metadata
+from linksyn_assets.assets.metadata import catalog, counts, preview
 from linksyn_assets.assets.policies import AUTOMATED, LLM_STEP
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import prompt_versions
 from linksyn_assets.records import DifficultyRating, HardeningAnswer, SynthesisAnswer
+from linksyn_assets.svg_chart import bar_chart, markdown_image
 from linksyn_assets.synthesis.tables import (
     hard_table,
     hardening_requests,
@@ -36,11 +37,14 @@ def _seed_lookup(seeds: pl.LazyFrame, paths: pl.DataFrame) -> dict[str, dict[str
     return lookup
 
 
-def _llm_metadata(table: pl.DataFrame, client_meta: dict[str, Any], model: str, version: str) -> dict[str, Any]:
+def _llm_metadata(table: pl.DataFrame, client_meta: dict[str, Any], model: str,
+                  version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(shown, details): valid rows, failed rows and what the calls cost; the rest for the details block."""
     ok = table.filter(pl.col("status") == "ok")
-    return {"rows": ok.height, "failed_rows": table.height - ok.height,
-            "errors": json_meta(counts(table.filter(pl.col("status") != "ok"), "error")),
-            "model": model, "prompt_version": version, **client_meta}
+    shown = {"rows": ok.height, "failed_rows": table.height - ok.height,
+             "llm_http_calls": client_meta["llm_http_calls"], "cost_usd": client_meta["cost_usd"]}
+    return shown, {"errors": counts(table.filter(pl.col("status") != "ok"), "error"), "model": model,
+                   "prompt_version": version, **client_meta}
 
 
 @dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
@@ -57,15 +61,18 @@ def synthesized_qa(context: dg.AssetExecutionContext, walk_paths: pl.DataFrame, 
     results, client = run_llm_batch(context, llm, "synthesize", requests, SynthesisAnswer, version)
     table = synthesized_table(walk_paths, results, lookup, params.qa_per_path, params.question_types)
     copies = table.filter(pl.col("copy_similarity") >= params.copy_threshold).height
-    return dg.Output(table, metadata={
-        **table_metadata(table),
-        **_llm_metadata(table, client.stats.as_metadata(), client.route.cache_identity, version),
+    shown, details = _llm_metadata(table, client.stats.as_metadata(), client.route.cache_identity, version)
+    return dg.Output(table, metadata=catalog(table, {
+        **shown,
+        "preview": preview(table.filter(pl.col("status") == "ok"), ["question", "answer", "seed_ids"]),
+    }, {
+        **details,
         "paths": walk_paths.height,
         "seed_copies": copies,
-        "languages": json_meta(counts(table, "language")),
-        "question_types": json_meta(counts(table, "question_type")),
-        "preview": preview(table.filter(pl.col("status") == "ok"), ["question", "answer", "seed_ids"]),
-    })
+        "languages": counts(table, "language"),
+        "question_types": counts(table, "question_type"),
+        "settings": settings.plain().model_dump(mode="json"),
+    }))
 
 
 @dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
@@ -78,8 +85,8 @@ def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm
     discipline = context.partition_key
     if params.hard_disciplines is not None and discipline not in params.hard_disciplines:
         empty = hard_table(hardening_targets(synthesized_qa.clear(), params.hard_difficulty_step, 1.0), [])
-        return dg.Output(empty, metadata={**table_metadata(empty), "rows": 0,
-                                          "skipped": "discipline not in hard_disciplines"})
+        return dg.Output(empty, metadata=catalog(empty, {"rows": 0, "skipped": "discipline not in hard_disciplines"},
+                                                 {"settings": settings.plain().model_dump(mode="json")}))
     targets = hardening_targets(synthesized_qa, params.hard_difficulty_step, params.copy_threshold)
     version = prompt_versions("harden")
     results, client = run_llm_batch(context, llm, "harden", hardening_requests(targets), HardeningAnswer, version)
@@ -89,17 +96,31 @@ def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm
     table = judged(variants, targets, ratings, judge.route.cache_identity)
     kept = table.filter(pl.col("status") == "ok")
     rated = table.filter(pl.col("rating_after").is_not_null())
-    return dg.Output(table, metadata={
-        **table_metadata(table),
-        **_llm_metadata(table, client.stats.as_metadata(), client.route.cache_identity, version),
+    shown, details = _llm_metadata(table, client.stats.as_metadata(), client.route.cache_identity, version)
+    before = rated["rating_before"].cast(pl.String).value_counts() if rated.height else None
+    after = kept["rating_after"].cast(pl.String).value_counts() if kept.height else None
+    levels = [str(i) for i in range(5)]
+
+    def histogram(tally: pl.DataFrame | None) -> dict[str, float]:
+        found = dict(tally.iter_rows()) if tally is not None else {}
+        return {f"rated {level}": float(found.get(level, 0)) for level in levels}
+
+    plot = bar_chart({"originals (before)": histogram(before), "kept variants (after)": histogram(after)},
+                     "Judged difficulty before and after hardening", "questions")
+    return dg.Output(table, metadata=catalog(table, {
+        **shown,
         "kept_harder": kept.height,
+        "difficulty_before_after": dg.MetadataValue.md(markdown_image(plot, "difficulty before and after")),
+        "preview": preview(kept, ["question", "answer", "rating_before", "rating_after"]),
+    }, {
+        **details,
         "not_harder": table.filter(pl.col("status") == "not_harder").height,
         "unjudged": table.filter(pl.col("status") == "unjudged").height,
         "mean_rating_before": float(rated["rating_before"].mean() or 0.0) if rated.height else 0.0,
         "mean_rating_after": float(rated["rating_after"].mean() or 0.0) if rated.height else 0.0,
-        "judge": json_meta({"model": judge.route.cache_identity, "prompt_version": prompt_versions("judge"),
-                            **judge.stats.as_metadata()}),
-        "target_difficulty": json_meta(counts(table.with_columns(pl.col("target_difficulty").cast(pl.String)),
-                                              "target_difficulty")),
-        "preview": preview(kept, ["question", "answer", "rating_before", "rating_after"]),
-    })
+        "judge": {"model": judge.route.cache_identity, "prompt_version": prompt_versions("judge"),
+                  **judge.stats.as_metadata()},
+        "target_difficulty": counts(table.with_columns(pl.col("target_difficulty").cast(pl.String)),
+                                    "target_difficulty"),
+        "settings": settings.plain().model_dump(mode="json"),
+    }))

@@ -5,11 +5,12 @@ import time
 import dagster as dg
 import polars as pl
 
-from linksyn_assets.assets.metadata import json_meta, preview, table_metadata
+from linksyn_assets.assets.metadata import catalog, preview
 from linksyn_assets.assets.policies import AUTOMATED
 from linksyn_assets.kps.graph_tables import GraphTables
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.storage import asset_file, read_if_present, retired_file, write_parquet_atomic
+from linksyn_assets.svg_chart import bar_chart, markdown_image
 from linksyn_assets.walks.csr_graph import WalkGraph
 from linksyn_assets.walks.engine import WalkEngine, path_table
 from linksyn_assets.walks.history import carry_over
@@ -57,21 +58,29 @@ def walk_paths(context: dg.AssetExecutionContext, kp_graph: dict[str, pl.DataFra
                      f"most {result.batch}; acceptance {result.stats.acceptance:.3f}, {result.stats.exact_scans} scans")
     report = walk_report(tables, graph, result, hist, params.rng_seed)
     target_share = discipline_targets(tables.discipline_stats, params).get(discipline, 0.0)
-    return dg.Output(table, metadata={
-        **table_metadata(table),
-        "rows": table.height, "paths_wanted": wanted, "paths_kept": history.kept.height, "paths_new": new.height,
-        "paths_retired": history.retired.height, "retired_reasons": json_meta(history.retired_reasons),
-        "retired_path": dg.MetadataValue.path(str(retired_path)), "draws": result.draws,
+    scalars = {k: v for k, v in report.items() if not isinstance(v, dict | list | str)}
+    difficulty_plot = bar_chart({"target": {f"level {i}": round(float(x) * max(1, result.count), 2)
+                                            for i, x in enumerate(hist)},
+                                 "realized": {f"level {i}": float(x)
+                                              for i, x in enumerate(report["difficulty_realized"])}},
+                                f"Difficulty of the {result.count} new paths: target vs realized", "paths")
+    return dg.Output(table, metadata=catalog(table, {
+        "rows": table.height, "paths_new": new.height,
+        "kp_coverage": report["kp_coverage"], "kp_coverage_uniform": report["kp_coverage_uniform"],
+        "coverage_curve": dg.MetadataValue.md(report["coverage_curve"]),
+        "difficulty_mix": dg.MetadataValue.md(markdown_image(difficulty_plot, "difficulty target vs realized")),
+        "preview": preview(table, ["kp_names", "seed_ids", "target_difficulty"]),
+    }, {
+        "paths_wanted": wanted, "paths_kept": history.kept.height, "paths_retired": history.retired.height,
+        "retired_reasons": history.retired_reasons, "retired_path": str(retired_path), "draws": result.draws,
         "draws_with_too_few_seeds": result.too_few_seeds,
         "mean_path_length": round(float(result.lengths.mean()), 3) if result.count else 0.0,
-        **{k: v for k, v in report.items() if not isinstance(v, dict | list | str)},
-        "coverage_curve": dg.MetadataValue.md(report["coverage_curve"]),
-        "difficulty_target": json_meta([round(float(x), 4) for x in hist]),
-        "difficulty_realized": json_meta(report["difficulty_realized"]),
+        **scalars,
+        "difficulty_target": [round(float(x), 4) for x in hist],
+        "difficulty_realized": report["difficulty_realized"],
         "discipline_target_share": round(target_share, 4),
         "batch_paths_max": result.batch, "engine_batches": result.stats.batches, "engine_seconds": round(seconds, 3),
         "engine_acceptance": round(result.stats.acceptance, 4), "engine_exact_scans": result.stats.exact_scans,
         "engine_rows_rebuilt": result.stats.rows_rebuilt,
-        "settings": json_meta(settings.plain().model_dump(mode="json")),  # the effective settings of the run
-        "preview": preview(table, ["kp_names", "seed_ids", "target_difficulty"]),
-    })
+        "settings": settings.plain().model_dump(mode="json"),  # the effective settings of the run
+    }))
