@@ -61,3 +61,71 @@ def test_embedded_model_runs_the_whole_pipeline(tmp_path: Path, data_dir: Path,
     assert synth.height >= 1
     assert dataset.height + rejects.height == synth.height + hard.height
     assert (data_dir / "dataset" / "physics.jsonl").exists()
+
+
+def _owned_servers(owner: int) -> list[int]:
+    """pids of llama.cpp servers started by `owner` (their command line names it)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if "linksyn_assets.llm.owned_process" in argv and str(owner) in argv and "llama_cpp.server" in argv:
+            found.append(int(proc.name))
+    return found
+
+
+def test_killing_a_run_with_sigkill_leaves_no_llama_server(tmp_path: Path, data_dir: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.llm.test_owned_process import _alive
+
+    rows = [{"question": f"What net force gives a {m} kg cart an acceleration of 2 m/s^2?", "answer": f"{2 * m} N",
+             "discipline": "physics"} for m in range(1, 40)]
+    write_jsonl(tmp_path / "seeds" / "physics.jsonl", rows)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINKSYN_") or k == "LINKSYN_DATA_DIR"}
+    run = subprocess.Popen([sys.executable, "-m", "linksyn_assets.cli", "run", "--seeds", str(tmp_path / "seeds"),
+                            "--select", "seeds,seed_kps"], env={**env, "DAGSTER_HOME": str(tmp_path / "home")},
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, servers = time.monotonic() + 240, []
+        while time.monotonic() < deadline and run.poll() is None:
+            servers = _owned_servers(run.pid)
+            if servers:
+                break
+            time.sleep(0.2)
+        assert servers, "the run never started its embedded server"
+        # wait until the server answers: the run is then sending it extraction requests
+        argv = (Path("/proc") / str(servers[0]) / "cmdline").read_bytes().decode().split("\0")
+        url = f"http://127.0.0.1:{argv[argv.index('--port') + 1]}/v1/models"
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert run.poll() is None, "the run ended before it could be killed (too few seeds?)"
+        run.send_signal(signal.SIGKILL)  # what a cancelled pod or an OOM kill does: no atexit, no cleanup
+        run.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while any(_alive(pid) for pid in servers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(pid) for pid in servers)
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            answered = True
+        except OSError:
+            answered = False
+        assert not answered
+    finally:
+        run.kill()
+        for pid in _owned_servers(run.pid):
+            os.kill(pid, signal.SIGKILL)
