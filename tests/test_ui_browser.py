@@ -72,7 +72,16 @@ def test_the_ui_shows_assets_partitions_checks_schemas_and_plots(webserver: str,
     for name in PARTITIONED:
         assert by_name[name]["partitionKeys"] == ["mathematics", "physics"], name
     assert {n for n, v in by_name.items() if v["hasAssetChecks"]} == {
-        "seeds", "seed_kps", "kp_graph", "walk_paths", "linkqa_dataset"}
+        "seeds", "seed_kps", "kp_graph", "walk_paths", "synthesized_qa", "linkqa_dataset"}
+    checks = graphql(webserver, """{ assetNodes { assetKey { path } assetChecksOrError { __typename
+        ... on AssetChecks { checks { name blocking executionForLatestMaterialization { status } } } } } }""")
+    status = {c["name"]: (c["executionForLatestMaterialization"] or {}).get("status")
+              for n in checks["assetNodes"] if n["assetChecksOrError"]["__typename"] == "AssetChecks"
+              for c in n["assetChecksOrError"]["checks"]}
+    assert len(status) == 7 and set(status.values()) == {"SUCCEEDED"}, status  # green after `linksyn run`
+    blocking = {c["name"] for n in checks["assetNodes"] if n["assetChecksOrError"]["__typename"] == "AssetChecks"
+                for c in n["assetChecksOrError"]["checks"] if c["blocking"]}
+    assert blocking == {"seeds_well_formed", "seed_kps_extracted", "synthesized_qa_schema_valid"}
 
     driver = _browser()
     try:
