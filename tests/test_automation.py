@@ -110,3 +110,17 @@ def test_automation_runs_cross_discipline_assets_only_on_a_complete_set(stub_env
         tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
         # then the release, once (it is unpartitioned), and nothing else
         assert tick.total_requested == tick.get_num_requested(dg.AssetKey("linkqa_release")) == 1
+        materialize("linkqa_release", None)
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert tick.total_requested == 0  # everything up to date
+
+        # the sensor is switched off; meanwhile physics' seeds are re-read (e.g. by the schedule's run) and
+        # mathematics' KPs are re-extracted by hand
+        materialize("seeds", "physics")
+        materialize("seed_kps", "mathematics")
+        # switched on again: its cursor is where it stopped, so the first tick sees both changes
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert requested(tick) == {"seed_kps": ["physics"]}  # the graph waits: physics' KPs are out of date
+        materialize("seed_kps", "physics")
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert requested(tick)["kp_graph"] == both

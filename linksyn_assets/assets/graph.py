@@ -5,7 +5,7 @@ import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.metadata import catalog, preview
-from linksyn_assets.assets.policies import AUTOMATED
+from linksyn_assets.assets.policies import ACROSS_DISCIPLINES
 from linksyn_assets.kps.graph_tables import build_graph_tables, degree_histogram, graph_summary
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.seeds.disciplines import stale_disciplines
@@ -38,7 +38,7 @@ def unready_inputs(instance: dg.DagsterInstance, disciplines: list[str], run_id:
     return waiting
 
 
-@dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
+@dg.asset(partitions_def=discipline_partitions, automation_condition=ACROSS_DISCIPLINES,
           group_name="knowledge", kinds={"polars", "rustworkx"},
           ins={"seed_kps": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
           description="KP co-occurrence graph of one discipline, built from every discipline's seed_kps "

@@ -7,9 +7,18 @@ configuration) are raised with allow_retries=False."""
 import dagster as dg
 
 # Every asset downstream of `seeds` runs when its inputs change, and only once all of them exist and none is
-# being materialized: kp_graph and the release read every discipline, so they wait for every discipline's
-# seed_kps / dataset, never building on a partial set. `seeds` itself is fed by the sensor or the schedule.
+# being materialized. `seeds` itself is fed by the sensor or the schedule.
 AUTOMATED = dg.AutomationCondition.eager()
+# kp_graph and the release read every discipline's partition of their input. Eager alone would request them as
+# soon as one input partition changed, while another is itself out of date (its own inputs changed after it)
+# and about to be refreshed in a separate run: wait until every input partition is current, so they are built
+# once, from a complete and current set.
+_OUT_OF_DATE = dg.AutomationCondition.any_deps_updated().since(
+    dg.AutomationCondition.newly_updated() | dg.AutomationCondition.newly_requested())
+ACROSS_DISCIPLINES = AUTOMATED & ~dg.AutomationCondition.any_deps_match(_OUT_OF_DATE)
+# synthesized_qa reads every discipline's seeds only to look up the texts of its paths' seeds; a change of seeds
+# reaches it through seed_kps -> kp_graph -> walk_paths, so a seeds update alone must not trigger it early.
+AFTER_WALKS = AUTOMATED.ignore(dg.AssetSelection.assets("seeds"))
 
 LLM_POOL = "llm"
 LLM_RETRY = dg.RetryPolicy(max_retries=2, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)

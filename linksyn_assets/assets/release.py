@@ -8,7 +8,7 @@ import polars as pl
 
 from linksyn_assets.assets.dataset import linkqa_dataset
 from linksyn_assets.assets.metadata import catalog, values
-from linksyn_assets.assets.policies import AUTOMATED
+from linksyn_assets.assets.policies import ACROSS_DISCIPLINES
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.qc.token_count import TokenCounter
 from linksyn_assets.release.files import (
@@ -124,7 +124,7 @@ def _leave_reasons(disciplines: list[str], release_rejects: pl.DataFrame) -> pl.
     return pl.concat(frames)
 
 
-@dg.asset(deps=[linkqa_dataset], automation_condition=AUTOMATED, group_name="release", kinds={"parquet"},
+@dg.asset(deps=[linkqa_dataset], automation_condition=ACROSS_DISCIPLINES, group_name="release", kinds={"parquet"},
           description="Every discipline's linkqa_dataset as one release: near-duplicates across disciplines "
                       "removed once, Parquet shards + JSONL and a dataset card (README.md) in <data dir>/release.")
 def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsResource,

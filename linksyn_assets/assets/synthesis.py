@@ -8,7 +8,7 @@ import polars as pl
 
 from linksyn_assets.assets.llm_batch import run_llm_batch
 from linksyn_assets.assets.metadata import catalog, counts, preview
-from linksyn_assets.assets.policies import AUTOMATED, LLM_STEP
+from linksyn_assets.assets.policies import AFTER_WALKS, AUTOMATED, LLM_STEP
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import prompt_versions
 from linksyn_assets.records import DifficultyRating, HardeningAnswer, SynthesisAnswer
@@ -47,7 +47,7 @@ def _llm_metadata(table: pl.DataFrame, client_meta: dict[str, Any], model: str,
                    "prompt_version": version, **client_meta}
 
 
-@dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
+@dg.asset(partitions_def=discipline_partitions, automation_condition=AFTER_WALKS,
           **LLM_STEP, group_name="synthesis", kinds={"polars"},
           ins={"seeds": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
           description="New QA written by the LLM from each path's 2-4 seeds, with solution, KPs used and "
