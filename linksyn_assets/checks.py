@@ -20,6 +20,7 @@ from linksyn_assets.qc.table_checks import (
 )
 from linksyn_assets.storage import data_dir, read_if_present
 from resources.pipeline_settings import LinkSynSettingsResource
+from resources.seed_source import SeedSourceResource
 
 
 def _result(check: TableCheck) -> dg.AssetCheckResult:
@@ -57,15 +58,29 @@ def seed_kps_extracted(seed_kps: pl.DataFrame, settings: LinkSynSettingsResource
 
 
 @dg.asset_check(asset="kp_graph", partitions_def=discipline_partitions,
-                description="The discipline has KPs in its graph; reports the share of its KPs without an edge.")
-def kp_graph_has_discipline_kps(kp_graph: dict[str, pl.DataFrame]) -> dg.AssetCheckResult:
+                description="The discipline has KPs in its graph, and the graph was built from every active "
+                            "discipline's seed_kps; reports the share of its KPs without an edge.")
+def kp_graph_has_discipline_kps(context: dg.AssetCheckExecutionContext, kp_graph: dict[str, pl.DataFrame],
+                                seed_source: SeedSourceResource) -> dg.AssetCheckResult:
     nodes, edges = kp_graph["nodes"], kp_graph["edges"]
     home = nodes.filter(pl.col("in_discipline"))["kp_id"]
     linked = pl.concat([edges["source"], edges["target"]]).unique() if edges.height else home.clear()
     isolated = int((~home.is_in(linked.implode())).sum()) if home.len() else 0
-    return _result(share_within("discipline_kps", home.len(), nodes.height, at_least=1e-9)
+    read = set(_latest_values(context, "kp_graph").get("input_disciplines", []))
+    with_seeds = set(seed_source.load().seeds["discipline"].unique().to_list())  # active, with valid seeds
+    absent = sorted(with_seeds - read)
+    inputs = TableCheck(not absent, {f"built without the seed_kps of {absent}": len(absent)} if absent else {},
+                        absent[:5], {"input_disciplines": float(len(read))})
+    return _result(share_within("discipline_kps", home.len(), nodes.height, at_least=1e-9) & inputs
                    & TableCheck(True, values={"isolated_kp_share": round(isolated / home.len(), 4)
                                               if home.len() else 0.0}))
+
+
+def _latest_values(context: dg.AssetCheckExecutionContext, asset: str) -> dict:
+    """The metadata of this partition's latest materialization of the asset, as plain values."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(dg.AssetKey(asset), [context.partition_key]), limit=1).records
+    return values(records[0].asset_materialization) if records else {}
 
 
 @dg.asset_check(asset="walk_paths", partitions_def=discipline_partitions,
@@ -73,9 +88,7 @@ def kp_graph_has_discipline_kps(kp_graph: dict[str, pl.DataFrame]) -> dg.AssetCh
                             "difficulty histogram is within KL 0.05 of its target and KP coverage is not below the "
                             "uniform walk's (these two judged from 50 paths on).")
 def walk_paths_within_targets(context: dg.AssetCheckExecutionContext, walk_paths: pl.DataFrame) -> dg.AssetCheckResult:
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(dg.AssetKey("walk_paths"), [context.partition_key]), limit=1).records
-    meta = values(records[0].asset_materialization) if records else {}
+    meta = _latest_values(context, "walk_paths")
     number = {k: float(meta.get(k, 0.0)) for k in ("difficulty_kl", "kp_coverage", "kp_coverage_uniform")}
     return _result(walk_within_targets(walk_paths.height, number["difficulty_kl"], number["kp_coverage"],
                                        number["kp_coverage_uniform"], int(meta.get("paths_wanted", 0))))

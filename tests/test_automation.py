@@ -124,3 +124,28 @@ def test_automation_runs_cross_discipline_assets_only_on_a_complete_set(stub_env
         materialize("seed_kps", "physics")
         tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
         assert requested(tick)["kp_graph"] == both
+
+
+def test_automation_does_not_request_past_a_failed_blocking_check(stub_env: StubServer, tmp_path: Path,
+                                                                  data_dir: Path) -> None:
+    from linksyn_assets.assets import ALL_ASSETS
+    from linksyn_assets.checks import ALL_CHECKS
+    from resources import build_resources
+
+    folder = tmp_path / "seeds"
+    write_jsonl(folder / "physics.jsonl", [_seed("What is the unit of force?", "newton", "physics", "en")])
+    # chemistry: three of four rows without an answer, over the 50% quarantine limit of seeds_well_formed
+    write_jsonl(folder / "chemistry.jsonl", [_seed("水的化学式是什么？", "H2O", "chemistry", "zh"),
+                                             *({"question": f"化学问题{i}？", "discipline": "chemistry"}
+                                               for i in range(3))])
+    resources = build_resources(seeds_path=str(folder))
+    defs = dg.Definitions(assets=ALL_ASSETS, asset_checks=ALL_CHECKS, resources=resources)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(discipline_partitions.name, ["chemistry", "physics"])
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        for d in ("chemistry", "physics"):  # the sensor's runs: seeds and their checks
+            dg.materialize([*ALL_ASSETS, *ALL_CHECKS], selection=["seeds"], partition_key=d, instance=instance,
+                           resources=resources, raise_on_error=False)
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        assert sorted(tick.get_requested_partitions(dg.AssetKey("seed_kps"))) == ["physics"]
+    assert stub_env.count == 0

@@ -107,3 +107,21 @@ def test_invalid_synthesis_answers_stop_hardening_and_verification(stub_env: Stu
     assert written == {"kp_graph", "walk_paths", "synthesized_qa"}
     assert stub_env.state.by_stage["synthesize"] > 0
     assert stub_env.state.by_stage["harden"] == stub_env.state.by_stage["verify"] == 0
+
+
+def test_a_graph_built_without_a_disciplines_kps_fails_its_check(stub_env: StubServer, linked_seeds: Path,
+                                                                 data_dir: Path) -> None:
+    from linksyn_assets.location import build_definitions
+
+    defs = build_definitions(build_resources(seeds_path=str(linked_seeds)))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(discipline_partitions.name, ["mathematics", "physics"])
+        for d in ("mathematics", "physics"):
+            assert defs.resolve_job_def("linksyn_ingest").execute_in_process(partition_key=d, instance=instance).success
+        (data_dir / "assets" / "seed_kps" / "mathematics.parquet").unlink()  # its table lost after the run
+        result = defs.resolve_job_def("linksyn_pipeline").execute_in_process(
+            partition_key="physics", instance=instance, asset_selection=[dg.AssetKey("kp_graph")])
+    check = next(e for e in result.get_asset_check_evaluations()
+                 if e.asset_check_key.name == "kp_graph_has_discipline_kps")
+    assert not check.passed
+    assert check.metadata["problems"].value == {"built without the seed_kps of ['mathematics']": 1}

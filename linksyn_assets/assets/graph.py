@@ -75,4 +75,5 @@ def kp_graph(context: dg.AssetExecutionContext, seed_kps: pl.DataFrame,
         "kp_seed_links": tables.kp_seeds.height,
         "aliases": tables.aliases.height,
         "stale_disciplines_excluded": stale,
+        "input_disciplines": sorted(set(seed_kps["discipline"].unique().to_list()) & active),
     }))

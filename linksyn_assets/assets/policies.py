@@ -6,9 +6,10 @@ configuration) are raised with allow_retries=False."""
 
 import dagster as dg
 
-# Every asset downstream of `seeds` runs when its inputs change, and only once all of them exist and none is
-# being materialized. `seeds` itself is fed by the sensor or the schedule.
-AUTOMATED = dg.AutomationCondition.eager()
+# Every asset downstream of `seeds` runs when its inputs change, and only once all of them exist, none is being
+# materialized and their blocking checks passed (a failed one keeps the LLM steps after it from being requested).
+# `seeds` itself is fed by the sensor or the schedule.
+AUTOMATED = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 # kp_graph and the release read every discipline's partition of their input. Eager alone would request them as
 # soon as one input partition changed, while another is itself out of date (its own inputs changed after it)
 # and about to be refreshed in a separate run: wait until every input partition is current, so they are built
