@@ -26,6 +26,13 @@ def test_a_ui_run_after_linksyn_run_uses_its_flags_and_pays_nothing(stub_env: St
     assert json.loads((data_dir / "settings.json").read_text(encoding="utf-8")) == {"walk": {"paths_per_discipline": 2}}
     paths = pl.read_parquet(data_dir / "assets" / "walk_paths" / "physics.parquet")
     assert paths.height == 2
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:  # the CLI launched the UI's own jobs
+        runs = sorted((r.job_name, r.tags.get("dagster/partition", "-")) for r in instance.get_runs())
+        assert all(r.tags.get("linksyn/launched_by") == "linksyn run" for r in instance.get_runs())
+    assert runs == [("linksyn_ingest", "mathematics"), ("linksyn_ingest", "physics"),
+                    ("linksyn_pipeline", "mathematics"), ("linksyn_pipeline", "physics"), ("linksyn_release", "-")]
     calls = stub_env.count
     # the code location as `dagster dev` loads it, its job launched on the same instance for one discipline
     script = textwrap.dedent("""
