@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.schedules import daily_ingest_schedule
@@ -107,6 +108,8 @@ def test_automation_runs_cross_discipline_assets_only_on_a_complete_set(stub_env
         for asset in plan:  # what the daemon launches, in dependency order
             for d in both:
                 materialize(asset, d)
+        graphs = {f.relative_to(data_dir): pl.read_parquet(f)
+                  for f in (data_dir / "assets" / "kp_graph").rglob("*.parquet")}
         tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
         # then the release, once (it is unpartitioned), and nothing else
         assert tick.total_requested == tick.get_num_requested(dg.AssetKey("linkqa_release")) == 1
@@ -124,6 +127,22 @@ def test_automation_runs_cross_discipline_assets_only_on_a_complete_set(stub_env
         materialize("seed_kps", "physics")
         tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
         assert requested(tick)["kp_graph"] == both
+
+    # the graphs automation built equal the ones `linksyn run` builds from the same seeds
+    import os
+    import subprocess
+    import sys
+
+    cli_data = data_dir.parent / "cli_data"
+    out = subprocess.run([sys.executable, "-m", "linksyn_assets.cli", "run", "--seeds", str(linked_seeds), "--select",
+                          "seeds,seed_kps,kp_graph"], capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "DAGSTER_HOME": str(data_dir.parent / "cli_home"),
+                              "LINKSYN_DATA_DIR": str(cli_data)})
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert sorted(graphs) and sorted(graphs) == sorted(f.relative_to(cli_data) for f in
+                                                     (cli_data / "assets" / "kp_graph").rglob("*.parquet"))
+    for name, table in graphs.items():
+        assert table.equals(pl.read_parquet(cli_data / name)), name
 
 
 def test_automation_does_not_request_past_a_failed_blocking_check(stub_env: StubServer, tmp_path: Path,

@@ -83,6 +83,24 @@ def test_the_ui_shows_assets_partitions_checks_schemas_and_plots(webserver: str,
                 for c in n["assetChecksOrError"]["checks"] if c["blocking"]}
     assert blocking == {"seeds_well_formed", "seed_kps_extracted", "synthesized_qa_schema_valid"}
 
+    latest = graphql(webserver, """{ assetNodes { assetKey { path }
+        latestMaterializationByPartition(partitions: ["physics"]) { metadataEntries { label __typename } } } }""")
+    shown = {n["assetKey"]["path"][0]: {e["label"]: e["__typename"] for m in n["latestMaterializationByPartition"]
+                                        if m for e in m["metadataEntries"]}
+             for n in latest["assetNodes"] if n["assetKey"]["path"][0] in PARTITIONED}
+    for name, entries in shown.items():  # the catalog: counts, schema, a preview and one details block
+        assert entries["dagster/row_count"] == "IntMetadataEntry", name
+        assert entries["dagster/column_schema"] == "TableSchemaMetadataEntry", name
+        assert entries["details"] == "JsonMetadataEntry" and len(entries) <= 12, name
+        assert any(v == "MarkdownMetadataEntry" for k, v in entries.items() if "preview" in k or k == "top_kps"), name
+    for name, plot in (("kp_graph", "degree_distribution"), ("walk_paths", "coverage_curve"),
+                       ("walk_paths", "difficulty_mix"), ("hard_qa", "difficulty_before_after")):
+        assert shown[name][plot] == "MarkdownMetadataEntry", plot
+    release = graphql(webserver, """{ assetNodeOrError(assetKey: {path: ["linkqa_release"]}) { ... on AssetNode {
+        assetMaterializations(limit: 1) { metadataEntries { label } } } } }""")["assetNodeOrError"]
+    labels = {e["label"] for e in release["assetMaterializations"][0]["metadataEntries"]}
+    assert {"discipline_mix_plot", "removed_by_reason_plot", "cost_by_stage_plot", "card"} <= labels
+
     driver = _browser()
     try:
         driver.get(f"{webserver}/assets/seeds?view=checks")
