@@ -40,7 +40,8 @@ sys.path.insert(0, str(ROOT))
 
 from peak_memory import peak_rss_mb  # noqa: E402
 
-from linksyn_assets.kps.graph_tables import GraphTables, build_graph_tables, to_rustworkx  # noqa: E402
+from linksyn_assets.kps.corpus_graph import build_graph_tables  # noqa: E402
+from linksyn_assets.kps.graph_tables import GraphTables, to_rustworkx  # noqa: E402
 from linksyn_assets.settings import WalkParams  # noqa: E402
 from linksyn_assets.walks.csr_graph import WalkGraph  # noqa: E402
 from linksyn_assets.walks.engine import WalkEngine, kp_coverage  # noqa: E402

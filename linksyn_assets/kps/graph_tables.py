@@ -3,7 +3,8 @@
 Node v = a canonical KP; popularity p(v) = number of seeds tagged with v;
 edge weight w(u, v) = number of seeds tagged with both u and v.
 A partition (discipline d) holds the KPs of d, every edge touching them, the KPs of other
-disciplines at the far end of those edges, and the kp -> seed index for all of them.
+disciplines at the far end of those edges, and the kp -> seed index for all of them: a view of the
+corpus graph (corpus_graph.py), which is built once for all disciplines.
 """
 
 from __future__ import annotations
@@ -42,61 +43,6 @@ class GraphTables:
     def from_dict(cls, tables: dict[str, pl.DataFrame]) -> GraphTables:
         aliases = tables.get("aliases", pl.DataFrame(schema=ALIAS_SCHEMA))
         return cls(tables["nodes"], tables["edges"], tables["kp_seeds"], tables["discipline_stats"], aliases)
-
-
-def build_graph_tables(seed_kps: pl.DataFrame, discipline: str) -> GraphTables:
-    """seed_kps: rows (seed_id, discipline, kp_id, kp_name, difficulty) of every discipline."""
-    pairs = (
-        seed_kps.filter(pl.col("kp_id").is_not_null())
-        .select("seed_id", "discipline", "kp_id", "kp_name", "difficulty")
-        .unique(subset=["seed_id", "kp_id"], keep="first", maintain_order=True)
-    )
-    all_nodes = pairs.group_by("kp_id").agg(
-        pl.col("kp_name").mode().sort().first().alias("name"),
-        pl.col("seed_id").n_unique().cast(pl.Int64).alias("popularity"),
-        pl.col("discipline").unique().sort().alias("disciplines"),
-    )
-    left = pairs.select("seed_id", pl.col("kp_id").alias("source"))
-    right = pairs.select("seed_id", pl.col("kp_id").alias("target"))
-    all_edges = (
-        left.join(right, on="seed_id")
-        .filter(pl.col("source") < pl.col("target"))
-        .group_by("source", "target")
-        .agg(pl.len().cast(pl.Int64).alias("weight"))
-    )
-    home = all_nodes.filter(pl.col("disciplines").list.contains(discipline)).select("kp_id")
-    edges = (
-        all_edges.filter(pl.col("source").is_in(home["kp_id"].implode())
-                         | pl.col("target").is_in(home["kp_id"].implode()))
-        .sort("source", "target")
-    )
-    keep = pl.concat([home["kp_id"], edges["source"], edges["target"]]).unique()
-    nodes = (
-        all_nodes.filter(pl.col("kp_id").is_in(keep.implode()))
-        .with_columns(
-            pl.col("disciplines").list.contains(discipline).alias("in_discipline"),
-            (pl.col("disciplines").list.len() > 1).alias("is_bridge"),
-        )
-        .sort("kp_id")
-        .select(list(NODE_SCHEMA))
-    )
-    kp_seeds = (
-        pairs.filter(pl.col("kp_id").is_in(nodes["kp_id"].implode()))
-        .select("kp_id", "seed_id", pl.col("discipline").alias("seed_discipline"),
-                pl.col("difficulty").cast(pl.Int8))
-        .sort("kp_id", "seed_id")
-    )
-    aliases = (
-        seed_kps.filter(pl.col("kp_id").is_in(nodes["kp_id"].implode()))
-        .group_by("kp_id", pl.col("kp_name").alias("surface")).agg(pl.len().cast(pl.Int64).alias("count"))
-        .sort("kp_id", "count", "surface", descending=[False, True, False])
-    )
-    stats = (
-        seed_kps.group_by("discipline").agg(pl.col("seed_id").n_unique().cast(pl.Int64).alias("seeds"))
-        .sort("discipline")
-    )
-    return GraphTables(nodes.cast(NODE_SCHEMA), edges.cast(EDGE_SCHEMA), kp_seeds.cast(KP_SEED_SCHEMA),
-                       stats.cast(STATS_SCHEMA), aliases.cast(ALIAS_SCHEMA))
 
 
 def to_rustworkx(tables: GraphTables) -> tuple[rx.PyGraph, dict[str, int]]:

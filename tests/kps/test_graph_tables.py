@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from linksyn_assets.kps.graph_tables import build_graph_tables, graph_summary, to_rustworkx
+from linksyn_assets.kps.corpus_graph import build_graph_tables
+from linksyn_assets.kps.graph_tables import graph_summary, to_rustworkx
 
 
 def _seed_kps() -> pl.DataFrame:

@@ -1,0 +1,78 @@
+"""Corpus graphs on disk, addressed by the content of their inputs: <root>/<version>/ holds the tables of
+corpus_graph.py and every discipline's summary. A version is built once: concurrent builders of the same
+version wait on a lock and the later ones read what the first wrote; a folder is published by one rename,
+so a reader never sees half of it."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import polars as pl
+
+from linksyn_assets.kps.corpus_graph import TABLES, CorpusGraph, partition_summaries
+
+FORMAT = "corpus-graph-v1"  # bump when the tables or their meaning change: older folders are then not reused
+DONE = "summaries.json"  # written last
+
+
+def content_version(files: Sequence[tuple[str, Path]]) -> str:
+    """A digest of the inputs: each (name, file) pair's name and bytes, in the given order."""
+    digest = hashlib.blake2b(FORMAT.encode(), digest_size=16)
+    for name, path in files:
+        digest.update(b"\0" + name.encode("utf-8") + b"\0")
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_corpus(root: Path, version: str, build: Callable[[], CorpusGraph]) -> tuple[Path, bool]:
+    """The folder of this version, built by `build` unless it exists. Returns (folder, built here)."""
+    folder = root / version
+    if (folder / DONE).exists():
+        return folder, False
+    with _locked(root / f".{version}.lock"):
+        if (folder / DONE).exists():
+            return folder, False
+        corpus = build()
+        tmp = root / f".{version}.{os.getpid()}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for name, frame in corpus.as_dict().items():
+            frame.write_parquet(tmp / f"{name}.parquet", compression="zstd")
+        (tmp / DONE).write_text(json.dumps(partition_summaries(corpus), ensure_ascii=False), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)  # a half-written folder of a crashed builder
+        os.rename(tmp, folder)
+    return folder, True
+
+
+def read_corpus(folder: Path) -> CorpusGraph:
+    if not (folder / DONE).exists():
+        raise FileNotFoundError(f"corpus graph {folder} is missing or incomplete: re-materialize kp_graph")
+    return CorpusGraph(**{name: pl.read_parquet(folder / f"{name}.parquet") for name in TABLES})
+
+
+def read_summary(folder: Path, discipline: str) -> dict[str, object] | None:
+    return json.loads((folder / DONE).read_text(encoding="utf-8")).get(discipline)
+
+
+def folder_mb(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
