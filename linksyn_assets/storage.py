@@ -29,6 +29,11 @@ def asset_file(asset: str, partition: str) -> Path:
     return assets_dir() / asset / f"{partition}.parquet"
 
 
+def corpus_dir(kind: str) -> Path:
+    """Content-addressed tables shared by every discipline partition (e.g. the corpus KP graph)."""
+    return data_dir() / "corpus" / kind
+
+
 def retired_file(asset: str, partition: str) -> Path:
     """Rows an asset no longer holds, each with the reason it left (kept for ever, appended to)."""
     return data_dir() / "retired" / asset / f"{partition}.parquet"

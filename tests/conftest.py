@@ -98,3 +98,13 @@ def stub_env(stub: StubServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("LINKSYN_API_KEY_ENV", "LINKSYN_TEST_KEY")
     os.environ.pop("LINKSYN_SETTINGS", None)
     return stub
+
+
+def graph_nodes(data_dir: Path, discipline: str):  # noqa: ANN201 -- a polars DataFrame
+    """The nodes of a discipline's kp_graph partition: its view of the corpus graph it refers to."""
+    import polars as pl
+
+    from linksyn_assets.kps.corpus_store import read_partition
+
+    ref = pl.read_parquet(data_dir / "assets" / "kp_graph" / discipline / "corpus.parquet")
+    return read_partition(ref, discipline).nodes

@@ -109,19 +109,32 @@ def test_invalid_synthesis_answers_stop_hardening_and_verification(stub_env: Stu
     assert stub_env.state.by_stage["harden"] == stub_env.state.by_stage["verify"] == 0
 
 
-def test_a_graph_built_without_a_disciplines_kps_fails_its_check(stub_env: StubServer, linked_seeds: Path,
-                                                                 data_dir: Path) -> None:
+def test_a_lost_input_stops_the_graph_and_a_graph_missing_a_discipline_fails_its_check(
+        stub_env: StubServer, linked_seeds: Path, data_dir: Path) -> None:
+    from linksyn_assets.assets.metadata import values
     from linksyn_assets.location import build_definitions
+    from linksyn_assets.qc.table_checks import inputs_complete
 
-    defs = build_definitions(build_resources(seeds_path=str(linked_seeds)))
+    resources = build_resources(seeds_path=str(linked_seeds))
+    defs = build_definitions(resources)
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(discipline_partitions.name, ["mathematics", "physics"])
         for d in ("mathematics", "physics"):
             assert defs.resolve_job_def("linksyn_ingest").execute_in_process(partition_key=d, instance=instance).success
-        (data_dir / "assets" / "seed_kps" / "mathematics.parquet").unlink()  # its table lost after the run
-        result = defs.resolve_job_def("linksyn_pipeline").execute_in_process(
-            partition_key="physics", instance=instance, asset_selection=[dg.AssetKey("kp_graph")])
-    check = next(e for e in result.get_asset_check_evaluations()
-                 if e.asset_check_key.name == "kp_graph_has_discipline_kps")
-    assert not check.passed
-    assert check.metadata["problems"].value == {"built without the seed_kps of ['mathematics']": 1}
+        kept = (data_dir / "assets" / "seed_kps" / "mathematics.parquet").rename(data_dir / "kept.parquet")
+        lost = defs.resolve_job_def("linksyn_pipeline").execute_in_process(
+            partition_key="physics", instance=instance, asset_selection=[dg.AssetKey("kp_graph")],
+            raise_on_error=False)
+        assert "seed_kps of ['mathematics'] were materialized but their files are gone" in \
+            lost.get_step_failure_events()[0].step_failure_data.error.message
+        assert not (data_dir / "corpus" / "kp_graph").exists() or not any((data_dir / "corpus" / "kp_graph").iterdir())
+        kept.rename(data_dir / "assets" / "seed_kps" / "mathematics.parquet")
+        assert defs.resolve_job_def("linksyn_pipeline").execute_in_process(
+            partition_key="physics", instance=instance, asset_selection=[dg.AssetKey("kp_graph")]).success
+        graph = instance.fetch_materializations(dg.AssetRecordsFilter(dg.AssetKey("kp_graph"), ["physics"]),
+                                                limit=1).records[0].asset_materialization
+    assert values(graph)["input_disciplines"] == ["mathematics", "physics"]
+    # chemistry seeds arrive after the graph was built: rechecking the graph says what it lacks
+    missing = inputs_complete({"mathematics", "physics"}, {"mathematics", "physics", "chemistry"})
+    assert not missing.passed and missing.problems == {"built without the seed_kps of ['chemistry']": 1}
+    assert inputs_complete({"mathematics", "physics"}, {"mathematics", "physics"}).passed

@@ -17,7 +17,7 @@ from linksyn_assets.assets.metadata import materialized
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.stages import RELEASE
 from resources import build_resources
-from tests.conftest import linked_seed_rows, write_jsonl
+from tests.conftest import graph_nodes, linked_seed_rows, write_jsonl
 from tests.stub_llm_server import StubServer
 from tests.test_pipeline import _run_all
 
@@ -95,7 +95,7 @@ def test_a_discipline_that_left_the_seed_source_is_not_mixed_into_graph_or_relea
         release = second[("linkqa_release", "-")]
         assert release["stale_disciplines_excluded"] == ["mathematics"]
         assert set(release["by_discipline"]) == {"physics"}
-        nodes = pl.read_parquet(data_dir / "assets" / "kp_graph" / "physics" / "nodes.parquet")
+        nodes = graph_nodes(data_dir, "physics")
         assert not nodes["disciplines"].explode().is_in(["mathematics"]).any()
         stale = dg.materialize(ALL_ASSETS, selection=["kp_graph"], partition_key="mathematics", instance=instance,
                                resources=build_resources(seeds_path=str(physics_only)), raise_on_error=False)

@@ -16,7 +16,7 @@ from linksyn_assets.checks import ALL_CHECKS
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.stages import INGEST, PER_DISCIPLINE
 from resources import build_resources
-from tests.conftest import write_jsonl
+from tests.conftest import graph_nodes, write_jsonl
 from tests.stub_llm_server import StubServer
 
 DISCIPLINES = ["mathematics", "physics"]
@@ -53,8 +53,7 @@ def test_all_assets_two_disciplines_then_no_new_llm_calls(stub_env: StubServer, 
         instance.add_dynamic_partitions(discipline_partitions.name, DISCIPLINES)
         meta = _run_all(instance, resources, DISCIPLINES)
         for (asset, d), values in meta.items():  # the catalog's row count and column schema match the files
-            frame = (pl.read_parquet(data_dir / "assets" / "kp_graph" / d / "nodes.parquet") if asset == "kp_graph"
-                     else _read(data_dir, asset, d))
+            frame = graph_nodes(data_dir, d) if asset == "kp_graph" else _read(data_dir, asset, d)
             assert values["dagster/row_count"] == frame.height, asset
             assert [(c.name, c.type) for c in values["dagster/column_schema"].columns] == [
                 (name, str(dtype)) for name, dtype in frame.schema.items()], asset
@@ -75,8 +74,7 @@ def test_all_assets_two_disciplines_then_no_new_llm_calls(stub_env: StubServer, 
             assert seeds.height == 6 and meta[("seeds", d)]["rows"] == 6
             kps = _read(data_dir, "seed_kps", d)
             assert kps["seed_id"].n_unique() == 6 and kps["error"].null_count() == kps.height
-            graph_dir = data_dir / "assets" / "kp_graph" / d
-            nodes = pl.read_parquet(graph_dir / "nodes.parquet")
+            nodes = graph_nodes(data_dir, d)
             assert meta[("kp_graph", d)]["edges"] > 0
             paths = _read(data_dir, "walk_paths", d)
             assert paths.height == 4
@@ -94,7 +92,7 @@ def test_all_assets_two_disciplines_then_no_new_llm_calls(stub_env: StubServer, 
             assert set(dataset["kp_ids"].explode()) <= set(nodes["kp_id"])
             exported = [json.loads(line) for line in (data_dir / "dataset" / f"{d}.jsonl").read_text().splitlines()]
             assert [r["record_id"] for r in exported] == dataset["record_id"].to_list()
-        bridges = pl.read_parquet(data_dir / "assets" / "kp_graph" / "physics" / "nodes.parquet")
+        bridges = graph_nodes(data_dir, "physics")
         assert bridges.filter(pl.col("is_bridge")).height > 0  # 'exponentially' is in both disciplines
 
         for run in instance.get_runs():  # the key never reaches Dagster's event log or metadata

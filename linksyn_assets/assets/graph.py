@@ -1,14 +1,26 @@
-"""`kp_graph`: nodes, weighted co-occurrence edges, kp->seed index (bridges included)."""
+"""`kp_graph`: a discipline's view of the corpus KP graph (nodes, weighted co-occurrence edges, kp->seed
+index, bridges included), the corpus built once for every discipline."""
 
+import time
 
 import dagster as dg
 import polars as pl
 
-from linksyn_assets.assets.metadata import catalog, preview
+from linksyn_assets.assets.metadata import catalog, preview, table_metadata
 from linksyn_assets.assets.policies import ACROSS_DISCIPLINES
-from linksyn_assets.kps.graph_tables import build_graph_tables, degree_histogram, graph_summary
+from linksyn_assets.kps.corpus_graph import build_corpus_graph
+from linksyn_assets.kps.corpus_store import (
+    content_version,
+    ensure_corpus,
+    folder_mb,
+    read_corpus_disciplines,
+    read_summary,
+    reference,
+)
+from linksyn_assets.kps.graph_tables import NODE_SCHEMA
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.seeds.disciplines import stale_disciplines
+from linksyn_assets.storage import asset_file, corpus_dir
 from linksyn_assets.svg_chart import chart, markdown_image
 from resources.seed_source import SeedSourceResource
 
@@ -41,13 +53,16 @@ def unready_inputs(instance: dg.DagsterInstance, disciplines: list[str], run_id:
 @dg.asset(partitions_def=discipline_partitions, automation_condition=ACROSS_DISCIPLINES,
           group_name="knowledge", kinds={"polars", "rustworkx"},
           ins={"seed_kps": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
-          description="KP co-occurrence graph of one discipline, built from every discipline's seed_kps "
-                      "so that KPs shared with other disciplines are kept as bridges.")
-def kp_graph(context: dg.AssetExecutionContext, seed_kps: pl.DataFrame,
+          description="KP co-occurrence graph of one discipline: its KPs, every edge touching them and the KPs "
+                      "of other disciplines at their far ends (bridges). A view of the corpus graph, which is "
+                      "built once per content version of every discipline's seed_kps and shared by all partitions "
+                      "(<data dir>/corpus/kp_graph/<version>/); the partition stores which version it reads.")
+def kp_graph(context: dg.AssetExecutionContext, seed_kps: pl.LazyFrame,
              seed_source: SeedSourceResource) -> dg.Output[dict[str, pl.DataFrame]]:
+    discipline = context.partition_key
     active = set(seed_source.disciplines())
-    if context.partition_key not in active:
-        raise dg.Failure(f"discipline {context.partition_key!r} is not in the current seed source "
+    if discipline not in active:
+        raise dg.Failure(f"discipline {discipline!r} is not in the current seed source "
                          f"{seed_source.root()}; remove its partition with `linksyn disciplines --prune`",
                          allow_retries=False)
     waiting = unready_inputs(context.instance, sorted(active), context.run_id)
@@ -56,24 +71,41 @@ def kp_graph(context: dg.AssetExecutionContext, seed_kps: pl.DataFrame,
                          + "; ".join(f"{d}: {why}" for d, why in waiting.items())
                          + ". Run the linksyn_ingest job for them first (or use the asset backfill or the "
                            "automation sensor, which order the stages).", allow_retries=False)
-    stale = stale_disciplines(seed_kps["discipline"].unique().to_list(), active)
+    registered = context.instance.get_dynamic_partitions(discipline_partitions.name)
+    stale = stale_disciplines(registered, active)
     if stale:
         context.log.warning(f"seed_kps of {len(stale)} discipline(s) no longer in the seed source are left out of "
                             f"the graph: {stale} (`linksyn disciplines --prune` removes their partitions)")
-    tables = build_graph_tables(seed_kps.filter(pl.col("discipline").is_in(sorted(active))), context.partition_key)
-    summary = graph_summary(tables)
-    top = tables.nodes.filter(pl.col("in_discipline")).sort("popularity", "kp_id", descending=[True, False])
-    hist = degree_histogram(tables)
-    degree_plot = chart({"KPs": (hist["degree"].to_list(), hist["kps"].to_list())}, "Degree distribution (log-log)",
+    inputs = [(d, asset_file("seed_kps", d)) for d in sorted(active)]
+    lost = [d for d, path in inputs if not path.exists()]
+    if lost:
+        raise dg.Failure(f"seed_kps of {lost} were materialized but their files are gone from "
+                         f"{asset_file('seed_kps', lost[0]).parent}: re-run linksyn_ingest for them",
+                         allow_retries=False)
+    started = time.perf_counter()
+    version = content_version(inputs)
+    folder, built = ensure_corpus(corpus_dir("kp_graph"), version,
+                                  lambda: build_corpus_graph(pl.scan_parquet([path for _, path in inputs])))
+    context.log.info(f"corpus graph {version} {'built' if built else 'reused'} in "
+                     f"{time.perf_counter() - started:.1f}s ({folder})")
+    summary = read_summary(folder, discipline) or {}
+    hist = summary.pop("degree_histogram", {})
+    top = pl.DataFrame(summary.pop("top_kps", []), schema={"name": pl.String, "popularity": pl.Int64,
+                                                          "disciplines": pl.List(pl.String), "is_bridge": pl.Boolean})
+    degree_plot = chart({"KPs": ([int(d) for d in hist], list(hist.values()))}, "Degree distribution (log-log)",
                         "degree", "number of KPs", log=True, points=True)
-    return dg.Output(tables.as_dict(), metadata=catalog(tables.nodes, {
-        "rows": tables.nodes.height,  # nodes; the edge and index tables are counted in details
+    schema = pl.DataFrame(schema=NODE_SCHEMA)
+    shown = {**table_metadata(schema), "dagster/row_count": dg.MetadataValue.int(int(summary.get("nodes", 0)))}
+    return dg.Output({"corpus": reference(version, folder)}, metadata={**shown, **catalog(None, {
+        "rows": int(summary.get("nodes", 0)),  # nodes of the discipline's view; edges and more in details
         "top_kps": preview(top, ["name", "popularity", "disciplines", "is_bridge"], rows=15),
         "degree_distribution": dg.MetadataValue.md(markdown_image(degree_plot, "degree distribution")),
+        "corpus": dg.MetadataValue.path(str(folder)),
     }, {
         **summary,
-        "kp_seed_links": tables.kp_seeds.height,
-        "aliases": tables.aliases.height,
+        "corpus_version": version,
+        "corpus_built_here": built,
+        "corpus_mb": round(folder_mb(folder), 3),
         "stale_disciplines_excluded": stale,
-        "input_disciplines": sorted(set(seed_kps["discipline"].unique().to_list()) & active),
-    }))
+        "input_disciplines": sorted(read_corpus_disciplines(folder) & active),
+    })})

@@ -7,7 +7,7 @@ import polars as pl
 
 from linksyn_assets.assets.metadata import catalog, preview
 from linksyn_assets.assets.policies import AUTOMATED
-from linksyn_assets.kps.graph_tables import GraphTables
+from linksyn_assets.kps.corpus_store import read_partition
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.storage import asset_file, read_if_present, retired_file, write_parquet_atomic
 from linksyn_assets.svg_chart import bar_chart, markdown_image
@@ -29,7 +29,7 @@ def walk_paths(context: dg.AssetExecutionContext, kp_graph: dict[str, pl.DataFra
                settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
     discipline = context.partition_key
     params = settings.plain().walk
-    tables = GraphTables.from_dict(kp_graph)
+    tables = read_partition(kp_graph["corpus"], discipline)
     graph = WalkGraph.from_tables(tables)
     wanted = paths_wanted(discipline, tables.discipline_stats, params)
     home_seeds = tables.kp_seeds.filter(pl.col("seed_discipline") == discipline).unique("seed_id")

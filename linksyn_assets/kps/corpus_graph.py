@@ -193,6 +193,7 @@ def partition_summary(corpus: CorpusGraph, discipline: str) -> dict[str, object]
         "bridge_kps": int(bridges.sum()), "foreign_kps": int(keep.sum() - home.sum()),
         "corpus_components_touched": int(np.unique(components).size),
         "isolated_kps": int((degrees == 0).sum()),
+        "isolated_home_kps": int((home & (view_degree == 0)).sum()),
         "mean_degree": round(float(degrees.mean()), 3) if degrees.size else 0.0,
         "max_degree": int(degrees.max()) if degrees.size else 0,
         "degree_histogram": {int(d): int(c) for d, c in enumerate(histogram) if c},

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import polars as pl
 
-from linksyn_assets.kps.corpus_graph import TABLES, CorpusGraph, partition_summaries
+from linksyn_assets.kps.corpus_graph import TABLES, CorpusGraph, partition_summaries, partition_tables
+from linksyn_assets.kps.graph_tables import GraphTables
+from linksyn_assets.storage import data_dir
 
 FORMAT = "corpus-graph-v1"  # bump when the tables or their meaning change: older folders are then not reused
 DONE = "summaries.json"  # written last
@@ -74,5 +76,23 @@ def read_summary(folder: Path, discipline: str) -> dict[str, object] | None:
     return json.loads((folder / DONE).read_text(encoding="utf-8")).get(discipline)
 
 
+def read_corpus_disciplines(folder: Path) -> set[str]:
+    """Disciplines whose seed_kps went into this corpus version."""
+    return set(json.loads((folder / DONE).read_text(encoding="utf-8")))
+
+
 def folder_mb(folder: Path) -> float:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
+
+
+def reference(version: str, folder: Path) -> pl.DataFrame:
+    """What a discipline partition of kp_graph stores: which corpus version it is a view of, and where that
+    lives relative to the data dir (so a data dir can be moved)."""
+    return pl.DataFrame({"version": [version], "path": [str(folder.relative_to(data_dir()))]})
+
+
+def read_partition(ref: pl.DataFrame, discipline: str) -> GraphTables:
+    """The discipline's tables from the corpus version its partition refers to."""
+    if ref.height != 1 or "path" not in ref.columns:
+        raise ValueError("kp_graph partition: expected one corpus reference row; re-materialize kp_graph")
+    return partition_tables(read_corpus(data_dir() / ref["path"][0]), discipline)

@@ -95,3 +95,11 @@ def dataset_clean(rows: int, contaminated: list[str], duplicates: list[str], agr
         return check & share_within("verification_agreement", agree, verified, at_least=min_agreement)
     return check & TableCheck(True, values={"verification_agreement": round(agree / verified, 4) if verified
                                             else 0.0})
+
+
+def inputs_complete(read: set[str], expected: set[str]) -> TableCheck:
+    """A cross-discipline table built from every expected discipline's input (e.g. the KP graph from every
+    discipline with seeds)."""
+    absent = sorted(expected - read)
+    return TableCheck(not absent, {f"built without the seed_kps of {absent}": len(absent)} if absent else {},
+                      absent[:5], {"input_disciplines": float(len(read))})
