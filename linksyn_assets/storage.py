@@ -3,8 +3,11 @@ the target, then an atomic rename), so a crash never leaves half a table or half
 
 from __future__ import annotations
 
+import fcntl
 import os
-from collections.abc import Callable, Iterable
+import shutil
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -74,3 +77,34 @@ def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> Path:
 def file_stamps(files: Iterable[Path]) -> tuple[tuple[str, int, int], ...]:
     """(file, size, mtime_ns) of each file: equal stamps mean the files were not changed since."""
     return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` (created if needed) across processes on this machine."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def publish_once(root: Path, name: str, done: str, write: Callable[[Path], object]) -> tuple[Path, bool]:
+    """<root>/<name>, filled by `write(folder)` unless it is complete (has the file `done`, which write makes
+    last). Concurrent callers wait on a lock and the later ones reuse the first's folder; the folder appears
+    by one rename, so a reader never sees half of it. Returns (folder, written here)."""
+    folder = root / name
+    if (folder / done).exists():
+        return folder, False
+    with locked(root / f".{name}.lock"):
+        if (folder / done).exists():
+            return folder, False
+        tmp = root / f".{name}.{os.getpid()}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        write(tmp)
+        shutil.rmtree(folder, ignore_errors=True)  # a half-written folder of a crashed writer
+        os.rename(tmp, folder)
+    return folder, True

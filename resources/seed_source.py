@@ -6,11 +6,12 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from linksyn_assets.seeds.parsed_cache import ensure_parsed, read_meta, read_parsed, source_version
 from linksyn_assets.seeds.readers import MAX_FIELD_CHARS, SeedLoad, read_seed_dir, seed_files
-from linksyn_assets.storage import SAMPLE_SEEDS_DIR, file_stamps
+from linksyn_assets.storage import SAMPLE_SEEDS_DIR, corpus_dir, file_stamps
 
-# One scan per process and source state: every partition of `seeds` reads the same files.
-_scans: dict[tuple[str, str, int, tuple[tuple[str, int, int], ...]], SeedLoad] = {}
+# The whole parsed source, read once per process and version.
+_scans: dict[Path, SeedLoad] = {}
 
 
 class SeedSourceResource(dg.ConfigurableResource):
@@ -29,14 +30,23 @@ class SeedSourceResource(dg.ConfigurableResource):
             raise FileNotFoundError(f"seed source {root} does not exist")
         return file_stamps(seed_files(root))
 
+    def parsed(self) -> Path:
+        """The folder of the parsed source (parsed now if this version of the source was not parsed yet)."""
+        version = source_version(self.root(), self.default_discipline, self.max_field_chars, self.fingerprint())
+        folder, _ = ensure_parsed(corpus_dir("seeds"), version, lambda: read_seed_dir(
+            self.root(), self.default_discipline, self.max_field_chars))
+        return folder
+
     def load(self) -> SeedLoad:
-        key = (str(self.root()), self.default_discipline, self.max_field_chars, self.fingerprint())
-        if key not in _scans:
+        folder = self.parsed()
+        if folder not in _scans:
             _scans.clear()
-            _scans[key] = read_seed_dir(self.root(), self.default_discipline, self.max_field_chars)
-        return _scans[key]
+            _scans[folder] = read_parsed(folder)
+        return _scans[folder]
+
+    def load_discipline(self, discipline: str) -> SeedLoad:
+        """One discipline's seeds and quarantined rows; file and row counts are the whole source's."""
+        return read_parsed(self.parsed(), discipline)
 
     def disciplines(self) -> list[str]:
-        load = self.load()
-        found = set(load.seeds["discipline"].to_list()) | set(load.quarantine["discipline"].to_list())
-        return sorted(d for d in found if d)
+        return sorted(d for d in read_meta(self.parsed())["disciplines"] if d)

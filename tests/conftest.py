@@ -26,6 +26,13 @@ def stub(stub_server: StubServer) -> StubServer:
     return stub_server
 
 
+@pytest.fixture(autouse=True)
+def _scratch_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test writes into the project's ./data (the parsed seed cache goes to the data dir, for example);
+    tests that look at the data dir ask for `data_dir`."""
+    monkeypatch.setenv("LINKSYN_DATA_DIR", str(tmp_path / "scratch_data"))
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     out = tmp_path / "data"

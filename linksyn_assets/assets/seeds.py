@@ -16,9 +16,8 @@ from resources.seed_source import SeedSourceResource
                       "<data dir>/quarantine/seeds/<discipline>.parquet with file, row and reason.")
 def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource) -> dg.Output[pl.DataFrame]:
     discipline = context.partition_key
-    load = seed_source.load()
-    table = load.seeds.filter(pl.col("discipline") == discipline)
-    quarantine = load.quarantine.filter(pl.col("discipline") == discipline)
+    load = seed_source.load_discipline(discipline)  # the source is parsed once, not once per partition
+    table, quarantine = load.seeds, load.quarantine
     quarantine_path = data_dir() / "quarantine" / "seeds" / f"{discipline}.parquet"
     write_parquet_atomic(quarantine, quarantine_path)
     if quarantine.height:

@@ -5,20 +5,16 @@ so a reader never sees half of it."""
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
-import shutil
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import polars as pl
 
 from linksyn_assets.kps.corpus_graph import TABLES, CorpusGraph, partition_summaries, partition_tables
 from linksyn_assets.kps.graph_tables import GraphTables
-from linksyn_assets.storage import data_dir
+from linksyn_assets.storage import data_dir, publish_once
 
 FORMAT = "corpus-graph-v1"  # bump when the tables or their meaning change: older folders are then not reused
 DONE = "summaries.json"  # written last
@@ -35,35 +31,15 @@ def content_version(files: Sequence[tuple[str, Path]]) -> str:
     return digest.hexdigest()
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def ensure_corpus(root: Path, version: str, build: Callable[[], CorpusGraph]) -> tuple[Path, bool]:
     """The folder of this version, built by `build` unless it exists. Returns (folder, built here)."""
-    folder = root / version
-    if (folder / DONE).exists():
-        return folder, False
-    with _locked(root / f".{version}.lock"):
-        if (folder / DONE).exists():
-            return folder, False
+    def write(folder: Path) -> None:
         corpus = build()
-        tmp = root / f".{version}.{os.getpid()}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
         for name, frame in corpus.as_dict().items():
-            frame.write_parquet(tmp / f"{name}.parquet", compression="zstd")
-        (tmp / DONE).write_text(json.dumps(partition_summaries(corpus), ensure_ascii=False), encoding="utf-8")
-        shutil.rmtree(folder, ignore_errors=True)  # a half-written folder of a crashed builder
-        os.rename(tmp, folder)
-    return folder, True
+            frame.write_parquet(folder / f"{name}.parquet", compression="zstd")
+        (folder / DONE).write_text(json.dumps(partition_summaries(corpus), ensure_ascii=False), encoding="utf-8")
+
+    return publish_once(root, version, DONE, write)
 
 
 def read_corpus(folder: Path) -> CorpusGraph:
