@@ -8,15 +8,7 @@ import polars as pl
 
 from linksyn_assets.assets.metadata import catalog, preview, table_metadata
 from linksyn_assets.assets.policies import ACROSS_DISCIPLINES
-from linksyn_assets.kps.corpus_graph import build_corpus_graph
-from linksyn_assets.kps.corpus_store import (
-    content_version,
-    ensure_corpus,
-    folder_mb,
-    read_corpus_disciplines,
-    read_summary,
-    reference,
-)
+from linksyn_assets.kps.corpus_store import corpus_partition, folder_mb, read_corpus_disciplines
 from linksyn_assets.kps.graph_tables import NODE_SCHEMA
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.seeds.disciplines import stale_disciplines
@@ -83,12 +75,10 @@ def kp_graph(context: dg.AssetExecutionContext, seed_kps: pl.LazyFrame,
                          f"{asset_file('seed_kps', lost[0]).parent}: re-run linksyn_ingest for them",
                          allow_retries=False)
     started = time.perf_counter()
-    version = content_version(inputs)
-    folder, built = ensure_corpus(corpus_dir("kp_graph"), version,
-                                  lambda: build_corpus_graph(pl.scan_parquet([path for _, path in inputs])))
+    part = corpus_partition(inputs, discipline, corpus_dir("kp_graph"))
+    version, folder, built, summary = part.version, part.folder, part.built, dict(part.summary)
     context.log.info(f"corpus graph {version} {'built' if built else 'reused'} in "
                      f"{time.perf_counter() - started:.1f}s ({folder})")
-    summary = read_summary(folder, discipline) or {}
     hist = summary.pop("degree_histogram", {})
     top = pl.DataFrame(summary.pop("top_kps", []), schema={"name": pl.String, "popularity": pl.Int64,
                                                           "disciplines": pl.List(pl.String), "is_bridge": pl.Boolean})
@@ -96,7 +86,7 @@ def kp_graph(context: dg.AssetExecutionContext, seed_kps: pl.LazyFrame,
                         "degree", "number of KPs", log=True, points=True)
     schema = pl.DataFrame(schema=NODE_SCHEMA)
     shown = {**table_metadata(schema), "dagster/row_count": dg.MetadataValue.int(int(summary.get("nodes", 0)))}
-    return dg.Output({"corpus": reference(version, folder)}, metadata={**shown, **catalog(None, {
+    return dg.Output({"corpus": part.reference}, metadata={**shown, **catalog(None, {
         "rows": int(summary.get("nodes", 0)),  # nodes of the discipline's view; edges and more in details
         "top_kps": preview(top, ["name", "popularity", "disciplines", "is_bridge"], rows=15),
         "degree_distribution": dg.MetadataValue.md(markdown_image(degree_plot, "degree distribution")),

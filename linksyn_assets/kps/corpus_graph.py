@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import polars as pl
-import rustworkx as rx
 
 from linksyn_assets.kps.graph_tables import (
     ALIAS_SCHEMA,
@@ -122,14 +121,31 @@ def build_corpus_graph(seed_kps: pl.DataFrame | pl.LazyFrame) -> CorpusGraph:
                        aliases.cast(CORPUS_ALIAS_SCHEMA), stats.cast(STATS_SCHEMA))
 
 
+@numba.njit(cache=True)
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Connected component of every KP (rustworkx over the whole corpus, once per version)."""
-    graph = rx.PyGraph(multigraph=True, node_count_hint=n, edge_count_hint=int(a.size))
-    graph.add_nodes_from(range(n))
-    graph.add_edges_from_no_data(list(zip(a.tolist(), b.tolist(), strict=True)))
-    label = np.empty(n, dtype=np.int64)
-    for number, members in enumerate(sorted(rx.connected_components(graph), key=min)):
-        label[list(members)] = number
+    """Connected component of every KP, numbered by first appearance: a union-find over the edge arrays
+    (rustworkx would need one Python tuple per edge, about 5 GB at 50M edges)."""
+    parent = np.arange(n)
+    for e in range(a.size):
+        x, y = a[e], b[e]
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        while parent[y] != y:
+            parent[y] = parent[parent[y]]
+            y = parent[y]
+        if x != y:
+            parent[max(x, y)] = min(x, y)
+    label = np.full(n, -1, dtype=np.int64)
+    count = 0
+    for v in range(n):
+        root = v
+        while parent[root] != root:
+            root = parent[root]
+        if label[root] < 0:
+            label[root] = count
+            count += 1
+        label[v] = label[root]
     return label
 
 

@@ -8,11 +8,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from linksyn_assets.kps.corpus_graph import TABLES, CorpusGraph, partition_summaries, partition_tables
+from linksyn_assets.kps.corpus_graph import (
+    TABLES,
+    CorpusGraph,
+    build_corpus_graph,
+    partition_summaries,
+    partition_tables,
+)
 from linksyn_assets.kps.graph_tables import GraphTables
 from linksyn_assets.storage import data_dir, publish_once
 
@@ -72,3 +79,22 @@ def read_partition(ref: pl.DataFrame, discipline: str) -> GraphTables:
     if ref.height != 1 or "path" not in ref.columns:
         raise ValueError("kp_graph partition: expected one corpus reference row; re-materialize kp_graph")
     return partition_tables(read_corpus(data_dir() / ref["path"][0]), discipline)
+
+
+@dataclass
+class CorpusPartition:
+    reference: pl.DataFrame  # what the discipline's kp_graph partition stores
+    summary: dict[str, object]  # partition_summary of the discipline, as JSON values
+    version: str
+    folder: Path
+    built: bool  # this call built the corpus (else an earlier or concurrent one had)
+
+
+def corpus_partition(inputs: Sequence[tuple[str, Path]], discipline: str, root: Path) -> CorpusPartition:
+    """A discipline's kp_graph partition: the corpus graph of `inputs` ((discipline, seed_kps file) pairs),
+    built unless this content version exists, and the discipline's summary; the work of every partition
+    but the first is hashing the inputs and reading one summary."""
+    version = content_version(inputs)
+    folder, built = ensure_corpus(root, version, lambda: build_corpus_graph(pl.scan_parquet([p for _, p in inputs])))
+    return CorpusPartition(reference(version, folder), read_summary(folder, discipline) or {}, version, folder,
+                           built)

@@ -95,3 +95,21 @@ def test_a_version_is_built_once_and_read_back(tmp_path: Path) -> None:
     # a changed input is a new version
     seed_kps.filter(pl.col("discipline") == "history").head(3).write_parquet(files[-1][1])
     assert content_version(files) != version
+
+
+def test_components_agree_with_rustworkx() -> None:
+    import rustworkx as rx
+
+    islands = pl.DataFrame([("i1", "history", "zz_a", "甲", 1), ("i1", "history", "zz_b", "乙", 1),
+                            ("i2", "history", "zz_c", "alone", 2)],
+                           schema=["seed_id", "discipline", "kp_id", "kp_name", "difficulty"], orient="row")
+    corpus = build_corpus_graph(pl.concat([random_seed_kps(5, seeds=120, kps=200), islands]))
+    graph = rx.PyGraph()
+    graph.add_nodes_from(range(corpus.nodes.height))
+    graph.add_edges_from_no_data(list(zip(corpus.edges["a"].to_list(), corpus.edges["b"].to_list(), strict=True)))
+    expected = sorted(sorted(c) for c in rx.connected_components(graph))
+    label = corpus.nodes["component"].to_list()
+    found: dict[int, list[int]] = {}
+    for node, component in enumerate(label):
+        found.setdefault(component, []).append(node)
+    assert len(expected) > 1 and sorted(found.values()) == expected
