@@ -191,7 +191,7 @@ def main() -> None:
         return child_large(*args.args)
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="graph_scale_") as tmp:
-        for variant in args.variants.split(","):
+        for variant in [v for v in args.variants.split(",") if v]:
             t0 = time.perf_counter()
             data, source = Path(tmp) / variant / "data", Path(tmp) / variant / "seeds"
             disciplines = write_inputs(generate(variant, args.seeds), data, source)
