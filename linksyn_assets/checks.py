@@ -66,8 +66,7 @@ def kp_graph_has_discipline_kps(context: dg.AssetCheckExecutionContext,
     meta = _latest_values(context, "kp_graph")
     home, isolated = int(meta.get("home_kps", 0)), int(meta.get("isolated_home_kps", 0))
     read = set(meta.get("input_disciplines", []))
-    with_seeds = set(seed_source.load().seeds["discipline"].unique().to_list())  # active, with valid seeds
-    inputs = inputs_complete(read, with_seeds)
+    inputs = inputs_complete(read, set(seed_source.seed_disciplines()))
     return _result(share_within("discipline_kps", home, int(meta.get("nodes", 0)), at_least=1e-9) & inputs
                    & TableCheck(True, values={"isolated_kp_share": round(isolated / home, 4) if home else 0.0}))
 

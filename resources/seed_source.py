@@ -49,4 +49,9 @@ class SeedSourceResource(dg.ConfigurableResource):
         return read_parsed(self.parsed(), discipline)
 
     def disciplines(self) -> list[str]:
+        """Every discipline in the source, including those whose rows were all quarantined."""
         return sorted(d for d in read_meta(self.parsed())["disciplines"] if d)
+
+    def seed_disciplines(self) -> list[str]:
+        """The disciplines with at least one valid seed."""
+        return sorted(d for d in read_meta(self.parsed())["seed_disciplines"] if d)

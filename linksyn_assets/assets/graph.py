@@ -8,7 +8,7 @@ import polars as pl
 
 from linksyn_assets.assets.metadata import catalog, preview, table_metadata
 from linksyn_assets.assets.policies import ACROSS_DISCIPLINES
-from linksyn_assets.kps.corpus_store import corpus_partition, folder_mb, read_corpus_disciplines
+from linksyn_assets.kps.corpus_store import corpus_partition, folder_mb
 from linksyn_assets.kps.graph_tables import NODE_SCHEMA
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.seeds.disciplines import stale_disciplines
@@ -44,13 +44,12 @@ def unready_inputs(instance: dg.DagsterInstance, disciplines: list[str], run_id:
 
 @dg.asset(partitions_def=discipline_partitions, automation_condition=ACROSS_DISCIPLINES,
           group_name="knowledge", kinds={"polars", "rustworkx"},
-          ins={"seed_kps": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
+          deps=[dg.AssetDep("seed_kps", partition_mapping=dg.AllPartitionMapping())],  # read by file, hashed
           description="KP co-occurrence graph of one discipline: its KPs, every edge touching them and the KPs "
                       "of other disciplines at their far ends (bridges). A view of the corpus graph, which is "
                       "built once per content version of every discipline's seed_kps and shared by all partitions "
                       "(<data dir>/corpus/kp_graph/<version>/); the partition stores which version it reads.")
-def kp_graph(context: dg.AssetExecutionContext, seed_kps: pl.LazyFrame,
-             seed_source: SeedSourceResource) -> dg.Output[dict[str, pl.DataFrame]]:
+def kp_graph(context: dg.AssetExecutionContext, seed_source: SeedSourceResource) -> dg.Output[dict[str, pl.DataFrame]]:
     discipline = context.partition_key
     active = set(seed_source.disciplines())
     if discipline not in active:
@@ -97,5 +96,5 @@ def kp_graph(context: dg.AssetExecutionContext, seed_kps: pl.LazyFrame,
         "corpus_built_here": built,
         "corpus_mb": round(folder_mb(folder), 3),
         "stale_disciplines_excluded": stale,
-        "input_disciplines": sorted(read_corpus_disciplines(folder) & active),
+        "input_disciplines": sorted(set(part.disciplines) & active),
     })})

@@ -55,13 +55,9 @@ def read_corpus(folder: Path) -> CorpusGraph:
     return CorpusGraph(**{name: pl.read_parquet(folder / f"{name}.parquet") for name in TABLES})
 
 
-def read_summary(folder: Path, discipline: str) -> dict[str, object] | None:
-    return json.loads((folder / DONE).read_text(encoding="utf-8")).get(discipline)
-
-
-def read_corpus_disciplines(folder: Path) -> set[str]:
-    """Disciplines whose seed_kps went into this corpus version."""
-    return set(json.loads((folder / DONE).read_text(encoding="utf-8")))
+def read_summaries(folder: Path) -> dict[str, dict[str, object]]:
+    """Every discipline's partition summary, keyed by the disciplines whose seed_kps went into this version."""
+    return json.loads((folder / DONE).read_text(encoding="utf-8"))
 
 
 def folder_mb(folder: Path) -> float:
@@ -88,6 +84,7 @@ class CorpusPartition:
     version: str
     folder: Path
     built: bool  # this call built the corpus (else an earlier or concurrent one had)
+    disciplines: list[str]  # whose seed_kps went into the corpus
 
 
 def corpus_partition(inputs: Sequence[tuple[str, Path]], discipline: str, root: Path) -> CorpusPartition:
@@ -96,5 +93,6 @@ def corpus_partition(inputs: Sequence[tuple[str, Path]], discipline: str, root: 
     but the first is hashing the inputs and reading one summary."""
     version = content_version(inputs)
     folder, built = ensure_corpus(root, version, lambda: build_corpus_graph(pl.scan_parquet([p for _, p in inputs])))
-    return CorpusPartition(reference(version, folder), read_summary(folder, discipline) or {}, version, folder,
-                           built)
+    summaries = read_summaries(folder)
+    return CorpusPartition(reference(version, folder), summaries.get(discipline) or {}, version, folder, built,
+                           sorted(summaries))

@@ -58,31 +58,3 @@ def to_rustworkx(tables: GraphTables) -> tuple[rx.PyGraph, dict[str, int]]:
     target = (ids.search_sorted(tables.edges["target"]) + first).to_list()
     graph.add_edges_from(list(zip(source, target, tables.edges["weight"].to_list(), strict=True)))
     return graph, index
-
-
-def degree_histogram(tables: GraphTables) -> pl.DataFrame:
-    """(degree, kps): how many KPs of the partition have each degree, isolated ones included."""
-    ends = pl.concat([tables.edges.select(pl.col("source").alias("kp_id")),
-                      tables.edges.select(pl.col("target").alias("kp_id"))])
-    degrees = (tables.nodes.select("kp_id").join(ends.group_by("kp_id").len(), on="kp_id", how="left")
-               .select(pl.col("len").fill_null(0).cast(pl.Int64).alias("degree")))
-    return degrees.group_by("degree").agg(pl.len().cast(pl.Int64).alias("kps")).sort("degree")
-
-
-def graph_summary(tables: GraphTables) -> dict[str, object]:
-    graph, _ = to_rustworkx(tables)
-    degrees = [graph.degree(i) for i in graph.node_indices()]
-    components = rx.connected_components(graph)
-    home = tables.nodes.filter(pl.col("in_discipline"))
-    return {
-        "nodes": graph.num_nodes(),
-        "edges": graph.num_edges(),
-        "home_kps": home.height,
-        "bridge_kps": home.filter(pl.col("is_bridge")).height,
-        "foreign_kps": tables.nodes.height - home.height,
-        "connected_components": len(components),
-        "largest_component": max((len(c) for c in components), default=0),
-        "isolated_kps": sum(1 for d in degrees if d == 0),
-        "mean_degree": round(sum(degrees) / len(degrees), 3) if degrees else 0.0,
-        "max_degree": max(degrees, default=0),
-    }

@@ -49,6 +49,7 @@ def ensure_parsed(root: Path, version: str, parse: Callable[[], SeedLoad]) -> tu
         (folder / DONE).write_text(json.dumps({
             "files": load.files, "skipped_files": load.skipped_files, "rows_read": load.rows_read,
             "duplicates_collapsed": load.duplicates_collapsed, "disciplines": disciplines,
+            "seed_disciplines": sorted(set(load.seeds["discipline"].drop_nulls().to_list())),
             "seeds": load.seeds.height, "quarantined": load.quarantine.height}, ensure_ascii=False), encoding="utf-8")
 
     return publish_once(root, version, DONE, write)

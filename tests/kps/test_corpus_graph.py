@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from linksyn_assets.kps.corpus_graph import build_corpus_graph, partition_summary, partition_tables
-from linksyn_assets.kps.corpus_store import content_version, ensure_corpus, read_corpus, read_summary
+from linksyn_assets.kps.corpus_store import content_version, ensure_corpus, read_corpus, read_summaries
 from linksyn_assets.settings import WalkParams
 from linksyn_assets.walks.csr_graph import WalkGraph
 from linksyn_assets.walks.engine import WalkEngine, path_table
@@ -88,10 +88,10 @@ def test_a_version_is_built_once_and_read_back(tmp_path: Path) -> None:
     corpus = read_corpus(folder)
     view = partition_tables(corpus, "化学")
     assert view.nodes.equals(reference_tables(seed_kps, "化学").nodes)
-    summary = read_summary(folder, "化学")
+    summary = read_summaries(folder).get("化学")
     assert summary is not None and summary["home_kps"] == view.nodes["in_discipline"].sum()
     assert json.loads(json.dumps(summary)) == summary  # plain JSON, Chinese names included
-    assert read_summary(folder, "no such discipline") is None
+    assert sorted(read_summaries(folder)) == sorted(DISCIPLINES)
     # a changed input is a new version
     seed_kps.filter(pl.col("discipline") == "history").head(3).write_parquet(files[-1][1])
     assert content_version(files) != version

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from linksyn_assets.kps.corpus_graph import build_graph_tables
-from linksyn_assets.kps.graph_tables import graph_summary, to_rustworkx
+from linksyn_assets.kps.corpus_graph import build_corpus_graph, build_graph_tables, partition_summary
+from linksyn_assets.kps.graph_tables import to_rustworkx
 
 
 def _seed_kps() -> pl.DataFrame:
@@ -45,10 +45,11 @@ def test_rustworkx_structure() -> None:
     graph, index = to_rustworkx(tables)
     assert graph.num_nodes() == 5 and graph.num_edges() == tables.edges.height
     assert graph.get_edge_data(index["kp_decay"], index["kp_halflife"]) == 2
-    summary = graph_summary(tables)
+    summary = partition_summary(build_corpus_graph(_seed_kps()), "physics")  # what the partition shows
     assert summary["isolated_kps"] == 1          # kp_momentum
-    assert summary["connected_components"] == 2
+    assert summary["corpus_components_touched"] == 2
     assert summary["bridge_kps"] == 1 and summary["foreign_kps"] == 1
+    assert summary["nodes"] == tables.nodes.height and summary["edges"] == tables.edges.height
 
 
 def test_failed_extractions_are_ignored() -> None:
