@@ -233,7 +233,7 @@ def _prepare_env(args: argparse.Namespace) -> None:
     home = Path(os.environ["DAGSTER_HOME"])
     _writable_dir(home, "DAGSTER_HOME")
     if args.data_dir:
-        os.environ["LINKSYN_DATA_DIR"] = str(Path(args.data_dir).resolve())
+        os.environ["LINKSYN_DATA_DIR"] = args.data_dir if "://" in args.data_dir else str(Path(args.data_dir).resolve())
     _writable_dir(data_dir(), "data dir (LINKSYN_DATA_DIR / --data-dir)")
     config = home / "dagster.yaml"
     if not config.exists():  # a project-local instance: SQLite storage, no usage reporting, the llm pool limit

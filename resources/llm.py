@@ -2,7 +2,6 @@
 by default); what they mean is in linksyn_assets/llm/stage_config.py."""
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -21,7 +20,7 @@ from linksyn_assets.llm.stage_config import (
     shared_ledger,
     stage_max_tokens,
 )
-from linksyn_assets.storage import data_dir
+from linksyn_assets.storage import ledger_location
 
 
 class LLMResource(dg.ConfigurableResource):
@@ -48,7 +47,8 @@ class LLMResource(dg.ConfigurableResource):
     harden_max_tokens: int = Field(4096, ge=16)
     judge_max_tokens: int = Field(1024, ge=16)
     verify_max_tokens: int = Field(4096, ge=16)
-    ledger_path: str = Field("", description="SQLite request ledger; empty = <data dir>/llm_ledger.sqlite")
+    ledger_path: str = Field("", description="request ledger: a SQLite file or a postgresql:// URL; empty = "
+                                             "LINKSYN_LEDGER_URL, else <scratch dir>/llm_ledger.sqlite")
     retry_failed: bool = Field(False, description="re-ask requests whose recorded reply was unusable")
     price_input_per_mtok: float | None = Field(None, description="USD per million prompt tokens (self-hosted)")
     price_output_per_mtok: float | None = Field(None, description="USD per million completion tokens")
@@ -56,6 +56,10 @@ class LLMResource(dg.ConfigurableResource):
     budget_tokens_per_run: int | None = Field(None, ge=0)
     budget_usd_per_partition: float | None = Field(None, ge=0, description="per asset partition, per run")
     budget_tokens_per_partition: int | None = Field(None, ge=0)
+    budget_usd_total: float | None = Field(None, ge=0, description="one budget for every run and worker on this "
+                                                                    "ledger (scope budget_scope)")
+    budget_tokens_total: int | None = Field(None, ge=0)
+    budget_scope: str = Field("project", description="name of the shared total budget")
     transport: str = Field("auto", description="auto: litellm routes, our HTTP for OpenAI-format providers; "
                                                "litellm: every call through litellm.acompletion")
     workers: int = Field(1, ge=1, description="processes per batch (helps the litellm transport)")
@@ -88,24 +92,19 @@ class LLMResource(dg.ConfigurableResource):
             raise dg.Failure(str(exc), allow_retries=False) from exc
 
     def ledger(self) -> RequestLedger:
-        return shared_ledger(Path(self.ledger_path) if self.ledger_path else data_dir() / "llm_ledger.sqlite")
+        return shared_ledger(self.ledger_path or ledger_location())
 
     def client(self, stage: str, log: Callable[[str], None] | None = None, run_id: str | None = None,
                partition: str | None = None,
                on_progress: Callable[[BatchStats, int | None], None] | None = None) -> LLMClient:
         route = self.route(stage)
         ledger = self.ledger()
-        budgets = batch_budgets(ledger, run_id, partition, self.budget_usd_per_run, self.budget_tokens_per_run,
-                                self.budget_usd_per_partition, self.budget_tokens_per_partition)
+        budgets = batch_budgets(run_id, stage, partition, self.budget_usd_per_run, self.budget_tokens_per_run,
+                                self.budget_usd_per_partition, self.budget_tokens_per_partition,
+                                self.budget_usd_total, self.budget_tokens_total, self.budget_scope)
         return LLMClient(route, ledger, stage=stage, max_concurrency=self.max_concurrency,
                          timeout_s=self.timeout_s, max_retries=self.max_retries, temperature=self.temperature,
                          max_tokens=stage_max_tokens(stage, route, self._stage_field(stage, "max_tokens")),
                          retry_failed=self.retry_failed,
                          prices=prices_for(route.model, self.price_input_per_mtok, self.price_output_per_mtok),
                          budgets=budgets, log=log, on_progress=on_progress, transport=self.transport)
-
-    def record_spend(self, client: LLMClient, run_id: str | None) -> None:
-        """Add a finished batch's spend to its run, for the run budget of later stages."""
-        if run_id:
-            self.ledger().add_spend(f"run:{run_id}", client.stats.cost_usd,
-                                    client.stats.prompt_tokens + client.stats.completion_tokens)

@@ -16,7 +16,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from linksyn_assets.storage import assets_dir, write_parquet_atomic
+from linksyn_assets.storage import as_path, assets_dir, read_parquet, scan_parquet, write_parquet_atomic
 
 UNPARTITIONED = "__all__"
 
@@ -25,7 +25,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     base_dir: str = Field("", description="empty = <LINKSYN_DATA_DIR>/assets")
 
     def _root(self, key: dg.AssetKey) -> Path:
-        base = Path(self.base_dir) if self.base_dir else assets_dir()
+        base = as_path(self.base_dir) if self.base_dir else assets_dir()
         return base.joinpath(*key.path)
 
     def handle_output(self, context: dg.OutputContext, obj: object) -> None:
@@ -58,7 +58,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                     raise FileNotFoundError(f"{key.to_user_string()} partition {partition!r} has no data "
                                             f"at {folder}: materialize it first")
                 for file in sorted(folder.glob("*.parquet")):
-                    tables.setdefault(file.stem, []).append(pl.read_parquet(file))
+                    tables.setdefault(file.stem, []).append(read_parquet(file))
             return {name: pl.concat(parts, how="diagonal_relaxed") for name, parts in tables.items()}
         files = [root / f"{p}.parquet" for p in partitions]
         missing = [f for f in files if not f.exists()]
@@ -71,6 +71,6 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                                 "materialized yet; reading the others")
             files = [f for f in files if f.exists()]
         if wanted is pl.LazyFrame:
-            return pl.scan_parquet(files)
-        frames = [pl.read_parquet(f) for f in files]
+            return scan_parquet(files)
+        frames = [read_parquet(f) for f in files]
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")

@@ -115,3 +115,29 @@ def graph_nodes(data_dir: Path, discipline: str):  # noqa: ANN201 -- a polars Da
 
     ref = pl.read_parquet(data_dir / "assets" / "kp_graph" / discipline / "corpus.parquet")
     return read_partition(ref, discipline).nodes
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator:
+    """A real PostgreSQL on 127.0.0.1 for the whole session; tests take a fresh database each."""
+    from tests.services import postgres_server
+
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator:
+    """A real S3 protocol endpoint (moto_server) on 127.0.0.1 for the whole session."""
+    from tests.services import s3_server
+
+    with s3_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a test's request ledger lives: a SQLite file, or a fresh database on the real PostgreSQL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger.sqlite")
+    return request.getfixturevalue("postgres").create_database()

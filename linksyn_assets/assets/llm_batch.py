@@ -11,7 +11,7 @@ from linksyn_assets.llm.progress import terminal_progress
 from linksyn_assets.llm.records import CallResult, Request, RunAborted, failed_share_verdict
 from linksyn_assets.llm.spool import ResultShards
 from linksyn_assets.llm.workers import stream_batch
-from linksyn_assets.storage import data_dir
+from linksyn_assets.storage import scratch_dir
 from resources.llm import LLMResource
 
 
@@ -21,14 +21,13 @@ def run_llm_batch(context: dg.AssetExecutionContext, llm: LLMResource, stage: st
     client = llm.client(stage, context.log.info, run_id=context.run_id, partition=partition,
                         on_progress=terminal_progress(stage, partition))
     requests = list(requests)
-    shards = ResultShards(data_dir() / "spool" / stage / partition / context.run_id)
+    shards = ResultShards(scratch_dir() / "spool" / stage / partition / context.run_id)
     try:
         stream_batch(client, requests, output, prompt_version, shards, total=len(requests), workers=llm.workers)
         results = list(shards.read())
     except (BudgetExceeded, RunAborted) as exc:
         raise dg.Failure(str(exc), metadata=client.stats.as_metadata(), allow_retries=False) from exc
     finally:
-        llm.record_spend(client, context.run_id)
         shards.remove()
     verdict = failed_share_verdict(stage, results, llm.max_failed_share)
     if verdict:

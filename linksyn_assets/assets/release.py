@@ -17,10 +17,10 @@ from linksyn_assets.release.files import (
     card_numbers,
     cross_discipline_dedup,
     dataset_card,
-    staging_dir,
     write_release,
 )
 from linksyn_assets.release.versions import (
+    MANIFEST,
     changelog,
     changes,
     no_changes,
@@ -31,7 +31,14 @@ from linksyn_assets.release.versions import (
     write_changes,
 )
 from linksyn_assets.seeds.disciplines import stale_disciplines
-from linksyn_assets.storage import data_dir, read_if_present, retired_file, write_parquet_atomic
+from linksyn_assets.storage import (
+    data_dir,
+    read_if_present,
+    read_parquet,
+    retired_file,
+    staging_dir,
+    write_parquet_atomic,
+)
 from linksyn_assets.svg_chart import bar_chart, markdown_image
 from resources.pipeline_settings import LinkSynSettingsResource
 from resources.seed_source import SeedSourceResource
@@ -83,12 +90,12 @@ def _read_inputs(disciplines: list[str], latest: dict[tuple[str, str], dict]) ->
         if not path.exists():
             missing.append(d)
             continue
-        frames.append(pl.read_parquet(path))
+        frames.append(read_parquet(path))
         if (root / "rejects" / f"{d}.parquet").exists():
-            rejects.append(pl.read_parquet(root / "rejects" / f"{d}.parquet").select("discipline", "reason"))
+            rejects.append(read_parquet(root / "rejects" / f"{d}.parquet").select("discipline", "reason"))
         nodes = root / "assets" / "kp_graph" / d / "nodes.parquet"
         if nodes.exists():
-            home[d] = int(pl.read_parquet(nodes, columns=["in_discipline"])["in_discipline"].sum())
+            home[d] = int(read_parquet(nodes, columns=["in_discipline"])["in_discipline"].sum())
     dataset = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
     removed = (pl.concat(rejects) if rejects
                else pl.DataFrame(schema={"discipline": pl.String, "reason": pl.String}))
@@ -166,7 +173,7 @@ def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsR
         tmp = staging_dir(root / f"v{version}")
         shards = write_release(qc.kept, tmp, params.release_shard_rows)
         write_changes(change, tmp)
-        (tmp / "manifest.json").write_text(json.dumps(change.manifest(version, qc.kept.height, shards), indent=1),
+        (tmp / MANIFEST).write_text(json.dumps(change.manifest(version, qc.kept.height, shards), indent=1),
                                            encoding="utf-8")
         (tmp / "README.md").write_text(dataset_card(numbers, shards, TokenCounter(params.tokenizer_json).name,
                                                     inputs.missing, empty_note, version, changelog(change)),

@@ -21,7 +21,7 @@ from linksyn_assets.kps.corpus_graph import (
     partition_tables,
 )
 from linksyn_assets.kps.graph_tables import GraphTables
-from linksyn_assets.storage import data_dir, publish_once
+from linksyn_assets.storage import data_dir, data_relative, publish_once, read_parquet, scan_parquet
 
 FORMAT = "corpus-graph-v1"  # bump when the tables or their meaning change: older folders are then not reused
 DONE = "summaries.json"  # written last
@@ -52,7 +52,7 @@ def ensure_corpus(root: Path, version: str, build: Callable[[], CorpusGraph]) ->
 def read_corpus(folder: Path) -> CorpusGraph:
     if not (folder / DONE).exists():
         raise FileNotFoundError(f"corpus graph {folder} is missing or incomplete: re-materialize kp_graph")
-    return CorpusGraph(**{name: pl.read_parquet(folder / f"{name}.parquet") for name in TABLES})
+    return CorpusGraph(**{name: read_parquet(folder / f"{name}.parquet") for name in TABLES})
 
 
 def read_summaries(folder: Path) -> dict[str, dict[str, object]]:
@@ -60,14 +60,10 @@ def read_summaries(folder: Path) -> dict[str, dict[str, object]]:
     return json.loads((folder / DONE).read_text(encoding="utf-8"))
 
 
-def folder_mb(folder: Path) -> float:
-    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
-
-
 def reference(version: str, folder: Path) -> pl.DataFrame:
     """What a discipline partition of kp_graph stores: which corpus version it is a view of, and where that
     lives relative to the data dir (so a data dir can be moved)."""
-    return pl.DataFrame({"version": [version], "path": [str(folder.relative_to(data_dir()))]})
+    return pl.DataFrame({"version": [version], "path": [data_relative(folder)]})
 
 
 def read_partition(ref: pl.DataFrame, discipline: str) -> GraphTables:
@@ -92,7 +88,7 @@ def corpus_partition(inputs: Sequence[tuple[str, Path]], discipline: str, root: 
     built unless this content version exists, and the discipline's summary; the work of every partition
     but the first is hashing the inputs and reading one summary."""
     version = content_version(inputs)
-    folder, built = ensure_corpus(root, version, lambda: build_corpus_graph(pl.scan_parquet([p for _, p in inputs])))
+    folder, built = ensure_corpus(root, version, lambda: build_corpus_graph(scan_parquet([p for _, p in inputs])))
     summaries = read_summaries(folder)
     return CorpusPartition(reference(version, folder), summaries.get(discipline) or {}, version, folder, built,
                            sorted(summaries))

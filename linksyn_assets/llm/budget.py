@@ -46,6 +46,9 @@ class Budget:
     spent_tokens: int = 0
     reserved_usd: float = 0.0
     reserved_tokens: int = 0
+    # Set: the budget is kept in the request ledger under this scope, shared by every process and run on it
+    # (the numbers above are then this process's latest view of the shared totals).
+    scope: str | None = None
 
     def reserve(self, usd: float, tokens: int) -> bool:
         if self.usd_limit is not None and self.spent_usd + self.reserved_usd + usd > self.usd_limit:

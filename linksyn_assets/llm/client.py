@@ -21,7 +21,6 @@ import asyncio
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -60,7 +59,7 @@ class ClientSpec:
     """Everything another process needs to build the same client (no callbacks, no open handles)."""
 
     route: ModelRoute
-    ledger_path: str
+    ledger_url: str  # a SQLite path or a postgresql:// URL
     lease_s: float
     stage: str
     max_concurrency: int
@@ -135,7 +134,7 @@ class LLMClient:
         raise (BudgetExceeded if kind == "budget" else RunAborted)(message)
 
     def spec(self) -> ClientSpec:
-        return ClientSpec(route=self.route, ledger_path=str(self.ledger.path), lease_s=self.ledger.lease_s,
+        return ClientSpec(route=self.route, ledger_url=self.ledger.url, lease_s=self.ledger.lease_s,
                           stage=self.stage, max_concurrency=self.max_concurrency, timeout_s=self.timeout_s,
                           max_retries=self.max_retries, temperature=self.temperature, max_tokens=self.max_tokens,
                           max_tokens_cap=self.max_tokens_cap, retry_failed=self.retry_failed, prices=self.prices,
@@ -143,7 +142,7 @@ class LLMClient:
 
     @classmethod
     def from_spec(cls, spec: ClientSpec, **callbacks: Any) -> LLMClient:
-        return cls(spec.route, RequestLedger(Path(spec.ledger_path), lease_s=spec.lease_s), stage=spec.stage,
+        return cls(spec.route, RequestLedger(spec.ledger_url, lease_s=spec.lease_s), stage=spec.stage,
                    max_concurrency=spec.max_concurrency, timeout_s=spec.timeout_s, max_retries=spec.max_retries,
                    temperature=spec.temperature, max_tokens=spec.max_tokens, max_tokens_cap=spec.max_tokens_cap,
                    retry_failed=spec.retry_failed, prices=spec.prices, budgets=spec.budgets,
@@ -230,9 +229,9 @@ class LLMClient:
         usd = self.prices.cost(_estimate_prompt_tokens(messages), max_tokens)
         booked: list[Budget] = []
         for budget in self.budgets:
-            if not budget.reserve(usd, tokens):
+            if not (self.ledger.reserve(budget, usd, tokens) if budget.scope else budget.reserve(usd, tokens)):
                 for b in booked:
-                    b.settle(usd, tokens, 0.0, 0)
+                    self._settle(b, usd, tokens, 0.0, 0)
                 self.stop_batch("budget", f"{budget.describe()}; the next request could cost up to ${usd:.4f} / "
                            f"{tokens} tokens", stop)
                 raise _BudgetStop
@@ -271,7 +270,7 @@ class LLMClient:
             finally:
                 await limiter.release()
                 for budget in self.budgets:
-                    budget.settle(reserved_usd, reserved_tokens, spent_usd, spent_tokens)
+                    self._settle(budget, reserved_usd, reserved_tokens, spent_usd, spent_tokens)
             if attempt == self.max_retries:
                 break
             self.stats.retries += 1
@@ -280,6 +279,12 @@ class LLMClient:
             await asyncio.sleep(delay)
         raise PermanentError(f"gave up after {self.max_retries + 1} attempts: "
                              f"{scrub(str(last), self.route.api_key)[:300]}")
+
+    def _settle(self, budget: Budget, reserved_usd: float, reserved_tokens: int, usd: float, tokens: int) -> None:
+        if budget.scope:
+            self.ledger.settle(budget, reserved_usd, reserved_tokens, usd, tokens)
+        else:
+            budget.settle(reserved_usd, reserved_tokens, usd, tokens)
 
     def _account(self, reply: Reply, result: CallResult) -> None:
         cost = self.prices.cost(reply.prompt_tokens, reply.completion_tokens)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
+import uuid
 
 from linksyn_assets.llm.budget import Budget
 from linksyn_assets.llm.embedded_model import EMBEDDED_MODEL_ID, ensure_server
@@ -20,7 +20,7 @@ STAGES = ("extract", "synthesize", "harden", "judge", "verify")
 _LOCAL_KEY = "sk-no-key-needed"
 # The demo model loops until max_tokens under a JSON grammar; short caps keep a demo run short.
 EMBEDDED_MAX_TOKENS = {"extract": 160, "synthesize": 640, "harden": 640, "judge": 96, "verify": 256}
-_ledgers: dict[Path, RequestLedger] = {}
+_ledgers: dict[str, RequestLedger] = {}
 
 
 class MissingApiKey(RuntimeError):
@@ -71,22 +71,27 @@ def stage_max_tokens(stage: str, route: ModelRoute, configured: int) -> int:
     return configured
 
 
-def shared_ledger(path: Path) -> RequestLedger:
-    """One ledger object per file in this process (its connection and lease heartbeat are shared)."""
-    if path not in _ledgers:
-        _ledgers[path] = RequestLedger(path)
-    return _ledgers[path]
+def shared_ledger(location: str) -> RequestLedger:
+    """One ledger object per location in this process (its connection and lease heartbeat are shared)."""
+    if location not in _ledgers:
+        _ledgers[location] = RequestLedger(location)
+    return _ledgers[location]
 
 
-def batch_budgets(ledger: RequestLedger, run_id: str | None, partition: str | None,
+def batch_budgets(run_id: str | None, stage: str, partition: str | None,
                   usd_per_run: float | None, tokens_per_run: int | None,
-                  usd_per_partition: float | None, tokens_per_partition: int | None) -> list[Budget]:
-    """The run budget starts from what earlier stages of the run spent (kept in the ledger); the partition
-    budget holds for this batch."""
+                  usd_per_partition: float | None, tokens_per_partition: int | None,
+                  usd_total: float | None = None, tokens_total: int | None = None,
+                  total_scope: str = "total") -> list[Budget]:
+    """Every budget is kept in the ledger, so it holds across the worker processes of a batch, the stages of
+    a run (run scope), and, for the total, every run and worker on the same ledger."""
     budgets = []
+    run_id = run_id or f"adhoc-{uuid.uuid4().hex}"  # outside a run: this batch alone
+    if usd_total is not None or tokens_total is not None:
+        budgets.append(Budget(f"shared '{total_scope}'", usd_total, tokens_total, scope=f"total:{total_scope}"))
     if usd_per_run is not None or tokens_per_run is not None:
-        usd, tokens = ledger.spent(f"run:{run_id}") if run_id else (0.0, 0)
-        budgets.append(Budget("run", usd_per_run, tokens_per_run, usd, tokens))
+        budgets.append(Budget("run", usd_per_run, tokens_per_run, scope=f"run:{run_id}"))
     if usd_per_partition is not None or tokens_per_partition is not None:
-        budgets.append(Budget(f"partition {partition or '?'}", usd_per_partition, tokens_per_partition))
+        budgets.append(Budget(f"partition {partition or '?'}", usd_per_partition, tokens_per_partition,
+                              scope=f"partition:{run_id}:{stage}:{partition or '?'}"))
     return budgets

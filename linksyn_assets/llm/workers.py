@@ -78,8 +78,9 @@ def stream_in_workers(spec: ClientSpec, n: int, requests: Iterator[Request], out
     of every budget; results go to sink and into stats here. Returns the first (stop kind, reason), if any."""
     ctx = mp.get_context("spawn")
     in_q, out_q = ctx.Queue(maxsize=4 * n), ctx.Queue()
-    share = tuple(Budget(b.name, None if b.usd_limit is None else (b.usd_limit - b.spent_usd) / n,
-                         None if b.token_limit is None else (b.token_limit - b.spent_tokens) // n)
+    # budgets kept in the ledger are shared as they are; a budget of this process alone is split n ways
+    share = tuple(b if b.scope else Budget(b.name, None if b.usd_limit is None else (b.usd_limit - b.spent_usd) / n,
+                                           None if b.token_limit is None else (b.token_limit - b.spent_tokens) // n)
                   for b in spec.budgets)
     worker_spec = dataclasses.replace(spec, max_concurrency=max(1, spec.max_concurrency // n), budgets=share)
     output_name = f"{output.__module__}.{output.__qualname__}"

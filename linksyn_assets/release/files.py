@@ -5,8 +5,6 @@ with a dataset card whose numbers are computed from the rows written."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,16 +41,9 @@ def cross_discipline_dedup(dataset: pl.DataFrame, threshold: float,
     return remove_where(qc, near_duplicate_reasons(rows, clusters))
 
 
-def staging_dir(out_dir: Path) -> Path:
-    """An empty folder beside out_dir, renamed into place when complete (a crash leaves no half version)."""
-    tmp = out_dir.with_name(f".{out_dir.name}.{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "data").mkdir(parents=True)
-    return tmp
-
-
 def write_release(kept: pl.DataFrame, tmp: Path, shard_rows: int) -> list[str]:
     """Shards data/train-00000-of-0000N.parquet and train.jsonl; returns the shard names."""
+    (tmp / "data").mkdir(parents=True, exist_ok=True)
     n = max(1, -(-kept.height // shard_rows))
     shards = []
     for i in range(n):

@@ -13,21 +13,24 @@ from pathlib import Path
 
 import polars as pl
 
-from linksyn_assets.storage import write_atomic
+from linksyn_assets.storage import is_local, publish_folder, read_parquet, write_text_atomic
 
 _VERSION = re.compile(r"^v(\d+)$")
 LATEST = "latest"
+MANIFEST = "manifest.json"
 
 
 def versions(root: Path) -> list[int]:
     if not root.exists():
         return []
-    return sorted(int(m.group(1)) for p in root.iterdir() if p.is_dir() and (m := _VERSION.match(p.name)))
+    # a version counts once its manifest is there (written last: an interrupted upload is not a version)
+    return sorted(int(m.group(1)) for p in root.iterdir()
+                  if (m := _VERSION.match(p.name)) and (p / MANIFEST).exists())
 
 
 def version_rows(folder: Path) -> pl.DataFrame | None:
     shards = sorted((folder / "data").glob("*.parquet"))
-    return pl.concat([pl.read_parquet(s) for s in shards], how="diagonal_relaxed") if shards else None
+    return pl.concat([read_parquet(s) for s in shards], how="diagonal_relaxed") if shards else None
 
 
 def rows_digest(rows: pl.DataFrame) -> str:
@@ -95,13 +98,13 @@ def write_changes(change: Changes, folder: Path) -> None:
 
 def publish_version(staged: Path, root: Path, version: int) -> Path:
     """Move a staged folder to root/v<N> and point `latest` at it (symlink swapped by rename, then
-    latest.json); a crash leaves either the previous pointer or the new one, never a half version."""
-    final = root / f"v{version}"
-    staged.rename(final)
-    link = root / f".{LATEST}.{os.getpid()}.tmp"
-    link.unlink(missing_ok=True)
-    link.symlink_to(final.name, target_is_directory=True)
-    os.replace(link, root / LATEST)
-    write_atomic(root / "latest.json",
-                 lambda tmp: tmp.write_text(json.dumps({"version": version, "path": final.name}), encoding="utf-8"))
+    latest.json); a crash leaves either the previous pointer or the new one, never a half version. On an object
+    store the manifest is uploaded last and there is no symlink: latest.json is the pointer."""
+    final = publish_folder(staged, root / f"v{version}", MANIFEST)
+    if is_local(root):
+        link = root / f".{LATEST}.{os.getpid()}.tmp"
+        link.unlink(missing_ok=True)
+        link.symlink_to(final.name, target_is_directory=True)
+        os.replace(link, root / LATEST)
+    write_text_atomic(root / "latest.json", json.dumps({"version": version, "path": final.name}))
     return final

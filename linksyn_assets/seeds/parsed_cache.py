@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from linksyn_assets.seeds.readers import SeedLoad
-from linksyn_assets.storage import publish_once
+from linksyn_assets.storage import publish_once, scan_parquet
 
 DONE = "meta.json"  # written last
 _CODE = [Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent / "text"]
@@ -64,7 +64,7 @@ def read_parsed(folder: Path, discipline: str | None = None) -> SeedLoad:
     meta = read_meta(folder)
 
     def table(name: str) -> pl.DataFrame:
-        scan = pl.scan_parquet(folder / f"{name}.parquet")
+        scan = scan_parquet(folder / f"{name}.parquet")
         return (scan if discipline is None else scan.filter(pl.col("discipline") == discipline)).collect()
 
     return SeedLoad(seeds=table("seeds"), quarantine=table("quarantine"), files=meta["files"],

@@ -28,20 +28,30 @@ from tests.stub_llm_server import Faults, StubServer
 SECRET = "sk-test-SECRET-4242"
 
 
-def _client(stub: StubServer, ledger: Path, model: str = "openai/stub-model", **kw) -> LLMClient:
+def _client(stub: StubServer, ledger: Path | str, model: str = "openai/stub-model", **kw) -> LLMClient:
     route = ModelRoute(model=model, cache_identity=f"{model}@stub", api_base=stub.url, api_key=SECRET)
     kw.setdefault("max_retries", 4)
     return LLMClient(route, RequestLedger(ledger), stage="extract", **kw)
+
+
+def _ledger_dump(url: str) -> str:
+    """Every row of every ledger table, as text."""
+    ledger = RequestLedger(url)
+    tables = ("requests", "spend", "budgets", "budget_holds", "linksyn_schema")
+    rows = ledger._db.tx(lambda db: [ledger._db.execute(db, f"SELECT * FROM {t}").fetchall() for t in tables])
+    ledger.close()
+    return repr(rows)
 
 
 def _body_hash(body: dict) -> str:
     return hashlib.sha256(json.dumps(body["messages"], sort_keys=True).encode()).hexdigest()
 
 
-def test_every_request_ends_done_or_failed_under_mixed_faults(stub: StubServer, tmp_path: Path) -> None:
+def test_every_request_ends_done_or_failed_under_mixed_faults(stub: StubServer, tmp_path: Path,
+                                                              ledger_url: str) -> None:
     stub.reset(Faults(http_429=7, http_500=11, http_503=13, reset=17, hang=19, hang_s=2.0, bad_json=5,
                       schema_invalid=23, empty=29, truncated=31, retry_after_s=0.02))
-    ledger_path = tmp_path / "ledger.sqlite"
+    ledger_path = ledger_url
     max_retries = 4
     client = _client(stub, ledger_path, max_retries=max_retries, timeout_s=1.0, max_concurrency=8)
     results = client.run([(f"r{i}", kp_messages(i)) for i in range(80)], KPExtraction, "v1")
@@ -94,11 +104,12 @@ def test_crash_and_resume_resends_at_most_the_in_flight(stub: StubServer, tmp_pa
     assert resumed.sort("seed_id", "kp_id").equals(clean.sort("seed_id", "kp_id"))
 
 
-def test_budget_stops_before_overspending_and_resume_sends_only_the_rest(stub: StubServer, tmp_path: Path) -> None:
+def test_budget_stops_before_overspending_and_resume_sends_only_the_rest(stub: StubServer, tmp_path: Path,
+                                                                         ledger_url: str) -> None:
     prices = Prices(input_per_token=1e-6, output_per_token=2e-6, source="config")
-    ledger = tmp_path / "ledger.sqlite"
+    ledger = ledger_url
     requests = [(f"r{i}", kp_messages(i)) for i in range(60)]
-    budget = Budget("run", usd_limit=0.004)
+    budget = Budget("run", usd_limit=0.004, scope="run:first")  # kept in the ledger
     client = _client(stub, ledger, prices=prices, budgets=[budget], max_tokens=200, max_concurrency=4)
     got: list = []
     with pytest.raises(BudgetExceeded, match=r"run budget: spent \$0\.00\d+ of \$0\.0040.*left undone"):
@@ -106,25 +117,26 @@ def test_budget_stops_before_overspending_and_resume_sends_only_the_rest(stub: S
     assert budget.spent_usd <= 0.004  # stopped before passing the limit
     assert 0 < len(got) < 60 and stub.count == len(got)
     first = stub.count
-    bigger = _client(stub, ledger, prices=prices, budgets=[Budget("run", usd_limit=1.0)], max_tokens=200)
+    bigger = _client(stub, ledger, prices=prices, budgets=[Budget("run", usd_limit=1.0, scope="run:second")],
+                     max_tokens=200)
     results = bigger.run(requests, KPExtraction, "v1")
     assert all(r.ok for r in results) and len(results) == 60
     assert stub.count - first == 60 - len(got)  # nothing already done was sent again
     assert bigger.stats.cache_hits == len(got)
 
 
-def test_bad_key_stops_the_run_with_a_clear_message(stub: StubServer, tmp_path: Path) -> None:
+def test_bad_key_stops_the_run_with_a_clear_message(stub: StubServer, tmp_path: Path, ledger_url: str) -> None:
     stub.reset(Faults(reject_auth=True))
-    client = _client(stub, tmp_path / "l.sqlite", max_concurrency=2)
+    client = _client(stub, ledger_url, max_concurrency=2)
     with pytest.raises(RunAborted, match="API key"):
         client.run([(f"r{i}", kp_messages(i)) for i in range(200)], KPExtraction, "v1")
     assert stub.count < 60  # it stopped early instead of failing 200 times
     assert client.stats.failed and SECRET not in json.dumps(client.stats.as_metadata())
 
 
-def test_429s_slow_the_run_down_and_retry_after_is_honoured(stub: StubServer, tmp_path: Path) -> None:
+def test_429s_slow_the_run_down_and_retry_after_is_honoured(stub: StubServer, tmp_path: Path, ledger_url: str) -> None:
     stub.reset(Faults(http_429=3, retry_after_s=0.3))
-    client = _client(stub, tmp_path / "l.sqlite", max_concurrency=16)
+    client = _client(stub, ledger_url, max_concurrency=16)
     started = time.monotonic()
     results = client.run([(f"r{i}", kp_messages(i)) for i in range(30)], KPExtraction, "v1")
     assert all(r.ok for r in results) and client.stats.throttled >= 9
@@ -133,9 +145,9 @@ def test_429s_slow_the_run_down_and_retry_after_is_honoured(stub: StubServer, tm
     assert rate.limit < 16  # multiplicative decrease after 429s
 
 
-def test_single_flight_and_sample_index(stub: StubServer, tmp_path: Path) -> None:
+def test_single_flight_and_sample_index(stub: StubServer, tmp_path: Path, ledger_url: str) -> None:
     prices = Prices(input_per_token=1e-6, output_per_token=2e-6, source="config")
-    client = _client(stub, tmp_path / "l.sqlite", prices=prices)
+    client = _client(stub, ledger_url, prices=prices)
     same = kp_messages(1)
     results = client.run([("a", same), ("b", same), ("c", same, 1)], KPExtraction, "v1")
     assert [r.item_id for r in results] == ["a", "b", "c"] and all(r.ok for r in results)
@@ -143,44 +155,45 @@ def test_single_flight_and_sample_index(stub: StubServer, tmp_path: Path) -> Non
     a, b, c = results
     assert a.data == b.data and a.cost_usd > 0 and b.cost_usd == 0 and b.prompt_tokens == 0  # b paid nothing
     assert client.stats.data_cost_usd == pytest.approx(a.cost_usd + c.cost_usd) == client.stats.cost_usd
-    again = _client(stub, tmp_path / "l.sqlite", prices=prices)  # all from the ledger: same data cost
+    again = _client(stub, ledger_url, prices=prices)  # all from the ledger: same data cost
     again.run([("a", same), ("b", same), ("c", same, 1)], KPExtraction, "v1")
     assert stub.count == 2 and again.stats.cost_usd == 0
     assert again.stats.data_cost_usd == pytest.approx(client.stats.data_cost_usd)
 
 
-def test_reasoning_is_kept_apart_and_never_parsed_as_the_answer(stub: StubServer, tmp_path: Path) -> None:
+def test_reasoning_is_kept_apart_and_never_parsed_as_the_answer(stub: StubServer, tmp_path: Path,
+                                                                ledger_url: str) -> None:
     stub.state.provider = "deepseek"  # as DeepSeek's API today: v4 names, reasoning_content in thinking mode
-    client = _client(stub, tmp_path / "l.sqlite", model="deepseek/deepseek-v4-pro")
+    client = _client(stub, ledger_url, model="deepseek/deepseek-v4-pro")
     [result] = client.run([("a", kp_messages(1))], KPExtraction, "v1")
     assert result.ok and result.data["knowledge_points"][0]["name"] == "photosynthesis"
     assert result.reasoning and "not the answer" in result.reasoning
     assert stub.state.requests[0]["response_format"] == {"type": "json_object"}  # DeepSeek: no json_schema
 
 
-def test_truncated_reply_is_retried_with_more_room(stub: StubServer, tmp_path: Path) -> None:
+def test_truncated_reply_is_retried_with_more_room(stub: StubServer, tmp_path: Path, ledger_url: str) -> None:
     stub.reset(Faults(truncated=1))  # every reply is cut: the retry gets twice the room, then a repair
-    client = _client(stub, tmp_path / "l.sqlite", max_tokens=100)
+    client = _client(stub, ledger_url, max_tokens=100)
     [result] = client.run([("a", kp_messages(1))], KPExtraction, "v1")
     assert not result.ok and "truncated at max_tokens=200" in result.error
     assert [r["max_tokens"] for r in stub.state.requests[:2]] == [100, 200]
     assert result.length_retries == 1 and result.repaired
 
 
-def test_litellm_acompletion_path_still_works(stub: StubServer, tmp_path: Path) -> None:
-    client = _client(stub, tmp_path / "l.sqlite", transport="litellm", max_concurrency=2)
+def test_litellm_acompletion_path_still_works(stub: StubServer, tmp_path: Path, ledger_url: str) -> None:
+    client = _client(stub, ledger_url, transport="litellm", max_concurrency=2)
     results = client.run([(f"r{i}", kp_messages(i)) for i in range(4)], KPExtraction, "v1")
     assert all(r.ok for r in results) and stub.count == 4
     sent = {k.lower(): v for k, v in stub.state.headers[0].items()}
     assert sent["authorization"] == f"Bearer {SECRET}"
 
 
-def test_secret_never_reaches_ledger_or_results(stub: StubServer, tmp_path: Path) -> None:
+def test_secret_never_reaches_ledger_or_results(stub: StubServer, tmp_path: Path, ledger_url: str) -> None:
     stub.reset(Faults(http_500=2))
-    client = _client(stub, tmp_path / "l.sqlite")
+    client = _client(stub, ledger_url)
     results = client.run([(f"r{i}", kp_messages(i)) for i in range(6)], KPExtraction, "v1")
-    blobs = b"".join(p.read_bytes() for p in tmp_path.glob("l.sqlite*"))
-    assert blobs and SECRET.encode() not in blobs
+    blobs = _ledger_dump(ledger_url)
+    assert "photosynthesis" in blobs and SECRET not in blobs
     assert all(SECRET not in r.model_dump_json() for r in results)
     assert SECRET not in repr(client.route) and SECRET not in repr(client._prepared)
 
@@ -201,8 +214,8 @@ def test_results_spool_to_parquet_shards_and_read_back(tmp_path: Path) -> None:
     assert not (tmp_path / "spool").exists()
 
 
-def test_worker_processes_share_the_ledger(stub: StubServer, tmp_path: Path) -> None:
-    ledger = tmp_path / "l.sqlite"
+def test_worker_processes_share_the_ledger(stub: StubServer, tmp_path: Path, ledger_url: str) -> None:
+    ledger = ledger_url
     requests = [(f"r{i}", kp_messages(i % 30)) for i in range(60)]  # every request twice
     client = _client(stub, ledger, max_concurrency=8)
     got: dict[str, CallResult] = {}
@@ -214,14 +227,15 @@ def test_worker_processes_share_the_ledger(stub: StubServer, tmp_path: Path) -> 
     assert client.stats.done == 60 and client.stats.http_calls == stub.count
 
 
-def test_budget_holds_when_requests_take_several_calls(stub: StubServer, tmp_path: Path) -> None:
+def test_budget_holds_when_requests_take_several_calls(stub: StubServer, tmp_path: Path, ledger_url: str) -> None:
     stub.reset(Faults(truncated=1))  # every reply cut: answer, longer-output retry and repair per request
     prices = Prices(input_per_token=1e-6, output_per_token=2e-6, source="config")
-    budget = Budget("partition physics", usd_limit=0.003)
-    client = _client(stub, tmp_path / "l.sqlite", prices=prices, budgets=[budget], max_tokens=100)
+    budget = Budget("partition physics", usd_limit=0.003, scope="partition:physics")
+    client = _client(stub, ledger_url, prices=prices, budgets=[budget], max_tokens=100)
     with pytest.raises(BudgetExceeded, match="partition physics budget"):
         client.run([(f"r{i}", kp_messages(i)) for i in range(40)], KPExtraction, "v1")
-    assert 0 < budget.spent_usd <= 0.003 and budget.reserved_usd == pytest.approx(0.0, abs=1e-12)
+    spent_usd, _, held_usd, held_tokens = RequestLedger(ledger_url).budget_totals("partition:physics")
+    assert 0 < spent_usd <= 0.003 and held_tokens == 0 and held_usd == pytest.approx(0.0, abs=1e-12)
     assert stub.count >= 3  # several calls were made before the stop
-    counts = RequestLedger(tmp_path / "l.sqlite").counts()
+    counts = RequestLedger(ledger_url).counts()
     assert counts.get("IN_FLIGHT", 0) == 0  # leases of unfinished requests were given back
