@@ -34,7 +34,8 @@ from linksyn_assets.llm.ledger.backends import open_backend
 from linksyn_assets.text.normalize import canonical_sha256
 
 PENDING, IN_FLIGHT, DONE, FAILED = "PENDING", "IN_FLIGHT", "DONE", "FAILED"
-_HOST = socket.gethostname()
+# LINKSYN_WORKER_NAME (e.g. the pod name) names this worker in leases when host names are not unique
+_HOST = (os.environ.get("LINKSYN_WORKER_NAME") or socket.gethostname()).replace(":", "_")
 _SELECT_CHUNK = 500
 
 
