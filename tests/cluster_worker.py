@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 import polars as pl
 
@@ -42,6 +43,8 @@ def main(spec: dict) -> None:
         if spec.get("budget_usd") is not None else []
     ledger = RequestLedger(spec["ledger"], lease_s=spec.get("lease_s", 120.0))
     root = as_path(spec["data_dir"])
+    if spec.get("start_at"):  # workers start together once imported and connected (benchmarks time the work)
+        time.sleep(max(0.0, spec["start_at"] - time.time()))
     for discipline in spec["disciplines"]:
         requests = read_parquet(root / "requests" / f"{discipline}.parquet")
         client = LLMClient(route, ledger, stage="extract", max_concurrency=spec.get("concurrency", 8),
@@ -61,7 +64,7 @@ def main(spec: dict) -> None:
         write_parquet_atomic(answers.sort("item_id"), root / "answers" / f"{discipline}.{name}.parquet")
         print(json.dumps({"discipline": discipline, "ok": sum(r.ok for r in got),
                           "http_calls": client.stats.http_calls, "cost_usd": client.stats.cost_usd,
-                          "stopped": stopped}), flush=True)
+                          "stopped": stopped, "finished_at": time.time()}), flush=True)
         if stopped:
             sys.exit(3)
     ledger.close()
