@@ -15,7 +15,7 @@ from collections import Counter
 
 from aiohttp import web
 
-_REPLY = json.dumps({"knowledge_points": ["photosynthesis", "light reactions"], "difficulty": 1})
+REPLY = json.dumps({"knowledge_points": ["photosynthesis", "light reactions"], "difficulty": 1})
 USAGE = {"prompt_tokens": 60, "completion_tokens": 20, "total_tokens": 80}
 
 
@@ -35,7 +35,7 @@ def build_app(latency_s: float) -> web.Application:
         answered[key] += 1
         return web.json_response({"id": "x", "object": "chat.completion", "created": 0, "model": body.get("model"),
                                   "choices": [{"index": 0, "finish_reason": "stop",
-                                               "message": {"role": "assistant", "content": _REPLY}}],
+                                               "message": {"role": "assistant", "content": REPLY}}],
                                   "usage": USAGE})
 
     async def stats(_request: web.Request) -> web.Response:

@@ -15,9 +15,10 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from linksyn_assets.cli import INSTANCE_YAML
+from linksyn_assets.llm.ledger import RequestLedger
 from linksyn_assets.location import build_definitions
 from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.storage import as_path, data_dir, read_parquet, write_text_atomic
 from resources import build_resources
 from tests.dagster_server import ROOT, dagster_server, graphql
 from tests.stub_llm_server import StubServer
@@ -64,9 +65,14 @@ def _linksyn_run(home: Path, env: dict[str, str]) -> None:
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
 
 
-def _tables(data: Path) -> dict[str, pl.DataFrame]:
-    files = sorted((data / "assets").rglob("*.parquet")) + sorted((data / "release" / "latest").rglob("*.parquet"))
-    return {str(f.relative_to(data)).replace("release/latest", "release"): pl.read_parquet(f) for f in files}
+def _tables(data: str | Path) -> dict[str, pl.DataFrame]:
+    """Every asset table and the latest release's shards of a data dir (local or s3://), by relative path."""
+    root = as_path(str(data))
+    latest = json.loads((root / "release" / "latest.json").read_text(encoding="utf-8"))["path"]
+    files = sorted((root / "assets").rglob("*.parquet"), key=str) + \
+        sorted((root / "release" / latest).rglob("*.parquet"), key=str)
+    prefix = len(str(root).rstrip("/")) + 1
+    return {str(f)[prefix:].replace(f"release/{latest}", "release"): read_parquet(f) for f in files}
 
 
 BACKFILL = """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
@@ -76,21 +82,33 @@ STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
 
 
 @pytest.mark.daemon
-def test_an_asset_backfill_over_every_discipline_completes_in_order_like_linksyn_run(
-        stub_env: StubServer, linked_seeds: Path, tmp_path: Path) -> None:
+def test_a_deployed_backfill_over_every_discipline_completes_in_order_like_linksyn_run(
+        stub_env: StubServer, linked_seeds: Path, tmp_path: Path, postgres, s3,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deployment of deploy/dagster.yaml: the Dagster instance on PostgreSQL, runs queued by the
+    QueuedRunCoordinator and started by the daemon in processes of their own, the request ledger on PostgreSQL
+    and the data dir on S3. "Materialize all" over every partition makes what a local `linksyn run` makes."""
     env = {**os.environ, "LINKSYN_SEEDS": str(linked_seeds)}
-    cli_data, ui_data = tmp_path / "cli", tmp_path / "ui"
+    cli_data = tmp_path / "cli"
     _linksyn_run(tmp_path / "cli_home", {**env, "LINKSYN_DATA_DIR": str(cli_data)})
+    cli_calls = stub_env.count
 
+    deployed = {**s3.env(), "DAGSTER_POSTGRES_URL": postgres.create_database(),
+                "LINKSYN_LEDGER_URL": postgres.create_database(),
+                "LINKSYN_DATA_DIR": f"s3://{s3.create_bucket()}/linksyn",
+                "LINKSYN_SCRATCH_DIR": str(tmp_path / "scratch")}
+    for key, value in deployed.items():
+        monkeypatch.setenv(key, value)
     home = tmp_path / "ui_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text(INSTANCE_YAML, encoding="utf-8")
-    ui_data.mkdir()
-    (ui_data / "settings.json").write_text(json.dumps({"walk": {"paths_per_discipline": 2}}), encoding="utf-8")
+    (home / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.yaml").read_text(encoding="utf-8"),
+                                       encoding="utf-8")
+    write_text_atomic(data_dir() / "settings.json", json.dumps({"walk": {"paths_per_discipline": 2}}))
     with dg.DagsterInstance.from_config(str(home)) as instance:  # what the seed sensor does on a fresh instance
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         instance.add_dynamic_partitions(discipline_partitions.name, BOTH)
-    ui_env = {**env, "DAGSTER_HOME": str(home), "LINKSYN_DATA_DIR": str(ui_data)}
-    calls_before = stub_env.count
+    ui_env = {**env, **deployed, "DAGSTER_HOME": str(home)}
     with dagster_server("dagster dev", ui_env, tmp_path / "dagster_dev.log") as base:
         # what "Materialize all" -> "All partitions" in the UI sends
         launched = graphql(base, BACKFILL, {"params": {"assetSelection": [{"path": [a]} for a in ALL],
@@ -103,7 +121,8 @@ def test_an_asset_backfill_over_every_discipline_completes_in_order_like_linksyn
                 break
             time.sleep(3)
     assert status == "COMPLETED_SUCCESS", (status, (tmp_path / "dagster_dev.log").read_text()[-4000:])
-    assert stub_env.count > calls_before  # the backfill's runs did the LLM work themselves (own ledger)
+    # the backfill's runs did the LLM work themselves, each request once, recorded in the shared ledger
+    assert RequestLedger(deployed["LINKSYN_LEDGER_URL"]).counts() == {"DONE": stub_env.count - cli_calls}
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
         def times(asset: str) -> list[float]:
@@ -120,8 +139,14 @@ def test_an_asset_backfill_over_every_discipline_completes_in_order_like_linksyn
         assert len(times("kp_graph")) == 2 and len(times("linkqa_release")) == 1
         runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": launched["backfillId"]}))
         assert runs and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        pids = set()
+        for run in runs:  # each run went through the queue and ran in a process of its own
+            events = instance.all_logs(run.run_id)
+            assert any(e.dagster_event_type == dg.DagsterEventType.RUN_ENQUEUED for e in events), run.run_id
+            pids |= {e.pid for e in events if e.dagster_event_type == dg.DagsterEventType.RUN_START}
+        assert len(pids) == len(runs) and os.getpid() not in pids
 
-    cli, ui = _tables(cli_data), _tables(ui_data)
+    cli, ui = _tables(cli_data), _tables(deployed["LINKSYN_DATA_DIR"])
     assert set(cli) == set(ui) and any(k.startswith("assets/kp_graph/") for k in cli)
     differ = [name for name in cli if not cli[name].equals(ui[name])]
     assert differ == [], differ

@@ -22,6 +22,7 @@ from tests.cluster_worker import write_requests
 from tests.stub_llm_server import Faults, StubServer
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.cluster
 
 
 def _worker(spec: dict, env: dict[str, str] | None = None) -> subprocess.Popen:

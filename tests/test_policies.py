@@ -30,7 +30,7 @@ def test_every_llm_asset_is_in_the_pool_with_a_retry_policy() -> None:
 
 
 def test_the_instance_config_sets_the_pool_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    deploy = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text(encoding="utf-8"))
+    deploy = yaml.safe_load((ROOT / "deploy" / "dagster.local.yaml").read_text(encoding="utf-8"))
     assert deploy == yaml.safe_load(INSTANCE_YAML)  # what `linksyn run` writes is the documented file
     (tmp_path / "dagster.yaml").write_text(INSTANCE_YAML, encoding="utf-8")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))

@@ -1,5 +1,5 @@
 """How LLM steps share a provider and recover: one `llm` pool (its limit is the instance's
-`concurrency.pools.default_limit` or a per-pool limit, see deploy/dagster.yaml) and a retry policy for
+`concurrency.pools.default_limit` or a per-pool limit, see deploy/dagster.local.yaml) and a retry policy for
 transient failures of a whole step. A retried step pays nothing twice: the request ledger answers every
 request that was already answered. Failures that a retry cannot fix (budget, mostly failed requests,
 configuration) are raised with allow_retries=False."""
