@@ -59,6 +59,12 @@ class Budget:
         self.reserved_tokens += tokens
         return True
 
+    def fits_once_settled(self, usd: float, tokens: int) -> bool:
+        """Would (usd, tokens) fit if every call in flight settled at no cost? If so, a refused reservation
+        should wait for them rather than stop the batch."""
+        return (self.usd_limit is None or self.spent_usd + usd <= self.usd_limit) and \
+            (self.token_limit is None or self.spent_tokens + tokens <= self.token_limit)
+
     def settle(self, reserved_usd: float, reserved_tokens: int, usd: float, tokens: int) -> None:
         self.reserved_usd -= reserved_usd
         self.reserved_tokens -= reserved_tokens

@@ -52,6 +52,7 @@ from linksyn_assets.llm.transport import (
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 60.0
+HOLD_WAIT_S = 0.25  # a refused reservation retries this often while calls in flight may free room
 
 
 @dataclass(frozen=True)
@@ -223,20 +224,33 @@ class LLMClient:
                             {"role": "user", "content": f"That reply was not usable: {reason}. Reply again with "
                                                          "only the corrected JSON object."}]
 
-    def _reserve(self, messages: list[dict[str, str]], max_tokens: int, stop: asyncio.Event) -> tuple[float, int]:
-        """Book the worst case of one HTTP call (prompt estimate + max_tokens) on every budget."""
+    async def _reserve(self, messages: list[dict[str, str]], max_tokens: int,
+                       stop: asyncio.Event) -> tuple[float, int]:
+        """Book the worst case of one HTTP call (prompt estimate + max_tokens) on every budget. While calls in
+        flight (of any process) hold what would make it fit, wait for them to settle; stop the batch when what
+        was spent alone leaves no room."""
         tokens = _estimate_prompt_tokens(messages) + max_tokens
         usd = self.prices.cost(_estimate_prompt_tokens(messages), max_tokens)
+        while True:
+            refused = self._book(usd, tokens)
+            if refused is None:
+                return usd, tokens
+            if stop.is_set() or not refused.fits_once_settled(usd, tokens):
+                self.stop_batch("budget", f"{refused.describe()}; the next request could cost up to ${usd:.4f} / "
+                                f"{tokens} tokens", stop)
+                raise _BudgetStop
+            await asyncio.sleep(HOLD_WAIT_S)
+
+    def _book(self, usd: float, tokens: int) -> Budget | None:
+        """Reserve on every budget, or on none: returns the budget that refused, if any."""
         booked: list[Budget] = []
         for budget in self.budgets:
             if not (self.ledger.reserve(budget, usd, tokens) if budget.scope else budget.reserve(usd, tokens)):
                 for b in booked:
                     self._settle(b, usd, tokens, 0.0, 0)
-                self.stop_batch("budget", f"{budget.describe()}; the next request could cost up to ${usd:.4f} / "
-                           f"{tokens} tokens", stop)
-                raise _BudgetStop
+                return budget
             booked.append(budget)
-        return usd, tokens
+        return None
 
     async def _send(self, messages: list[dict[str, str]], response_format: dict[str, Any], max_tokens: int,
                     result: CallResult, limiter: AdaptiveLimiter, stop: asyncio.Event) -> Reply:
@@ -244,7 +258,7 @@ class LLMClient:
         for attempt in range(self.max_retries + 1):
             if stop.is_set():
                 raise _BudgetStop
-            reserved_usd, reserved_tokens = self._reserve(messages, max_tokens, stop)
+            reserved_usd, reserved_tokens = await self._reserve(messages, max_tokens, stop)
             spent_usd, spent_tokens = 0.0, 0
             await limiter.acquire()
             try:

@@ -170,19 +170,25 @@ class RequestLedger:
             b.execute(db, "INSERT INTO budgets (scope, usd_limit, token_limit) VALUES (?, ?, ?) ON CONFLICT (scope) "
                           "DO UPDATE SET usd_limit = excluded.usd_limit, token_limit = excluded.token_limit",
                       (budget.scope, budget.usd_limit, budget.token_limit))
-            lapsed = b.execute(db, "SELECT COALESCE(SUM(usd), 0), COALESCE(SUM(tokens), 0) FROM budget_holds "
-                                   "WHERE scope = ? AND expires < ?", (budget.scope, now)).fetchone()
-            if lapsed[1]:
-                b.execute(db, "UPDATE budgets SET spent_usd = spent_usd + ?, spent_tokens = spent_tokens + ? "
-                              "WHERE scope = ?", (lapsed[0], lapsed[1], budget.scope))
-                b.execute(db, "DELETE FROM budget_holds WHERE scope = ? AND expires < ?", (budget.scope, now))
-            spent_usd, spent_tokens = b.execute(db, "SELECT spent_usd, spent_tokens FROM budgets WHERE scope = ?",
-                                                (budget.scope,)).fetchone()
-            held_usd, held_tokens = b.execute(db, "SELECT COALESCE(SUM(usd), 0), COALESCE(SUM(tokens), 0) FROM "
-                                                  "budget_holds WHERE scope = ?", (budget.scope,)).fetchone()
+            spent_usd, spent_tokens, held_usd, held_tokens = b.execute(
+                db, "SELECT b.spent_usd, b.spent_tokens, COALESCE(SUM(h.usd), 0), COALESCE(SUM(h.tokens), 0) "
+                    "FROM budgets b LEFT JOIN budget_holds h ON h.scope = b.scope WHERE b.scope = ? "
+                    "GROUP BY b.spent_usd, b.spent_tokens", (budget.scope,)).fetchone()
             budget.spent_usd, budget.spent_tokens = float(spent_usd), int(spent_tokens)
             budget.reserved_usd, budget.reserved_tokens = float(held_usd), int(held_tokens)
             if not budget.reserve(usd, tokens):
+                # Holds of a worker that died are charged in full once its lease ran out (spent + held is the
+                # same either way, so this only matters for the caller's decision to wait or stop).
+                lapsed = b.execute(db, "SELECT COALESCE(SUM(usd), 0), COALESCE(SUM(tokens), 0) FROM budget_holds "
+                                       "WHERE scope = ? AND expires < ?", (budget.scope, now)).fetchone()
+                if lapsed[1]:
+                    b.execute(db, "UPDATE budgets SET spent_usd = spent_usd + ?, spent_tokens = spent_tokens + ? "
+                                  "WHERE scope = ?", (lapsed[0], lapsed[1], budget.scope))
+                    b.execute(db, "DELETE FROM budget_holds WHERE scope = ? AND expires < ?", (budget.scope, now))
+                    budget.spent_usd += float(lapsed[0])
+                    budget.spent_tokens += int(lapsed[1])
+                    budget.reserved_usd -= float(lapsed[0])
+                    budget.reserved_tokens -= int(lapsed[1])
                 return False
             b.execute(db, "INSERT INTO budget_holds (scope, owner, usd, tokens, expires) VALUES (?, ?, ?, ?, ?) "
                           "ON CONFLICT (scope, owner) DO UPDATE SET usd = budget_holds.usd + excluded.usd, "
