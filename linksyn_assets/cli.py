@@ -67,8 +67,9 @@ def _writable_dir(path: Path, what: str) -> None:
         probe = path / f".linksyn-write-check-{os.getpid()}"
         probe.write_text("ok", encoding="utf-8")
         probe.unlink()
-    except OSError as exc:
-        raise SetupError(f"{what} {path} is not a writable directory ({exc.strerror or exc})") from exc
+    except Exception as exc:  # noqa: BLE001 -- object stores raise their own errors (credentials, bucket)
+        reason = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
+        raise SetupError(f"{what} {path} is not a writable directory ({reason})") from exc
 
 
 def _build(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -93,7 +93,8 @@ def test_a_deployed_backfill_over_every_discipline_completes_in_order_like_links
     _linksyn_run(tmp_path / "cli_home", {**env, "LINKSYN_DATA_DIR": str(cli_data)})
     cli_calls = stub_env.count
 
-    deployed = {**s3.env(), "DAGSTER_POSTGRES_URL": postgres.create_database(),
+    deployed = {**s3.env(),
+                "DAGSTER_POSTGRES_URL": postgres.create_database().replace("postgresql://", "postgresql+psycopg2://"),
                 "LINKSYN_LEDGER_URL": postgres.create_database(),
                 "LINKSYN_DATA_DIR": f"s3://{s3.create_bucket()}/linksyn",
                 "LINKSYN_SCRATCH_DIR": str(tmp_path / "scratch")}
@@ -143,7 +144,7 @@ def test_a_deployed_backfill_over_every_discipline_completes_in_order_like_links
         for run in runs:  # each run went through the queue and ran in a process of its own
             events = instance.all_logs(run.run_id)
             assert any(e.dagster_event_type == dg.DagsterEventType.RUN_ENQUEUED for e in events), run.run_id
-            pids |= {e.pid for e in events if e.dagster_event_type == dg.DagsterEventType.RUN_START}
+            pids |= {e.dagster_event.pid for e in events if e.dagster_event_type == dg.DagsterEventType.RUN_START}
         assert len(pids) == len(runs) and os.getpid() not in pids
 
     cli, ui = _tables(cli_data), _tables(deployed["LINKSYN_DATA_DIR"])

@@ -19,7 +19,8 @@ DEPLOY = ROOT / "deploy"
 @pytest.mark.cluster
 def test_the_deployed_instance_queues_runs_with_a_limit_per_discipline(postgres, tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DAGSTER_POSTGRES_URL", postgres.create_database())
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", postgres.create_database().replace("postgresql://",
+                                                                                  "postgresql+psycopg2://"))
     (tmp_path / "dagster.yaml").write_text((DEPLOY / "dagster.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
