@@ -121,7 +121,10 @@ class LLMClient:
                sink: Callable[[CallResult], None], total: int | None = None) -> BatchStats:
         """Send every request (or reuse its recorded answer) and hand each result to sink once it is
         committed to the ledger. Raises BudgetExceeded / RunAborted after in-flight work finishes."""
-        asyncio.run(self._run_loop(BatchLoop(self, iter(requests), output, prompt_version, sink, total)))
+        try:
+            asyncio.run(self._run_loop(BatchLoop(self, iter(requests), output, prompt_version, sink, total)))
+        finally:
+            self.ledger.flush_settles()
         self.raise_if_stopped(self.stopped, total)
         return self.stats
 

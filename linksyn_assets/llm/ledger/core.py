@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ PENDING, IN_FLIGHT, DONE, FAILED = "PENDING", "IN_FLIGHT", "DONE", "FAILED"
 # LINKSYN_WORKER_NAME (e.g. the pod name) names this worker in leases when host names are not unique
 _HOST = (os.environ.get("LINKSYN_WORKER_NAME") or socket.gethostname()).replace(":", "_")
 _SELECT_CHUNK = 500
+SETTLE_EVERY_S = 0.1
 
 
 def request_key(**parts: Any) -> str:
@@ -82,6 +84,11 @@ class RequestLedger:
         self.location = self._db.location
         self.lease_s = lease_s
         self.owner = owner_id()
+        # settled calls not yet written: (scope) -> [held usd, held tokens, cost usd, cost tokens] to apply; until
+        # then their holds stay as they were (higher than the cost), so a budget is never passed meanwhile
+        self._settles: dict[str, list[float]] = {}
+        self._settles_lock = threading.Lock()
+        self._settled_at = time.monotonic()
 
     # ---------------------------------------------------------------- claiming
 
@@ -150,6 +157,8 @@ class RequestLedger:
         """Extend this owner's leases and budget holds (long reasoning calls outlive one lease)."""
         until = time.time() + self.lease_s
 
+        self.flush_settles()
+
         def work(db: Any) -> None:
             self._db.execute(db, "UPDATE requests SET lease_expires = ? WHERE lease_owner = ? AND state = ?",
                              (until, self.owner, IN_FLIGHT))
@@ -196,26 +205,53 @@ class RequestLedger:
                       (budget.scope, self.owner, usd, tokens, now + self.lease_s))
             return True
 
+        if self._settles and time.monotonic() - self._settled_at >= SETTLE_EVERY_S:
+            self.flush_settles()
+        if b.tx(work):
+            return True
+        if budget.scope not in self._settles:
+            return False
+        self.flush_settles()  # this process's settled calls may free the room
         return b.tx(work)
 
     def settle(self, budget: Budget, reserved_usd: float, reserved_tokens: int, usd: float, tokens: int) -> None:
-        """Replace a hold by what the call cost. A hold already charged in full (its lease ran out) is left so."""
+        """Replace a hold by what the call cost: written with the next reservation (at most every
+        SETTLE_EVERY_S) or flush_settles(), not one transaction per call."""
+        with self._settles_lock:
+            pending = self._settles.setdefault(budget.scope or "", [0.0, 0, 0.0, 0])
+            pending[0] += reserved_usd
+            pending[1] += reserved_tokens
+            pending[2] += usd
+            pending[3] += tokens
+        budget.settle(reserved_usd, reserved_tokens, usd, tokens)
+
+    def flush_settles(self) -> None:
+        """Write the settled calls, in a transaction of their own: scopes in sorted order and, per scope, the
+        budget row before the hold (the order reserve() locks them in), so two workers never deadlock."""
+        with self._settles_lock:
+            pending, self._settles = self._settles, {}
+            self._settled_at = time.monotonic()
+        if not pending:
+            return
         b = self._db
 
         def work(db: Any) -> None:
-            held = b.execute(db, "UPDATE budget_holds SET usd = usd - ?, tokens = tokens - ? WHERE scope = ? AND "
-                                 "owner = ?", (reserved_usd, reserved_tokens, budget.scope, self.owner)).rowcount
-            if held:
+            for scope, (held_usd, held_tokens, usd, tokens) in sorted(pending.items()):
+                # a hold already charged in full (its lease ran out) is left so
                 b.execute(db, "UPDATE budgets SET spent_usd = spent_usd + ?, spent_tokens = spent_tokens + ? "
-                              "WHERE scope = ?", (usd, tokens, budget.scope))
+                              "WHERE scope = ? AND EXISTS (SELECT 1 FROM budget_holds WHERE scope = ? AND owner = ?)",
+                          (usd, tokens, scope, scope, self.owner))
+                b.execute(db, "UPDATE budget_holds SET usd = usd - ?, tokens = tokens - ? WHERE scope = ? AND "
+                              "owner = ?", (held_usd, held_tokens, scope, self.owner))
                 b.execute(db, "DELETE FROM budget_holds WHERE scope = ? AND owner = ? AND tokens <= 0",
-                          (budget.scope, self.owner))
+                          (scope, self.owner))
 
         b.tx(work)
-        budget.settle(reserved_usd, reserved_tokens, usd, tokens)
 
     def budget_totals(self, scope: str) -> tuple[float, int, float, int]:
         """(spent usd, spent tokens, held usd, held tokens) of a scope, over every process."""
+        self.flush_settles()
+
         def work(db: Any) -> tuple[float, int, float, int]:
             spent = self._db.execute(db, "SELECT spent_usd, spent_tokens FROM budgets WHERE scope = ?",
                                      (scope,)).fetchone() or (0.0, 0)
@@ -233,4 +269,5 @@ class RequestLedger:
         return {state: int(n) for state, n in rows}
 
     def close(self) -> None:
+        self.flush_settles()
         self._db.close()
