@@ -31,6 +31,13 @@ def _worker(spec: dict, env: dict[str, str] | None = None) -> subprocess.Popen:
                             text=True)
 
 
+def _s3_data_dir(s3, monkeypatch: pytest.MonkeyPatch) -> str:  # noqa: ANN001 -- tests.services.S3
+    """A fresh bucket on the S3 endpoint, with this process pointed at it (workers inherit the environment)."""
+    for key, value in s3.env().items():
+        monkeypatch.setenv(key, value)
+    return f"s3://{s3.create_bucket()}/linksyn"
+
+
 def _sent(stub: StubServer) -> Counter:
     return Counter(hashlib.sha256(json.dumps(b["messages"], sort_keys=True).encode()).hexdigest()
                    for b in stub.state.requests)
@@ -60,10 +67,8 @@ def test_a_ledger_from_a_newer_linksyn_is_refused(ledger_url: str) -> None:
 
 def test_a_killed_worker_is_taken_over_and_nothing_is_paid_twice(stub: StubServer, postgres, s3,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in s3.env().items():
-        monkeypatch.setenv(key, value)
     stub.reset(Faults(latency_s=0.1))
-    data = f"s3://{s3.create_bucket()}/linksyn"
+    data = _s3_data_dir(s3, monkeypatch)
     n, concurrency = 150, 6
     write_requests(data, "physics", n)
     ledger = postgres.create_database()
@@ -97,10 +102,8 @@ def test_a_killed_worker_is_taken_over_and_nothing_is_paid_twice(stub: StubServe
 
 def test_two_workers_on_one_budget_never_spend_more_than_it_together(stub: StubServer, postgres, s3,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in s3.env().items():
-        monkeypatch.setenv(key, value)
     stub.reset(Faults(latency_s=0.05))
-    data = f"s3://{s3.create_bucket()}/linksyn"
+    data = _s3_data_dir(s3, monkeypatch)
     for discipline in ("physics", "chemistry"):
         write_requests(data, discipline, 200)
     ledger = postgres.create_database()
