@@ -18,10 +18,11 @@ from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.qc.answer_check import compare
 from linksyn_assets.qc.benchmarks import Benchmarks
 from linksyn_assets.qc.rules import assemble, quality_check
-from linksyn_assets.release.files import cross_discipline_dedup, staging_dir, write_release
+from linksyn_assets.release.files import cross_discipline_dedup, write_release
 from linksyn_assets.seeds.readers import read_seed_dir
 from linksyn_assets.settings import DatasetParams
 from linksyn_assets.stages import INGEST, PER_DISCIPLINE, RELEASE
+from linksyn_assets.storage import staging_dir
 from linksyn_assets.synthesis.copy_check import closest_seed, qa_text
 from linksyn_assets.synthesis.tables import HARD_SCHEMA, SYNTH_SCHEMA, judged, rating_key
 from resources import build_resources
