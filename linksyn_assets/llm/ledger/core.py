@@ -140,8 +140,9 @@ class RequestLedger:
         """outcomes: (key, state DONE|FAILED, payload, error, answered, sends). Answer and state are
         written in one transaction."""
         now = time.time()
+        in_lock_order = sorted(outcomes, key=lambda outcome: outcome[0])
         rows = [(state, json.dumps(payload, ensure_ascii=False) if payload is not None else None, error,
-                 int(answered), sends, now, key) for key, state, payload, error, answered, sends in sorted(outcomes)]
+                 int(answered), sends, now, key) for key, state, payload, error, answered, sends in in_lock_order]
         self._db.tx(lambda db: self._db.executemany(
             db, "UPDATE requests SET state = ?, payload = ?, error = ?, answered = ?, sends = sends + ?, "
                 "lease_owner = NULL, lease_expires = NULL, updated_at = ? WHERE key = ?", rows))
