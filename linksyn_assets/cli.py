@@ -286,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
     from linksyn_assets.jobs import STAGE_JOBS
     from linksyn_assets.location import build_definitions
     from linksyn_assets.partitions import discipline_partitions
-    from linksyn_assets.storage import data_dir
+    from linksyn_assets.storage import data_dir, is_local
 
     selected = _select(args)
     _record_flags(args)
@@ -351,7 +351,8 @@ def run(args: argparse.Namespace) -> int:
         for asset, meta in materialized(result).items():
             metadata[(asset, "-")] = meta
         if result.success:
-            print(f"    release: {data_dir() / 'release' / 'latest'} (card: README.md)", flush=True)
+            latest = "latest" if is_local(data_dir()) else "latest.json"  # no symlinks on an object store
+            print(f"    release: {data_dir() / 'release' / latest} (card: README.md)", flush=True)
         else:
             failed.append(f"linkqa_release (run {result.run_id})")
             reasons += _failure_reasons(result)
