@@ -78,6 +78,18 @@ def _owned_servers(owner: int) -> list[int]:
     return found
 
 
+def _claimed(ledger: Path) -> bool:
+    import sqlite3
+
+    if not ledger.exists():
+        return False
+    try:
+        with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True, timeout=1) as db:
+            return db.execute("SELECT COUNT(*) FROM requests").fetchone()[0] > 0
+    except sqlite3.OperationalError:  # the table is not there yet
+        return False
+
+
 def test_killing_a_run_with_sigkill_leaves_no_llama_server(tmp_path: Path, data_dir: Path) -> None:
     import os
     import signal
@@ -103,15 +115,12 @@ def test_killing_a_run_with_sigkill_leaves_no_llama_server(tmp_path: Path, data_
                 break
             time.sleep(0.2)
         assert servers, "the run never started its embedded server"
-        # wait until the server answers: the run is then sending it extraction requests
         argv = (Path("/proc") / str(servers[0]) / "cmdline").read_bytes().decode().split("\0")
         url = f"http://127.0.0.1:{argv[argv.index('--port') + 1]}/v1/models"
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
+        # wait until the run has claimed extraction requests in its ledger: it is then sending them to the server
+        # (polling the server itself is no sign: llama.cpp's server may not answer /v1/models while it generates)
+        while time.monotonic() < deadline and run.poll() is None and not _claimed(data_dir / "llm_ledger.sqlite"):
+            time.sleep(0.2)
         assert run.poll() is None, "the run ended before it could be killed (too few seeds?)"
         run.send_signal(signal.SIGKILL)  # what a cancelled pod or an OOM kill does: no atexit, no cleanup
         run.wait(timeout=10)
