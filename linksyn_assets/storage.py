@@ -185,13 +185,6 @@ def publish_folder(staged: Path, dest: Path, last: str) -> Path:
     return dest
 
 
-def remove_tree(path: Path) -> None:
-    if is_local(path):
-        shutil.rmtree(path, ignore_errors=True)
-    elif path.exists():
-        path.fs.rm(path.path, recursive=True)  # type: ignore[attr-defined]
-
-
 def folder_mb(folder: Path) -> float:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
 

@@ -81,7 +81,6 @@ class RequestLedger:
     def __init__(self, location: Path | str, lease_s: float = 120.0) -> None:
         self._db = open_backend(location)
         self.url = self._db.url
-        self.location = self._db.location
         self.lease_s = lease_s
         self.owner = owner_id()
         # settled calls not yet written: (scope) -> [held usd, held tokens, cost usd, cost tokens] to apply; until
