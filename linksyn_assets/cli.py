@@ -5,12 +5,14 @@ same jobs, runs and materializations the UI would have made."""
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from linksyn_assets.stages import PER_DISCIPLINE, RELEASE, STAGE_ORDER, STAGES, Stage
+from linksyn_assets.run_board import RunBoard, activate
+from linksyn_assets.stages import INGEST, PER_DISCIPLINE, RELEASE, STAGE_ORDER, STAGES, Stage
 
 # Steps in the `llm` pool (assets/policies.py) that may run at once across every run of this instance:
 # two keeps a local model or a small provider quota from being overrun by parallel runs and backfills.
@@ -31,6 +33,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--seeds", help="seed directory or file (default: the bundled sample seeds)")
     run.add_argument("--disciplines", help="comma-separated disciplines (default: all found)")
     run.add_argument("--paths-per-discipline", type=_positive_int, help="walk paths per discipline (1 or more)")
+    run.add_argument("--sample", type=_positive_int, help="use only this many seeds per discipline, English and "
+                     "Chinese taking turns (seeds.sample_per_discipline; a stable pick: a larger sample later "
+                     "keeps these)")
     run.add_argument("--select", help=f"comma-separated assets (default: all of {','.join(STAGE_ORDER)})")
     run.add_argument("--data-dir", help="where tables and the dataset go (default: ./data or LINKSYN_DATA_DIR)")
     run.add_argument("--model", help="litellm model for every stage (default: embedded demo model)")
@@ -251,7 +256,8 @@ def _record_flags(args: argparse.Namespace) -> None:
     run with them too (and reproduce this run's outputs from the ledger)."""
     from linksyn_assets.storage import settings_file, write_atomic
 
-    changes = {("walk", "paths_per_discipline"): args.paths_per_discipline, ("llm", "model"): args.model}
+    changes = {("walk", "paths_per_discipline"): args.paths_per_discipline, ("llm", "model"): args.model,
+               ("seeds", "sample_per_discipline"): args.sample}
     changes = {key: value for key, value in changes.items() if value is not None}
     if not changes:
         return
@@ -290,9 +296,12 @@ def run(args: argparse.Namespace) -> int:
 
     selected = _select(args)
     _record_flags(args)
-    overrides = ({"walk": {"paths_per_discipline": args.paths_per_discipline}}
-                 if args.paths_per_discipline is not None else None)
-    resources = _build(args, overrides)
+    overrides: dict[str, Any] = {}
+    if args.paths_per_discipline is not None:
+        overrides["walk"] = {"paths_per_discipline": args.paths_per_discipline}
+    if args.sample is not None:
+        overrides["seeds"] = {"sample_per_discipline": args.sample}
+    resources = _build(args, overrides or None)
     seed_source = resources["seed_source"]
     try:
         found = seed_source.disciplines()
@@ -316,11 +325,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"  data dir: {data_dir()}   DAGSTER_HOME: {os.environ['DAGSTER_HOME']}")
 
     defs = build_definitions(resources)
+    warmup = _start_kernel_warmup(selected)
     stages = [(stage, [a for a in stage.assets if a in selected]) for stage in STAGES if stage.partitioned]
     release_stage = [a for a in RELEASE.assets if a in selected]
     plan = [(stage, assets, d) for stage, assets in stages if assets for d in disciplines]
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    board = _board(seed_source, resources["settings"].plain().seeds.sample_per_discipline,
+                   [stage for stage, assets in stages if assets], disciplines, bool(release_stage))
     metadata: dict[tuple[str, str], dict[str, Any]] = {}
+    timings: dict[str, float] = {}
     failed: list[str] = []
     reasons: list[str] = []
     started = time.monotonic()
@@ -328,6 +341,9 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.monotonic()
         print(f"[{i}/{len(plan)}] {discipline}: {STAGE_JOBS[stage.name].name} ({', '.join(assets)}) ...",
               flush=True)
+        if stage is not INGEST:
+            warmup = _finish_kernel_warmup(warmup)
+        board.start(BOARD_LABELS[stage.name], discipline)
         result = _launch(defs, stage, assets, discipline, instance, run_config)
         for check in result.get_asset_check_evaluations():
             if not check.passed:
@@ -336,27 +352,40 @@ def run(args: argparse.Namespace) -> int:
                       flush=True)
         for asset, meta in materialized(result).items():
             metadata[(asset, discipline)] = meta
+        _add_step_seconds(timings, instance, result.run_id)
         status = "ok" if result.success else "FAILED"
+        rows = metadata.get((assets[-1], discipline), {}).get("rows")
+        board.finish(BOARD_LABELS[stage.name], discipline, result.success, int(rows) if rows is not None else None)
         print(f"    {status} in {time.monotonic() - t0:.1f}s (run {result.run_id[:8]})", flush=True)
+        print(board.render(), flush=True)
         if not result.success:
             failed.append(f"{discipline}: {', '.join(assets)} (run {result.run_id})")
             reasons += [f"{discipline}: {r}" for r in _failure_reasons(result)]
+    _finish_kernel_warmup(warmup)
     target_report: list[str] = []
     if not failed and PER_DISCIPLINE.assets[-1] in selected:
         failed, reasons, target_report = _grow_to_target(args, instance, resources, disciplines, metadata,
                                                          run_config)
     if release_stage and not failed:
         print(f"[release] linksyn_release ({', '.join(release_stage)}) ...", flush=True)
+        board.start(BOARD_LABELS[RELEASE.name], "-")
         result = _launch(defs, RELEASE, release_stage, None, instance, run_config)
         for asset, meta in materialized(result).items():
             metadata[(asset, "-")] = meta
+        _add_step_seconds(timings, instance, result.run_id)
+        rows = metadata.get((release_stage[-1], "-"), {}).get("rows")
+        board.finish(BOARD_LABELS[RELEASE.name], "-", result.success, int(rows) if rows is not None else None)
+        print(board.render(), flush=True)
         if result.success:
             latest = "latest" if is_local(data_dir()) else "latest.json"  # no symlinks on an object store
             print(f"    release: {data_dir() / 'release' / latest} (card: README.md)", flush=True)
         else:
             failed.append(f"linkqa_release (run {result.run_id})")
             reasons += _failure_reasons(result)
+    activate(None)
     _summary(selected, disciplines, metadata, data_dir(), time.monotonic() - started)
+    _time_summary(timings, time.monotonic() - started)
+    _qc_summary(metadata, resources["llm"])
     if target_report:
         print("Target:\n  " + "\n  ".join(target_report))
     if failed:
@@ -366,6 +395,99 @@ def run(args: argparse.Namespace) -> int:
         print("Full logs: linksyn ui")
         return 1
     return 0
+
+
+def _start_kernel_warmup(selected: list[str]) -> subprocess.Popen[str] | None:
+    """Compile the walk and QC kernels into numba's cache in a process of its own while extraction keeps the LLM
+    busy (a few seconds once cached); None when the run has no ingestion to overlap with. Not niced: at the
+    lowest priority it got almost no CPU beside the model's threads and the walks then waited for it."""
+    if INGEST.assets[-1] not in selected:
+        return None
+    return subprocess.Popen([sys.executable, "-m", "linksyn_assets.kernel_warmup"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+
+
+def _finish_kernel_warmup(proc: subprocess.Popen[str] | None) -> None:
+    """Wait for the warm-up (the walks would otherwise compile the same kernels beside it) and say how it went;
+    a failed warm-up only means the kernels compile when first used."""
+    if proc is None:
+        return None
+    waited = time.monotonic()
+    out, _ = proc.communicate()
+    lines = [line for line in (out or "").splitlines() if line.strip()]
+    wait = time.monotonic() - waited
+    note = f" (waited {wait:.0f}s for it)" if wait >= 1 else ""
+    if proc.returncode == 0 and lines:
+        print(f"  {lines[-1]}{note}", flush=True)
+    else:
+        print(f"  numba kernel warm-up failed (exit {proc.returncode}); kernels compile on first use: "
+              f"{lines[-1] if lines else 'no output'}", flush=True)
+    return None
+
+
+def _add_step_seconds(timings: dict[str, float], instance: Any, run_id: str) -> None:
+    """Seconds per asset step of one run (from its event log), added into `timings`; other steps (asset
+    checks) count as "checks"."""
+    import dagster as dg
+
+    kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+    starts: dict[str, float] = {}
+    for entry in instance.all_logs(run_id, of_type=kinds):
+        key = entry.step_key or "?"
+        if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
+            starts[key] = entry.timestamp
+        elif key in starts:
+            name = key if key in STAGE_ORDER else "checks"
+            timings[name] = timings.get(name, 0.0) + entry.timestamp - starts.pop(key)
+
+
+def _time_summary(timings: dict[str, float], seconds: float) -> None:
+    """Where the run's time went, per asset over every discipline; the rest is start-up (the embedded model
+    server, Dagster's runs) and the wait between steps."""
+    if not timings:
+        return
+    parts = [f"{name} {timings[name]:.0f}s" for name in [*STAGE_ORDER, "checks"] if name in timings]
+    other = max(seconds - sum(timings.values()), 0.0)
+    print(f"Time per step (all disciplines): {', '.join(parts)}, other {other:.0f}s (start-up, runs, waits)")
+
+
+def _qc_summary(metadata: dict[tuple[str, str], dict[str, Any]], llm: Any) -> None:
+    """Each QC step's pass rate over every discipline, and what the embedded model's rows are worth."""
+    totals: dict[str, list[int]] = {}
+    for (asset, _), meta in metadata.items():
+        if asset != "linkqa_dataset":
+            continue
+        for step in meta.get("qc_steps") or []:
+            entered, passed = totals.setdefault(step["step"], [0, 0])
+            totals[step["step"]] = [entered + int(step["entered"]), passed + int(step["passed"])]
+    if totals:
+        cells = [f"{name} {p}/{e}" + (f" ({p / e:.0%})" if e else "") for name, (e, p) in totals.items()]
+        print("QC pass rate per step: " + ", ".join(cells))
+    stages = ("extract", "synthesize", "harden", "judge", "verify")
+    if any(not (getattr(llm, f"{stage}_model") or llm.model) for stage in stages):
+        print("     The rows above come from the bundled demo model (SmolLM2-135M, a 135M-parameter model on the "
+              "CPU): they show every stage working,\n     not training data; expect wrong answers and shallow "
+              "questions. For real data set LINKSYN_MODEL (README: \"Use DeepSeek or any litellm model\").")
+
+
+# The overall view's columns: what each job does, in the user's words.
+BOARD_LABELS = {"ingest": "seeds + KP extraction", "discipline": "graph, walks, synthesis, QC",
+                "release": "release"}
+
+
+def _board(seed_source: Any, sample: int | None, stages: list[Stage], disciplines: list[str],
+           with_release: bool) -> RunBoard:
+    """The run's overall progress view; ingestion's cells are weighted by their seed counts."""
+    from linksyn_assets.seeds.sample import sample_seeds
+
+    counts = sample_seeds(seed_source.load().seeds, sample).group_by("discipline").len()
+    ingest = BOARD_LABELS[INGEST.name]
+    weights = {(ingest, d): max(float(n), 1.0) for d, n in counts.iter_rows()}
+    board = RunBoard([BOARD_LABELS[s.name] for s in stages], list(disciplines), weights)
+    if with_release:
+        board.add_stage(BOARD_LABELS[RELEASE.name])
+    activate(board)
+    return board
 
 
 def _llm_blocks(metadata: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:

@@ -122,9 +122,18 @@ class DatasetParams(BaseModel):
         return policy
 
 
+class SeedParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sample_per_discipline: int | None = Field(
+        None, ge=1, description="use only this many seeds of each discipline (a stable pick, English and Chinese "
+                                "taking turns; raising it later keeps the earlier picks); None = every seed")
+
+
 class LinkSynSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    seeds: SeedParams = Field(default_factory=SeedParams)
     walk: WalkParams = Field(default_factory=WalkParams)
     synthesis: SynthesisParams = Field(default_factory=SynthesisParams)
     dataset: DatasetParams = Field(default_factory=DatasetParams)

@@ -15,6 +15,7 @@ from linksyn_assets.llm.stage_config import (
     MissingApiKey,
     batch_budgets,
     check_stage,
+    length_retry_cap,
     merged_request_params,
     model_route,
     shared_ledger,
@@ -99,12 +100,13 @@ class LLMResource(dg.ConfigurableResource):
                on_progress: Callable[[BatchStats, int | None], None] | None = None) -> LLMClient:
         route = self.route(stage)
         ledger = self.ledger()
+        max_tokens = stage_max_tokens(stage, route, self._stage_field(stage, "max_tokens"))
         budgets = batch_budgets(run_id, stage, partition, self.budget_usd_per_run, self.budget_tokens_per_run,
                                 self.budget_usd_per_partition, self.budget_tokens_per_partition,
                                 self.budget_usd_total, self.budget_tokens_total, self.budget_scope)
         return LLMClient(route, ledger, stage=stage, max_concurrency=self.max_concurrency,
                          timeout_s=self.timeout_s, max_retries=self.max_retries, temperature=self.temperature,
-                         max_tokens=stage_max_tokens(stage, route, self._stage_field(stage, "max_tokens")),
+                         max_tokens=max_tokens, max_tokens_cap=length_retry_cap(route, max_tokens),
                          retry_failed=self.retry_failed,
                          prices=prices_for(route.model, self.price_input_per_mtok, self.price_output_per_mtok),
                          budgets=budgets, log=log, on_progress=on_progress, transport=self.transport)

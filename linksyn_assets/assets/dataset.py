@@ -14,12 +14,15 @@ from linksyn_assets.qc.dedup import duplicate_clusters
 from linksyn_assets.qc.retired_rows import earlier_rows_first, retired_rows
 from linksyn_assets.qc.rules import (
     QCResult,
+    QCStep,
     assemble,
     export,
     near_duplicate_reasons,
     pretraining_texts,
     quality_check,
+    removal_step,
     remove_where,
+    row_rule_steps,
     with_verification,
 )
 from linksyn_assets.qc.token_count import TokenCounter
@@ -39,19 +42,26 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
     discipline = context.partition_key
     plain = settings.plain()
     params = plain.dataset
-    qc = quality_check(assemble(synthesized_qa, hard_qa), params, plain.synthesis.copy_threshold)
+    rows = assemble(synthesized_qa, hard_qa)
+    qc = quality_check(rows, params, plain.synthesis.copy_threshold)
+    steps = row_rule_steps(rows, qc)
     try:
         benchmarks = Benchmarks.cached(params.benchmark_files, params.decontamination_ngram,
                                        params.contamination_containment)
     except (OSError, ValueError) as exc:
         raise dg.Failure(f"benchmark_files: {exc}", allow_retries=False) from exc
-    qc = remove_where(qc, benchmarks.describe(benchmarks.check(qc.kept)))
-    qc = remove_where(qc, near_duplicate_reasons(qc.kept, duplicate_clusters(qc.kept, params.near_duplicate_threshold,
-                                                                           threshold_zh=params.near_duplicate_threshold_zh)))
+    before, qc = qc, remove_where(qc, benchmarks.describe(benchmarks.check(qc.kept)))
+    steps.append(removal_step("benchmark contamination", before, qc))
+    before, qc = qc, remove_where(qc, near_duplicate_reasons(qc.kept, duplicate_clusters(
+        qc.kept, params.near_duplicate_threshold, threshold_zh=params.near_duplicate_threshold_zh)))
+    steps.append(removal_step("near-duplicates", before, qc))
     requests = [(row["record_id"], verify_messages(row, row["language"])) for row in qc.kept.iter_rows(named=True)]
     solves, verifier = run_llm_batch(context, llm, "verify", requests, IndependentSolve, prompt_versions("verify"))
     solved = {r.item_id: IndependentSolve.model_validate(r.data).answer for r in solves if r.ok and r.data}
     kept, reasons = with_verification(qc.kept, solved, params.verification)
+    # under 'keep' and 'flag' a disagreeing row stays (flagged): the step's pass count is the agreeing rows
+    steps.append(QCStep(step="independent solve agrees", entered=kept.height,
+                        passed=int((kept["verification"] == "agree").sum())))
     qc = remove_where(QCResult(kept=kept, rejects=qc.rejects), reasons)
     counter = TokenCounter(params.tokenizer_json)
     text = pretraining_texts(qc.kept)
@@ -84,6 +94,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
         "by_kind": counts(kept, "kind"),
         "verification": counts(kept, "verification"),
         "removed_by_reason": qc.reasons(),
+        "qc_steps": [step.model_dump() for step in steps],
         "benchmark_files": benchmarks.files,
         "verifier": {"model": verifier.route.cache_identity, "prompt_version": prompt_versions("verify"),
                      **verifier.stats.as_metadata()},

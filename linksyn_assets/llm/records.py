@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from linksyn_assets.llm.bounded_schema import bounded_schema
 from linksyn_assets.llm.providers import structured_output_mode
 
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
@@ -37,11 +38,17 @@ class ModelRoute:
     def params(self) -> dict[str, Any]:
         return json.loads(self.request_params) if self.request_params else {}
 
+    def key_schema(self, output: type[BaseModel]) -> dict[str, Any]:
+        """The schema the answers are held to, as the request key records it: the embedded model's grammar is
+        bounded (llm/bounded_schema.py), every other route's schema is the model's own."""
+        schema = output.model_json_schema()
+        return bounded_schema(schema) if self.structured_output == "llama_cpp" else schema
+
     def response_format(self, output: type[BaseModel]) -> dict[str, Any]:
         schema = output.model_json_schema()
         mode = structured_output_mode(self.model, self.structured_output)
         if mode == "llama_cpp":
-            return {"type": "json_object", "schema": schema}
+            return {"type": "json_object", "schema": bounded_schema(schema)}
         if mode == "json_object":
             return {"type": "json_object"}
         return {"type": "json_schema", "json_schema": {"name": output.__name__, "schema": schema}}

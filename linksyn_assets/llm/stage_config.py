@@ -18,8 +18,10 @@ from linksyn_assets.llm.records import ModelRoute
 STAGES = ("extract", "synthesize", "harden", "judge", "verify")
 # The local llama.cpp server checks no key, but the OpenAI wire format wants one: not a secret.
 _LOCAL_KEY = "sk-no-key-needed"
-# The demo model loops until max_tokens under a JSON grammar; short caps keep a demo run short.
-EMBEDDED_MAX_TOKENS = {"extract": 160, "synthesize": 640, "harden": 640, "judge": 96, "verify": 256}
+# Output caps for the demo model, sized to the largest answer its bounded grammar allows (llm/bounded_schema.py);
+# without the bounds it looped to the cap (a third of the extractions in the first timed demo).
+EMBEDDED_MAX_TOKENS = {"extract": 128, "synthesize": 448, "harden": 448, "judge": 64, "verify": 192}
+LENGTH_RETRY_CAP = 32768
 _ledgers: dict[str, RequestLedger] = {}
 
 
@@ -69,6 +71,12 @@ def stage_max_tokens(stage: str, route: ModelRoute, configured: int) -> int:
     if route.cache_identity == EMBEDDED_MODEL_ID:
         return min(configured, EMBEDDED_MAX_TOKENS[stage])
     return configured
+
+
+def length_retry_cap(route: ModelRoute, max_tokens: int) -> int:
+    """The largest max_tokens a reply cut off at the cap may be asked again with. The demo model's cut-off replies
+    are loops (a word repeated up to the cap), which a longer cap only makes longer: no second try for it."""
+    return max_tokens if route.cache_identity == EMBEDDED_MODEL_ID else LENGTH_RETRY_CAP
 
 
 def shared_ledger(location: str) -> RequestLedger:

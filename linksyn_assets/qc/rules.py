@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+from pydantic import BaseModel
 
 from linksyn_assets.qc.answer_check import compare
 from linksyn_assets.qc.near_duplicates import DuplicateClusters
@@ -35,6 +36,31 @@ class QCResult:
 
     def reasons(self) -> dict[str, int]:
         return reason_counts(self.rejects)
+
+
+class QCStep(BaseModel):
+    """One QC step's funnel: rows that reached it and rows it let through."""
+
+    step: str
+    entered: int
+    passed: int
+
+
+def row_rule_steps(rows: pl.DataFrame, qc: QCResult) -> list[QCStep]:
+    """quality_check's three steps, in the order a row meets them: generation status, the row rules (length,
+    answer and option format, seed copy, language), exact duplicates."""
+    reasons = qc.rejects["reason"]
+    failed = int((rows["status"] != "ok").sum())
+    exact = int((reasons == "exact duplicate").sum())
+    ruled = qc.rejects.height - failed - exact
+    after_generation = rows.height - failed
+    return [QCStep(step="generation", entered=rows.height, passed=after_generation),
+            QCStep(step="row rules", entered=after_generation, passed=after_generation - ruled),
+            QCStep(step="exact duplicates", entered=after_generation - ruled, passed=qc.kept.height)]
+
+
+def removal_step(name: str, before: QCResult, after: QCResult) -> QCStep:
+    return QCStep(step=name, entered=before.kept.height, passed=after.kept.height)
 
 
 def reason_counts(rejects: pl.DataFrame) -> dict[str, int]:
