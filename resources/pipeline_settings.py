@@ -5,7 +5,11 @@ plain pydantic models of linksyn_assets.settings (mixed into dagster.Config)."""
 import dagster as dg
 from pydantic import Field
 
-from linksyn_assets.settings import DatasetParams, LinkSynSettings, SynthesisParams, WalkParams
+from linksyn_assets.settings import DatasetParams, LinkSynSettings, SeedParams, SynthesisParams, WalkParams
+
+
+class SeedConfig(SeedParams, dg.Config):
+    pass
 
 
 class WalkConfig(WalkParams, dg.Config):
@@ -21,14 +25,16 @@ class DatasetConfig(DatasetParams, dg.Config):
 
 
 class LinkSynSettingsResource(dg.ConfigurableResource):
-    """All knobs: walk (alpha, beta, gamma, lengths, seeds per path, mix, difficulty, RNG seed),
-    synthesis (QA per path, hard disciplines) and dataset QC bounds."""
+    """All knobs: seeds (a sample per discipline), walk (alpha, beta, gamma, lengths, seeds per path, mix,
+    difficulty, RNG seed), synthesis (QA per path, hard disciplines) and dataset QC bounds."""
 
+    seeds: SeedConfig = Field(default_factory=SeedConfig)
     walk: WalkConfig = Field(default_factory=WalkConfig)
     synthesis: SynthesisConfig = Field(default_factory=SynthesisConfig)
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
 
     def plain(self) -> LinkSynSettings:
-        return LinkSynSettings(walk=WalkParams.model_validate(self.walk.model_dump()),
+        return LinkSynSettings(seeds=SeedParams.model_validate(self.seeds.model_dump()),
+                               walk=WalkParams.model_validate(self.walk.model_dump()),
                                synthesis=SynthesisParams.model_validate(self.synthesis.model_dump()),
                                dataset=DatasetParams.model_validate(self.dataset.model_dump()))

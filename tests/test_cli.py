@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,7 @@ def test_run_twice_second_makes_no_llm_call(stub_env: StubServer, linked_seeds: 
     calls = stub_env.count
     assert calls > 0 and stub_env.state.by_stage["judge"] > 0 and stub_env.state.by_stage["verify"] > 0
     assert f"LLM: {calls} HTTP calls" in first.stdout  # every stage counted, judge and verify included
+    _check_overall_view(first.stdout, ["mathematics", "physics"])
     second = _linksyn(args, home)
     assert second.returncode == 0, second.stderr[-3000:]
     assert stub_env.count == calls
@@ -40,6 +42,51 @@ def test_run_twice_second_makes_no_llm_call(stub_env: StubServer, linked_seeds: 
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert len(instance.get_runs()) == 10  # (2 stages x 2 disciplines + the release), twice
         assert sorted(instance.get_dynamic_partitions("discipline")) == ["mathematics", "physics"]
+
+
+def _check_overall_view(out: str, disciplines: list[str]) -> None:
+    """The run board after each job, the time per step and each QC step's pass rate in the summary."""
+    boards = [line for line in out.splitlines() if re.match(r"run \d+/\d+ steps done", line)]
+    assert len(boards) == 2 * len(disciplines) + 1  # after every job, the release included
+    assert boards[0].startswith(f"run 1/{2 * len(disciplines) + 1} steps done")
+    assert boards[-1].startswith(f"run {2 * len(disciplines) + 1}/{2 * len(disciplines) + 1} steps done")
+    assert "ETA 0s" in boards[-1]
+    last = out[out.rindex(boards[-1]):].splitlines()
+    for d in disciplines:
+        row = next(line for line in last if line.strip().startswith(d))
+        assert len(re.findall(r"ok \d+s \d+ rows", row)) == 2, row
+    timing = next(line for line in out.splitlines() if line.startswith("Time per step"))
+    for asset in ("seed_kps", "synthesized_qa", "hard_qa", "linkqa_dataset", "linkqa_release"):
+        assert re.search(rf"{asset} \d+s", timing), timing
+    funnel = next(line for line in out.splitlines() if line.startswith("QC pass rate per step"))
+    steps = re.findall(r"([a-z -]+) (\d+)/(\d+)", funnel.split(": ", 1)[1])
+    assert [name.strip(", ") for name, _, _ in steps] == [
+        "generation", "row rules", "exact duplicates", "benchmark contamination", "near-duplicates",
+        "independent solve agrees"]
+    for (_, passed, entered), (_, _, next_entered) in zip(steps, steps[1:], strict=False):
+        assert int(passed) <= int(entered) and next_entered == passed  # each step gets what the last let through
+    assert int(steps[0][2]) > 0
+    assert "bundled demo model" not in out  # the stub is a configured model, not the demo one
+
+
+def test_sample_runs_a_stable_part_of_each_discipline(stub_env: StubServer, linked_seeds: Path, tmp_path: Path,
+                                                      data_dir: Path) -> None:
+    import polars as pl
+
+    home = tmp_path / "home"
+    first = _linksyn(["run", "--seeds", str(linked_seeds), "--sample", "2", "--select", "seeds,seed_kps"], home)
+    assert first.returncode == 0, first.stderr[-3000:]
+    calls = stub_env.count
+    picked = {d: set(pl.read_parquet(data_dir / "assets" / "seeds" / f"{d}.parquet")["seed_id"])
+              for d in ("mathematics", "physics")}
+    assert all(len(ids) == 2 for ids in picked.values()) and calls == 4
+    assert '"sample_per_discipline": 2' in (data_dir / "settings.json").read_text()
+    bigger = _linksyn(["run", "--seeds", str(linked_seeds), "--sample", "3", "--select", "seeds,seed_kps"], home)
+    assert bigger.returncode == 0, bigger.stderr[-3000:]
+    for d, ids in picked.items():
+        now = set(pl.read_parquet(data_dir / "assets" / "seeds" / f"{d}.parquet")["seed_id"])
+        assert ids < now and len(now) == 3  # the earlier picks stay
+    assert stub_env.count == calls + 2  # only the two added seeds were extracted
 
 
 def test_seeds_only_run_on_shared_mmlu(shared_seeds: Path, tmp_path: Path, data_dir: Path) -> None:

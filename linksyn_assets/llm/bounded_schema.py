@@ -14,10 +14,12 @@ from typing import Any
 
 # Characters a field of the demo's answers may take; longer text from a 135M model is a loop, not content.
 # Sized so the largest answer the grammar allows fits the stage's token cap (stage_config.EMBEDDED_MAX_TOKENS).
-STRING_CAPS = {"name": 40, "canonical_en": 40, "discipline": 24, "question": 300, "answer": 80, "solution": 300,
-               "reason": 120, "options": 60, "knowledge_points_used": 40, "techniques": 40}
-DEFAULT_STRING_CAP = 200
-ARRAY_CAPS = {"knowledge_points": 4, "options": 4, "items": 2, "knowledge_points_used": 3, "techniques": 2}
+# Characters, not tokens: SmolLM2 spends one to two tokens on a Chinese character, so a Chinese answer at these
+# bounds is about as long in tokens as the caps.
+STRING_CAPS = {"name": 24, "canonical_en": 24, "discipline": 24, "question": 200, "answer": 60, "solution": 200,
+               "reason": 40, "options": 40, "knowledge_points_used": 24, "techniques": 24}
+DEFAULT_STRING_CAP = 160
+ARRAY_CAPS = {"knowledge_points": 3, "options": 4, "items": 1, "knowledge_points_used": 2, "techniques": 2}
 DEFAULT_ARRAY_CAP = 4
 MAX_ENUM = 16  # an integer range at most this wide becomes an enum
 

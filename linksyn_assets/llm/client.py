@@ -220,7 +220,8 @@ class LLMClient:
                     self.stats.length_retries += 1
                     continue
             result.error = reason
-            if result.repaired:
+            # a reply cut off at the largest cap allowed would only be cut off again, with a longer prompt
+            if result.repaired or (reply.finish_reason == "length" and max_tokens >= self.max_tokens_cap):
                 return result
             result.repaired = True
             conversation = [*conversation, {"role": "assistant", "content": content or ""},

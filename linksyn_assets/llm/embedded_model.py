@@ -28,6 +28,7 @@ ENV_API_BASE = "LINKSYN_EMBEDDED_API_BASE"
 ENV_INSTANCES = "LINKSYN_EMBEDDED_INSTANCES"
 ENV_LOG = "LINKSYN_EMBEDDED_LOG"  # where the server writes its per-request timing lines (default: temp dir)
 MAX_INSTANCES = 4
+PROMPT_CACHE_MB = 768  # per instance: a dozen saved prompt states of the demo's tasks
 STARTUP_TIMEOUT_S = 180.0
 
 _lock = threading.Lock()
@@ -102,6 +103,7 @@ def ensure_server() -> str:
         cmd = owned_command("linksyn_assets.llm.embedded_server", [
             "--model", str(gguf_path()), "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192",
             "--instances", str(instances), "--threads", str(threads), "--model_alias", "smollm2",
+            "--cache_mb", str(PROMPT_CACHE_MB),
         ])
         with log_path.open("wb") as log:  # the child keeps its own handle
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

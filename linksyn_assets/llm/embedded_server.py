@@ -31,8 +31,11 @@ from typing import Any
 import llama_cpp
 import numpy as np
 from llama_cpp import _internals
+from llama_cpp.llama_cache import LlamaRAMCache
 from llama_cpp.llama_grammar import LlamaGrammar
 
+# Prompt tokens per evaluation batch; a saved state copies n_batch x vocabulary logits, so smaller is cheaper.
+N_BATCH = 256
 _TOKEN_DATA = np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)], align=True)
 
 
@@ -98,14 +101,20 @@ _IGNORED = ("model", "stream", "n", "user")
 
 
 class ModelPool:
-    """`instances` copies of the model, each with its own context (KV cache) and `threads` threads."""
+    """`instances` copies of the model, each with its own context (KV cache) and `threads` threads, and (cache_mb)
+    a RAM cache of model states after earlier prompts: a request restores the state that shares the longest
+    prefix with it, so the fixed instructions of each task (extract, synthesize, harden, judge, verify) are
+    evaluated once per instance even when the tasks take turns."""
 
-    def __init__(self, model: str, instances: int, threads: int, n_ctx: int, alias: str) -> None:
+    def __init__(self, model: str, instances: int, threads: int, n_ctx: int, alias: str, cache_mb: int = 0) -> None:
         self.alias = alias
         self.free: queue.LifoQueue[GrammarCheckedLlama] = queue.LifoQueue()
         for _ in range(instances):
-            self.free.put(GrammarCheckedLlama(model_path=model, n_ctx=n_ctx, n_threads=threads,
-                                              n_threads_batch=threads, verbose=False, logits_all=False))
+            llm = GrammarCheckedLlama(model_path=model, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
+                                      n_batch=N_BATCH, verbose=False, logits_all=False)
+            if cache_mb:
+                llm.set_cache(LlamaRAMCache(capacity_bytes=cache_mb << 20))
+            self.free.put(llm)
 
     def complete(self, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The chat completion and a timing record of it."""
@@ -185,8 +194,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--instances", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="threads per instance")
     parser.add_argument("--model_alias", default="smollm2")
+    parser.add_argument("--cache_mb", type=int, default=0, help="RAM cache of prompt states per instance (0 = none)")
     args = parser.parse_args(argv)
-    pool = ModelPool(args.model, args.instances, args.threads, args.n_ctx, args.model_alias)
+    pool = ModelPool(args.model, args.instances, args.threads, args.n_ctx, args.model_alias, args.cache_mb)
     server = ThreadingHTTPServer((args.host, args.port), _handler(pool))
     server.daemon_threads = True
     print(json.dumps({"event": "ready", "instances": args.instances, "threads": args.threads}), file=sys.stderr,

@@ -19,6 +19,10 @@ from pydantic import BaseModel, ValidationError
 from linksyn_assets.llm.bounded_schema import bounded_schema
 from linksyn_assets.llm.providers import structured_output_mode
 
+# The JSON-schema rule at the end of a system prompt (prompts/messages.py `_json_rule`): the rule sentence and
+# the schema, one JSON line.
+_SCHEMA_RULE = "Reply with one JSON object only, no prose and no code fences"
+_SCHEMA_TEXT = re.compile(re.escape(_SCHEMA_RULE) + r", matching this JSON schema:\n\{.*\}[ \t]*$", re.MULTILINE)
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
 
 Request = tuple[str, list[dict[str, str]]] | tuple[str, list[dict[str, str]], int]
@@ -43,6 +47,15 @@ class ModelRoute:
         bounded (llm/bounded_schema.py), every other route's schema is the model's own."""
         schema = output.model_json_schema()
         return bounded_schema(schema) if self.structured_output == "llama_cpp" else schema
+
+    def outgoing(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
+        """The messages as sent. The embedded model's grammar enforces the schema, so the schema text in the
+        prompt only costs it prompt evaluation (a quarter of a synthesis prompt): it is left out there. The
+        request key is still computed on the full messages."""
+        if self.structured_output != "llama_cpp":
+            return messages
+        return [{**m, "content": _SCHEMA_TEXT.sub(_SCHEMA_RULE, m["content"])} if m.get("role") == "system" else m
+                for m in messages]
 
     def response_format(self, output: type[BaseModel]) -> dict[str, Any]:
         schema = output.model_json_schema()

@@ -30,8 +30,8 @@ def test_every_string_array_and_small_integer_range_is_bounded():
         text = json.dumps(schema)
         assert '"minimum"' not in text and '"maximum"' not in text  # ranges became enums
     kp = bounded_schema(KPExtraction.model_json_schema())
-    assert kp["properties"]["knowledge_points"]["maxItems"] == 4
-    assert kp["$defs"]["KPName"]["properties"]["name"]["maxLength"] == 40
+    assert kp["properties"]["knowledge_points"]["maxItems"] == 3
+    assert kp["$defs"]["KPName"]["properties"]["name"]["maxLength"] == 24
     assert kp["properties"]["difficulty"]["anyOf"][0] == {"enum": [0, 1, 2, 3, 4]}
     original = KPExtraction.model_json_schema()
     assert "maxLength" not in json.dumps(original)  # a copy: the model's own schema is unchanged
@@ -56,3 +56,18 @@ def test_only_the_embedded_route_sends_and_keys_the_bounded_schema():
     bounded = bounded_schema(plain)
     assert EMBEDDED.key_schema(KPExtraction) == bounded
     assert EMBEDDED.response_format(KPExtraction) == {"type": "json_object", "schema": bounded}
+
+
+def test_the_embedded_model_is_sent_the_prompt_without_the_schema_text():
+    from linksyn_assets.prompts.messages import extraction_messages, synthesis_messages
+
+    seed = {"seed_id": "s1", "question": "质量为2千克的物体受到6牛的合力，加速度是多少？", "answer": "3"}
+    for messages in (extraction_messages(seed, ["physics"]),
+                     synthesis_messages([seed], ["牛顿第二定律"], 2, 1, "zh", "short_answer"),
+                     synthesis_messages([seed], ["Newton's second law"], 2, 1, "en", "calculation")):
+        sent = EMBEDDED.outgoing(messages)
+        assert "JSON schema" in messages[0]["content"] and "JSON schema" not in sent[0]["content"]
+        assert sent[0]["content"].endswith("Reply with one JSON object only, no prose and no code fences")
+        assert len(sent[0]["content"]) < len(messages[0]["content"]) - 300
+        assert sent[1:] == messages[1:]  # the seed and KPs (user message) are untouched, Chinese included
+        assert VLLM.outgoing(messages) == messages and DEEPSEEK.outgoing(messages) == messages

@@ -178,6 +178,12 @@ def test_truncated_reply_is_retried_with_more_room(stub: StubServer, tmp_path: P
     assert not result.ok and "truncated at max_tokens=200" in result.error
     assert [r["max_tokens"] for r in stub.state.requests[:2]] == [100, 200]
     assert result.length_retries == 1 and result.repaired
+    # at the largest cap allowed (the demo model's), a cut-off reply is final: no longer retry, no repair turn
+    stub.reset(Faults(truncated=1))
+    capped = _client(stub, ledger_url, max_tokens=100, max_tokens_cap=100)
+    [final] = capped.run([("b", kp_messages(2))], KPExtraction, "v1")
+    assert not final.ok and "truncated at max_tokens=100" in final.error
+    assert stub.count == 1 and not final.repaired and final.length_retries == 0
 
 
 def test_litellm_acompletion_path_still_works(stub: StubServer, tmp_path: Path, ledger_url: str) -> None:
