@@ -124,12 +124,15 @@ def test_integer_range_is_enforced_by_the_grammar(server: tuple[str, Path]) -> N
 
 def test_models_answers_while_both_instances_generate(server: tuple[str, Path]) -> None:
     base, _ = server
+    # the grammar holds each generation open for at least 400 characters
+    schema = {"type": "object", "properties": {"text": {"type": "string", "minLength": 400, "maxLength": 500}},
+              "required": ["text"]}
     body = {"messages": [{"role": "user", "content": "Count from one to one hundred in words."}],
-            "max_tokens": 200, "temperature": 0.0}
+            "max_tokens": 400, "temperature": 0.0, "response_format": {"type": "json_object", "schema": schema}}
     threads = [threading.Thread(target=_post, args=(base, body)) for _ in range(2)]
     for t in threads:
         t.start()
-    time.sleep(1.0)
+    time.sleep(0.5)
     with urllib.request.urlopen(f"{base}/models", timeout=60) as resp:
         models = json.loads(resp.read())
     busy = [t.is_alive() for t in threads]  # still generating when /models had answered: it was not queued
