@@ -403,7 +403,10 @@ def _start_kernel_warmup(selected: list[str]) -> subprocess.Popen[str] | None:
     lowest priority it got almost no CPU beside the model's threads and the walks then waited for it."""
     if INGEST.assets[-1] not in selected:
         return None
-    return subprocess.Popen([sys.executable, "-m", "linksyn_assets.kernel_warmup"], stdout=subprocess.PIPE,
+    from linksyn_assets.llm.owned_process import owned_command
+
+    # owned: it exits with this process, even when this one is killed
+    return subprocess.Popen(owned_command("linksyn_assets.kernel_warmup", []), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
 
 

@@ -73,7 +73,8 @@ def _owned_servers(owner: int) -> list[int]:
             argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if "linksyn_assets.llm.owned_process" in argv and str(owner) in argv and "llama_cpp.server" in argv:
+        if ("linksyn_assets.llm.owned_process" in argv and str(owner) in argv
+                and "linksyn_assets.llm.embedded_server" in argv):
             found.append(int(proc.name))
     return found
 
@@ -118,7 +119,6 @@ def test_killing_a_run_with_sigkill_leaves_no_llama_server(tmp_path: Path, data_
         argv = (Path("/proc") / str(servers[0]) / "cmdline").read_bytes().decode().split("\0")
         url = f"http://127.0.0.1:{argv[argv.index('--port') + 1]}/v1/models"
         # wait until the run has claimed extraction requests in its ledger: it is then sending them to the server
-        # (polling the server itself is no sign: llama.cpp's server may not answer /v1/models while it generates)
         while time.monotonic() < deadline and run.poll() is None and not _claimed(data_dir / "llm_ledger.sqlite"):
             time.sleep(0.2)
         assert run.poll() is None, "the run ended before it could be killed (too few seeds?)"
