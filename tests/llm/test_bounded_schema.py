@@ -33,6 +33,9 @@ def test_every_string_array_and_small_integer_range_is_bounded():
     assert kp["properties"]["knowledge_points"]["maxItems"] == 3
     assert kp["$defs"]["KPName"]["properties"]["name"]["maxLength"] == 24
     assert kp["properties"]["difficulty"]["anyOf"][0] == {"enum": [0, 1, 2, 3, 4]}
+    qa = bounded_schema(SynthesisAnswer.model_json_schema())["$defs"]["GeneratedQA"]["properties"]
+    assert qa["question"]["minLength"] == 24 and qa["solution"]["minLength"] == 16  # what the row rules need
+    assert qa["answer"]["minLength"] == 1  # pydantic's own bound stays where none is added
     original = KPExtraction.model_json_schema()
     assert "maxLength" not in json.dumps(original)  # a copy: the model's own schema is unchanged
 
