@@ -14,10 +14,11 @@ from typing import Any
 
 # Characters a field of the demo's answers may take; longer text from a 135M model is a loop, not content.
 # Sized so the largest answer the grammar allows fits the stage's token cap (stage_config.EMBEDDED_MAX_TOKENS).
-# Characters, not tokens: SmolLM2 spends one to two tokens on a Chinese character, so a Chinese answer at these
-# bounds is about as long in tokens as the caps.
-STRING_CAPS = {"name": 24, "canonical_en": 24, "discipline": 24, "question": 200, "answer": 60, "solution": 200,
-               "reason": 40, "options": 40, "knowledge_points_used": 24, "techniques": 24}
+# Characters, not tokens: SmolLM2 spends 1.7 tokens on a Chinese character and 0.3 on an English one (measured on
+# exam sentences), so these bounds are sized for Chinese: the largest answer they allow fits the stage's cap
+# (stage_config.EMBEDDED_MAX_TOKENS); English answers end far below it.
+STRING_CAPS = {"name": 24, "canonical_en": 24, "discipline": 24, "question": 100, "answer": 40, "solution": 100,
+               "reason": 24, "options": 20, "knowledge_points_used": 16, "techniques": 16}
 DEFAULT_STRING_CAP = 160
 # Lower bounds where the row rules would reject less (a question of a few characters was the demo model's most
 # common reject: 10 of 15 rows in one timed run); QC itself is unchanged.

@@ -20,7 +20,7 @@ STAGES = ("extract", "synthesize", "harden", "judge", "verify")
 _LOCAL_KEY = "sk-no-key-needed"
 # Output caps for the demo model, sized to the largest answer its bounded grammar allows (llm/bounded_schema.py);
 # without the bounds it looped to the cap (a third of the extractions in the first timed demo).
-EMBEDDED_MAX_TOKENS = {"extract": 128, "synthesize": 448, "harden": 448, "judge": 64, "verify": 192}
+EMBEDDED_MAX_TOKENS = {"extract": 192, "synthesize": 704, "harden": 704, "judge": 96, "verify": 288}
 LENGTH_RETRY_CAP = 32768
 _ledgers: dict[str, RequestLedger] = {}
 
