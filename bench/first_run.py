@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 # The split the issue asks for, from Dagster step keys (asset names); anything else is an asset check.
 PARTS = {"seeds": ("seeds",), "extraction": ("seed_kps",), "graph and walks": ("kp_graph", "walk_paths"),
          "synthesis": ("synthesized_qa",), "hardening and judging": ("hard_qa",),
@@ -56,17 +57,13 @@ def step_seconds(dagster_home: Path) -> dict[str, float]:
     """Seconds per step key, summed over every run in the instance."""
     import dagster as dg
 
-    kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+    from linksyn_assets.cli import step_seconds as run_step_seconds
+
     out: dict[str, float] = {}
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         for run in instance.get_runs():
-            starts: dict[str, float] = {}
-            for entry in instance.all_logs(run.run_id, of_type=kinds):
-                key = entry.step_key or "?"
-                if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
-                    starts[key] = entry.timestamp
-                elif key in starts:
-                    out[key] = out.get(key, 0.0) + entry.timestamp - starts.pop(key)
+            for key, seconds in run_step_seconds(instance, run.run_id).items():
+                out[key] = out.get(key, 0.0) + seconds
     return out
 
 

@@ -81,11 +81,12 @@ def _build(args: argparse.Namespace, overrides: dict[str, Any] | None = None) ->
     """The resources, with settings and LLM config errors as one line naming the source and key."""
     from pydantic import ValidationError
 
+    from linksyn_assets.llm.stage_config import STAGES as LLM_STAGES
     from resources import build_resources
 
     try:
         resources = build_resources(seeds_path=getattr(args, "seeds", None), settings_overrides=overrides)
-        for stage in ("extract", "synthesize", "harden", "judge", "verify"):  # request params' JSON, up front
+        for stage in LLM_STAGES:  # request params' JSON, up front
             resources["llm"].request_params_for(stage)
     except ValidationError as exc:
         source = f"LINKSYN_SETTINGS={os.environ['LINKSYN_SETTINGS']}" if os.environ.get("LINKSYN_SETTINGS") \
@@ -428,20 +429,27 @@ def _finish_kernel_warmup(proc: subprocess.Popen[str] | None) -> None:
     return None
 
 
-def _add_step_seconds(timings: dict[str, float], instance: Any, run_id: str) -> None:
-    """Seconds per asset step of one run (from its event log), added into `timings`; other steps (asset
-    checks) count as "checks"."""
+def step_seconds(instance: Any, run_id: str) -> dict[str, float]:
+    """Seconds per step key of one run, from its STEP_START and STEP_SUCCESS/FAILURE events."""
     import dagster as dg
 
     kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
     starts: dict[str, float] = {}
+    seconds: dict[str, float] = {}
     for entry in instance.all_logs(run_id, of_type=kinds):
         key = entry.step_key or "?"
         if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
             starts[key] = entry.timestamp
         elif key in starts:
-            name = key if key in STAGE_ORDER else "checks"
-            timings[name] = timings.get(name, 0.0) + entry.timestamp - starts.pop(key)
+            seconds[key] = seconds.get(key, 0.0) + entry.timestamp - starts.pop(key)
+    return seconds
+
+
+def _add_step_seconds(timings: dict[str, float], instance: Any, run_id: str) -> None:
+    """Seconds per asset step of one run added into `timings`; other steps (asset checks) count as "checks"."""
+    for key, seconds in step_seconds(instance, run_id).items():
+        name = key if key in STAGE_ORDER else "checks"
+        timings[name] = timings.get(name, 0.0) + seconds
 
 
 def _time_summary(timings: dict[str, float], seconds: float) -> None:
@@ -456,6 +464,8 @@ def _time_summary(timings: dict[str, float], seconds: float) -> None:
 
 def _qc_summary(metadata: dict[tuple[str, str], dict[str, Any]], llm: Any) -> None:
     """Each QC step's pass rate over every discipline, and what the embedded model's rows are worth."""
+    from linksyn_assets.llm.stage_config import STAGES as LLM_STAGES
+
     totals: dict[str, list[int]] = {}
     for (asset, _), meta in metadata.items():
         if asset != "linkqa_dataset":
@@ -466,8 +476,7 @@ def _qc_summary(metadata: dict[tuple[str, str], dict[str, Any]], llm: Any) -> No
     if totals:
         cells = [f"{name} {p}/{e}" + (f" ({p / e:.0%})" if e else "") for name, (e, p) in totals.items()]
         print("QC pass rate per step: " + ", ".join(cells))
-    stages = ("extract", "synthesize", "harden", "judge", "verify")
-    if any(not (getattr(llm, f"{stage}_model") or llm.model) for stage in stages):
+    if any(not (getattr(llm, f"{stage}_model") or llm.model) for stage in LLM_STAGES):
         print("     The rows above come from the bundled demo model (SmolLM2-135M, a 135M-parameter model on the "
               "CPU): they show every stage working,\n     not training data; expect wrong answers and shallow "
               "questions. For real data set LINKSYN_MODEL (README: \"Use DeepSeek or any litellm model\").")

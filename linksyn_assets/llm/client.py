@@ -55,6 +55,10 @@ BACKOFF_CAP_S = 60.0
 HOLD_WAIT_S = 0.25  # a refused reservation retries this often while calls in flight may free room
 
 
+# The largest max_tokens a reply cut off at its cap is asked again with (once, at twice the cap).
+LENGTH_RETRY_CAP = 32768
+
+
 @dataclass(frozen=True)
 class ClientSpec:
     """Everything another process needs to build the same client (no callbacks, no open handles)."""
@@ -87,7 +91,7 @@ def _estimate_prompt_tokens(messages: Sequence[dict[str, str]]) -> int:
 class LLMClient:
     def __init__(self, route: ModelRoute, ledger: RequestLedger, *, stage: str, max_concurrency: int = 8,
                  timeout_s: float = 600.0, max_retries: int = 4, temperature: float = 0.6,
-                 max_tokens: int = 2048, max_tokens_cap: int = 32768, retry_failed: bool = False,
+                 max_tokens: int = 2048, max_tokens_cap: int = LENGTH_RETRY_CAP, retry_failed: bool = False,
                  prices: Prices | None = None, budgets: Sequence[Budget] = (),
                  log: Callable[[str], None] | None = None, progress_every_s: float = 10.0,
                  on_progress: Callable[[BatchStats, int | None], None] | None = None,

@@ -11,6 +11,7 @@ import os
 import uuid
 
 from linksyn_assets.llm.budget import Budget
+from linksyn_assets.llm.client import LENGTH_RETRY_CAP
 from linksyn_assets.llm.embedded_model import EMBEDDED_MODEL_ID, ensure_server
 from linksyn_assets.llm.ledger import RequestLedger
 from linksyn_assets.llm.records import ModelRoute
@@ -21,7 +22,6 @@ _LOCAL_KEY = "sk-no-key-needed"
 # Output caps for the demo model, sized to the largest answer its bounded grammar allows (llm/bounded_schema.py);
 # without the bounds it looped to the cap (a third of the extractions in the first timed demo).
 EMBEDDED_MAX_TOKENS = {"extract": 192, "synthesize": 704, "harden": 704, "judge": 96, "verify": 288}
-LENGTH_RETRY_CAP = 32768
 _ledgers: dict[str, RequestLedger] = {}
 
 
