@@ -23,7 +23,8 @@ concurrency:
     default_limit: 2
     granularity: op
 """
-LLM_KEYS = ("llm_http_calls", "llm_cache_hits", "llm_failed", "prompt_tokens", "completion_tokens", "cost_usd")
+LLM_KEYS = ("llm_http_calls", "llm_cache_hits", "llm_failed", "prompt_tokens", "completion_tokens", "cost_usd",
+            "llm_blank_retries", "llm_repaired", "llm_length_retries", "llm_format_switches")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -81,13 +82,14 @@ def _build(args: argparse.Namespace, overrides: dict[str, Any] | None = None) ->
     """The resources, with settings and LLM config errors as one line naming the source and key."""
     from pydantic import ValidationError
 
+    from linksyn_assets.llm.providers import route_thinks
     from linksyn_assets.llm.stage_config import STAGES as LLM_STAGES
     from resources import build_resources
 
     try:
         resources = build_resources(seeds_path=getattr(args, "seeds", None), settings_overrides=overrides)
-        for stage in LLM_STAGES:  # request params' JSON, up front
-            resources["llm"].request_params_for(stage)
+        for stage in LLM_STAGES:  # request params' JSON and the thinking setting, up front
+            route_thinks("", resources["llm"].request_params_for(stage), resources["llm"].thinking)
     except ValidationError as exc:
         source = f"LINKSYN_SETTINGS={os.environ['LINKSYN_SETTINGS']}" if os.environ.get("LINKSYN_SETTINGS") \
             else "settings"
@@ -303,6 +305,9 @@ def run(args: argparse.Namespace) -> int:
     if args.sample is not None:
         overrides["seeds"] = {"sample_per_discipline": args.sample}
     resources = _build(args, overrides or None)
+    unpriced = resources["llm"].unpriced_budget()
+    if unpriced:  # a USD budget that could never bind: refuse before anything runs
+        raise SetupError(unpriced)
     seed_source = resources["seed_source"]
     try:
         found = seed_source.disciplines()
@@ -510,6 +515,20 @@ def _llm_blocks(metadata: dict[tuple[str, str], dict[str, Any]]) -> list[dict[st
     return blocks
 
 
+def _tokens_by_stage(metadata: dict[tuple[str, str], dict[str, Any]]) -> dict[str, tuple[int, int, int]]:
+    """stage -> (prompt, answer, reasoning) tokens sent this run; answer = completion minus reasoning."""
+    out: dict[str, tuple[int, int, int]] = {}
+    for block in _llm_blocks(metadata):
+        stage = str(block.get("llm_stage") or "")
+        if not stage:
+            continue
+        prompt, answer, reasoning = out.get(stage, (0, 0, 0))
+        thought = int(block.get("reasoning_tokens", 0) or 0)
+        out[stage] = (prompt + int(block.get("prompt_tokens", 0) or 0),
+                      answer + int(block.get("completion_tokens", 0) or 0) - thought, reasoning + thought)
+    return out
+
+
 def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[str, str], dict[str, Any]],
              out: Path, seconds: float) -> None:
     width = max(len(d) for d in disciplines) if disciplines else 10
@@ -529,9 +548,23 @@ def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[s
               f"file(s) -> {sum(int(m['rows']) for m in seed_meta)} seeds in {len(seed_meta)} discipline(s), "
               f"{seed_meta[0]['duplicates_collapsed_all_disciplines']} exact duplicate(s) collapsed, "
               f"{quarantined} quarantined")
+    unpriced = sorted({str(b.get("llm_stage") or "?") for b in _llm_blocks(metadata)
+                       if b.get("llm_price_source") == "none" and int(b.get("llm_http_calls", 0) or 0) > 0})
+    cost = (f"cost unknown: no price known for {', '.join(unpriced)} (set LINKSYN_PRICE_INPUT_PER_MTOK / "
+            f"LINKSYN_PRICE_OUTPUT_PER_MTOK)" if unpriced else f"cost ${totals['cost_usd']:.4f}")
     print(f"LLM: {int(totals['llm_http_calls'])} HTTP calls, {int(totals['llm_cache_hits'])} answered from "
           f"cache, {int(totals['llm_failed'])} failed; tokens {int(totals['prompt_tokens'])} prompt + "
-          f"{int(totals['completion_tokens'])} completion; cost ${totals['cost_usd']:.4f}")
+          f"{int(totals['completion_tokens'])} completion; {cost}")
+    turns = [f"{int(totals[key])} {label}" for key, label in (
+        ("llm_blank_retries", "blank replies asked again"), ("llm_repaired", "repaired"),
+        ("llm_length_retries", "cut off and asked again with more room"),
+        ("llm_format_switches", "json_schema rejected, json_object used")) if totals[key]]
+    if turns:
+        print("     " + ", ".join(turns))
+    by_stage = _tokens_by_stage(metadata)
+    if any(reasoning for _, _, reasoning in by_stage.values()):
+        print("     completion tokens by stage, answer + reasoning: " + ", ".join(
+            f"{stage} {answer} + {reasoning}" for stage, (_, answer, reasoning) in by_stage.items()))
     reasons: dict[str, int] = {}
     for block in _llm_blocks(metadata):
         for reason, n in (block.get("llm_failed_by_reason") or {}).items():

@@ -98,6 +98,9 @@ class DatasetParams(BaseModel):
     tokenizer_json: str = Field("", description="a Hugging Face tokenizer.json for token counts; empty = "
                                                 "cl100k_base (bundled with litellm)")
     release_shard_rows: int = Field(100_000, ge=1, description="rows per Parquet shard of the release")
+    keep_reasoning: bool = Field(True, description="ship the model's reasoning (column `reasoning`: R1's thought, "
+                                 "from reasoning_content, reasoning or <think> tags) in the dataset files and "
+                                 "the release")
     max_quarantine_share: float = Field(0.5, ge=0, le=1, description="the seeds check fails (and blocks "
                                         "extraction) when more of a discipline's input rows were quarantined")
     min_seeds_with_kps_share: float = Field(0.5, ge=0, le=1, description="the seed_kps check fails (and blocks "

@@ -7,18 +7,21 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from linksyn_assets.llm.budget import prices_for
+from linksyn_assets.llm.budget import Prices, UnpricedBudget, check_priced, prices_for
 from linksyn_assets.llm.client import LLMClient
 from linksyn_assets.llm.ledger import RequestLedger
 from linksyn_assets.llm.records import BatchStats, ModelRoute
 from linksyn_assets.llm.stage_config import (
+    STAGES,
     MissingApiKey,
     batch_budgets,
     check_stage,
+    is_embedded,
     length_retry_cap,
     merged_request_params,
     model_route,
     shared_ledger,
+    stage_caps,
     stage_max_tokens,
 )
 from linksyn_assets.storage import ledger_location
@@ -38,7 +41,13 @@ class LLMResource(dg.ConfigurableResource):
     verify_model: str = Field("", description="overrides `model` for the independent solve of every answer")
     api_base: str = Field("", description="OpenAI-compatible base URL (vLLM, proxies); empty = provider's")
     api_key_env: str = Field("", description="name of the env var holding the key; empty = litellm default")
-    structured_output: str = Field("auto", description="auto | json_schema | json_object")
+    structured_output: str = Field("auto", description="auto | json_schema | json_object | prompt (no "
+                                                       "response_format; the schema is in the prompt)")
+    thinking: str = Field("auto", description="does the model think before answering (its thought counts "
+                                              "against max_tokens)? auto: R1 and its distills, DeepSeek's API and "
+                                              "deepseek-v4-pro unless thinking is disabled, any model with "
+                                              "reasoning_effort set, and a route whose replies show a thought; "
+                                              "on | off override")
     max_concurrency: int = Field(8, ge=1, description="upper bound; adapts down on 429s")
     timeout_s: float = Field(600.0, gt=0)
     max_retries: int = Field(4, ge=0)
@@ -48,6 +57,12 @@ class LLMResource(dg.ConfigurableResource):
     harden_max_tokens: int = Field(4096, ge=16)
     judge_max_tokens: int = Field(1024, ge=16)
     verify_max_tokens: int = Field(4096, ge=16)
+    # The thinking allowance, on top of the caps above when the route thinks (llm/stage_config.THINKING_TOKENS).
+    extract_thinking_tokens: int = Field(4096, ge=0, description="thinking allowance for extraction")
+    synthesize_thinking_tokens: int = Field(8192, ge=0, description="thinking allowance for synthesis")
+    harden_thinking_tokens: int = Field(8192, ge=0, description="thinking allowance for hard variants")
+    judge_thinking_tokens: int = Field(4096, ge=0, description="thinking allowance for the difficulty judge")
+    verify_thinking_tokens: int = Field(8192, ge=0, description="thinking allowance for the independent solve")
     ledger_path: str = Field("", description="request ledger: a SQLite file or a postgresql:// URL; empty = "
                                              "LINKSYN_LEDGER_URL, else <scratch dir>/llm_ledger.sqlite")
     retry_failed: bool = Field(False, description="re-ask requests whose recorded reply was unusable")
@@ -88,9 +103,33 @@ class LLMResource(dg.ConfigurableResource):
     def route(self, stage: str) -> ModelRoute:
         try:
             return model_route(self.model_for(stage), self.api_base, self.api_key_env, self.structured_output,
-                               self.request_params_for(stage))
-        except MissingApiKey as exc:
+                               self.request_params_for(stage), self.thinking)
+        except (MissingApiKey, ValueError) as exc:
             raise dg.Failure(str(exc), allow_retries=False) from exc
+
+    def prices(self, route: ModelRoute) -> Prices:
+        if is_embedded(route):
+            return Prices(source="local")
+        return prices_for(route.model, self.price_input_per_mtok, self.price_output_per_mtok)
+
+    def usd_budget_set(self) -> bool:
+        return any(v is not None for v in (self.budget_usd_per_run, self.budget_usd_per_partition,
+                                           self.budget_usd_total))
+
+    def unpriced_budget(self) -> str | None:
+        """Why a run may not start: a USD budget with a stage whose price is unknown (checked without starting the
+        embedded model)."""
+        if not self.usd_budget_set():
+            return None
+        for stage in STAGES:
+            model = self.model_for(stage)
+            if not model:
+                continue
+            try:
+                check_priced(model, prices_for(model, self.price_input_per_mtok, self.price_output_per_mtok), True)
+            except UnpricedBudget as exc:
+                return f"[{stage}] {exc}"
+        return None
 
     def ledger(self) -> RequestLedger:
         return shared_ledger(self.ledger_path or ledger_location())
@@ -99,14 +138,21 @@ class LLMResource(dg.ConfigurableResource):
                partition: str | None = None,
                on_progress: Callable[[BatchStats, int | None], None] | None = None) -> LLMClient:
         route = self.route(stage)
+        prices = self.prices(route)
+        try:
+            check_priced(route.model, prices, self.usd_budget_set())
+        except UnpricedBudget as exc:
+            raise dg.Failure(f"[{stage}] {exc}", allow_retries=False) from exc
         ledger = self.ledger()
-        max_tokens = stage_max_tokens(stage, route, self._stage_field(stage, "max_tokens"))
+        answer_tokens = self._stage_field(stage, "max_tokens")
+        max_tokens, thinking_tokens = stage_caps(stage, route, answer_tokens,
+                                                 self._stage_field(stage, "thinking_tokens"))
         budgets = batch_budgets(run_id, stage, partition, self.budget_usd_per_run, self.budget_tokens_per_run,
                                 self.budget_usd_per_partition, self.budget_tokens_per_partition,
                                 self.budget_usd_total, self.budget_tokens_total, self.budget_scope)
         return LLMClient(route, ledger, stage=stage, max_concurrency=self.max_concurrency,
                          timeout_s=self.timeout_s, max_retries=self.max_retries, temperature=self.temperature,
                          max_tokens=max_tokens, max_tokens_cap=length_retry_cap(route, max_tokens),
-                         retry_failed=self.retry_failed,
-                         prices=prices_for(route.model, self.price_input_per_mtok, self.price_output_per_mtok),
-                         budgets=budgets, log=log, on_progress=on_progress, transport=self.transport)
+                         retry_failed=self.retry_failed, prices=prices, budgets=budgets, log=log,
+                         on_progress=on_progress, transport=self.transport,
+                         answer_tokens=stage_max_tokens(stage, route, answer_tokens), thinking_tokens=thinking_tokens)

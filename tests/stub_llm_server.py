@@ -5,7 +5,22 @@ Answers are deterministic functions of the request, so pipeline outputs are repr
   Chinese 2-character chunks), at most 4;
 - synthesis / hardening: a question built from the path's knowledge points and a hash of the request.
 Faults can be injected at a set period (every n-th request): 429 with Retry-After, 500, 503,
-malformed JSON, schema-invalid JSON, empty content, truncation, and latency.
+malformed JSON, schema-invalid JSON, empty content, whitespace-only content, truncation, and latency.
+
+Reply shapes (StubState.reply_shape) are the ways real hosts return a reasoning model's reply, each from the
+public document named in linksyn_assets/llm/providers.py:
+- `plain`: the JSON alone (llama.cpp, vLLM with a schema, DeepSeek with thinking off);
+- `think`: `<think> thought </think>` then the JSON, in `content` (R1 on Together, SambaNova, Azure AI Foundry,
+  vLLM or SGLang without a reasoning parser, Ollama before 0.9);
+- `implicit`: the thought and `</think>` but no opening tag (R1's chat template opens the thought itself);
+- `field`: the thought in `message.reasoning` (vLLM >= 0.11 with --reasoning-parser, OpenRouter, Together);
+- `reasoning_content`: the thought in `message.reasoning_content`, with reasoning_tokens in the usage (DeepSeek);
+- `fenced`: prose with braces, then the JSON in a ```json fence (chat models asked for JSON without a format);
+- `mixed`: think, implicit, field, or fenced with a `reasoning_content` thought, chosen by a hash of the request.
+Thoughts hold LaTeX braces and a drafted JSON object whose strings are all "draft", in Chinese for Chinese
+prompts. `think_tokens` makes the thought that long: with the request's max_tokens the reply is cut off inside the
+thought (finish_reason "length") or in the answer, as a thinking model's would be.
+`reject_json_schema` answers response_format json_schema with a 400, as DeepSeek's API and some hosts do.
 """
 
 from __future__ import annotations
@@ -35,6 +50,7 @@ class Faults:
     schema_invalid: int = 0
     empty: int = 0
     truncated: int = 0
+    blank: int = 0       # the answer is whitespace only, finish_reason "stop" (DeepSeek's JSON mode documents it)
     reset: int = 0       # close the connection without a reply
     hang: int = 0        # reply only after hang_s (longer than the client's timeout)
     hang_s: float = 3.0
@@ -53,14 +69,19 @@ class StubState:
     disagree: bool = False  # the independent solve answers D
     judge_flat: bool = False  # the judge rates every question 2 (no variant is harder)
     copy_seed: bool = False  # synthesis returns the first seed's question
-    provider: str = "openai"  # "deepseek": behaves like DeepSeek's API as of 2026-11 (see _deepseek_error)
+    provider: str = "openai"  # "deepseek": behaves like DeepSeek's API as of 2026-12 (see _deepseek_error)
+    reply_shape: str = "plain"  # plain | think | implicit | field | reasoning_content | fenced | mixed
+    think_tokens: int = 0  # the thought's length in tokens (0: about 80 tokens)
+    reject_json_schema: bool = False  # a 400 for response_format json_schema
 
 
-DEEPSEEK_MODELS = {"deepseek-v4-pro", "deepseek-v4-flash"}
+SHAPES = ("plain", "think", "implicit", "field", "reasoning_content", "fenced")
+MIXED = ("think", "implicit", "field", "fenced")
+DEEPSEEK_MODELS = {"deepseek-v4-pro", "deepseek-v4-flash", "deepseek-flash"}
 
 
 def _deepseek_error(body: dict[str, Any]) -> str | None:
-    """DeepSeek's API today: only the v4 names are served (deepseek-chat / deepseek-reasoner were
+    """DeepSeek's API today: deepseek-flash and the v4 names are served (deepseek-chat / deepseek-reasoner were
     retired on 2026-07-24) and response_format json_schema is rejected; both with a 400."""
     if body.get("model") not in DEEPSEEK_MODELS:
         return "Model Not Exist"
@@ -72,8 +93,11 @@ def _deepseek_error(body: dict[str, Any]) -> str | None:
 def _stage(body: dict[str, Any]) -> str:
     fmt = body.get("response_format") or {}
     schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema") or {}
-    title = schema.get("title", "")
     system = body["messages"][0]["content"] if body.get("messages") else ""
+    # without a response_format (thinking routes) the schema is only in the prompt
+    title = schema.get("title") or next((t for t in ("KPExtraction", "SynthesisAnswer", "DifficultyRating",
+                                                     "IndependentSolve", "HardeningAnswer")
+                                         if f'"title": "{t}"' in system), "")
     if title == "KPExtraction" or "knowledge points (KPs)" in system:
         return "extract"
     if title == "SynthesisAnswer" or "write new, original exam questions" in system:
@@ -127,6 +151,91 @@ def answer_for(body: dict[str, Any], state: StubState | None = None) -> dict[str
             "techniques": ["more reasoning steps", "subtler distractors"]}
 
 
+_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+
+
+def tokens_of(text: str) -> int:
+    """The stub's token count: one per Han character, one per four other characters."""
+    han = len(_CJK.findall(text))
+    return han + (len(text) - han + 3) // 4
+
+
+def _cut(text: str, tokens: int) -> str:
+    """The first `tokens` tokens of text (by tokens_of's count)."""
+    used, out = 0.0, []
+    for ch in text:
+        used += 1.0 if _CJK.match(ch) else 0.25
+        if used > tokens:
+            break
+        out.append(ch)
+    return "".join(out)
+
+
+def _draft(value: Any) -> Any:
+    """The answer's shape with every string replaced by "draft": what a model drafts before its real answer."""
+    if isinstance(value, dict):
+        return {k: _draft(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_draft(v) for v in value]
+    return "draft" if isinstance(value, str) else value
+
+
+def thought_for(body: dict[str, Any], answer: dict[str, Any], tokens: int) -> str:
+    """A thought of about `tokens` tokens (80 when 0) in the prompt's language, with LaTeX braces and a draft."""
+    user = next((m["content"] for m in reversed(body.get("messages", [])) if m["role"] == "user"), "")
+    chinese = bool(_CJK.search(user))  # the data's language (the English extraction prompt cites a Chinese KP)
+    draft = json.dumps(_draft(answer), ensure_ascii=False)
+    if chinese:
+        step = (f"让我一步一步思考。分数 \\frac{{1}}{{2}} 与 x^{{2}} 有关，集合 \\{{x \\mid x>1\\}} 是开区间。"
+                f"先写一个草稿：{draft} 不对，再检查一下知识点和答案。")
+    else:
+        step = (f"Let me think step by step. The fraction \\frac{{1}}{{2}} of x^{{2}} matters, and the set "
+                f"\\{{x \\mid x>1\\}} is open. A first draft of the answer: {draft} No wait, let me check the "
+                "knowledge points and the answer again. ")
+    want = tokens or 80
+    text = step
+    while tokens_of(text) < want:
+        text += step
+    return _cut(text, want)
+
+
+def shape_reply(body: dict[str, Any], answer: dict[str, Any], answer_text: str, finish: str,
+                state: StubState) -> tuple[dict[str, Any], str, int, int]:
+    """(message, finish_reason, completion tokens, reported reasoning tokens) of one reply in the state's shape,
+    cut off at the request's max_tokens the way a thinking model's reply is."""
+    shape = state.reply_shape
+    if shape == "mixed":
+        digest = hashlib.sha256(json.dumps(body["messages"], sort_keys=True).encode()).digest()
+        shape = MIXED[digest[0] % len(MIXED)]
+    limit = int(body.get("max_tokens") or body.get("max_completion_tokens") or 1 << 30)
+    thinks = shape in ("think", "implicit", "field", "reasoning_content") or (shape == "fenced"
+                                                                              and state.reply_shape == "mixed")
+    thought = thought_for(body, answer, state.think_tokens) if thinks else ""
+    spent = tokens_of(thought)
+    if thinks and spent >= limit:  # cut off inside the thought
+        thought, answer_text, finish = _cut(thought, limit), "", "length"
+        spent = limit
+    elif thinks and spent + tokens_of(answer_text) > limit:
+        answer_text, finish = _cut(answer_text, limit - spent), "length"
+    cut_inside = finish == "length" and not answer_text
+    if shape == "fenced":
+        answer_text = (f"Here is the JSON for {{the question}} as asked, with sets like {{x | x>1}}:\n```json\n"
+                       f"{answer_text}\n```\nDone." if answer_text.strip() else answer_text)
+    message: dict[str, Any] = {"role": "assistant"}
+    reported = 0
+    if shape == "think":
+        message["content"] = f"<think>\n{thought}" + ("" if cut_inside else f"\n</think>\n\n{answer_text}")
+    elif shape == "implicit":
+        message["content"] = thought + ("" if cut_inside else f"\n</think>\n\n{answer_text}")
+    elif shape == "field":
+        message["content"], message["reasoning"] = answer_text or None, thought
+    elif shape == "reasoning_content" or (shape == "fenced" and thinks):
+        message["content"], message["reasoning_content"], reported = answer_text, thought, spent
+    else:
+        message["content"] = answer_text
+    return message, finish, spent + tokens_of(answer_text), reported
+
+
 def _hit(period: int, n: int) -> bool:
     return period > 0 and n % period == 0
 
@@ -168,6 +277,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, {"error": {"message": deepseek, "type": "invalid_request_error", "param": None,
                                        "code": "invalid_request_error"}})
             return
+        fmt_type = (body.get("response_format") or {}).get("type")
+        if state.reject_json_schema and fmt_type == "json_schema":
+            self._send(400, {"error": {"message": "response_format type 'json_schema' is not supported by this "
+                                                  "model; use json_object", "type": "invalid_request_error",
+                                       "param": "response_format"}})
+            return
         if f.reject_auth:
             self._send(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
             return
@@ -187,7 +302,8 @@ class _Handler(BaseHTTPRequestHandler):
             code = 500 if _hit(f.http_500, n) else 503
             self._send(code, {"error": {"message": "server error", "type": "server_error"}})
             return
-        content = json.dumps(answer_for(body, self.state), ensure_ascii=False)
+        answer = answer_for(body, self.state)
+        content = json.dumps(answer, ensure_ascii=False)
         finish = "stop"
         if _hit(f.bad_json, n):
             content = content[: len(content) // 2] + "<<not json"
@@ -197,18 +313,24 @@ class _Handler(BaseHTTPRequestHandler):
             content = ""
         elif _hit(f.truncated, n):
             content, finish = content[: len(content) // 3], "length"
+        elif _hit(f.blank, n):
+            content = "  \n \t "
         prompt_tokens = sum(len(m.get("content") or "") for m in body.get("messages", [])) // 4
-        message: dict[str, Any] = {"role": "assistant", "content": content}
+        message, finish, completion, reasoning = shape_reply(body, answer, content, finish, state)
         thinking = (body.get("thinking") or {}).get("type", "enabled") != "disabled"
-        if "reasoner" in body.get("model", "") or (state.provider == "deepseek" and thinking):
-            # R1-style: thinking in its own field, not in content
+        if "reasoning_content" not in message and ("reasoner" in body.get("model", "") or
+                                                    (state.provider == "deepseek" and thinking)):
+            # DeepSeek's thinking mode: the thought in its own field, with a drafted object that is not the answer
             message["reasoning_content"] = 'Let me think. {"knowledge_points": ["not the answer"]}'
+        usage: dict[str, Any] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion,
+                                 "total_tokens": prompt_tokens + completion}
+        if reasoning:
+            usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
         self._send(200, {
             "id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "stub-model"),
             "choices": [{"index": 0, "finish_reason": finish, "message": message}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content) // 4,
-                      "total_tokens": prompt_tokens + len(content) // 4},
+            "usage": usage,
         })
 
 
@@ -240,3 +362,6 @@ class StubServer:
             self.state.by_stage.clear()
             self.state.faults = faults or Faults()
             self.state.provider = "openai"
+            self.state.reply_shape = "plain"
+            self.state.think_tokens = 0
+            self.state.reject_json_schema = False

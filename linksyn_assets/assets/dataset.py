@@ -23,6 +23,7 @@ from linksyn_assets.qc.rules import (
     removal_step,
     remove_where,
     row_rule_steps,
+    shipped_columns,
     with_verification,
 )
 from linksyn_assets.qc.token_count import TokenCounter
@@ -76,7 +77,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
                              retired_path)
     rows_new = (int((~kept["record_id"].is_in(previous["record_id"].implode())).sum()) if previous is not None
                 else kept.height)
-    paths = export(kept, data_dir() / "dataset", discipline)
+    paths = export(shipped_columns(kept, params.keep_reasoning), data_dir() / "dataset", discipline)
     rejects_path = data_dir() / "rejects" / f"{discipline}.parquet"
     write_parquet_atomic(qc.rejects, rejects_path)
     return dg.Output(kept, metadata=catalog(kept, {
@@ -92,6 +93,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
                                 .len().iter_rows()) if left.height else {},
         "tokenizer": counter.name,
         "by_kind": counts(kept, "kind"),
+        "rows_with_reasoning": int(kept["reasoning"].is_not_null().sum()),
         "verification": counts(kept, "verification"),
         "removed_by_reason": qc.reasons(),
         "qc_steps": [step.model_dump() for step in steps],

@@ -10,6 +10,7 @@ from linksyn_assets.assets.dataset import linkqa_dataset
 from linksyn_assets.assets.metadata import catalog, values
 from linksyn_assets.assets.policies import ACROSS_DISCIPLINES
 from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.qc.rules import shipped_columns
 from linksyn_assets.qc.token_count import TokenCounter
 from linksyn_assets.release.files import (
     ReleaseInputs,
@@ -71,6 +72,7 @@ def _stage_spend(latest: dict[tuple[str, str], dict]) -> dict[str, StageSpend]:
             if block.get("prompt_version"):
                 spend[stage].prompt_versions.add(str(block["prompt_version"]))
             spend[stage].cost_usd += float(block.get("data_cost_usd", block.get("cost_usd", 0.0)) or 0.0)
+            spend[stage].price_unknown |= block.get("llm_price_source") == "none"
     return spend
 
 
@@ -96,7 +98,9 @@ def _read_inputs(disciplines: list[str], latest: dict[tuple[str, str], dict]) ->
         nodes = root / "assets" / "kp_graph" / d / "nodes.parquet"
         if nodes.exists():
             home[d] = int(read_parquet(nodes, columns=["in_discipline"])["in_discipline"].sum())
-    dataset = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+    # diagonal: a dataset file written without the optional `reasoning` column (dataset.keep_reasoning off, or
+    # before it existed) joins the others with nulls there
+    dataset = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
     removed = (pl.concat(rejects) if rejects
                else pl.DataFrame(schema={"discipline": pl.String, "reason": pl.String}))
     return ReleaseInputs(dataset, removed, home, _stage_spend(latest), _benchmark_files(latest), missing)
@@ -161,19 +165,20 @@ def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsR
     earlier = versions(root)
     previous = version_rows(root / f"v{earlier[-1]}") if earlier else None
     removed = pl.concat([inputs.rejects, qc.rejects.select("discipline", "reason")])
-    numbers = card_numbers(qc.kept, removed, inputs)
-    if previous is not None and rows_digest(previous) == rows_digest(qc.kept):
+    kept = shipped_columns(qc.kept, params.keep_reasoning)
+    numbers = card_numbers(kept, removed, inputs)
+    if previous is not None and rows_digest(previous) == rows_digest(kept):
         out_dir = root / f"v{earlier[-1]}"
         context.log.info(f"release unchanged: {qc.kept.height} rows, still v{earlier[-1]} ({out_dir})")
         change = no_changes(earlier[-1])
         version = earlier[-1]
     else:
         version = (earlier[-1] if earlier else 0) + 1
-        change = changes(earlier[-1] if earlier else None, previous, qc.kept, _leave_reasons(disciplines, qc.rejects))
+        change = changes(earlier[-1] if earlier else None, previous, kept, _leave_reasons(disciplines, qc.rejects))
         tmp = staging_dir(root / f"v{version}")
-        shards = write_release(qc.kept, tmp, params.release_shard_rows)
+        shards = write_release(kept, tmp, params.release_shard_rows)
         write_changes(change, tmp)
-        (tmp / MANIFEST).write_text(json.dumps(change.manifest(version, qc.kept.height, shards), indent=1),
+        (tmp / MANIFEST).write_text(json.dumps(change.manifest(version, kept.height, shards), indent=1),
                                            encoding="utf-8")
         (tmp / "README.md").write_text(dataset_card(numbers, shards, TokenCounter(params.tokenizer_json).name,
                                                     inputs.missing, empty_note, version, changelog(change)),

@@ -173,8 +173,7 @@ class BatchLoop:
             if self.stop.is_set():
                 self.unsent.append(key)
                 continue
-            result = await client.answer(item_id, client.route.outgoing(messages), self.output, self.response_format,
-                                         self.limiter,
+            result = await client.answer(item_id, client.route.outgoing(messages), self.output, self.limiter,
                                          self.stop)
             if result is None:  # the budget ran out before this request could finish
                 self.unsent.append(key)

@@ -12,7 +12,11 @@ from linksyn_assets.llm.providers import cost_map_names
 class Prices:
     input_per_token: float = 0.0
     output_per_token: float = 0.0
-    source: str = "none"  # "config" | "litellm" | "none"
+    source: str = "none"  # "config" | "litellm" | "local" (the embedded model: free) | "none" (unknown)
+
+    @property
+    def known(self) -> bool:
+        return self.source != "none"
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return prompt_tokens * self.input_per_token + completion_tokens * self.output_per_token
@@ -28,6 +32,22 @@ def prices_for(model: str, input_per_mtok: float | None = None, output_per_mtok:
             return Prices(float(info.get("input_cost_per_token") or 0.0),
                           float(info.get("output_cost_per_token") or 0.0), "litellm")
     return Prices()
+
+
+PRICE_VARIABLES = "LINKSYN_PRICE_INPUT_PER_MTOK / LINKSYN_PRICE_OUTPUT_PER_MTOK"
+
+
+class UnpricedBudget(RuntimeError):
+    """A USD budget is set but the route has no price: the budget could never bind."""
+
+
+def check_priced(model: str, prices: Prices, usd_budgets: bool) -> None:
+    """Refuse to start a batch whose USD budget could never bind: litellm's cost map has no price for many hosted
+    routes (R1 on OpenRouter, Together, vLLM), and an unknown price is not a price of zero."""
+    if usd_budgets and not prices.known:
+        raise UnpricedBudget(f"a USD budget is set but no price is known for {model!r} (not configured, not in "
+                             f"litellm's cost map): set {PRICE_VARIABLES} (USD per million tokens), or use a token "
+                             "budget (LINKSYN_BUDGET_TOKENS)")
 
 
 class BudgetExceeded(RuntimeError):

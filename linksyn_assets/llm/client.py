@@ -7,8 +7,13 @@
   unchanged work sends nothing. Identical requests are sent once (single flight).
 - Concurrency per route adapts (AIMD); 429s slow the run and Retry-After is honoured; our own
   retries (litellm's are off) back off exponentially with jitter, a bounded number of times.
-- Answers are validated with pydantic; an unusable reply gets one repair turn, a reply cut at
-  max_tokens one retry with twice the room.
+- Replies are read for a thought first (a field, or `<think>` tags in the content: llm/reply_reader.py) and the
+  JSON only from the answer after it; answers are validated with pydantic. An unusable answer gets one repair
+  turn (the answer is sent back, never the thought); a blank reply is asked again as a fresh sample; a reply cut at
+  max_tokens gets one retry with more room (sized from the thought it spent); a host that rejects json_schema is
+  asked with json_object for the rest of the batch.
+- A thinking route's output cap carries a thinking allowance (providers.route_thinks), and so does every later
+  request of a batch once a reply shows a thought.
 - Tokens (prompt, completion, reasoning) and cost are counted from usage; budgets are reserved
   before each send, so a run stops before it overspends.
 
@@ -28,7 +33,7 @@ from pydantic import BaseModel
 from linksyn_assets.llm.batch_loop import BatchLoop
 from linksyn_assets.llm.budget import Budget, BudgetExceeded, Prices
 from linksyn_assets.llm.ledger import RequestLedger, request_key
-from linksyn_assets.llm.providers import model_not_served
+from linksyn_assets.llm.providers import model_not_served, response_format_rejected
 from linksyn_assets.llm.rate_control import AdaptiveLimiter, FailureBreaker
 from linksyn_assets.llm.records import (
     BatchStats,
@@ -36,9 +41,9 @@ from linksyn_assets.llm.records import (
     ModelRoute,
     Request,
     RunAborted,
-    parse_json_answer,
     scrub,
 )
+from linksyn_assets.llm.reply_reader import BlankReply, SplitReply, answer_json, reasoning_share, split_reply
 from linksyn_assets.llm.transport import (
     PermanentError,
     PreparedRoute,
@@ -55,8 +60,12 @@ BACKOFF_CAP_S = 60.0
 HOLD_WAIT_S = 0.25  # a refused reservation retries this often while calls in flight may free room
 
 
-# The largest max_tokens a reply cut off at its cap is asked again with (once, at twice the cap).
+# The largest max_tokens a reply cut off at its cap is asked again with (once, with more room). R1's thought alone
+# can reach 32K tokens (DeepSeek's reasoning-model guide).
 LENGTH_RETRY_CAP = 32768
+# Blank replies asked again as fresh samples before the request counts as failed (DeepSeek's JSON mode documents
+# whitespace-only content and says to retry).
+MAX_BLANK_RETRIES = 2
 
 
 @dataclass(frozen=True)
@@ -77,10 +86,16 @@ class ClientSpec:
     prices: Prices
     budgets: tuple[Budget, ...] = field(default=())
     transport: str = "auto"
+    answer_tokens: int | None = None
+    thinking_tokens: int = 0
 
 
 class _BudgetStop(Exception):
     """A budget cannot cover the next HTTP call: leave the request undone."""
+
+
+class _FormatRejected(Exception):
+    """The host rejected the structured-output format the request was sent with; the batch now uses another."""
 
 
 def _estimate_prompt_tokens(messages: Sequence[dict[str, str]]) -> int:
@@ -95,10 +110,17 @@ class LLMClient:
                  prices: Prices | None = None, budgets: Sequence[Budget] = (),
                  log: Callable[[str], None] | None = None, progress_every_s: float = 10.0,
                  on_progress: Callable[[BatchStats, int | None], None] | None = None,
-                 breaker: FailureBreaker | None = None, transport: str = "auto") -> None:
+                 breaker: FailureBreaker | None = None, transport: str = "auto", answer_tokens: int | None = None,
+                 thinking_tokens: int = 0) -> None:
         self.route, self.ledger, self.stage = route, ledger, stage
         self.max_concurrency, self.timeout_s, self.max_retries = max_concurrency, timeout_s, max_retries
         self.temperature, self.max_tokens, self.max_tokens_cap = temperature, max_tokens, max_tokens_cap
+        # max_tokens is the first attempt's cap (with the thinking allowance when the route is known to think);
+        # answer_tokens the answer's own room; thinking_tokens the allowance added once replies show a thought.
+        self.key_max_tokens = max_tokens  # what the request key records, whatever later requests are sent with
+        self.answer_tokens = answer_tokens or max_tokens
+        self.thinking_tokens = thinking_tokens
+        self.thinking_seen = route.thinking
         self.retry_failed = retry_failed
         self.prices = prices or Prices()
         self.budgets = list(budgets)
@@ -109,7 +131,8 @@ class LLMClient:
         self.transport = transport  # "auto": our HTTP for OpenAI-format providers; "litellm": acompletion
         self._prepared: PreparedRoute | None = None
         self._session: Any = None
-        self.stats = BatchStats()
+        self.response_format: dict[str, Any] | None = None  # the batch's structured-output format (may switch)
+        self.stats = BatchStats(stage=stage, price_source=self.prices.source)
         self.stopped: tuple[str, str] | None = None  # (kind, reason) once the batch was stopped
 
     # ------------------------------------------------------------ public
@@ -146,7 +169,8 @@ class LLMClient:
                           stage=self.stage, max_concurrency=self.max_concurrency, timeout_s=self.timeout_s,
                           max_retries=self.max_retries, temperature=self.temperature, max_tokens=self.max_tokens,
                           max_tokens_cap=self.max_tokens_cap, retry_failed=self.retry_failed, prices=self.prices,
-                          budgets=tuple(self.budgets), transport=self.transport)
+                          budgets=tuple(self.budgets), transport=self.transport, answer_tokens=self.answer_tokens,
+                          thinking_tokens=self.thinking_tokens)
 
     @classmethod
     def from_spec(cls, spec: ClientSpec, **callbacks: Any) -> LLMClient:
@@ -154,12 +178,13 @@ class LLMClient:
                    max_concurrency=spec.max_concurrency, timeout_s=spec.timeout_s, max_retries=spec.max_retries,
                    temperature=spec.temperature, max_tokens=spec.max_tokens, max_tokens_cap=spec.max_tokens_cap,
                    retry_failed=spec.retry_failed, prices=spec.prices, budgets=spec.budgets,
-                   transport=spec.transport, **callbacks)
+                   transport=spec.transport, answer_tokens=spec.answer_tokens, thinking_tokens=spec.thinking_tokens,
+                   **callbacks)
 
     def request_key(self, messages: list[dict[str, str]], schema: dict[str, Any], version: str, sample: int) -> str:
         extra = {"request_params": self.route.params()} if self.route.request_params else {}
         return request_key(model=self.route.cache_identity, messages=messages, temperature=self.temperature,
-                           max_tokens=self.max_tokens, schema=schema, prompt_version=version, sample_index=sample,
+                           max_tokens=self.key_max_tokens, schema=schema, prompt_version=version, sample_index=sample,
                            **extra)
 
     def stop_batch(self, kind: str, reason: str, stop: asyncio.Event) -> None:
@@ -170,15 +195,8 @@ class LLMClient:
 
     async def _run_loop(self, loop: BatchLoop) -> None:
         """Open the HTTP session for the route (our own for OpenAI-format providers), run the loop, close it."""
-        self._prepared = None
-        if self.transport == "auto":
-            try:
-                self._prepared = prepare_route(self.route.model, self.route.api_base, self.route.api_key,
-                                               self.temperature, self.max_tokens, loop.response_format,
-                                               self.route.params())
-            except Exception as exc:  # litellm.acompletion will report the real problem per request
-                self.log(f"[{self.stage}] using litellm.acompletion for {self.route.model}: "
-                         f"{scrub(str(exc), self.route.api_key)[:200]}")
+        self.response_format = loop.response_format
+        self._prepare()
         self._session = new_session(loop.senders, self.timeout_s) if self._prepared else None
         try:
             await loop.run()
@@ -186,51 +204,127 @@ class LLMClient:
             if self._session is not None:
                 await self._session.close()
 
+    def _prepare(self) -> None:
+        """Route, headers and body template for our own HTTP (OpenAI-format providers), for the current format."""
+        self._prepared = None
+        if self.transport != "auto":
+            return
+        try:
+            self._prepared = prepare_route(self.route.model, self.route.api_base, self.route.api_key,
+                                           self.temperature, self.max_tokens, self.response_format,
+                                           self.route.params())
+        except Exception as exc:  # litellm.acompletion will report the real problem per request
+            self.log(f"[{self.stage}] using litellm.acompletion for {self.route.model}: "
+                     f"{scrub(str(exc), self.route.api_key)[:200]}")
+
+    def _format_rejected(self, sent: dict[str, Any] | None, error: str) -> None:
+        """The host answered 400 to json_schema: json_object (schema in the prompt, answers validated) for the rest
+        of the batch, once, logged. Requests already in flight with the old format are simply asked again."""
+        if self.response_format is not sent:
+            return
+        self.response_format = {"type": "json_object"}
+        self.stats.format_switches += 1
+        self._prepare()
+        self.log(f"[{self.stage}] {self.route.model} rejected response_format json_schema "
+                 f"({scrub(error, self.route.api_key)[:160]}); using json_object for the rest of this batch")
+
+    def _saw_thinking(self) -> None:
+        """A reply carried a thought on a route not known to think: later requests get the thinking allowance."""
+        if self.thinking_seen:
+            return
+        self.thinking_seen = True
+        if self.thinking_tokens > 0:
+            self.max_tokens = min(self.max_tokens_cap, self.answer_tokens + self.thinking_tokens)
+            self.log(f"[{self.stage}] {self.route.model} replies with a thought: output cap raised to "
+                     f"{self.max_tokens} tokens (thinking allowance {self.thinking_tokens}) for the rest of this "
+                     "batch; set llm.thinking=on to start with it")
+
+    def _length_retry_tokens(self, max_tokens: int, reasoning_tokens: int, inside_thought: bool) -> int:
+        """The cap for the one retry of a reply cut off at max_tokens: twice the room for a plain reply; for a
+        thinking reply, half again the thought it spent (all of max_tokens when it stopped inside the thought)
+        plus twice the answer's room."""
+        if inside_thought:
+            reasoning_tokens = max(reasoning_tokens, max_tokens)
+        want = 2 * max_tokens if reasoning_tokens <= 0 else -(-3 * reasoning_tokens // 2) + 2 * self.answer_tokens
+        return min(self.max_tokens_cap, max(want, max_tokens + 1))
+
     # ------------------------------------------------------------ one request
 
     async def answer(self, item_id: str, messages: list[dict[str, str]], output: type[BaseModel],
-                   response_format: dict[str, Any], limiter: AdaptiveLimiter, stop: asyncio.Event
-                   ) -> CallResult | None:
-        """The answer to one request (with its repair / longer-output turns); None if a budget stopped it."""
+                     limiter: AdaptiveLimiter, stop: asyncio.Event) -> CallResult | None:
+        """The answer to one request (with its blank re-asks, repair and longer-output turns); None if a budget
+        stopped it."""
         result = CallResult(item_id=item_id, ok=False, model=self.route.model)
         conversation = list(messages)
         max_tokens = self.max_tokens
         while True:
             try:
-                reply = await self._send(conversation, response_format, max_tokens, result, limiter, stop)
+                reply = await self._send(conversation, max_tokens, result, limiter, stop)
             except _BudgetStop:
                 return None
+            except _FormatRejected:
+                continue
             except PermanentError as exc:
                 result.error = scrub(str(exc), self.route.api_key)
                 unserved = model_not_served(self.route.model, self.route.api_base, result.error)
                 if unserved:
                     self.stop_batch("route", unserved, stop)
                 return result
-            content = reply.content
             result.answered = True
-            result.reasoning = reply.reasoning or result.reasoning
+            split = split_reply(reply.content, reply.reasoning)
+            if reply.finish_reason == "length" and self.thinking_seen and not split.reasoning:
+                # a thinking route's reply cut off with no tag and no field: cut inside a thought whose opening tag
+                # the chat template wrote (any JSON in it is a draft)
+                split = SplitReply("", split.answer or None, True)
+            reasoning_tokens = self._count_reasoning(reply, split, result)
+            if split.reasoning:
+                result.reasoning = split.reasoning
+                self._saw_thinking()
             try:
-                result.data = parse_json_answer(content, output)
+                result.data = answer_json(split, reply.content, output)
                 result.ok, result.error = True, None
                 self.stats.repaired += int(result.repaired)
                 return result
+            except BlankReply as exc:
+                reason = str(exc)
+                if reply.finish_reason != "length":  # a new sample, not a repair: there is nothing to repair
+                    if result.blank_retries < MAX_BLANK_RETRIES:
+                        result.blank_retries += 1
+                        self.stats.blank_retries += 1
+                        continue
+                    result.error = f"{reason}, {result.blank_retries + 1} times"
+                    return result
             except ValueError as exc:
                 reason = str(exc)
             if reply.finish_reason == "length":
-                reason = f"truncated at max_tokens={max_tokens} ({reason})"
+                inside = split.thought_open or (not split.answer.strip() and bool(split.reasoning))
+                reason = (f"truncated at max_tokens={max_tokens} " + ("inside the thought" if inside else "") +
+                          f" ({reason})").replace("  (", " (")
                 if result.length_retries == 0 and max_tokens < self.max_tokens_cap:
-                    max_tokens = min(self.max_tokens_cap, max_tokens * 2)
+                    max_tokens = self._length_retry_tokens(max_tokens, reasoning_tokens, inside)
                     result.length_retries += 1
                     self.stats.length_retries += 1
                     continue
             result.error = reason
             # a reply cut off at the largest cap allowed would only be cut off again, with a longer prompt
-            if result.repaired or (reply.finish_reason == "length" and max_tokens >= self.max_tokens_cap):
+            # and a reply with no answer (cut inside the thought) has nothing to repair
+            if result.repaired or (reply.finish_reason == "length" and max_tokens >= self.max_tokens_cap) \
+                    or not split.answer.strip():
                 return result
             result.repaired = True
-            conversation = [*conversation, {"role": "assistant", "content": content or ""},
+            # the answer only: a thought sent back makes a reasoning model think again (and DeepSeek refuses it)
+            conversation = [*conversation, {"role": "assistant", "content": split.answer.strip()},
                             {"role": "user", "content": f"That reply was not usable: {reason}. Reply again with "
                                                          "only the corrected JSON object."}]
+
+    def _count_reasoning(self, reply: Reply, split: SplitReply, result: CallResult) -> int:
+        """The reply's reasoning tokens: as the host reports them, else the thought's share of the completion tokens
+        (a thought inside the content is billed as completion tokens and counted nowhere else)."""
+        tokens = reply.reasoning_tokens or round(reply.completion_tokens * reasoning_share(split.reasoning,
+                                                                                          split.answer))
+        result.reasoning_tokens += tokens
+        self.stats.reasoning_tokens += tokens
+        return tokens
 
     async def _reserve(self, messages: list[dict[str, str]], max_tokens: int,
                        stop: asyncio.Event) -> tuple[float, int]:
@@ -260,8 +354,8 @@ class LLMClient:
             booked.append(budget)
         return None
 
-    async def _send(self, messages: list[dict[str, str]], response_format: dict[str, Any], max_tokens: int,
-                    result: CallResult, limiter: AdaptiveLimiter, stop: asyncio.Event) -> Reply:
+    async def _send(self, messages: list[dict[str, str]], max_tokens: int, result: CallResult,
+                    limiter: AdaptiveLimiter, stop: asyncio.Event) -> Reply:
         last: Retryable | None = None
         for attempt in range(self.max_retries + 1):
             if stop.is_set():
@@ -269,15 +363,21 @@ class LLMClient:
             reserved_usd, reserved_tokens = await self._reserve(messages, max_tokens, stop)
             spent_usd, spent_tokens = 0.0, 0
             await limiter.acquire()
+            response_format, prepared = self.response_format, self._prepared
             try:
                 result.http_calls += 1
                 self.stats.http_calls += 1
-                if self._prepared is not None:
-                    reply = await send_prepared(self._session, self._prepared, messages, max_tokens)
+                if prepared is not None:
+                    reply = await send_prepared(self._session, prepared, messages, max_tokens)
                 else:
                     reply = await send_litellm(self.route.model, self.route.api_base, self.route.api_key, messages,
                                                self.temperature, max_tokens, response_format, self.timeout_s,
                                                self.route.params())
+            except PermanentError as exc:
+                if (response_format or {}).get("type") == "json_schema" and response_format_rejected(str(exc)):
+                    self._format_rejected(response_format, str(exc))
+                    raise _FormatRejected from exc
+                raise
             except Retryable as exc:
                 last = exc
                 if exc.throttled:
@@ -312,9 +412,8 @@ class LLMClient:
         cost = self.prices.cost(reply.prompt_tokens, reply.completion_tokens)
         result.prompt_tokens += reply.prompt_tokens
         result.completion_tokens += reply.completion_tokens
-        result.reasoning_tokens += reply.reasoning_tokens
         result.cost_usd += cost
         self.stats.prompt_tokens += reply.prompt_tokens
         self.stats.completion_tokens += reply.completion_tokens
-        self.stats.reasoning_tokens += reply.reasoning_tokens
         self.stats.cost_usd += cost
+

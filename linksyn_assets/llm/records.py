@@ -14,16 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from linksyn_assets.llm.bounded_schema import bounded_schema
 from linksyn_assets.llm.providers import structured_output_mode
+from linksyn_assets.llm.reply_reader import answer_json, split_reply
 
 # The JSON-schema rule at the end of a system prompt (prompts/messages.py `_json_rule`): the rule sentence and
 # the schema, one JSON line.
 _SCHEMA_RULE = "Reply with one JSON object only, no prose and no code fences"
 _SCHEMA_TEXT = re.compile(re.escape(_SCHEMA_RULE) + r", matching this JSON schema:\n\{.*\}[ \t]*$", re.MULTILINE)
-_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
 
 Request = tuple[str, list[dict[str, str]]] | tuple[str, list[dict[str, str]], int]
 
@@ -38,6 +38,7 @@ class ModelRoute:
     api_key: str | None = field(default=None, repr=False)
     structured_output: str = "auto"  # auto | json_schema | json_object | llama_cpp
     request_params: str = ""  # canonical JSON object of extra request parameters (part of the request key)
+    thinking: bool = False  # the model thinks before it answers (providers.route_thinks): caps carry an allowance
 
     def params(self) -> dict[str, Any]:
         return json.loads(self.request_params) if self.request_params else {}
@@ -57,9 +58,12 @@ class ModelRoute:
         return [{**m, "content": _SCHEMA_TEXT.sub(_SCHEMA_RULE, m["content"])} if m.get("role") == "system" else m
                 for m in messages]
 
-    def response_format(self, output: type[BaseModel]) -> dict[str, Any]:
+    def response_format(self, output: type[BaseModel]) -> dict[str, Any] | None:
+        """What the request's `response_format` says; None (mode `prompt`) sends none: the schema is in the prompt."""
         schema = output.model_json_schema()
-        mode = structured_output_mode(self.model, self.structured_output)
+        mode = structured_output_mode(self.model, self.structured_output, self.thinking)
+        if mode == "prompt":
+            return None
         if mode == "llama_cpp":
             return {"type": "json_object", "schema": bounded_schema(schema)}
         if mode == "json_object":
@@ -82,6 +86,7 @@ class CallResult(BaseModel):
     http_calls: int = 0
     repaired: bool = False
     length_retries: int = 0
+    blank_retries: int = 0  # blank replies asked again as fresh samples
     answered: bool = False  # the model replied (even if the reply stayed unusable)
 
 
@@ -93,6 +98,8 @@ FOLLOWER_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "reasoning_tokens"
 
 @dataclass
 class BatchStats:
+    stage: str = ""
+    price_source: str = ""  # llm/budget.Prices.source: "none" means the cost is unknown, not zero
     requests: int = 0
     done: int = 0
     cache_hits: int = 0
@@ -101,6 +108,8 @@ class BatchStats:
     throttled: int = 0
     repaired: int = 0
     length_retries: int = 0
+    blank_retries: int = 0
+    format_switches: int = 0
     ok: int = 0
     failed: Counter[str] = field(default_factory=Counter)
     prompt_tokens: int = 0
@@ -115,7 +124,9 @@ class BatchStats:
         return {
             "llm_requests": self.requests, "llm_cache_hits": self.cache_hits,
             "llm_http_calls": self.http_calls, "llm_retries": self.retries, "llm_throttled": self.throttled,
-            "llm_repaired": self.repaired, "llm_length_retries": self.length_retries, "llm_ok": self.ok,
+            "llm_stage": self.stage, "llm_price_source": self.price_source, "llm_repaired": self.repaired,
+            "llm_length_retries": self.length_retries,
+            "llm_blank_retries": self.blank_retries, "llm_format_switches": self.format_switches, "llm_ok": self.ok,
             "llm_failed": sum(self.failed.values()), "llm_failed_by_reason": dict(self.failed),
             "llm_not_sent": self.not_sent,
             "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
@@ -156,22 +167,9 @@ class RunAborted(RuntimeError):
 
 
 def parse_json_answer(content: str | None, output: type[BaseModel]) -> dict[str, Any]:
-    """Validated JSON from a reply; raises ValueError with a reason a model can act on."""
-    if not content or not content.strip():
-        raise ValueError("empty reply")
-    text = _FENCE.sub("", content.strip())
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end <= start:
-        raise ValueError("no JSON object in the reply")
-    try:
-        data = json.loads(text[start:end + 1], strict=False)  # raw newlines inside strings are common
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"invalid JSON: {exc.msg}") from exc
-    try:
-        return output.model_validate(data).model_dump(mode="json")
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'root'}: {e['msg']}" for e in exc.errors()[:5])
-        raise ValueError(f"schema mismatch: {problems}") from exc
+    """Validated JSON from a reply's content, read only from the answer after any thought (llm/reply_reader.py);
+    raises ValueError with a reason a model can act on."""
+    return answer_json(split_reply(content), content, output)
 
 
 def failed_share_verdict(stage: str, results: Sequence[CallResult], max_share: float) -> str | None:

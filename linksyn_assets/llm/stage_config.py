@@ -14,6 +14,7 @@ from linksyn_assets.llm.budget import Budget
 from linksyn_assets.llm.client import LENGTH_RETRY_CAP
 from linksyn_assets.llm.embedded_model import EMBEDDED_MODEL_ID, ensure_server
 from linksyn_assets.llm.ledger import RequestLedger
+from linksyn_assets.llm.providers import route_thinks
 from linksyn_assets.llm.records import ModelRoute
 
 STAGES = ("extract", "synthesize", "harden", "judge", "verify")
@@ -22,6 +23,10 @@ _LOCAL_KEY = "sk-no-key-needed"
 # Output caps for the demo model, sized to the largest answer its bounded grammar allows (llm/bounded_schema.py);
 # without the bounds it looped to the cap (a third of the extractions in the first timed demo).
 EMBEDDED_MAX_TOKENS = {"extract": 192, "synthesize": 704, "harden": 704, "judge": 96, "verify": 288}
+# Thinking allowance per stage, added to the answer's cap on a route that thinks (DeepSeek counts the thought inside
+# max_tokens). R1 and deepseek-v4-pro think for 1-4k tokens on most exam questions and longer on hard maths, and
+# docs/scaling.md plans with about 2,000 reasoning tokens per call; writing and solving get more room than reading.
+THINKING_TOKENS = {"extract": 4096, "synthesize": 8192, "harden": 8192, "judge": 4096, "verify": 8192}
 _ledgers: dict[str, RequestLedger] = {}
 
 
@@ -51,8 +56,10 @@ def merged_request_params(stage: str, common: str, for_stage: str) -> dict:
     return merged
 
 
-def model_route(model: str, api_base: str, api_key_env: str, structured_output: str, params: dict) -> ModelRoute:
-    """Where a stage's calls go; an empty model is the embedded demo model (started on first use)."""
+def model_route(model: str, api_base: str, api_key_env: str, structured_output: str, params: dict,
+                thinking: str = "auto") -> ModelRoute:
+    """Where a stage's calls go; an empty model is the embedded demo model (started on first use). `thinking`
+    (auto | on | off) says whether the model thinks before answering (auto: providers.route_thinks)."""
     if not model:
         return ModelRoute(model="openai/smollm2", cache_identity=EMBEDDED_MODEL_ID,
                           api_base=ensure_server(), api_key=_LOCAL_KEY, structured_output="llama_cpp")
@@ -64,19 +71,34 @@ def model_route(model: str, api_base: str, api_key_env: str, structured_output: 
     identity = f"{model}@{api_base}" if api_base else model
     return ModelRoute(model=model, cache_identity=identity, api_base=api_base or None, api_key=key,
                       structured_output=structured_output,
-                      request_params=json.dumps(params, sort_keys=True, ensure_ascii=False) if params else "")
+                      request_params=json.dumps(params, sort_keys=True, ensure_ascii=False) if params else "",
+                      thinking=route_thinks(model, params, thinking))
+
+
+def is_embedded(route: ModelRoute) -> bool:
+    return route.cache_identity == EMBEDDED_MODEL_ID
 
 
 def stage_max_tokens(stage: str, route: ModelRoute, configured: int) -> int:
-    if route.cache_identity == EMBEDDED_MODEL_ID:
+    """The answer's own cap (the thinking allowance comes on top: stage_caps)."""
+    if is_embedded(route):
         return min(configured, EMBEDDED_MAX_TOKENS[stage])
     return configured
+
+
+def stage_caps(stage: str, route: ModelRoute, answer_tokens: int, thinking_tokens: int) -> tuple[int, int]:
+    """(first attempt's max_tokens, allowance for later requests once replies show a thought): a route known to
+    think starts with the answer's cap plus the allowance; the embedded demo model never thinks."""
+    answer = stage_max_tokens(stage, route, answer_tokens)
+    if is_embedded(route):
+        return answer, 0
+    return (answer + thinking_tokens if route.thinking else answer), thinking_tokens
 
 
 def length_retry_cap(route: ModelRoute, max_tokens: int) -> int:
     """The largest max_tokens a reply cut off at the cap may be asked again with. The demo model's cut-off replies
     are loops (a word repeated up to the cap), which a longer cap only makes longer: no second try for it."""
-    return max_tokens if route.cache_identity == EMBEDDED_MODEL_ID else LENGTH_RETRY_CAP
+    return max_tokens if is_embedded(route) else LENGTH_RETRY_CAP
 
 
 def shared_ledger(location: str) -> RequestLedger:

@@ -69,7 +69,7 @@ class PreparedRoute:
 
 
 def prepare_route(model: str, api_base: str | None, api_key: str | None, temperature: float, max_tokens: int,
-                  response_format: dict[str, Any], request_params: dict[str, Any] | None = None
+                  response_format: dict[str, Any] | None, request_params: dict[str, Any] | None = None
                   ) -> PreparedRoute | None:
     """litellm's routing for this model, computed once; None when the provider is not OpenAI-format."""
     name, provider, dynamic_key, base = litellm.get_llm_provider(model=model, api_base=api_base)
@@ -152,14 +152,15 @@ async def send_prepared(session: aiohttp.ClientSession, route: PreparedRoute, me
 
 
 async def send_litellm(model: str, api_base: str | None, api_key: str | None, messages: list[dict[str, str]],
-                       temperature: float, max_tokens: int, response_format: dict[str, Any],
+                       temperature: float, max_tokens: int, response_format: dict[str, Any] | None,
                        timeout_s: float, request_params: dict[str, Any] | None = None) -> Reply:
     try:
         # extra_body reaches the provider as is; litellm's drop_params would drop what it does not know
         response = await litellm.acompletion(
             model=model, messages=messages, api_base=api_base, api_key=api_key, temperature=temperature,
-            max_tokens=max_tokens, response_format=response_format, timeout=timeout_s, num_retries=0,
-            max_retries=0, **({"extra_body": request_params} if request_params else {}))
+            max_tokens=max_tokens, timeout=timeout_s, num_retries=0, max_retries=0,
+            **({"response_format": response_format} if response_format else {}),
+            **({"extra_body": request_params} if request_params else {}))
     except LITELLM_RETRYABLE as exc:
         headers = getattr(getattr(exc, "response", None), "headers", None)
         raise Retryable(f"{type(exc).__name__}: {exc}", _retry_after(headers),

@@ -26,7 +26,8 @@ from linksyn_assets.llm.client import ClientSpec, LLMClient
 from linksyn_assets.llm.records import BatchStats, CallResult, Request, RunAborted
 
 _FLUSH_EVERY_S = 0.2
-_SUMMED = ("http_calls", "retries", "throttled", "repaired", "length_retries", "not_sent")
+_SUMMED = ("http_calls", "retries", "throttled", "repaired", "length_retries", "blank_retries", "format_switches",
+           "not_sent")
 
 
 def _worker_main(spec: ClientSpec, output_name: str, version: str, in_q: Any, out_q: Any) -> None:

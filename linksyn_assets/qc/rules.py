@@ -25,7 +25,7 @@ from linksyn_assets.text.normalize import CJK_PATTERN, LATEX_PATTERN, LATIN_PATT
 DATASET_COLUMNS = [
     "record_id", "kind", "discipline", "question_type", "question", "options", "answer", "solution", "difficulty",
     "language", "kp_ids", "seed_ids", "path_id", "parent_qa_id", "model", "prompt_version", "rating_before",
-    "rating_after", "verification", "verified_answer",
+    "rating_after", "verification", "verified_answer", "reasoning",
 ]
 
 
@@ -78,6 +78,7 @@ def assemble(synth: pl.DataFrame, hard: pl.DataFrame) -> pl.DataFrame:
         "question", "options", "answer", "solution", "difficulty", "language", "kp_ids", "seed_ids", "path_id",
         none.alias("parent_qa_id"), "model", "prompt_version", pl.lit(None, pl.Int8).alias("rating_before"),
         pl.lit(None, pl.Int8).alias("rating_after"), "status", "error", "copy_seed_id", "copy_similarity",
+        "reasoning",
     )
     parent_type = synth.select(pl.col("qa_id"), pl.col("question_type").alias("parent_type"))
     b = hard.join(parent_type, on="qa_id", how="left").select(
@@ -86,6 +87,7 @@ def assemble(synth: pl.DataFrame, hard: pl.DataFrame) -> pl.DataFrame:
         pl.col("target_difficulty").alias("difficulty"), "language", "kp_ids", "seed_ids", "path_id",
         pl.col("qa_id").alias("parent_qa_id"), "model", "prompt_version", "rating_before", "rating_after",
         "status", "error", none.alias("copy_seed_id"), pl.lit(None, pl.Float64).alias("copy_similarity"),
+        "reasoning",
     )
     return pl.concat([a, b], how="vertical_relaxed").with_columns(
         none.alias("verification"), none.alias("verified_answer"))
@@ -209,6 +211,12 @@ def pretraining_texts(rows: pl.DataFrame) -> pl.Series:
         options = [f"{chr(ord('A') + i)}. {o}" for i, o in enumerate(row["options"] or [])]
         out.append("\n".join([q + row["question"], *options, a + row["answer"], s + row["solution"]]))
     return pl.Series("text", out, dtype=pl.String)
+
+
+def shipped_columns(rows: pl.DataFrame, keep_reasoning: bool) -> pl.DataFrame:
+    """The columns a user gets: the model's reasoning (`reasoning`, R1's worked thought, itself training data) is
+    an optional column, on by default (dataset.keep_reasoning)."""
+    return rows if keep_reasoning or "reasoning" not in rows.columns else rows.drop("reasoning")
 
 
 def export(kept: pl.DataFrame, out_dir: Path, discipline: str) -> dict[str, Path]:

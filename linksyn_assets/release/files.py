@@ -21,6 +21,7 @@ class StageSpend:
     models: set[str]
     prompt_versions: set[str]
     cost_usd: float
+    price_unknown: bool = False  # a batch of the stage ran on a route with no known price: its cost is unknown
 
 
 @dataclass
@@ -81,6 +82,9 @@ def card_numbers(kept: pl.DataFrame, removed: pl.DataFrame, inputs: ReleaseInput
                                    .union(*(s.prompt_versions for s in inputs.spend.values()))
                                    for v in joined.split("+")}),  # a batch's versions are joined by "+"
         "cost_usd": {stage: round(s.cost_usd, 6) for stage, s in inputs.spend.items()},
+        "cost_unknown": sorted(stage for stage, s in inputs.spend.items() if s.price_unknown),
+        "reasoning": (int(kept["reasoning"].is_not_null().sum()) if "reasoning" in kept.columns and kept.height
+                      else (0 if "reasoning" in kept.columns else None)),
         "benchmark_files": inputs.benchmark_files,
     }
 
@@ -97,6 +101,22 @@ def _benchmark_list(files: dict[str, dict]) -> str:
         lines.append(f"\n  - `{name}`: {f.get('data_rows', 0):,} data rows, {f.get('items', 0):,} items indexed, "
                      f"not indexed: {skipped}")
     return "".join(lines)
+
+
+def _cost_line(numbers: dict) -> str:
+    unknown = set(numbers.get("cost_unknown") or [])
+    stages = ", ".join(f"{stage} " + ("unknown (no price known)" if stage in unknown else f"${cost:.4f}")
+                       for stage, cost in numbers["cost_usd"].items()) or "no LLM stage recorded"
+    total = "unknown" if unknown else f"${sum(numbers['cost_usd'].values()):.4f}"
+    return f"{total} ({stages})"
+
+
+def _reasoning_line(numbers: dict) -> str:
+    have = numbers.get("reasoning")
+    if have is None:
+        return "not included (`dataset.keep_reasoning` is off)"
+    return (f"column `reasoning` holds the model's worked reasoning (its thought before the answer) for "
+            f"{have:,} of {numbers['rows']:,} rows; empty where the model returned none")
 
 
 def dataset_card(numbers: dict, shards: list[str], tokenizer: str, missing: list[str],
@@ -120,8 +140,8 @@ several seed questions linked along paths of a knowledge-point graph, plus harde
 - Rows by kind: {json.dumps(numbers['by_kind'])}
 - Answer verification (independent solve): {json.dumps(numbers['verification'])}
 - Decontaminated against: {_benchmark_list(numbers['benchmark_files'])}
-- LLM cost of the inputs (cache hits counted at what they first cost): ${sum(numbers['cost_usd'].values()):.4f}
-  ({', '.join(f"{stage} ${cost:.4f}" for stage, cost in numbers['cost_usd'].items()) or 'no LLM stage recorded'})
+- LLM cost of the inputs (cache hits counted at what they first cost): {_cost_line(numbers)}
+- Reasoning: {_reasoning_line(numbers)}
 {f"- Disciplines without a dataset yet (not included): {', '.join(missing)}" if missing else ""}
 
 ## Changes
@@ -154,5 +174,6 @@ several seed questions linked along paths of a knowledge-point graph, plus harde
 `text` is the pre-training view: question, lettered options, answer and solution in one field.
 Provenance: `seed_ids`, `kp_ids`, `path_id`, `parent_qa_id` (for hard variants), `model`,
 `prompt_version`; `rating_before` / `rating_after` are the judge's difficulty ratings of hard
-variants; `verification` is agree / disagree / unclear / unverified.
+variants; `verification` is agree / disagree / unclear / unverified; `reasoning` (when included) is the
+generating model's thought before its answer (reasoning models such as DeepSeek-R1), kept out of `text`.
 """

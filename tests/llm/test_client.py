@@ -63,7 +63,7 @@ def test_transient_faults_are_absorbed(stub: StubServer, tmp_path: Path, fault: 
     client = _client(stub, tmp_path, max_concurrency=1)  # sequential: a repair never hits the same fault
     results = client.run([(f"s{i}", kp_messages(i)) for i in range(6)], KPExtraction, "v1")
     assert all(r.ok for r in results), [r.error for r in results]
-    assert client.stats.retries + client.stats.repaired + client.stats.length_retries > 0
+    assert client.stats.retries + client.stats.repaired + client.stats.length_retries + client.stats.blank_retries > 0
     assert client.stats.http_calls == stub.count
 
 
@@ -103,7 +103,7 @@ def test_parse_json_answer_handles_fences_and_reports_problems() -> None:
     assert parsed["knowledge_points"] == [{"name": "a", "canonical_en": None}]
     with pytest.raises(ValueError, match="schema mismatch: knowledge_points"):
         parse_json_answer('{"knowledge_points": []}', KPExtraction)
-    with pytest.raises(ValueError, match="empty reply"):
+    with pytest.raises(ValueError, match="blank reply"):
         parse_json_answer("  ", KPExtraction)
 
 
