@@ -31,8 +31,9 @@
   `deepseek-reasoner` were retired on 2026-07-24 (a 400 "Model Not Exist"). OpenAI-compatible hosts and vLLM answer
   404 "model ... does not exist" / "model_not_found". Retrying cannot help, and every other request of the batch
   would fail the same way, so the batch stops at the first such answer with a hint (`model_not_served`).
-- Prices: litellm's local cost map names a model with or without its provider prefix (`cost_map_names`); it has
-  no price for R1 through OpenRouter, Together or vLLM, which llm/budget.py reports as unknown, never as $0.
+- Prices: litellm's local cost map names a model with or without its provider prefix (`cost_map_names`); the
+  pinned map (1.110.2) has no price for R1 on Together, on vLLM or on `openai/` hosts, which llm/budget.py treats
+  as unknown, never as $0.
 """
 
 from __future__ import annotations

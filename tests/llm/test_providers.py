@@ -37,7 +37,7 @@ def test_a_retired_deepseek_name_stops_the_batch_at_once_and_says_why(stub: Stub
         client.run([(f"r{i}", kp_messages(i)) for i in range(40)], KPExtraction, "v1")
     message = str(caught.value)
     assert retired in message and "is not served by" in message and "Model Not Exist" in message
-    assert "deepseek/deepseek-v4-" in message  # the successor is named
+    assert "deepseek/deepseek-flash" in message  # the successor is named
     assert stub.count <= 8  # not 40 requests x 3 attempts: the first answers stop the batch
     assert SECRET not in message
 
@@ -116,3 +116,83 @@ def test_reasoning_is_read_from_either_field_on_both_transports() -> None:
         message = SimpleNamespace(content="{}", **{field: "thinking"})  # litellm's message object
         assert reasoning_of(lambda name, m=message: getattr(m, name, None)) == "thinking"
     assert parse_reply({"choices": [{"message": {"content": "{}"}}]}).reasoning is None
+
+
+@pytest.mark.parametrize(("model", "params", "setting", "thinks"), [
+    ("openai/deepseek-ai/DeepSeek-R1", {}, "auto", True),
+    ("hosted_vllm/deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", {}, "auto", True),
+    ("openrouter/deepseek/deepseek-r1", {"reasoning_effort": "none"}, "auto", True),  # R1 cannot stop thinking
+    ("deepseek/deepseek-flash", {}, "auto", True),  # DeepSeek's API thinks by default
+    ("deepseek/deepseek-flash", {"thinking": {"type": "disabled"}}, "auto", False),
+    ("together_ai/deepseek-ai/DeepSeek-V4-Pro", {}, "auto", True),
+    ("together_ai/deepseek-ai/DeepSeek-V4-Pro", {"reasoning": {"enabled": False}}, "auto", False),
+    ("openai/gpt-4o-mini", {}, "auto", False),
+    ("openai/o-series", {"reasoning_effort": "high"}, "auto", True),
+    ("hosted_vllm/Qwen/Qwen3-8B", {"chat_template_kwargs": {"enable_thinking": True}}, "auto", True),
+    ("openai/gpt-4o-mini", {}, "on", True),
+    ("openai/deepseek-ai/DeepSeek-R1", {}, "off", False),
+])
+def test_which_routes_think(model: str, params: dict, setting: str, thinks: bool) -> None:
+    from linksyn_assets.llm.providers import route_thinks
+
+    assert route_thinks(model, params, setting) is thinks
+
+
+def test_structured_output_per_route_and_format_rejections() -> None:
+    from linksyn_assets.llm.providers import response_format_rejected, structured_output_mode
+
+    assert structured_output_mode("deepseek/deepseek-flash", "auto", thinks=True) == "json_object"
+    assert structured_output_mode("hosted_vllm/deepseek-ai/DeepSeek-R1", "auto", thinks=True) == "prompt"
+    assert structured_output_mode("hosted_vllm/qwen", "auto", thinks=False) == "json_schema"
+    assert structured_output_mode("hosted_vllm/deepseek-ai/DeepSeek-R1", "json_schema", thinks=True) == "json_schema"
+    route = ModelRoute(model="openai/deepseek-ai/DeepSeek-R1", cache_identity="x", thinking=True)
+    assert route.response_format(KPExtraction) is None
+    assert response_format_rejected("HTTP 400: This response_format type is unavailable now")
+    assert response_format_rejected("BadRequestError: json_schema is not supported for this model")
+    assert not response_format_rejected("HTTP 400: Model Not Exist")
+    assert not response_format_rejected("HTTP 500: response_format backend crashed")  # a 5xx is retried instead
+
+
+def test_deepseek_r1_by_openrouters_name_is_pointed_elsewhere(stub: StubServer, tmp_path: Path) -> None:
+    client = _deepseek(stub, tmp_path, "deepseek/deepseek-r1", max_concurrency=2)
+    with pytest.raises(RunAborted) as caught:
+        client.run([(f"r{i}", kp_messages(i)) for i in range(10)], KPExtraction, "v1")
+    message = str(caught.value)
+    assert "openrouter/deepseek/deepseek-r1" in message and "together_ai/deepseek-ai/DeepSeek-R1" in message
+    assert "hosted_vllm/deepseek-ai/DeepSeek-R1" in message and stub.count <= 4
+    # deepseek-flash, the name DeepSeek's pricing page now gives, is served (json_object, thinking by default)
+    flash = _deepseek(stub, tmp_path / "flash", "deepseek/deepseek-flash")
+    results = flash.run([(f"f{i}", kp_messages(i)) for i in range(2)], KPExtraction, "v1")
+    assert all(r.ok and r.reasoning for r in results)
+
+
+def test_a_usd_budget_on_an_unpriced_route_refuses_to_start(tmp_path: Path) -> None:
+    import dagster as dg
+
+    from linksyn_assets.llm.budget import PRICE_VARIABLES
+    from resources.llm import LLMResource
+
+    unpriced = LLMResource(model="hosted_vllm/deepseek-ai/DeepSeek-R1", api_base="http://127.0.0.1:9/v1",
+                           budget_usd_per_run=5.0, ledger_path=str(tmp_path / "l.sqlite"))
+    problem = unpriced.unpriced_budget()
+    assert problem and PRICE_VARIABLES in problem and "hosted_vllm/deepseek-ai/DeepSeek-R1" in problem
+    with pytest.raises(dg.Failure, match="LINKSYN_PRICE_INPUT_PER_MTOK"):
+        unpriced.client("synthesize")
+    priced = unpriced.model_copy(update={"price_input_per_mtok": 0.5, "price_output_per_mtok": 2.0})
+    assert priced.unpriced_budget() is None and priced.client("synthesize").prices.source == "config"
+    tokens_only = unpriced.model_copy(update={"budget_usd_per_run": None, "budget_tokens_per_run": 10_000})
+    assert tokens_only.unpriced_budget() is None
+    client = tokens_only.client("synthesize")  # no USD budget: it runs, and says the cost is unknown
+    assert client.stats.as_metadata()["llm_price_source"] == "none"
+    # the thinking allowance is on top of the stage's cap for R1, and budgets reserve it
+    assert client.max_tokens == 4096 + 8192 and client.answer_tokens == 4096
+
+
+def test_the_cli_refuses_an_unpriced_usd_budget_before_anything_runs(tmp_path: Path) -> None:
+    from tests.test_cli import _linksyn
+
+    run = _linksyn(["run", "--paths-per-discipline", "1"], tmp_path / "home",
+                   {"LINKSYN_MODEL": "together_ai/deepseek-ai/DeepSeek-R1", "LINKSYN_BUDGET_USD": "2",
+                    "LINKSYN_DATA_DIR": str(tmp_path / "data")})
+    assert run.returncode == 2 and "LINKSYN_PRICE_INPUT_PER_MTOK" in run.stderr
+    assert "discipline(s)" not in run.stdout  # refused before the seeds were even read

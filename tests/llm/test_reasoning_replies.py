@@ -173,3 +173,25 @@ def test_a_route_whose_replies_show_a_thought_gets_the_allowance_for_the_rest(st
     assert [b["max_tokens"] for b in stub.state.requests] == [512, 512 + 4096, 512 + 4096]
     again = llm.client("extract").run([(f"s{i}", kp_messages(i)) for i in range(3)], KPExtraction, "v1")
     assert stub.count == 3 and all(r.cached for r in again)  # the request keys did not change with the cap
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("stage", ["extract", "synthesize", "harden", "judge", "verify"])
+def test_every_stage_rides_out_a_rejected_format_a_blank_reply_and_a_cut_thought(
+        stub: StubServer, tmp_path: Path, stage: str, language: str) -> None:
+    """A host that rejects json_schema, thinks for longer than the answer's cap and sometimes answers blank: the
+    format switches once, the thought is given room, the blank reply is asked again, no repair turn is needed."""
+    stub.reset(Faults(blank=4))
+    stub.state.reply_shape, stub.state.think_tokens, stub.state.reject_json_schema = "reasoning_content", 600, True
+    messages, output = stage_requests(language)[stage]
+    variant = [{**m, "content": m["content"] + "\n"} if m["role"] == "user" else m for m in messages]
+    client = _client(stub, tmp_path, model="openai/stub-model", stage=stage, max_concurrency=1, max_tokens=256,
+                     thinking_tokens=2048)
+    results = client.run([("a", messages), ("b", variant)], output, "v1")
+    assert all(r.ok for r in results), [r.error for r in results]
+    assert all(r.reasoning and _has_han(r.reasoning) == (language == "zh") for r in results)
+    assert "draft" not in json.dumps([r.data for r in results], ensure_ascii=False)
+    stats = client.stats
+    assert (stats.format_switches, stats.repaired) == (1, 0)
+    assert stats.length_retries == 1 and stats.blank_retries >= 1  # only the first reply was cut
+    assert [b.get("max_tokens") for b in stub.state.requests][-1] == 256 + 2048  # the allowance, once seen

@@ -206,3 +206,37 @@ def test_the_release_loads_with_pyarrow_and_datasets(tmp_path: Path) -> None:
                                    cache_dir=str(tmp_path / "hf_cache"))
     assert loaded.num_rows == 2 and sorted(loaded["question"]) == sorted(rows["question"])
     assert {tuple(o) for o in loaded["options"]} == {("3", "4"), ()}
+
+
+def test_reasoning_is_an_optional_column_the_card_accounts_for(stub_env: StubServer, linked_seeds: Path,
+                                                              data_dir: Path) -> None:
+    stub_env.state.reply_shape = "think"  # R1 as Together serves it: the thought inside the content
+    resources = build_resources(seeds_path=str(linked_seeds), settings_overrides={
+        "walk": {"paths_per_discipline": 2}, "dataset": {"keep_reasoning": False}})
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(discipline_partitions.name, ["mathematics", "physics"])
+        _materialize_all(instance, resources)
+    synth = pl.read_parquet(data_dir / "assets" / "synthesized_qa" / "physics.parquet")
+    assert synth.filter(pl.col("status") == "ok")["reasoning"].str.contains(r"\\frac\{1\}\{2\}").all()
+    assert "reasoning" not in pl.read_parquet(data_dir / "dataset" / "physics.parquet").columns
+    release = data_dir / "release" / "latest"
+    assert "reasoning" not in pl.read_parquet(release / "data" / "*.parquet").columns
+    card = (release / "README.md").read_text(encoding="utf-8")
+    assert "Reasoning: not included (`dataset.keep_reasoning` is off)" in card
+    # the stub route has no price: the card says so instead of $0
+    assert "LLM cost of the inputs (cache hits counted at what they first cost): unknown (extract unknown" in card
+
+
+def test_the_card_says_cost_unknown_never_zero_and_counts_reasoning() -> None:
+    from linksyn_assets.release.files import dataset_card
+
+    numbers = {"rows": 3, "tokens": 30, "by_kind": {}, "verification": {}, "benchmark_files": {},
+               "cost_usd": {"extract": 0.0, "synthesize": 0.0}, "cost_unknown": ["synthesize"], "reasoning": 2,
+               "by_discipline": pl.DataFrame({"discipline": ["化学"], "rows": [3], "tokens": [30]}),
+               "by_difficulty": pl.DataFrame({"difficulty": [2], "rows": [3], "tokens": [30]}),
+               "kp_coverage": {}, "removed_by_reason": {}, "models": {}, "prompt_versions": []}
+    card = dataset_card(numbers, ["data/train-00000-of-00001.parquet"], "cl100k_base", [])
+    assert "first cost): unknown (extract $0.0000, synthesize unknown (no price known))" in card
+    assert "for 2 of 3 rows" in card and "| 化学 | 3 |" in card
+    numbers.update(cost_unknown=[], cost_usd={"extract": 0.25})
+    assert "first cost): $0.2500 (extract $0.2500)" in dataset_card(numbers, [], "cl100k_base", [])
