@@ -5,8 +5,9 @@ and (b) a raw aiohttp client, at 0 s latency and at 1 s latency with 500 request
 a 100k-request run of the layer in a child process for peak RSS. The reply reader (thought split and JSON read,
 llm/reply_reader.py) is timed on its own on plain and R1-shaped replies (a ~1.5 kB thought with LaTeX braces and a
 drafted object inside <think> tags) against the old first-to-last-brace parse, and the layer is run at zero
-latency on R1-shaped replies too; reader_share_lat0 is the reader's time per R1 reply over the layer's time per
-request at zero latency. The last line is key=value pairs.
+latency on R1-shaped replies too. reader_share_lat0 is the reader's whole time per R1 reply (validation included)
+over the layer's time per R1 request at zero latency; reader_added_share_lat0 the same for what it adds over the
+old parse of a plain reply. The last line is key=value pairs.
 
     .venv/bin/python bench/llm_throughput.py [--quick] [--workers 2]
 """
@@ -191,7 +192,9 @@ def main() -> None:
           f"layer_rps_lat0={layer_lat0:.1f} raw_rps_lat0={raw_lat0:.1f} ratio_lat0={layer_lat0 / raw_lat0:.3f} "
           f"layer_rps_lat0_r1={layer_lat0_r1:.1f} reader_us_plain={reader['new_plain']:.1f} "
           f"old_parse_us_plain={reader['old_plain']:.1f} reader_us_r1={reader['new_r1']:.1f} "
-          f"reader_share_lat0={reader['new_r1'] * 1e-6 * layer_lat0:.4f} peak_rss_mb_100k={peak:.0f}")
+          f"reader_share_lat0={reader['new_r1'] * 1e-6 * layer_lat0_r1:.4f} "
+          f"reader_added_share_lat0={(reader['new_r1'] - reader['old_plain']) * 1e-6 * layer_lat0_r1:.4f} "
+          f"peak_rss_mb_100k={peak:.0f}")
 
 
 if __name__ == "__main__":

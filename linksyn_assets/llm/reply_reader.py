@@ -47,8 +47,13 @@ def split_reply(content: str | None, reasoning_field: str | None = None) -> Spli
     closes = list(_CLOSE.finditer(text))
     if closes:
         # Everything before the last closing tag is thought (an explicit opening or the template's implicit one).
-        thought = _OPEN.sub("", _CLOSE.sub("\n", text[:closes[-1].start()])).strip()
-        return SplitReply(text[closes[-1].end():], _joined(field, thought), False)
+        head = text[:closes[-1].start()]
+        if len(closes) == 1:  # the common case: one block, its opening (if any) found without a rewrite
+            opening = _OPEN.search(head)
+            thought = head if opening is None else head[:opening.start()] + head[opening.end():]
+        else:
+            thought = _OPEN.sub("", _CLOSE.sub("\n", head))
+        return SplitReply(text[closes[-1].end():], _joined(field, thought.strip()), False)
     opening = _OPEN.search(text)
     if opening:
         return SplitReply(text[:opening.start()], _joined(field, text[opening.end():].strip()), True)
