@@ -10,6 +10,8 @@ lines. The command is read from the README of the clone, so the bench times what
 
     python3 bench/first_run.py                       # this checkout's HEAD
     python3 bench/first_run.py --before 1febd87      # and an older commit, in the same run, for the ratio
+    python3 bench/first_run.py --cold                # the very first install on a machine: pip's cache and
+                                                     # LinkSyn's wheel folder empty (llama.cpp built from source)
 
 Last line: key=value (with --before: ratio_pipeline = before / after).
 """
@@ -76,7 +78,7 @@ def llm_split(server_log: Path) -> dict[str, float]:
     return {"requests": len(rows), **{k: round(sum(r[k] for r in rows), 1) for k in keys}}
 
 
-def measure(rev: str, workdir: Path) -> dict[str, object]:
+def measure(rev: str, workdir: Path, cold: bool = False) -> dict[str, object]:
     clone = workdir / f"clone-{rev}"
     shutil.rmtree(clone, ignore_errors=True)
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
@@ -85,6 +87,10 @@ def measure(rev: str, workdir: Path) -> dict[str, object]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINKSYN_", "DAGSTER_", "VIRTUAL_ENV"))}
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p)
     env["LINKSYN_EMBEDDED_LOG"] = str(clone / "embedded-server.log")  # where the server's timing lines go
+    if cold:  # nothing built or downloaded before: pip's cache off, an empty wheel folder for deploy/install.sh
+        env["PIP_NO_CACHE_DIR"] = "1"
+        env["LINKSYN_WHEEL_DIR"] = str(workdir / f"wheels-{rev}")
+        shutil.rmtree(env["LINKSYN_WHEEL_DIR"], ignore_errors=True)
     print(f"[{rev}] install: {install}", flush=True)
     install_s, code = timed(install, clone, env, clone / "install.log")
     if code:
@@ -102,7 +108,9 @@ def measure(rev: str, workdir: Path) -> dict[str, object]:
     checks = sum(v for k, v in steps.items() if k not in known)
     tail = [line for line in (clone / "run.log").read_text(errors="replace").splitlines()
             if line.startswith(("Release v", "LLM:", "QC pass rate", "Rows per asset"))]
+    built = re.search(r"llama\.cpp built in (\d+) s", (clone / "install.log").read_text(errors="replace"))
     return {"rev": rev, "command": f"{install} && {run}", "install_s": install_s, "pipeline_s": run_s,
+            "llama_build_s": float(built.group(1)) if built else 0.0,
             "exit": code, "split": split, "checks_s": checks, "llm": llm_split(clone / "embedded-server.log"),
             "summary": tail}
 
@@ -111,8 +119,9 @@ def report(result: dict[str, object]) -> None:
     split = result["split"]
     assert isinstance(split, dict)
     print(f"\n[{result['rev']}] {result['command']}")
-    print(f"  total {result['install_s'] + result['pipeline_s']:.0f}s = install {result['install_s']:.0f}s + "
-          f"pipeline {result['pipeline_s']:.0f}s (exit {result['exit']})")
+    print(f"  total {result['install_s'] + result['pipeline_s']:.0f}s = install {result['install_s']:.0f}s (of it "
+          f"building llama.cpp {result['llama_build_s']:.0f}s) + pipeline {result['pipeline_s']:.0f}s "
+          f"(exit {result['exit']})")
     for part, seconds in split.items():
         print(f"  {part:<24}{seconds:8.1f}s")
     print(f"  (asset checks, inside 'other': {result['checks_s']:.1f}s)")
@@ -133,19 +142,21 @@ def main() -> int:
     parser.add_argument("--before", help="an older commit to time in the same run (the baseline)")
     parser.add_argument("--workdir", help="where the clones go (default: a temp dir, removed unless --keep)")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--cold", action="store_true", help="pip's cache disabled and no wheel built before")
     args = parser.parse_args()
     rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", args.rev], check=True,
                          capture_output=True, text=True).stdout.strip()
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="linksyn-first-run-"))
     load = os.getloadavg()[0]
     print(f"machine: {os.cpu_count()} cores, load average {load:.2f} at start; workdir {workdir}", flush=True)
-    results = [measure(rev, workdir)]
+    results = [measure(rev, workdir, args.cold)]
     if args.before:
-        results.append(measure(args.before, workdir))
+        results.append(measure(args.before, workdir, args.cold))
     for result in results:
         report(result)
     after = results[0]
-    values = {"install_s": round(after["install_s"]), "pipeline_s": round(after["pipeline_s"]),
+    values = {"cold": int(args.cold), "install_s": round(after["install_s"]),
+              "llama_build_s": round(after["llama_build_s"]), "pipeline_s": round(after["pipeline_s"]),
               "total_s": round(after["install_s"] + after["pipeline_s"])}
     values.update({re.sub(r"\W+", "_", k) + "_s": round(v) for k, v in after["split"].items() if k != "install"})
     if args.before:

@@ -293,6 +293,7 @@ def run(args: argparse.Namespace) -> int:
 
     from linksyn_assets.assets.metadata import materialized
     from linksyn_assets.jobs import STAGE_JOBS
+    from linksyn_assets.llm.embedded_model import server_failure
     from linksyn_assets.location import build_definitions
     from linksyn_assets.partitions import discipline_partitions
     from linksyn_assets.storage import data_dir, is_local
@@ -367,6 +368,11 @@ def run(args: argparse.Namespace) -> int:
         if not result.success:
             failed.append(f"{discipline}: {', '.join(assets)} (run {result.run_id})")
             reasons += [f"{discipline}: {r}" for r in _failure_reasons(result)]
+            dead = server_failure()
+            if dead:  # every later step would meet the same dead (or faulting) model server
+                print(f"    stopping the run: {dead.splitlines()[0]}", flush=True)
+                reasons.insert(0, dead)
+                break
     _finish_kernel_warmup(warmup)
     target_report: list[str] = []
     if not failed and PER_DISCIPLINE.assets[-1] in selected:

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from linksyn_assets.llm.budget import Prices, UnpricedBudget, check_priced, prices_for
 from linksyn_assets.llm.client import LLMClient
+from linksyn_assets.llm.embedded_model import EmbeddedServerFailed, server_failure
 from linksyn_assets.llm.ledger import RequestLedger
 from linksyn_assets.llm.records import BatchStats, ModelRoute
 from linksyn_assets.llm.stage_config import (
@@ -104,7 +105,7 @@ class LLMResource(dg.ConfigurableResource):
         try:
             return model_route(self.model_for(stage), self.api_base, self.api_key_env, self.structured_output,
                                self.request_params_for(stage), self.thinking)
-        except (MissingApiKey, ValueError) as exc:
+        except (MissingApiKey, EmbeddedServerFailed, ValueError) as exc:
             raise dg.Failure(str(exc), allow_retries=False) from exc
 
     def prices(self, route: ModelRoute) -> Prices:
@@ -155,4 +156,5 @@ class LLMResource(dg.ConfigurableResource):
                          max_tokens=max_tokens, max_tokens_cap=length_retry_cap(route, max_tokens),
                          retry_failed=self.retry_failed, prices=prices, budgets=budgets, log=log,
                          on_progress=on_progress, transport=self.transport,
-                         answer_tokens=stage_max_tokens(stage, route, answer_tokens), thinking_tokens=thinking_tokens)
+                         answer_tokens=stage_max_tokens(stage, route, answer_tokens), thinking_tokens=thinking_tokens,
+                         liveness=server_failure if is_embedded(route) else None)

@@ -111,7 +111,7 @@ class LLMClient:
                  log: Callable[[str], None] | None = None, progress_every_s: float = 10.0,
                  on_progress: Callable[[BatchStats, int | None], None] | None = None,
                  breaker: FailureBreaker | None = None, transport: str = "auto", answer_tokens: int | None = None,
-                 thinking_tokens: int = 0) -> None:
+                 thinking_tokens: int = 0, liveness: Callable[[], str | None] | None = None) -> None:
         self.route, self.ledger, self.stage = route, ledger, stage
         self.max_concurrency, self.timeout_s, self.max_retries = max_concurrency, timeout_s, max_retries
         self.temperature, self.max_tokens, self.max_tokens_cap = temperature, max_tokens, max_tokens_cap
@@ -121,6 +121,9 @@ class LLMClient:
         self.answer_tokens = answer_tokens or max_tokens
         self.thinking_tokens = thinking_tokens
         self.thinking_seen = route.thinking
+        # Why the route's server is gone (the embedded model's process died), asked when a request cannot connect:
+        # then the batch stops at once with that reason instead of retrying a server that is not coming back.
+        self.liveness = liveness
         self.retry_failed = retry_failed
         self.prices = prices or Prices()
         self.budgets = list(budgets)
@@ -380,6 +383,10 @@ class LLMClient:
                 raise
             except Retryable as exc:
                 last = exc
+                dead = self.liveness() if self.liveness is not None else None
+                if dead:
+                    self.stop_batch("route", dead, stop)
+                    raise PermanentError(dead) from exc
                 if exc.throttled:
                     self.stats.throttled += 1
                     limiter.rate.on_throttle(exc.retry_after)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import tempfile
@@ -31,9 +32,18 @@ MAX_INSTANCES = 4
 PROMPT_CACHE_MB = 768  # per instance: a dozen saved prompt states of the demo's tasks
 STARTUP_TIMEOUT_S = 180.0
 
+LOG_TAIL_LINES = 12
+
 _lock = threading.Lock()
 _server: subprocess.Popen[bytes] | None = None
 _api_base: str | None = None
+_log_path: Path | None = None
+_failure: str | None = None  # why the server of this process died or never came up: no new one is started
+
+
+class EmbeddedServerFailed(RuntimeError):
+    """The embedded model server crashed or never became healthy. Starting another would only repeat it (a build
+    that faults on this CPU faults again), so the run stops and says why."""
 
 
 def gguf_path() -> Path:
@@ -74,6 +84,44 @@ def _healthy(api_base: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def _exit_text(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"killed by {name} (exit code {code})"
+    return f"exited with code {code}"
+
+
+def _log_tail(path: Path | None) -> str:
+    if path is None or not path.exists():
+        return "(no log)"
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[-LOG_TAIL_LINES:]
+    return "\n".join(f"    {line[:300]}" for line in lines) or "(empty log)"
+
+
+def _crash_hint(code: int | None) -> str:
+    if code in (-signal.SIGSEGV, -signal.SIGILL, -signal.SIGBUS):
+        return ("; a llama.cpp built for another CPU faults like this (AMX or AVX-512 code on a machine that "
+                "does not run it): reinstall with deploy/install.sh, which builds it portably")
+    return ""
+
+
+def server_failure() -> str | None:
+    """Why this process's embedded server is gone, once it died on its own (None while it runs, or when it was
+    stopped on purpose); the message names the exit code or signal and ends with the last lines of its log."""
+    global _failure
+    with _lock:
+        if _failure is None and _server is not None and _server.poll() is not None:
+            code = _server.returncode
+            _failure = (f"the embedded model server (pid {_server.pid}) {_exit_text(code)}{_crash_hint(code)}; "
+                        f"last lines of {_log_path}:\n{_log_tail(_log_path)}")
+        return _failure
+
+
 def _stop() -> None:
     global _server, _api_base
     if _server is not None and _server.poll() is None:
@@ -84,12 +132,15 @@ def _stop() -> None:
             _server.kill()
     if _api_base and os.environ.get(ENV_API_BASE) == _api_base:
         del os.environ[ENV_API_BASE]
-    _server, _api_base = None, None
+    _server, _api_base = None, None  # stopped on purpose: server_failure() stays None
 
 
 def ensure_server() -> str:
-    """The OpenAI-compatible base URL of a running embedded server (started if needed)."""
-    global _server, _api_base
+    """The OpenAI-compatible base URL of a running embedded server (started if needed). Raises
+    EmbeddedServerFailed when it cannot start, or when this process's server died: a second one is not tried."""
+    global _server, _api_base, _log_path, _failure
+    if server_failure():
+        raise EmbeddedServerFailed(f"not starting another embedded model server: {_failure}")
     with _lock:
         if _api_base and _server is not None and _server.poll() is None:
             return _api_base
@@ -111,16 +162,19 @@ def ensure_server() -> str:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                tail = log_path.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"embedded llama.cpp server exited with code {proc.returncode}:\n{tail}")
+                _failure = (f"the embedded model server (pid {proc.pid}) {_exit_text(proc.returncode)} while "
+                            f"starting{_crash_hint(proc.returncode)}; last lines of {log_path}:\n"
+                            f"{_log_tail(log_path)}")
+                raise EmbeddedServerFailed(_failure)
             if _healthy(api_base, timeout=1.0):
                 break
             time.sleep(0.3)
         else:
             proc.kill()
-            raise RuntimeError(f"embedded llama.cpp server did not answer within {STARTUP_TIMEOUT_S:.0f}s; "
-                               f"log: {log_path}")
-        _server, _api_base = proc, api_base
+            _failure = (f"the embedded model server (pid {proc.pid}) did not answer within {STARTUP_TIMEOUT_S:.0f}s"
+                        f"; last lines of {log_path}:\n{_log_tail(log_path)}")
+            raise EmbeddedServerFailed(_failure)
+        _server, _api_base, _log_path = proc, api_base, log_path
         os.environ[ENV_API_BASE] = api_base
         atexit.register(_stop)
         return api_base

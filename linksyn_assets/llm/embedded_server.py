@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import faulthandler
 import json
 import queue
 import sys
@@ -196,6 +197,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model_alias", default="smollm2")
     parser.add_argument("--cache_mb", type=int, default=0, help="RAM cache of prompt states per instance (0 = none)")
     args = parser.parse_args(argv)
+    # a fault inside llama.cpp (an instruction this CPU does not run) leaves its trace in the log the run quotes
+    faulthandler.enable()
+    print(json.dumps({"event": "system_info", "llama_cpp": llama_cpp.llama_print_system_info().decode().strip()}),
+          file=sys.stderr, flush=True)
     pool = ModelPool(args.model, args.instances, args.threads, args.n_ctx, args.model_alias, args.cache_mb)
     server = ThreadingHTTPServer((args.host, args.port), _handler(pool))
     server.daemon_threads = True

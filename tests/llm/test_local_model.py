@@ -138,3 +138,39 @@ def test_killing_a_run_with_sigkill_leaves_no_llama_server(tmp_path: Path, data_
         run.kill()
         for pid in _owned_servers(run.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_model_server_that_crashes_mid_batch_stops_the_run_and_says_so(tmp_path: Path, data_dir: Path) -> None:
+    """The crash a llama.cpp built for another CPU has (SIGSEGV on the first completion): the run stops at that
+    discipline with the signal and the server's last log lines, and starts no new server for the next one."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for discipline in ("physics", "chemistry"):
+        write_jsonl(tmp_path / "seeds" / f"{discipline}.jsonl", [
+            {"question": f"What net force gives a {m} kg cart an acceleration of 2 m/s^2?", "answer": f"{2 * m} N",
+             "discipline": discipline} for m in range(1, 40)])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINKSYN_") or k == "LINKSYN_DATA_DIR"}
+    env.update(DAGSTER_HOME=str(tmp_path / "home"), LINKSYN_EMBEDDED_LOG=str(tmp_path / "server.log"))
+    run = subprocess.Popen([sys.executable, "-m", "linksyn_assets.cli", "run", "--seeds", str(tmp_path / "seeds"),
+                            "--select", "seeds,seed_kps"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, servers = time.monotonic() + 240, []
+        while time.monotonic() < deadline and run.poll() is None and not _claimed(data_dir / "llm_ledger.sqlite"):
+            time.sleep(0.2)
+        servers = _owned_servers(run.pid)
+        assert run.poll() is None and len(servers) == 1, "the run ended before its server could be killed"
+        os.kill(servers[0], signal.SIGSEGV)  # what an illegal instruction or a tile fault does to the server
+        out, _ = run.communicate(timeout=120)
+    finally:
+        run.kill()
+        for pid in _owned_servers(run.pid):
+            os.kill(pid, signal.SIGKILL)
+    assert run.returncode == 1, out[-3000:]
+    assert "stopping the run: the embedded model server" in out and "killed by SIGSEGV" in out, out[-3000:]
+    assert "deploy/install.sh" in out and "last lines of" in out  # the likely cause and the server's own words
+    assert "[2/2]" not in out and "Cannot connect" not in out  # chemistry never started; no retry noise
