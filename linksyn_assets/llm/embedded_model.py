@@ -99,8 +99,11 @@ def _exit_text(code: int | None) -> str:
 def _log_tail(path: Path | None) -> str:
     if path is None or not path.exists():
         return "(no log)"
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[-LOG_TAIL_LINES:]
-    return "\n".join(f"    {line[:300]}" for line in lines) or "(empty log)"
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    tail = lines[-LOG_TAIL_LINES:]
+    # faulthandler's headline ("Fatal Python error: Segmentation fault") sits above the thread stacks it prints
+    fatal = [line for line in lines[-400:-LOG_TAIL_LINES] if line.startswith("Fatal Python error")][-1:]
+    return "\n".join(f"    {line[:300]}" for line in [*fatal, *tail] if line) or "(empty log)"
 
 
 def _crash_hint(code: int | None) -> str:

@@ -173,4 +173,5 @@ def test_a_model_server_that_crashes_mid_batch_stops_the_run_and_says_so(tmp_pat
     assert run.returncode == 1, out[-3000:]
     assert "stopping the run: the embedded model server" in out and "killed by SIGSEGV" in out, out[-3000:]
     assert "deploy/install.sh" in out and "last lines of" in out  # the likely cause and the server's own words
+    assert "Fatal Python error: Segmentation fault" in out  # faulthandler's headline, kept above the stack lines
     assert "[2/2]" not in out and "Cannot connect" not in out  # chemistry never started; no retry noise
