@@ -301,8 +301,8 @@ class LLMClient:
                 reason = str(exc)
             if reply.finish_reason == "length":
                 inside = split.thought_open or (not split.answer.strip() and bool(split.reasoning))
-                reason = (f"truncated at max_tokens={max_tokens} " + ("inside the thought" if inside else "") +
-                          f" ({reason})").replace("  (", " (")
+                where = " inside the thought" if inside else ""
+                reason = f"truncated at max_tokens={max_tokens}{where} ({reason})"
                 if result.length_retries == 0 and max_tokens < self.max_tokens_cap:
                     max_tokens = self._length_retry_tokens(max_tokens, reasoning_tokens, inside)
                     result.length_retries += 1
