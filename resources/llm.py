@@ -14,6 +14,7 @@ from linksyn_assets.llm.ledger import RequestLedger
 from linksyn_assets.llm.records import BatchStats, ModelRoute
 from linksyn_assets.llm.stage_config import (
     STAGES,
+    THINKING_TOKENS,
     MissingApiKey,
     batch_budgets,
     check_stage,
@@ -23,7 +24,6 @@ from linksyn_assets.llm.stage_config import (
     model_route,
     shared_ledger,
     stage_caps,
-    stage_max_tokens,
 )
 from linksyn_assets.storage import ledger_location
 
@@ -58,12 +58,17 @@ class LLMResource(dg.ConfigurableResource):
     harden_max_tokens: int = Field(4096, ge=16)
     judge_max_tokens: int = Field(1024, ge=16)
     verify_max_tokens: int = Field(4096, ge=16)
-    # The thinking allowance, on top of the caps above when the route thinks (llm/stage_config.THINKING_TOKENS).
-    extract_thinking_tokens: int = Field(4096, ge=0, description="thinking allowance for extraction")
-    synthesize_thinking_tokens: int = Field(8192, ge=0, description="thinking allowance for synthesis")
-    harden_thinking_tokens: int = Field(8192, ge=0, description="thinking allowance for hard variants")
-    judge_thinking_tokens: int = Field(4096, ge=0, description="thinking allowance for the difficulty judge")
-    verify_thinking_tokens: int = Field(8192, ge=0, description="thinking allowance for the independent solve")
+    # The thinking allowance, on top of the caps above when the route thinks.
+    extract_thinking_tokens: int = Field(THINKING_TOKENS["extract"], ge=0,
+                                   description="thinking allowance for extraction")
+    synthesize_thinking_tokens: int = Field(THINKING_TOKENS["synthesize"], ge=0,
+                                   description="thinking allowance for synthesis")
+    harden_thinking_tokens: int = Field(THINKING_TOKENS["harden"], ge=0,
+                                   description="thinking allowance for hard variants")
+    judge_thinking_tokens: int = Field(THINKING_TOKENS["judge"], ge=0,
+                                   description="thinking allowance for the difficulty judge")
+    verify_thinking_tokens: int = Field(THINKING_TOKENS["verify"], ge=0,
+                                   description="thinking allowance for the independent solve")
     ledger_path: str = Field("", description="request ledger: a SQLite file or a postgresql:// URL; empty = "
                                              "LINKSYN_LEDGER_URL, else <scratch dir>/llm_ledger.sqlite")
     retry_failed: bool = Field(False, description="re-ask requests whose recorded reply was unusable")
@@ -146,8 +151,8 @@ class LLMResource(dg.ConfigurableResource):
             raise dg.Failure(f"[{stage}] {exc}", allow_retries=False) from exc
         ledger = self.ledger()
         answer_tokens = self._stage_field(stage, "max_tokens")
-        max_tokens, thinking_tokens = stage_caps(stage, route, answer_tokens,
-                                                 self._stage_field(stage, "thinking_tokens"))
+        max_tokens, answer_tokens, thinking_tokens = stage_caps(stage, route, answer_tokens,
+                                                                self._stage_field(stage, "thinking_tokens"))
         budgets = batch_budgets(run_id, stage, partition, self.budget_usd_per_run, self.budget_tokens_per_run,
                                 self.budget_usd_per_partition, self.budget_tokens_per_partition,
                                 self.budget_usd_total, self.budget_tokens_total, self.budget_scope)
@@ -156,5 +161,5 @@ class LLMResource(dg.ConfigurableResource):
                          max_tokens=max_tokens, max_tokens_cap=length_retry_cap(route, max_tokens),
                          retry_failed=self.retry_failed, prices=prices, budgets=budgets, log=log,
                          on_progress=on_progress, transport=self.transport,
-                         answer_tokens=stage_max_tokens(stage, route, answer_tokens), thinking_tokens=thinking_tokens,
+                         answer_tokens=answer_tokens, thinking_tokens=thinking_tokens,
                          liveness=server_failure if is_embedded(route) else None)

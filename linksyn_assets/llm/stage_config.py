@@ -86,13 +86,13 @@ def stage_max_tokens(stage: str, route: ModelRoute, configured: int) -> int:
     return configured
 
 
-def stage_caps(stage: str, route: ModelRoute, answer_tokens: int, thinking_tokens: int) -> tuple[int, int]:
-    """(first attempt's max_tokens, allowance for later requests once replies show a thought): a route known to
-    think starts with the answer's cap plus the allowance; the embedded demo model never thinks."""
+def stage_caps(stage: str, route: ModelRoute, answer_tokens: int, thinking_tokens: int) -> tuple[int, int, int]:
+    """(first attempt's max_tokens, the answer's cap, allowance for later requests once replies show a thought): a
+    route known to think starts with the answer's cap plus the allowance; the embedded demo model never thinks."""
     answer = stage_max_tokens(stage, route, answer_tokens)
     if is_embedded(route):
-        return answer, 0
-    return (answer + thinking_tokens if route.thinking else answer), thinking_tokens
+        return answer, answer, 0
+    return (answer + thinking_tokens if route.thinking else answer), answer, thinking_tokens
 
 
 def length_retry_cap(route: ModelRoute, max_tokens: int) -> int:
