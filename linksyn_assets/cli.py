@@ -296,6 +296,7 @@ def run(args: argparse.Namespace) -> int:
     from linksyn_assets.llm.embedded_model import server_failure
     from linksyn_assets.location import build_definitions
     from linksyn_assets.partitions import discipline_partitions
+    from linksyn_assets.seeds.readers import SKIPPED_FILES_TABLE, skip_summary
     from linksyn_assets.storage import data_dir, is_local
 
     selected = _select(args)
@@ -315,6 +316,11 @@ def run(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"linksyn: {exc}", file=sys.stderr)
         return 2
+    skipped = seed_source.skipped_files()
+    if not found:
+        print(f"linksyn: no seeds in {seed_source.root()}" + (f": {skip_summary(skipped)}" if skipped else ""),
+              file=sys.stderr)
+        return 2
     disciplines = found
     if args.disciplines:
         disciplines = [d.strip() for d in args.disciplines.split(",") if d.strip()]
@@ -329,6 +335,10 @@ def run(args: argparse.Namespace) -> int:
     if new:
         instance.add_dynamic_partitions(discipline_partitions.name, new)
     print(f"LinkSyn: {len(disciplines)} discipline(s) from {seed_source.root()}: {', '.join(disciplines)}")
+    if skipped:
+        print(f"  {skip_summary(skipped)}; listed in {data_dir() / 'quarantine' / 'seeds' / SKIPPED_FILES_TABLE}")
+        for name, reason in sorted(skipped.items())[:10]:
+            print(f"    {name}: {reason}")
     print(f"  data dir: {data_dir()}   DAGSTER_HOME: {os.environ['DAGSTER_HOME']}")
 
     defs = build_definitions(resources)
@@ -553,7 +563,12 @@ def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[s
         print(f"Seeds: {seed_meta[0]['rows_read_all_disciplines']} rows read from {seed_meta[0]['source_files']} "
               f"file(s) -> {sum(int(m['rows']) for m in seed_meta)} seeds in {len(seed_meta)} discipline(s), "
               f"{seed_meta[0]['duplicates_collapsed_all_disciplines']} exact duplicate(s) collapsed, "
-              f"{quarantined} quarantined")
+              f"{quarantined} quarantined"
+              + (f"; {seed_meta[0]['files_skipped_reasons']}" if int(seed_meta[0].get("files_skipped") or 0) else ""))
+    bench_skipped = {str(m.get("benchmark_files_skipped")) for (a, _), m in metadata.items()
+                     if a == "linkqa_dataset" and m.get("benchmark_files_skipped") not in (None, "none")}
+    if bench_skipped:
+        print(f"Benchmarks: {'; '.join(sorted(bench_skipped))}")
     unpriced = sorted({str(b.get("llm_stage") or "?") for b in _llm_blocks(metadata)
                        if b.get("llm_price_source") == "none" and int(b.get("llm_http_calls", 0) or 0) > 0})
     cost = (f"cost unknown: no price known for {', '.join(unpriced)} (set LINKSYN_PRICE_INPUT_PER_MTOK / "

@@ -26,6 +26,7 @@ class SeedRecord(BaseModel):
     source_row: int
     kp_routes: list[str] = Field(default_factory=list)
     discipline_name: str | None = None  # the name as the source wrote it; `discipline` is its key
+    provenance: dict[str, str] = Field(default_factory=dict)  # year, score, exam, the record's place, ...
 
 
 class BenchmarkItem(BaseModel):

@@ -7,7 +7,7 @@ import dagster as dg
 from pydantic import Field
 
 from linksyn_assets.seeds.parsed_cache import ensure_parsed, read_meta, read_parsed, source_version
-from linksyn_assets.seeds.readers import MAX_FIELD_CHARS, SeedLoad, read_seed_dir, seed_files
+from linksyn_assets.seeds.readers import MAX_FIELD_CHARS, SeedLoad, read_seed_dir, source_files
 from linksyn_assets.storage import SAMPLE_SEEDS_DIR, corpus_dir, file_stamps
 
 # The whole parsed source, read once per process and version.
@@ -24,11 +24,11 @@ class SeedSourceResource(dg.ConfigurableResource):
         return Path(self.path).expanduser().resolve() if self.path else SAMPLE_SEEDS_DIR
 
     def fingerprint(self) -> tuple[tuple[str, int, int], ...]:
-        """(file, size, mtime_ns) of every seed file: changes when the source changes."""
+        """(file, size, mtime_ns) of every file of the source (unused ones are reported): changes when it changes."""
         root = self.root()
         if not root.exists():
             raise FileNotFoundError(f"seed source {root} does not exist")
-        return file_stamps(seed_files(root))
+        return file_stamps(source_files(root))
 
     def parsed(self) -> Path:
         """The folder of the parsed source (parsed now if this version of the source was not parsed yet)."""
@@ -51,6 +51,10 @@ class SeedSourceResource(dg.ConfigurableResource):
     def disciplines(self) -> list[str]:
         """Every discipline in the source, including those whose rows were all quarantined."""
         return sorted(d for d in read_meta(self.parsed())["disciplines"] if d)
+
+    def skipped_files(self) -> dict[str, str]:
+        """file -> why none of its rows was used (not a seed format, unreadable, every row quarantined)."""
+        return dict(read_meta(self.parsed())["skipped_files"])
 
     def seed_disciplines(self) -> list[str]:
         """The disciplines with at least one valid seed."""

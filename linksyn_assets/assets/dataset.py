@@ -28,6 +28,7 @@ from linksyn_assets.qc.rules import (
 )
 from linksyn_assets.qc.token_count import TokenCounter
 from linksyn_assets.records import IndependentSolve
+from linksyn_assets.seeds.readers import skip_summary
 from linksyn_assets.storage import asset_file, data_dir, read_if_present, retired_file, write_parquet_atomic
 from resources.llm import LLMResource
 from resources.pipeline_settings import LinkSynSettingsResource
@@ -51,6 +52,9 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
                                        params.contamination_containment)
     except (OSError, ValueError) as exc:
         raise dg.Failure(f"benchmark_files: {exc}", allow_retries=False) from exc
+    if benchmarks.skipped():
+        context.log.warning(f"benchmark_files: {skip_summary(benchmarks.skipped())}: "
+                            f"{', '.join(benchmarks.skipped())}")
     before, qc = qc, remove_where(qc, benchmarks.describe(benchmarks.check(qc.kept)))
     steps.append(removal_step("benchmark contamination", before, qc))
     before, qc = qc, remove_where(qc, near_duplicate_reasons(qc.kept, duplicate_clusters(
@@ -98,6 +102,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
         "removed_by_reason": qc.reasons(),
         "qc_steps": [step.model_dump() for step in steps],
         "benchmark_files": benchmarks.files,
+        "benchmark_files_skipped": skip_summary(benchmarks.skipped()) or "none",
         "verifier": {"model": verifier.route.cache_identity, "prompt_version": prompt_versions("verify"),
                      **verifier.stats.as_metadata()},
         "jsonl": str(paths["jsonl"]),

@@ -7,6 +7,7 @@ import polars as pl
 from linksyn_assets.assets.metadata import catalog, counts, preview
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.seeds.disciplines import name_mapping
+from linksyn_assets.seeds.readers import SKIPPED_FILES_TABLE, skip_summary, skipped_files_table
 from linksyn_assets.seeds.sample import sample_seeds
 from linksyn_assets.storage import data_dir, write_parquet_atomic
 from resources.pipeline_settings import LinkSynSettingsResource
@@ -31,6 +32,11 @@ def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource,
         context.log.warning(f"{quarantine.height} row(s) quarantined for {discipline}; first: "
                             f"{quarantine['source_file'][0]} row {quarantine['source_row'][0]}: "
                             f"{quarantine['reason'][0]}")
+    skipped = skipped_files_table(load.skipped_files)
+    skipped_path = data_dir() / "quarantine" / "seeds" / SKIPPED_FILES_TABLE
+    write_parquet_atomic(skipped, skipped_path)
+    if skipped.height:
+        context.log.warning(f"seed source: {skip_summary(load.skipped_files)} (listed in {skipped_path})")
     names = name_mapping(table["discipline_name"].drop_nulls().unique().to_list())
     return dg.Output(table, metadata=catalog(table, {
         "rows": table.height,
@@ -47,7 +53,10 @@ def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource,
                              "difficulty"),
         "sources": counts(table, "source"),
         "seed_source": str(seed_source.root()),
-        "source_files": len(load.files),
+        "source_files": sum(fmt != "skipped" for fmt in load.files.values()),
+        "files_skipped": len(load.skipped_files),
+        "files_skipped_reasons": skip_summary(load.skipped_files) or "none",
+        "files_skipped_path": str(skipped_path),
         "rows_read_all_disciplines": load.rows_read,
         "duplicates_collapsed_all_disciplines": load.duplicates_collapsed,
         "discipline_names": names,

@@ -28,7 +28,11 @@ MIN_INDEXED_SHARE = 0.5
 class Benchmarks:
     index: BenchmarkIndex
     items: pl.DataFrame  # source_file, source_row, question: what a contaminated row matched
-    files: dict[str, dict]  # file -> format, data_rows, items, not_indexed (reason -> rows)
+    files: dict[str, dict]  # file -> format, data_rows, items, not_indexed (reason -> rows); or format
+    # "skipped" and the reason the file was not read
+
+    def skipped(self) -> dict[str, str]:
+        return {name: f["skipped"] for name, f in self.files.items() if f.get("format") == "skipped"}
 
     @classmethod
     def load(cls, paths: list[str | Path], n: int, containment: float) -> Benchmarks:
@@ -50,6 +54,9 @@ class Benchmarks:
                                      f"{f.not_indexed or 'none'})")
                 files[f"{path}:{f.file}"] = {"format": f.format, "data_rows": f.data_rows, "items": f.items,
                                              "not_indexed": f.not_indexed}
+            # a file that is not benchmark data (a README, a mapping) is reported, never passed over in silence
+            files.update({f"{path}:{name}": {"format": "skipped", "skipped": reason}
+                          for name, reason in load.skipped_files.items()})
             frames.append(load.items)
         items = pl.concat(frames) if frames else pl.DataFrame(
             schema={"source_file": pl.String, "source_row": pl.Int64, "question": pl.String,

@@ -97,6 +97,9 @@ def _benchmark_list(files: dict[str, dict]) -> str:
         if not isinstance(f, dict):  # metadata written before per-file counts existed
             lines.append(f"\n  - `{name}`")
             continue
+        if f.get("format") == "skipped":
+            lines.append(f"\n  - `{name}`: not read ({f.get('skipped')})")
+            continue
         skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(f.get("not_indexed", {}).items())) or "none"
         lines.append(f"\n  - `{name}`: {f.get('data_rows', 0):,} data rows, {f.get('items', 0):,} items indexed, "
                      f"not indexed: {skipped}")

@@ -74,7 +74,7 @@ BENCHMARK_SUBJECTS: dict[str, str] = {
     "college_engineering_hydrology": "engineering", "college_law": "law",
     "college_medical_statistics": "health", "computer_science": "computer_science",
     "construction_project_management": "engineering", "economics": "economics", "education": "education",
-    "elementary_chinese": "chinese_language", "elementary_commonsense": "other",
+    "elementary_chinese": "chinese_language", "elementary_commonsense": "general",
     "elementary_information_and_technology": "computer_science", "ethnology": "culture",
     "food_science": "biology", "genetics": "biology", "high_school_politics": "politics",
     "journalism": "culture", "legal_and_moral_basis": "law", "logical": "philosophy",
@@ -109,6 +109,17 @@ BENCHMARK_SUBJECTS: dict[str, str] = {
     "jec_qa_ca": "law",
 }
 
+# Where the upstream tables file a subject under a catch-all ('other') although its discipline is known;
+# a subject of no one discipline (world facts, general knowledge) goes to `general`, the default
+# discipline, never to a partition named 'other'.
+SUBJECT_OVERRIDES: dict[str, str] = {
+    "professional_accounting": "business", "global_facts": "general", "miscellaneous": "general",
+    "elementary_commonsense": "general",
+}
+# Discipline names that name no discipline: the subject decides (C-Eval and CMMLU file many known
+# subjects under 'Other').
+CATCH_ALL_NAMES = frozenset({"other", "others", "misc", "miscellaneous", "其他", "其它", "other_subjects"})
+
 # Names sources use for one discipline (after slugging).
 DISCIPLINE_ALIASES: dict[str, str] = {
     "math": "mathematics", "maths": "mathematics", "mathqa": "mathematics", "mathcloze": "mathematics",
@@ -141,7 +152,7 @@ _WORD_RULES: list[tuple[frozenset[str], str]] = [
                 "nutrition", "health", "anatomy", "virology", "veterinary", "dentistry"}), "health"),
     (frozenset({"math", "maths", "mathematics", "mathematical", "statistics", "statistic", "algebra",
                 "geometry", "calculus", "probability", "arithmetic", "trigonometry"}), "mathematics"),
-    (frozenset({"physics", "astronomy", "astrophysics", "optics", "thermodynamics",
+    (frozenset({"physics", "astronomy", "astrophysics", "optics", "thermodynamics", "mechanics",
                 "electromagnetism"}), "physics"),
     (frozenset({"chemistry", "chemical", "biochemistry"}), "chemistry"),
     (frozenset({"biology", "genetics", "ecology", "zoology", "botany", "microbiology"}), "biology"),
@@ -156,6 +167,9 @@ _WORD_RULES: list[tuple[frozenset[str], str]] = [
     (frozenset({"philosophy", "logic", "logical", "ethics", "moral", "religion"}), "philosophy"),
     (frozenset({"psychology"}), "psychology"),
     (frozenset({"education", "teacher", "teaching"}), "education"),
+    # language subjects last: 'Chinese medicine' is health, 'Chinese reading' is the language
+    (frozenset({"chinese"}), "chinese_language"),
+    (frozenset({"english"}), "english_language"),
 ]
 
 # Level words in exam subject names -> difficulty 0..4 (whole words; pairs are adjacent words).
@@ -233,9 +247,17 @@ def discipline_key(name: str) -> str:
     return _cap(f"{stem}_{_short_hash(loose)}", loose)
 
 
+def is_catch_all(name: str) -> bool:
+    """Whether a discipline name says nothing about the discipline ('Other', '其他')."""
+    return _loose(name) in CATCH_ALL_NAMES or "_".join(_words(name)) in CATCH_ALL_NAMES
+
+
 def discipline_for_subject(subject: str) -> str:
-    """Exact benchmark tables first, then whole-word rules, else the subject's own key."""
+    """Exact benchmark tables first (with SUBJECT_OVERRIDES), then whole-word rules, else the subject's
+    own key."""
     slug = "_".join(_words(subject))
+    if slug in SUBJECT_OVERRIDES:
+        return SUBJECT_OVERRIDES[slug]
     if slug in MMLU_SUBCATEGORY:
         return discipline_key(MMLU_SUBCATEGORY[slug])
     if slug in BENCHMARK_SUBJECTS:

@@ -24,6 +24,7 @@ every question.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ SEED_SCHEMA: dict[str, pl.DataType] = {
     "answer": pl.String(), "explanation": pl.String(), "discipline": pl.String(),
     "subject": pl.String(), "difficulty": pl.Int8(), "language": pl.String(),
     "source": pl.String(), "source_file": pl.String(), "source_row": pl.Int64(),
-    "kp_routes": pl.List(pl.String()), "discipline_name": pl.String(),
+    "kp_routes": pl.List(pl.String()), "discipline_name": pl.String(), "provenance": pl.String(),
 }
 BENCHMARK_ITEM_SCHEMA: dict[str, pl.DataType] = {
     "source_file": pl.String(), "source_row": pl.Int64(), "question": pl.String(), "options": pl.List(pl.String()),
@@ -56,16 +57,39 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
 class SeedLoad:
     seeds: pl.DataFrame
     quarantine: pl.DataFrame
-    files: dict[str, str] = field(default_factory=dict)  # file -> detected format
-    skipped_files: dict[str, str] = field(default_factory=dict)  # file -> why not read
+    files: dict[str, str] = field(default_factory=dict)  # file -> detected format ("skipped" for unused files)
+    skipped_files: dict[str, str] = field(default_factory=dict)  # file -> why no row of it was used
     rows_read: int = 0
     duplicates_collapsed: int = 0
 
 
-def seed_files(root: Path) -> list[Path]:
+def source_files(root: Path) -> list[Path]:
+    """Every file under root but hidden ones (`.git/`, `.DS_Store`): each is read or reported as skipped."""
     if root.is_file():
         return [root]
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.casefold() in SEED_SUFFIXES)
+    return sorted(p for p in root.rglob("*")
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+def seed_files(root: Path) -> list[Path]:
+    return [p for p in source_files(root) if p.suffix.casefold() in SEED_SUFFIXES]
+
+
+SKIPPED_FILES_TABLE = "_files.parquet"  # beside the per-discipline quarantine; no discipline key starts with '_'
+
+
+def skipped_files_table(skipped: dict[str, str]) -> pl.DataFrame:
+    """One file-level quarantine row (source_row 0) per file no row was used from."""
+    return pl.DataFrame([QuarantineRow(source_file=name, source_row=0, reason=reason, raw="").model_dump()
+                         for name, reason in sorted(skipped.items())], schema=QUARANTINE_SCHEMA)
+
+
+def skip_summary(skipped: dict[str, str]) -> str:
+    """`N file(s) skipped: reason x n; ...` (empty when nothing was skipped)."""
+    if not skipped:
+        return ""
+    reasons = Counter(skipped.values())
+    return f"{len(skipped)} file(s) skipped: " + "; ".join(f"{reason} x {n}" for reason, n in reasons.most_common())
 
 
 @dataclass
@@ -85,7 +109,9 @@ def _read_file(path: Path, name: str, convert: Any) -> _FileResult:
         try:
             if isinstance(parsed, RowError):
                 raise parsed
-            out.records.append(convert(parsed, name, row_no))
+            # a record with several sub-questions gives one seed each, or none (one reason for the row)
+            out.records.extend([convert(part, name, row_no) for part in parsed] if isinstance(parsed, list)
+                               else [convert(parsed, name, row_no)])
         except RowError as exc:
             own = parsed.get("discipline") if isinstance(parsed, dict) else None
             out.bad.append((row_no, str(exc), raw_preview(raw), own if isinstance(own, str) and own else None))
@@ -97,8 +123,12 @@ def _each_file(root: Path, convert: Any) -> Iterator[tuple[str, _FileResult | Ex
     if not root.exists():
         raise FileNotFoundError(f"seed source {root} does not exist")
     base = root if root.is_dir() else root.parent
-    for path in seed_files(root):
+    for path in source_files(root):
         name = str(path.relative_to(base))
+        if path.suffix.casefold() not in SEED_SUFFIXES:
+            yield name, NotSeeds(f"not a seed file type ({path.suffix or 'no suffix'}; seed files end in "
+                                 f"{', '.join(SEED_SUFFIXES)})")
+            continue
         try:
             yield name, _read_file(path, name, convert)
         except Exception as exc:  # noqa: BLE001 -- one file must never stop the others; the reason is kept
@@ -106,6 +136,8 @@ def _each_file(root: Path, convert: Any) -> Iterator[tuple[str, _FileResult | Ex
 
 
 def _file_reason(exc: Exception) -> str:
+    if isinstance(exc, NotSeeds):
+        return f"not seeds: {exc}"
     if isinstance(exc, EmptyFile):
         return "empty file: no data rows"
     if isinstance(exc, RowError | UnicodeDecodeError):
@@ -125,20 +157,23 @@ def read_seed_dir(root: Path, default_discipline: str = "general",
         return to_seed(fields, name, row, default_discipline, max_field_chars)
 
     for name, result in _each_file(root, convert):
-        if isinstance(result, NotSeeds):
-            load.skipped_files[name] = str(result)
-            continue
         if isinstance(result, Exception):
-            load.files[name] = "empty" if isinstance(result, EmptyFile) else "unreadable"
+            # A file-level row belongs to no discipline: it is reported corpus-wide, not in a partition.
+            load.files[name] = "skipped"
+            load.skipped_files[name] = _file_reason(result)
             quarantine.append(QuarantineRow(source_file=name, source_row=0, reason=_file_reason(result), raw="",
-                                            discipline=fallback_default).model_dump())
+                                            discipline=None).model_dump())
             continue
         load.files[name] = result.fmt
         load.rows_read += result.rows
         file_disciplines = Counter(seed.discipline for seed in result.records)
         # A bad row is filed under its file's main discipline, so its partition shows it.
         fallback = file_disciplines.most_common(1)[0][0] if file_disciplines else fallback_default
-        seeds.extend(seed.model_dump() for seed in result.records)
+        if not result.records:
+            load.skipped_files[name] = f"no row usable ({len(result.bad)} quarantined)"
+        seeds.extend({**seed.model_dump(), "provenance": json.dumps(seed.provenance, ensure_ascii=False,
+                                                                     sort_keys=True) if seed.provenance else None}
+                     for seed in result.records)
         quarantine.extend(QuarantineRow(source_file=name, source_row=row, reason=reason, raw=raw,
                                         discipline=discipline_key(own) if own else fallback).model_dump()
                           for row, reason, raw, own in result.bad)
@@ -181,7 +216,7 @@ def read_benchmark_dir(root: Path, max_field_chars: int = 200_000) -> BenchmarkL
 
     for name, result in _each_file(root, convert):
         if isinstance(result, NotSeeds):
-            skipped[name] = str(result)
+            skipped[name] = _file_reason(result)
             continue
         if isinstance(result, Exception):
             files.append(BenchmarkFile(name, "unreadable", 0, 0, {_file_reason(result): 1}))

@@ -3,14 +3,21 @@ difficulty and language; every problem is a RowError whose message is the quaran
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from pydantic import ValidationError
 
 from linksyn_assets.records import DIFFICULTY_LEVELS, BenchmarkItem, SeedRecord
-from linksyn_assets.seeds.disciplines import difficulty_for_subject, discipline_for_subject, discipline_key
+from linksyn_assets.seeds.disciplines import (
+    difficulty_for_subject,
+    discipline_for_subject,
+    discipline_key,
+    is_catch_all,
+)
 from linksyn_assets.seeds.files import RowError
+from linksyn_assets.seeds.option_letters import LETTERS, answer_letters
 from linksyn_assets.text.normalize import content_hash, detect_language, normalize_text
 
 _OPTION_LABEL = re.compile(r"^\s*([\(（])?([A-Za-z])(?(1)[\)）]|[\.．、:：\)）])\s*")
@@ -49,11 +56,18 @@ def _strip_option_prefixes(options: list[str]) -> list[str]:
     return [o[m.end():] for o, m in zip(options, matches, strict=True) if m]
 
 
-def clean_text(value: Any) -> str | None:
+def clean_text(value: Any, field: str = "value") -> str | None:
+    """Normalized text of a scalar field; a list or an object is never printed into text (RowError naming
+    the field). Numbers are their decimal text."""
     if value is None:
         return None
     if isinstance(value, float) and value != value:  # NaN from pandas-written files
         return None
+    if isinstance(value, list | tuple | dict | set):
+        raise RowError(f"field {field!r} is a {type(value).__name__} where text is expected: "
+                       f"{json.dumps(value, ensure_ascii=False, default=str)[:80]}")
+    if isinstance(value, bool):
+        raise RowError(f"field {field!r} is {value}, not text")
     text = normalize_text(str(value))
     return text or None
 
@@ -70,16 +84,31 @@ def _difficulty(value: Any) -> int | None:
     return int(number)
 
 
-def _mc_answer(answer: str, options: list[str]) -> str:
-    """Multiple-choice answers become option letters; an answer given as option text maps too."""
-    letters = answer.replace(",", "").replace(" ", "").upper()
-    valid = {chr(ord("A") + i) for i in range(len(options))}
+def _mc_answer(answer: Any, options: list[str]) -> str:
+    """Multiple-choice answers become option letters: letters (`A`, `A, C`), a 0-based index, option
+    text, or a list of any of those (several correct options)."""
+    valid = LETTERS[:len(options)]
+    letters = []
+    for item in answer if isinstance(answer, list) else [answer]:
+        letters.extend(_one_answer(item, options, valid))
+    if not letters:
+        raise RowError("missing answer")
+    return "".join(sorted(set(letters)))
+
+
+def _one_answer(item: Any, options: list[str], valid: str) -> list[str]:
+    if isinstance(item, int) and not isinstance(item, bool):
+        if 0 <= item < len(options):
+            return [valid[item]]
+        raise RowError(f"answer index {item} is outside the {len(options)} options (0-based: 0-{len(options) - 1})")
+    text = clean_text(item, "answer") or ""
+    letters = answer_letters(text)
     if letters and all(c in valid for c in letters):
-        return "".join(sorted(set(letters)))
+        return letters
     folded = [o.casefold() for o in options]
-    if answer.casefold() in folded:
-        return chr(ord("A") + folded.index(answer.casefold()))
-    raise RowError(f"answer {answer!r} is not one of the {len(options)} options (A-{max(valid)})")
+    if text.casefold() in folded:
+        return [valid[folded.index(text.casefold())]]
+    raise RowError(f"answer {text!r} is not one of the {len(options)} options (A-{valid[-1]})")
 
 
 def _capped(fields: dict[str, Any], max_chars: int) -> None:
@@ -95,10 +124,11 @@ def _capped(fields: dict[str, Any], max_chars: int) -> None:
 
 
 def _question_and_options(fields: dict[str, Any]) -> tuple[str, list[str]]:
-    question = clean_text(fields.get("question"))
+    question = clean_text(fields.get("question"), "question")
     if not question:
         raise RowError("missing question")
-    options = _strip_option_prefixes([clean_text(o) or "" for o in fields.get("options") or []])
+    options = _strip_option_prefixes([clean_text(o, f"options[{i}]") or ""
+                                      for i, o in enumerate(fields.get("options") or [])])
     if any(not o for o in options):
         raise RowError("an option is empty")
     return question, options
@@ -111,38 +141,51 @@ def to_seed(fields: dict[str, Any], source_file: str, source_row: int, default_d
     if fields.get(NO_ANSWER_COLUMN):
         raise RowError("no answer column: the file's header has no 'answer' column (a test split without "
                        "answers can be a benchmark file, not a seed file)")
-    answer = clean_text(fields.get("answer"))
+    raw_answer = fields.get("answer")
+    if options:
+        answer = _mc_answer(raw_answer, options) if raw_answer not in (None, "", []) else ""
+    elif isinstance(raw_answer, list):
+        raise RowError(f"answer is a list {raw_answer!r} but the question has no options")
+    else:
+        answer = clean_text(raw_answer, "answer") or ""
     if not answer:
         raise RowError("missing answer")
-    if options:
-        answer = _mc_answer(answer, options)
-    subject = clean_text(fields.get("subject"))
-    named = clean_text(fields.get("discipline"))
+    subject = clean_text(fields.get("subject"), "subject")
+    named = clean_text(fields.get("discipline"), "discipline")
+    if named and is_catch_all(named):
+        named = None  # 'Other' says nothing: the subject decides
     if named:
         discipline, discipline_name = discipline_key(named), named
-    elif subject:
+    elif subject and not is_catch_all(subject):
         discipline, discipline_name = discipline_for_subject(subject), subject
     else:
         discipline, discipline_name = discipline_key(default_discipline), default_discipline
     difficulty = _difficulty(fields.get("difficulty"))
     if difficulty is None and subject:
         difficulty = difficulty_for_subject(subject)
-    language = clean_text(fields.get("language"))
+    language = clean_text(fields.get("language"), "language")
     language = _LANGUAGE_ALIASES.get(language.casefold()) if language else None
     language = language or detect_language(question)
     try:
         return SeedRecord(
             seed_id=content_hash(question, options, answer, prefix="s_"),
             question=question, options=options, answer=answer,
-            explanation=clean_text(fields.get("explanation")), discipline=discipline, subject=subject,
+            explanation=_explanation(fields.get("explanation")), discipline=discipline, subject=subject,
             difficulty=difficulty, language=language,
-            source=clean_text(fields.get("source")) or "user", source_file=source_file,
+            source=clean_text(fields.get("source"), "source") or "user", source_file=source_file,
             source_row=source_row,
-            kp_routes=[r for r in (clean_text(x) for x in fields.get("kp_routes") or []) if r],
-            discipline_name=discipline_name,
+            kp_routes=[r for r in (clean_text(x, "kp_routes") for x in fields.get("kp_routes") or []) if r],
+            discipline_name=discipline_name, provenance=fields.get("provenance") or {},
         )
     except ValidationError as exc:
         raise RowError("; ".join(e["msg"] for e in exc.errors())) from exc
+
+
+def _explanation(value: Any) -> str | None:
+    """A worked solution; a list of strings (one step per item, as TAL-SCQ5K ships it) is its lines."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        value = "\n".join(v for v in value if v.strip())
+    return clean_text(value, "explanation")
 
 
 def to_item(fields: dict[str, Any], source_file: str, source_row: int, max_field_chars: int) -> BenchmarkItem:

@@ -17,7 +17,16 @@ pytestmark_shared = pytest.mark.shared_seeds
 
 
 def _accounted(load) -> int:
-    return load.seeds.height + load.duplicates_collapsed + load.quarantine.height
+    """Data rows accounted for (file-level rows, source_row 0, stand for files, not rows)."""
+    return load.seeds.height + load.duplicates_collapsed + load.quarantine.filter(pl.col("source_row") > 0).height
+
+
+def _bad_rows(load) -> pl.DataFrame:
+    return load.quarantine.filter(pl.col("source_row") > 0)
+
+
+def _formats(load) -> set[str]:
+    return {fmt for fmt in load.files.values() if fmt != "skipped"}
 
 
 # ------------------------------------------------------------------ real seed sets
@@ -31,8 +40,8 @@ def test_mmlu(shared_seeds: Path, folder: str, rows: int, quarantined: int) -> N
     load = read_seed_dir(shared_seeds / folder)
     assert load.rows_read == rows
     assert _accounted(load) == rows
-    assert load.quarantine.height == quarantined
-    assert set(load.files.values()) == {"mmlu"}
+    assert _bad_rows(load).height == quarantined
+    assert _formats(load) == {"mmlu"}
     seeds = load.seeds
     assert seeds["answer"].is_in(["A", "B", "C", "D"]).all()
     assert (seeds["options"].list.len() == 4).all()
@@ -62,7 +71,10 @@ def test_gsm8k(shared_seeds: Path) -> None:
 def test_tal_scq5k(shared_seeds: Path) -> None:
     load = read_seed_dir(shared_seeds / "tal-scq5k")
     assert load.rows_read == 4000 and _accounted(load) == 4000
-    assert load.quarantine.height == 0
+    assert _bad_rows(load).height == 0
+    # the upstream README beside the data is reported, not read in silence
+    assert load.skipped_files == {"README.md": "not seeds: not a seed file type (.md; seed files end in .jsonl, "
+                                                ".json, .csv, .parquet)"}
     seeds = load.seeds
     assert seeds["difficulty"].is_between(0, 4).all()
     # 41 upstream rows carry an empty knowledge_point_routes list; every other route is kept.
@@ -77,9 +89,9 @@ def test_agieval(shared_seeds: Path) -> None:
     load = read_seed_dir(shared_seeds / "agieval")
     assert load.rows_read == 3072 and _accounted(load) == 3072
     # Two gaokao-chemistry rows have an option with no text: quarantined, with file and row.
-    assert load.quarantine.height == 2
-    assert set(load.quarantine["reason"]) == {"an option is empty"}
-    assert set(load.quarantine["source_file"]) == {"data/v1/gaokao-chemistry.jsonl"}
+    assert _bad_rows(load).height == 2
+    assert set(_bad_rows(load)["reason"]) == {"an option is empty"}
+    assert set(_bad_rows(load)["source_file"]) == {"data/v1/gaokao-chemistry.jsonl"}
     seeds = load.seeds
     math = seeds.filter(pl.col("source_file") == "data/v1/math.jsonl")
     assert math["difficulty"].is_between(0, 4).all() and math["difficulty"].null_count() == 0
@@ -101,7 +113,7 @@ def test_cmmlu_and_ceval_layouts(tmp_path: Path) -> None:
     (tmp_path / "agronomy.csv").write_text(
         ",Question,A,B,C,D,Answer\n0,下列作物中属于豆科的是,水稻,大豆,小麦,玉米,B\n", encoding="utf-8")
     load = read_seed_dir(tmp_path)
-    assert set(load.files.values()) == {"cmmlu-ceval"}
+    assert _formats(load) == {"cmmlu-ceval"}
     seeds = load.seeds.sort("source_file", "source_row")
     assert seeds.height == 3
     physics = seeds.filter(pl.col("source_file") == "high_school_physics_val.csv")
@@ -172,7 +184,10 @@ def test_quarantine_names_file_row_and_reason(tmp_path: Path) -> None:
     assert q[("broken.csv", 0)]["reason"].startswith("file unreadable")
     # Bad rows of bio.jsonl are filed under the file's discipline so that partition shows them.
     assert {q[("bio.jsonl", n)]["discipline"] for n in range(2, 8)} == {"biology"}
-    assert load.skipped_files == {"mapping.json": "top level is not a list of records"}
+    assert load.skipped_files == {
+        "mapping.json": "not seeds: top level is an object with no list of records under any key (keys: not)",
+        "broken.csv": q[("broken.csv", 0)]["reason"]}
+    assert q[("mapping.json", 0)]["reason"] == load.skipped_files["mapping.json"]
     assert load.rows_read == 7
 
 
@@ -260,10 +275,10 @@ def test_any_error_in_one_file_quarantines_that_file_only(tmp_path: Path, monkey
     write_jsonl(tmp_path / "b.jsonl", _valid_rows(2, "physics"))
     real = jsonl_format.from_canonical
 
-    def explode(rec: dict) -> dict:
+    def explode(rec: dict, group: dict | None = None) -> dict:
         if rec.get("discipline") == "physics":
             raise MemoryError("simulated reader crash")
-        return real(rec)
+        return real(rec, group)
     monkeypatch.setattr(jsonl_format, "from_canonical", explode)
     load = read_seed_dir(tmp_path)
     assert load.seeds.height == 2 and set(load.seeds["source_file"]) == {"a.jsonl"}

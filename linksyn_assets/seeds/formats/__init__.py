@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from linksyn_assets.seeds.formats.csv_tables import read_csv
-from linksyn_assets.seeds.formats.jsonl import read_json_array, read_jsonl
+from linksyn_assets.seeds.formats.json_document import read_json_document
+from linksyn_assets.seeds.formats.jsonl import read_jsonl
 from linksyn_assets.seeds.formats.parquet import read_parquet
 
 FileRows = tuple[str, Iterator[tuple[int, Any, Any]]]
@@ -21,7 +22,7 @@ Reader = Callable[[Path, str], FileRows]
 
 READERS: dict[str, Reader] = {
     ".jsonl": read_jsonl,
-    ".json": read_json_array,
+    ".json": read_json_document,
     ".csv": read_csv,
     ".parquet": read_parquet,
 }

@@ -1,4 +1,5 @@
-"""JSON Lines and JSON arrays: canonical records, GSM8K, TAL-SCQ5K and AGIEval, told apart by their keys."""
+"""JSON Lines: canonical records, GSM8K, TAL-SCQ5K and AGIEval, told apart by their keys (json_document.py
+reads `.json` files through the same converters)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from linksyn_assets.seeds.files import EmptyFile, NotSeeds, RowError, decoded_text, file_subject
+from linksyn_assets.seeds.files import EmptyFile, RowError, decoded_text, file_subject
 from linksyn_assets.seeds.formats.canonical import from_canonical, guarded
 
 FileRows = tuple[str, Iterator[tuple[int, Any, Any]]]
@@ -80,12 +81,14 @@ def _from_agieval(rec: dict[str, Any], subject: str) -> dict[str, Any]:
             "source": f"agieval:{other['source']}" if other.get("source") else "agieval"}
 
 
-def _converted(path: Path, items: list[tuple[int, Any, Any]]) -> FileRows:
+def converted(path: Path, items: list[tuple[int, Any, Any]], group: dict[str, Any] | None = None) -> FileRows:
+    """The rows of one list of records, told apart by their keys; `group` is what the file says about all
+    of them (subject, provenance: see json_document.py)."""
     fmt = _jsonl_format([parsed for _, _, parsed in items])
     subject = file_subject(path)
     convert_by_format = {
         "tal-scq5k": lambda r: _from_tal(r, path.name), "gsm8k": lambda r: _from_gsm8k(r),
-        "agieval": lambda r: _from_agieval(r, subject), "canonical": lambda r: from_canonical(r),
+        "agieval": lambda r: _from_agieval(r, subject), "canonical": lambda r: from_canonical(r, group),
     }
     convert = convert_by_format[fmt]
     return fmt, ((i, raw, parsed if isinstance(parsed, RowError) else guarded(convert, parsed))
@@ -96,16 +99,4 @@ def read_jsonl(path: Path, name: str) -> FileRows:
     text = decoded_text(path.read_bytes(), name)
     if not text.strip():
         raise EmptyFile
-    return _converted(path, list(_iter_jsonl(text)))
-
-
-def read_json_array(path: Path, name: str) -> FileRows:
-    text = decoded_text(path.read_bytes(), name)
-    if not text.strip():
-        raise EmptyFile
-    data = json.loads(text)
-    if not isinstance(data, list):
-        raise NotSeeds("top level is not a list of records")
-    if not data:
-        raise EmptyFile
-    return _converted(path, [(i, r, r) for i, r in enumerate(data, 1)])
+    return converted(path, list(_iter_jsonl(text)))
