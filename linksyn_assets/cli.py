@@ -197,7 +197,9 @@ def disciplines(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from linksyn_assets.partitions import discipline_partitions
-    from linksyn_assets.seeds.disciplines import name_mapping, stale_disciplines
+    from linksyn_assets.seeds.discipline_report import contents_lines, discipline_contents
+    from linksyn_assets.seeds.disciplines import stale_disciplines
+    from linksyn_assets.seeds.readers import skip_summary
 
     seed_source = _build(args)["seed_source"]
     try:
@@ -207,11 +209,14 @@ def disciplines(args: argparse.Namespace) -> int:
     instance = dg.DagsterInstance.get()
     registered = instance.get_dynamic_partitions(discipline_partitions.name)
     stale = stale_disciplines(registered, set(active))
-    names = name_mapping(seed_source.load().seeds["discipline_name"].drop_nulls().unique().to_list())
-    print(f"Seed source {seed_source.root()}: {len(active)} discipline(s)")
-    for row in names:
-        merged = "  (shares its key with another name)" if row["merged"] else ""
-        print(f"  {row['key']:<32} <- {row['name']}{merged}")
+    contents = discipline_contents(seed_source.load().seeds)
+    print(f"Seed source {seed_source.root()}: {len(active)} discipline(s) (seeds, the names the source gave, "
+          "the subjects in each)")
+    for line in contents_lines(contents):
+        print(line)
+    skipped = seed_source.skipped_files()
+    if skipped:
+        print(f"  {skip_summary(skipped)}")
     print(f"Registered partitions: {len(registered)}; stale (not in the seed source): {stale or 'none'}")
     if args.prune and stale:
         for key in stale:

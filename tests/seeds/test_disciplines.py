@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,7 @@ from linksyn_assets.seeds.disciplines import (
 KNOWN = {"mathematics", "physics", "chemistry", "biology", "health", "computer_science", "engineering",
          "economics", "business", "history", "geography", "law", "politics", "philosophy", "psychology",
          "chinese_language", "english_language", "education", "agronomy", "arts", "culture", "civil_service",
-         "sports_science", "other", "general"}
+         "sports_science", "general"}
 
 
 @pytest.mark.parametrize(("name", "key"), [
@@ -93,3 +94,19 @@ def test_every_benchmark_subject_lands_in_a_known_discipline() -> None:
 ])
 def test_level_words_are_whole_words(subject: str, level: int | None) -> None:
     assert difficulty_for_subject(subject) == level
+
+
+@pytest.mark.shared_seeds
+def test_no_catch_all_discipline_on_the_real_sets_and_the_listing_shows_subjects(shared_seeds: Path) -> None:
+    from linksyn_assets.seeds.discipline_report import contents_lines, discipline_contents
+    from linksyn_assets.seeds.readers import read_seed_dir
+
+    seeds = read_seed_dir(shared_seeds).seeds
+    assert "other" not in set(seeds["discipline"])
+    contents = {c.discipline: c for c in discipline_contents(seeds)}
+    assert ("professional_accounting", 36) in contents["business"].subjects
+    assert {s for s, _ in contents["general"].subjects} == {"miscellaneous", "global_facts"}
+    assert contents["chinese_language"].subjects == [("chinese", 231)]
+    lines = contents_lines(list(contents.values()))
+    business = lines.index(next(line for line in lines if line.lstrip().startswith("business ")))
+    assert "professional_accounting 36" in lines[business + 1]
