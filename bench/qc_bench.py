@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,7 @@ from linksyn_assets.text.chinese_script import to_simplified  # noqa: E402
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 TARGET_RECORDS_PER_S = 5000
-DUP_THRESHOLD, DUP_THRESHOLD_ZH, NGRAM, CONTAINMENT = 0.8, 0.7, 13, 0.5
+DUP_THRESHOLD, DUP_THRESHOLD_ZH, NGRAM, CONTAINMENT = 0.6, 0.6, 13, 0.5
 
 
 def _vocabulary(rng: np.random.Generator, size: int = 20000) -> np.ndarray:
@@ -331,18 +332,138 @@ def exam_measure(n_planted: int = 300, seed: int = 20251129) -> dict[str, float]
     return out
 
 
+# ---------------------------------------------------------------- pooled real sets, near-duplicates
+
+_LATEX_SPAN = re.compile(r"\$[^$]*\$|\\[A-Za-z]+")
+_SYMBOL_TOKEN = re.compile(r"[a-z]{2,}")
+_HAN_TOKEN = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]$")
+
+
+def pool(lang: str) -> pl.DataFrame:
+    """Every distinct item (question + options) of one language in ../shared/seeds."""
+    seeds = read_seed_dir(SEEDS).seeds.filter(pl.col("language") == lang)
+    return seeds.select("question", "options").unique(maintain_order=True)
+
+
+def python_shingles(normalized: str) -> set[tuple[str, ...]]:
+    """The shingle spec of qc/shingles.py written again in plain Python, on the normalized text: symbol
+    trigrams, ASCII words of 2+ letters spelled out, a space symbol between tokens but not between Han."""
+    symbols: list[str] = []
+    prev_han = False
+    for token in normalized.split(" ") if normalized else []:
+        han = bool(_HAN_TOKEN.match(token))
+        if symbols and not (han and prev_han):
+            symbols.append(" ")
+        symbols.extend(list(token) if _SYMBOL_TOKEN.fullmatch(token) else [f"<{token}>"])
+        prev_han = han
+    if len(symbols) < 3:
+        return {tuple(symbols)} if symbols else set()
+    return {tuple(symbols[i:i + 3]) for i in range(len(symbols) - 2)}
+
+
+def _jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
+def _char_bigrams(text: str) -> set[str]:
+    plain = _plain(text)
+    return {plain[i:i + 2] for i in range(len(plain) - 1)} or {plain}
+
+
+def _typo(text: str, rng: np.random.Generator, lang: str, k: int) -> str:
+    """k characters changed: Han characters (zh) or letters of prose words, outside formulas (en)."""
+    chars = list(text)
+    if lang == "zh":
+        spots = [i for i, c in enumerate(chars) if _HAN.match(c)]
+    else:
+        shielded = {i for m in _LATEX_SPAN.finditer(text) for i in range(m.start(), m.end())}
+        spots = [i for i, c in enumerate(chars) if c.isascii() and c.isalpha() and i not in shielded]
+    for i in rng.choice(spots, min(k, len(spots)), replace=False) if spots else []:
+        old = chars[int(i)]
+        while chars[int(i)] == old:
+            chars[int(i)] = (chr(int(rng.integers(0x4E00, 0x9FA5))) if lang == "zh"
+                             else chr(int(rng.integers(97, 123))))
+    return "".join(chars)
+
+
+def pool_measure(lang: str, review: list[str], n_planted: int = 300, seed: int = 20261203) -> dict[str, float]:
+    """Near-duplicates on every distinct item of one language: the largest cluster, the share of removed rows
+    whose exact shingle Jaccard (recomputed in plain Python) with their representative is below the
+    threshold, the same with character bigrams (an independent measure), and recall on planted near-copies
+    (1-3 characters changed, options reordered)."""
+    from linksyn_assets.qc.shingles import normalized_texts
+
+    rng = np.random.default_rng(seed)
+    items = pool(lang)
+    base = items.height
+    picks = rng.choice(base, n_planted, replace=False)
+    planted = [{"question": _typo(q, rng, lang, int(rng.integers(1, 4))),
+                "options": [o[int(i)] for i in rng.permutation(len(o))]}
+               for q, o in items[picks].select("question", "options").iter_rows()]
+    table = pl.concat([items, pl.DataFrame(planted, schema=items.schema)])
+    threshold = DUP_THRESHOLD_ZH if lang == "zh" else DUP_THRESHOLD
+    started = time.perf_counter()
+    clusters = duplicate_clusters(table, DUP_THRESHOLD, threshold_zh=DUP_THRESHOLD_ZH)
+    seconds = time.perf_counter() - started
+    keep_of = clusters.keep_of
+    texts = normalized_texts(table.select(pl.concat_str([pl.col("question"), pl.col("options").list.sort()
+                                                         .list.join(" ")], separator=" "))["question"])
+    shingles = [python_shingles(texts.text(i)) for i in range(texts.count)]
+    questions = table.select(pl.concat_str([pl.col("question"), pl.col("options").list.sort().list.join(" ")],
+                                           separator=" "))["question"].to_list()
+    real = np.arange(base)
+    removed = real[clusters.duplicate[:base]]
+    exact = [_jaccard(shingles[i], shingles[keep_of[i]]) for i in removed]
+    bigram = [_jaccard(_char_bigrams(questions[i]), _char_bigrams(questions[keep_of[i]])) for i in removed]
+    below = sum(j < threshold - 1e-9 for j in exact)
+    sizes = Counter(int(keep_of[i]) for i in removed)
+    found = sum(1 for k, orig in enumerate(picks.tolist())
+                if keep_of[base + k] in {orig, int(keep_of[orig])} and keep_of[base + k] != base + k)
+    review.append(f"## {lang}: {base:,} distinct items, {removed.size:,} removed as near-duplicates "
+                  f"(threshold {threshold}), {len(sizes):,} clusters\n")
+    for rep, size in sizes.most_common(3):
+        review.append(f"### cluster of {size + 1} (kept row {rep})\n\n- kept: {questions[rep][:400]!r}")
+        for i in removed[keep_of[removed] == rep].tolist():
+            review.append(f"- J={_jaccard(shingles[i], shingles[rep]):.3f}, {len(shingles[i] ^ shingles[rep])} "
+                          f"shingles differ: {questions[i][:400]!r}")
+        review.append("")
+    print(f"{lang} pool: {base:,} distinct items in {seconds:.1f}s; {removed.size:,} removed in {len(sizes):,} "
+          f"clusters, largest {max(sizes.values(), default=0) + 1}; exact Jaccard to the kept row: min "
+          f"{min(exact, default=1):.3f}, below {threshold}: {below}; character-bigram Jaccard: min "
+          f"{min(bigram, default=1):.3f}, below 0.5: {sum(b < 0.5 for b in bigram)}; planted near-copies found "
+          f"{found}/{n_planted}", flush=True)
+    return {f"{lang}_pool_largest_cluster": max(sizes.values(), default=0) + 1,
+            f"{lang}_pool_below_threshold_share": below / max(1, removed.size),
+            f"{lang}_pool_planted_recall": found / n_planted, f"{lang}_pool_removed": float(removed.size)}
+
+
+def pools(review_file: Path) -> dict[str, float]:
+    review = ["# Near-duplicate review: the three largest clusters per language pool (bench/qc_bench.py)\n"]
+    out = {**pool_measure("zh", review), **pool_measure("en", review)}
+    review_file.write_text("\n".join(review), encoding="utf-8")
+    print(f"review file: {review_file}")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="100k records")
     parser.add_argument("--records", type=int, default=None)
     parser.add_argument("--measure-child", help=argparse.SUPPRESS)
     parser.add_argument("--exam-only", action="store_true", help="only the per-language exam-question numbers")
+    parser.add_argument("--pools-only", action="store_true", help="only the pooled near-duplicate numbers")
+    parser.add_argument("--review-file", type=Path, default=Path(tempfile.gettempdir()) / "linksyn_qc_clusters.md",
+                        help="where the three largest near-duplicate clusters of each pool are written")
     args = parser.parse_args()
     if args.measure_child:
         measure(args.measure_child)
         return
     if not (SEEDS / "mmlu").exists():
         raise SystemExit(f"qc_bench needs the shared seed sets at {SEEDS}")
+    if args.pools_only:
+        numbers = pools(args.review_file)
+        print(" ".join(f"{k}={v:.4f}" for k, v in numbers.items()))
+        return
     if args.exam_only:
         exam = exam_measure()
         print(" ".join(f"{k}={v:.4f}" for k, v in exam.items()))

@@ -83,10 +83,11 @@ class DatasetParams(BaseModel):
     min_question_chars: int = Field(8, ge=1)
     max_question_chars: int = Field(8000, ge=1)
     max_solution_chars: int = Field(20000, ge=1)
-    near_duplicate_threshold: float = Field(0.8, gt=0, le=1, description="MinHash Jaccard (word bigrams of "
-                                                                          "question + options) to count as a duplicate")
-    near_duplicate_threshold_zh: float = Field(0.7, gt=0, le=1, description="the same for mostly-Chinese text "
-                                               "(single-character shingles; chosen on exam data in qc_bench)")
+    near_duplicate_threshold: float = Field(0.6, gt=0, le=1, description="exact Jaccard of question + options "
+                                            "(symbol-trigram shingles) with the kept row, to count as its near-copy; "
+                                            "at most 24 shingles may differ and the formula tokens must match "
+                                            "(qc/near_duplicates.py; chosen on the pooled exam sets in qc_bench)")
+    near_duplicate_threshold_zh: float = Field(0.6, gt=0, le=1, description="the same for mostly-Chinese text")
     benchmark_files: list[str] = Field(default_factory=list, description="benchmark files or folders to "
                                        "decontaminate against (any format the seed readers take: MMLU, CMMLU, "
                                        "C-Eval, GSM8K, AGIEval, ...)")

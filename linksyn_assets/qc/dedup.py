@@ -7,16 +7,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from linksyn_assets.qc.fingerprints import chunks, token_hashes
-from linksyn_assets.qc.near_duplicates import (
-    EMPTY_SIGNATURE,
-    SIGNATURE_SIZE,
-    DuplicateClusters,
-    near_duplicates,
-    signatures,
-)
+from linksyn_assets.qc.near_duplicates import DuplicateClusters, near_duplicates
+from linksyn_assets.qc.shingles import normalized_texts
 
-HAN_DOMINANT = 0.5  # a text whose tokens are at least half Han characters is Chinese for the dedup threshold
+HAN_DOMINANT = 0.5  # a text whose words are at least half Han characters is Chinese for the dedup threshold
 
 
 def question_text() -> pl.Expr:
@@ -33,19 +27,11 @@ def record_text() -> pl.Expr:
 
 def duplicate_clusters(rows: pl.DataFrame, threshold: float, skip: np.ndarray | None = None,
                        threshold_zh: float | None = None) -> DuplicateClusters:
-    """Near-duplicate clusters of the rows; rows where `skip` is True take no part (never clustered).
-    Rows whose text is mostly Han characters use threshold_zh (a changed character breaks one of few
-    shingles: bench/qc_bench.py measured 5% of Chinese near-duplicates with 1-3 characters changed
-    below 0.8 and 1.7% below 0.7)."""
-    parts, shares = [], []
-    for chunk in chunks(rows):
-        tokens = token_hashes(chunk.select(question_text())["question"])
-        parts.append(signatures(tokens))
-        shares.append(tokens.han_share())
-    sig = np.concatenate(parts) if parts else np.zeros((0, SIGNATURE_SIZE), np.uint32)
-    if skip is not None:
-        sig[skip] = EMPTY_SIGNATURE
+    """Near-duplicates of the rows' question + options (qc/near_duplicates.py); rows where `skip` is True take
+    no part. Rows whose text is mostly Han characters use threshold_zh when given."""
+    texts = normalized_texts(rows.select(question_text())["question"] if rows.height
+                             else pl.Series([], dtype=pl.String))
     thresholds: float | np.ndarray = threshold
-    if threshold_zh is not None and parts:
-        thresholds = np.where(np.concatenate(shares) >= HAN_DOMINANT, threshold_zh, threshold)
-    return near_duplicates(sig, thresholds)
+    if threshold_zh is not None and texts.count:
+        thresholds = np.where(texts.han_share >= HAN_DOMINANT, threshold_zh, threshold)
+    return near_duplicates(texts, thresholds, skip)

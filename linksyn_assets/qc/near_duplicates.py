@@ -1,17 +1,21 @@
-"""Near-duplicate clusters with MinHash and LSH (banding), in compiled loops.
+"""Near-duplicates: every removed text is, on its exact shingle set, within the threshold of the one text it
+is removed for (its representative, kept); nothing is joined through a chain of texts.
 
-Shingles are word bigrams for Latin text and single characters for Han text (SHINGLE_HAN_CHARS; see
-text_fingerprints for mixed text): a changed Han character then breaks one shingle, not two, so a
-Chinese question with 1-3 characters changed stays above the threshold (measured in
-bench/qc_bench.py), and the option order does not matter (options are sorted before shingling).
-MinHash: SIGNATURE_SIZE hash functions, 32 bits each; Jaccard is estimated as the share of equal
-signature entries. LSH: BANDS bands of ROWS entries; per band the texts are sorted by the band's
-key, and within a run of equal keys each text is checked against the run's first text and its
-predecessor. A checked pair whose estimated Jaccard reaches the pair's threshold (the stricter of
-the two texts' thresholds: Chinese text has its own, see text_dedup) is joined (union-find); each
-cluster keeps its first text in input order. With 32 x 4, a pair at Jaccard 0.7 becomes a candidate
-with probability 0.9998, at 0.6 with 0.97, at 0.3 with 0.23 (a candidate is only checked, never
-joined below its threshold). 16 x 8 gave 0.61 at 0.7: it lost Chinese near-duplicates.
+Shingles (qc/shingles.py) are trigrams of symbols: a Latin word is spelled out letter by letter (a typo breaks
+three shingles, not the word's two bigrams), and a Han character, a number, a LaTeX command or an operator is
+one symbol each, so `\\sin 30` and `\\sin 135` differ where they differ. MinHash (SIGNATURE_SIZE 32-bit hashes)
+and LSH (BANDS bands of ROWS) only propose candidates: per band the texts are sorted by band key, and in a
+run of equal keys each text is checked against the run's first text and its WINDOW predecessors. A
+candidate pair is a duplicate when, on the exact shingle sets:
+- Jaccard >= the pair's threshold (the stricter of the two texts': Chinese text can have its own),
+- at most MAX_CHANGED_SHINGLES shingles differ (the symmetric difference; a changed character changes at most
+  six): a near-copy differs by a few edits, while two questions that share a long passage differ by a whole
+  question and its options, however high their Jaccard;
+- their formula tokens are the same, counted (numbers, LaTeX commands, operators: `Compute \\sin 30` is not
+  a near-copy of `Compute \\sin 135`).
+Texts are then taken in input order: a text is removed for the most similar earlier text that is kept, or kept
+(leader clustering; the first text of a cluster is the one kept). With 32 x 4, a pair at Jaccard 0.6 becomes
+a candidate with probability 0.988, at 0.7 with 0.9998.
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from linksyn_assets.qc.fingerprints import TokenHashes, gram_end, gram_hash
+from linksyn_assets.qc.shingles import NormalizedTexts, chunk_signatures, shingle_sets
 from linksyn_assets.walks.rng_streams import mix
 
 BANDS, ROWS = 32, 4
-SHINGLE_WORDS, SHINGLE_HAN_CHARS = 2, 1
 SIGNATURE_SIZE = BANDS * ROWS
+WINDOW = 8
+MAX_CHANGED_SHINGLES = 24
 EMPTY_SIGNATURE = np.uint32(0xFFFFFFFF)
 
 
@@ -39,36 +44,10 @@ def _hash_params(seed: int = 20250801) -> tuple[np.ndarray, np.ndarray]:
 _A, _B = _hash_params()
 
 
-@numba.njit(cache=True, inline="always")
-def _update(sig: np.ndarray, t: int, s: np.uint64, a: np.ndarray, b: np.ndarray) -> None:
-    for k in range(a.size):
-        v = np.uint32((s * a[k] + b[k]) >> np.uint64(32))
-        if v < sig[t, k]:
-            sig[t, k] = v
-
-
-@numba.njit(cache=True, parallel=True)
-def _signatures(hashes: np.ndarray, unit: np.ndarray, ptr: np.ndarray, a: np.ndarray, b: np.ndarray,
-                words: int, han_chars: int) -> np.ndarray:
-    n = ptr.size - 1
-    sig = np.full((n, a.size), EMPTY_SIGNATURE, np.uint32)
-    for t in numba.prange(n):
-        lo, hi = ptr[t], ptr[t + 1]
-        shingles = 0
-        for i in range(lo, hi):
-            end = gram_end(unit, i, hi, words, han_chars)
-            if end < 0:
-                break
-            _update(sig, t, mix(gram_hash(hashes, i, end - i)), a, b)
-            shingles += 1
-        if shingles == 0 and hi > lo:  # shorter than one shingle: the whole text is its only shingle
-            _update(sig, t, mix(gram_hash(hashes, lo, hi - lo)), a, b)
-    return sig
-
-
-def signatures(tokens: TokenHashes) -> np.ndarray:
+def signatures(texts: NormalizedTexts) -> np.ndarray:
     """(texts, SIGNATURE_SIZE) uint32 MinHash signatures; an empty text has all entries 0xFFFFFFFF."""
-    return _signatures(tokens.hashes, tokens.unit, tokens.ptr, _A, _B, SHINGLE_WORDS, SHINGLE_HAN_CHARS)
+    parts = [chunk_signatures(buf, bounds, _A, _B) for buf, bounds in zip(texts.buffers, texts.bounds, strict=True)]
+    return np.concatenate(parts) if parts else np.zeros((0, SIGNATURE_SIZE), np.uint32)
 
 
 @numba.njit(cache=True)
@@ -82,47 +61,89 @@ def _band_keys(sig: np.ndarray, band: int) -> np.ndarray:
     return keys
 
 
-@numba.njit(cache=True, inline="always")
-def similarity(sig: np.ndarray, i: int, j: int) -> float:
-    same = 0
-    for k in range(sig.shape[1]):
-        same += sig[i, k] == sig[j, k]
-    return same / sig.shape[1]
-
-
 @numba.njit(cache=True)
-def _find(parent: np.ndarray, i: int) -> int:
-    while parent[i] != i:
-        parent[i] = parent[parent[i]]
-        i = parent[i]
-    return i
-
-
-@numba.njit(cache=True)
-def _join_band(sig: np.ndarray, order: np.ndarray, keys: np.ndarray, empty: np.ndarray, thresholds: np.ndarray,
-               parent: np.ndarray) -> int:
-    checked = 0
-    head = 0
-    for r in range(1, order.size):
-        i, prev = order[r], order[r - 1]
-        if keys[i] != keys[prev]:
+def _band_candidates(order: np.ndarray, keys: np.ndarray, active: np.ndarray, formulas: np.ndarray, window: int,
+                     out: np.ndarray) -> int:
+    """Candidate pairs of one band as later * n + earlier into out: each text with its run's first text and
+    its `window` predecessors in the run. Returns how many, or -1 when out is full."""
+    n = order.size
+    written, head = 0, 0
+    for r in range(n):
+        if r > 0 and keys[order[r]] != keys[order[r - 1]]:
             head = r
+        i = order[r]
+        if r == head or not active[i]:
             continue
-        if empty[i]:
-            continue
-        for j in (order[head], prev):
-            checked += 1
-            if similarity(sig, i, j) >= max(thresholds[i], thresholds[j]):
-                a, b = _find(parent, i), _find(parent, j)
-                if a != b:  # the smaller index (earlier text) becomes the root: it is the one kept
-                    parent[max(a, b)] = min(a, b)
-    return checked
+        for q in range(max(head, r - window), r):
+            j = order[q]
+            if not active[j] or formulas[i] != formulas[j]:
+                continue
+            if written == out.size:
+                return -1
+            out[written] = max(i, j) * n + min(i, j)
+            written += 1
+        if r - window > head:  # the run's first text is outside the window: check it too
+            j = order[head]
+            if active[j] and formulas[i] == formulas[j]:
+                if written == out.size:
+                    return -1
+                out[written] = max(i, j) * n + min(i, j)
+                written += 1
+    return written
+
+
+@numba.njit(cache=True)
+def _overlap(shingles: np.ndarray, ptr: np.ndarray, i: int, j: int) -> tuple[int, int]:
+    """(shared, union) sizes of two sorted, distinct shingle arrays."""
+    a, a_end, b, b_end = ptr[i], ptr[i + 1], ptr[j], ptr[j + 1]
+    shared = 0
+    while a < a_end and b < b_end:
+        if shingles[a] == shingles[b]:
+            shared += 1
+            a += 1
+            b += 1
+        elif shingles[a] < shingles[b]:
+            a += 1
+        else:
+            b += 1
+    return shared, (ptr[i + 1] - ptr[i]) + (ptr[j + 1] - ptr[j]) - shared
+
+
+@numba.njit(cache=True)
+def _verify(later: np.ndarray, earlier: np.ndarray, pos_later: np.ndarray, pos_earlier: np.ndarray,
+            shingles: np.ndarray, ptr: np.ndarray, thresholds: np.ndarray, max_changed: int) -> np.ndarray:
+    """Exact Jaccard per candidate pair, or -1 where the pair is not a duplicate."""
+    out = np.full(later.size, -1.0)
+    for e in range(later.size):
+        shared, union = _overlap(shingles, ptr, pos_later[e], pos_earlier[e])
+        sim = shared / union if union else 1.0
+        if union - shared <= max_changed and sim >= max(thresholds[later[e]], thresholds[earlier[e]]):
+            out[e] = sim
+    return out
+
+
+@numba.njit(cache=True)
+def _leaders(n: int, edge_i: np.ndarray, edge_j: np.ndarray, edge_sim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges sorted by their later text: each text is removed for its most similar earlier text that is kept."""
+    keep_of = np.arange(n)
+    similarity = np.ones(n)
+    e = 0
+    for i in range(n):
+        best, best_sim = -1, -1.0
+        while e < edge_i.size and edge_i[e] == i:
+            j = edge_j[e]
+            if keep_of[j] == j and (edge_sim[e] > best_sim or (edge_sim[e] == best_sim and j < best)):
+                best, best_sim = j, edge_sim[e]
+            e += 1
+        if best >= 0:
+            keep_of[i], similarity[i] = best, best_sim
+    return keep_of, similarity
 
 
 @dataclass
 class DuplicateClusters:
-    keep_of: np.ndarray  # per text: the index of its cluster's kept text (itself if kept)
-    similarity: np.ndarray  # estimated Jaccard with the kept text (1.0 for kept texts)
+    keep_of: np.ndarray  # per text: the index of the kept text it is removed for (itself if kept)
+    similarity: np.ndarray  # exact shingle Jaccard with that text (1.0 for kept texts)
     pairs_checked: int
 
     @property
@@ -130,34 +151,37 @@ class DuplicateClusters:
         return self.keep_of != np.arange(self.keep_of.size)
 
 
-def near_duplicates(sig: np.ndarray, threshold: float | np.ndarray) -> DuplicateClusters:
-    """Clusters of texts whose estimated Jaccard reaches threshold (one, or one per text; a pair uses the
-    stricter of its two); empty texts never cluster."""
-    n = sig.shape[0]
-    thresholds = np.broadcast_to(np.asarray(threshold, np.float64), (n,)).copy()
-    parent = np.arange(n, dtype=np.int64)
-    empty = sig[:, 0] == EMPTY_SIGNATURE  # any shingle sets every entry below 0xFFFFFFFF (or ties it, 2^-32)
-    checked = 0
+def candidate_pairs(texts: NormalizedTexts, active: np.ndarray) -> np.ndarray:
+    """Distinct candidate pairs (later * n + earlier) from the LSH bands, formula keys equal."""
+    n = texts.count
+    sig = signatures(texts)
+    parts, buffer = [], np.empty(max(1024, n), np.int64)
     for band in range(BANDS):
         keys = _band_keys(sig, band)
         order = np.argsort(keys, kind="stable")
-        checked += _join_band(sig, order, keys, empty, thresholds, parent)
-    keep_of = _roots(parent)
-    return DuplicateClusters(keep_of, _similarities(sig, keep_of), checked)
+        while (written := _band_candidates(order, keys, active, texts.formulas, WINDOW, buffer)) < 0:
+            buffer = np.empty(buffer.size * 4, np.int64)
+        parts.append(np.unique(buffer[:written]))
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
 
-@numba.njit(cache=True)
-def _roots(parent: np.ndarray) -> np.ndarray:
-    out = np.empty(parent.size, np.int64)
-    for i in range(parent.size):
-        out[i] = _find(parent, i)
-    return out
-
-
-@numba.njit(cache=True)
-def _similarities(sig: np.ndarray, keep_of: np.ndarray) -> np.ndarray:
-    out = np.ones(keep_of.size)
-    for i in range(keep_of.size):
-        if keep_of[i] != i:
-            out[i] = similarity(sig, i, keep_of[i])
-    return out
+def near_duplicates(texts: NormalizedTexts, threshold: float | np.ndarray, skip: np.ndarray | None = None,
+                    max_changed: int = MAX_CHANGED_SHINGLES) -> DuplicateClusters:
+    """Near-duplicates of the texts (see the module docstring); threshold is one Jaccard or one per text;
+    texts where skip is True, and empty texts, take no part."""
+    n = texts.count
+    thresholds = np.broadcast_to(np.asarray(threshold, np.float64), (n,)).copy()
+    active = texts.lengths() > 0
+    if skip is not None:
+        active &= ~skip
+    pairs = candidate_pairs(texts, active)
+    later, earlier = pairs // max(n, 1), pairs % max(n, 1)
+    needed = np.unique(np.concatenate([later, earlier]))
+    sets = shingle_sets(texts, needed)
+    sims = _verify(later, earlier, np.searchsorted(needed, later), np.searchsorted(needed, earlier),
+                   sets.shingles, sets.ptr, thresholds, max_changed)
+    keep = sims >= 0
+    later, earlier, sims = later[keep], earlier[keep], sims[keep]
+    by_later = np.argsort(later, kind="stable")
+    keep_of, similarity = _leaders(n, later[by_later], earlier[by_later], sims[by_later])
+    return DuplicateClusters(keep_of, similarity, int(pairs.size))
