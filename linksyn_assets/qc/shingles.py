@@ -1,7 +1,7 @@
 """The texts near-duplicate removal compares, as normalized bytes and their shingles.
 
 Normalization (polars, Rust): traditional Chinese folded to simplified, NFKC, lowercase, the minus sign to
-`-`; LaTeX commands (`\\frac`, `\\sin`), numbers and operators (`+ - * / ^ = < > ! | %` and their Unicode
+`-`; LaTeX commands (`\\frac`, `\\sin`), numbers and operators (`+ - * / ^ = < > | %` and their Unicode
 relatives) kept as tokens of their own, other punctuation and brackets dropped, every Han character a
 token. What makes two formula questions different stays in the text.
 
@@ -28,7 +28,7 @@ from linksyn_assets.text.chinese_script import simplified
 from linksyn_assets.walks.rng_streams import mix
 
 SHINGLE_SYMBOLS = 3
-_OPERATORS = r"+\-*/^=<>!|%≤≥≠±×÷√∞∫∑∏∈∉⊂⊆⊃⊇∪∩→←⇒⇔↔∠⊥∥°·∧∨¬≡⊕∀∃"
+_OPERATORS = r"+\-*/^=<>|%≤≥≠±×÷√∞∫∑∏∈∉⊂⊆⊃⊇∪∩→←⇒⇔↔∠⊥∥°·∧∨¬≡⊕∀∃"
 FORMULA_TOKEN = rf"\\[a-z]+|[0-9]+|[{_OPERATORS}]"
 _SPACE, _NEWLINE, _BACKSLASH = 32, 10, 92
 _SPACE_SYMBOL = np.uint64(0x5EED5EED5EED5EED)
