@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -151,3 +152,31 @@ def test_the_seed_field_cap_is_configurable(tmp_path: Path, monkeypatch: pytest.
     assert load.seeds.is_empty() and "over the cap of 200" in load.quarantine["reason"][0]
     monkeypatch.delenv("LINKSYN_MAX_FIELD_CHARS")
     assert build_resources(seeds_path=str(seeds))["seed_source"].load().seeds.height == 1
+
+
+def test_skipped_seed_files_are_in_the_run_summary_and_a_folder_of_none_stops(tmp_path: Path, data_dir: Path) -> None:
+    home = tmp_path / "home"
+    seeds = write_jsonl(tmp_path / "mixed" / "s.jsonl", linked_seed_rows()).parent
+    (seeds / "notes.xlsx").write_bytes(b"PK\x03\x04")
+    (seeds / "mapping.json").write_text('{"subjects": ["math"]}', encoding="utf-8")
+    (seeds / "gaokao.json").write_text(json.dumps({"keywords": "2010-2022_Chinese_Lang_and_Usage_MCQs", "example": [
+        {"year": "2019", "question": "下列词语中，没有错别字的一项是（　　）\n"
+                                     "A．按步就班\nB．一愁莫展\nC．迫不及待\nD．再接再励",
+         "answer": ["C"], "analysis": "A 按部就班，B 一筹莫展，D 再接再厉。"}]}, ensure_ascii=False), encoding="utf-8")
+    out = _linksyn(["run", "--seeds", str(seeds), "--select", "seeds"], home)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "2 file(s) skipped: " in out.stdout and "notes.xlsx: not seeds: not a seed file type (.xlsx" in out.stdout
+    assert "mapping.json: not seeds: top level is an object with no list of records" in out.stdout
+    summary = next(line for line in out.stdout.splitlines() if line.startswith("Seeds: "))
+    assert "rows read from 2 file(s)" in summary and "2 file(s) skipped" in summary
+    files = pl.read_parquet(data_dir / "quarantine" / "seeds" / "_files.parquet")
+    assert sorted(files["source_file"]) == ["mapping.json", "notes.xlsx"] and (files["source_row"] == 0).all()
+    listing = _linksyn(["disciplines", "--seeds", str(seeds)], home)
+    lines = listing.stdout.splitlines()
+    chinese = next(i for i, line in enumerate(lines) if line.lstrip().startswith("chinese_language "))
+    assert "subjects: 2010-2022_Chinese_Lang_and_Usage_MCQs 1" in lines[chinese + 1]
+    assert "2 file(s) skipped" in listing.stdout
+    (seeds / "s.jsonl").unlink()
+    (seeds / "gaokao.json").unlink()
+    none = _linksyn(["run", "--seeds", str(seeds), "--select", "seeds"], home)
+    assert none.returncode == 2 and "no seeds in" in none.stderr and "2 file(s) skipped" in none.stderr

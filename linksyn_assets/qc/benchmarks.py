@@ -17,7 +17,7 @@ import polars as pl
 from linksyn_assets.qc.decontamination import EXACT, BenchmarkIndex, Contamination, check
 from linksyn_assets.qc.dedup import question_text, record_text
 from linksyn_assets.qc.fingerprints import chunks, token_hashes
-from linksyn_assets.seeds.readers import read_benchmark_dir, seed_files
+from linksyn_assets.seeds.readers import read_benchmark_dir, source_files
 from linksyn_assets.storage import file_stamps
 
 _LOADED: dict[tuple, Benchmarks] = {}
@@ -73,7 +73,7 @@ class Benchmarks:
     def cached(cls, paths: list[str], n: int, containment: float) -> Benchmarks:
         """load(), once per process and settings: `linksyn run` checks every discipline against the same files
         (a changed file, by size and mtime, is read again)."""
-        stamp = tuple((p, file_stamps(seed_files(Path(p)))) for p in paths)
+        stamp = tuple((p, file_stamps(source_files(Path(p)))) for p in paths)
         key = (stamp, n, containment)
         if key not in _LOADED:
             _LOADED.clear()  # one index at a time: they can be large

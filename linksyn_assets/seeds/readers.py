@@ -71,10 +71,6 @@ def source_files(root: Path) -> list[Path]:
                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
-def seed_files(root: Path) -> list[Path]:
-    return [p for p in source_files(root) if p.suffix.casefold() in SEED_SUFFIXES]
-
-
 SKIPPED_FILES_TABLE = "_files.parquet"  # beside the per-discipline quarantine; no discipline key starts with '_'
 
 
