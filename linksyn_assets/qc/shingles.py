@@ -236,15 +236,39 @@ def shingle_sets(texts: NormalizedTexts, which: np.ndarray) -> ShingleSets:
     return ShingleSets(flat, np.concatenate(ptrs))
 
 
+@numba.njit(cache=True)
+def token_bigrams(buf: np.ndarray, lo: int, hi: int, out: np.ndarray) -> int:
+    """Hashes of the token bigrams of buf[lo:hi] into out (at least hi - lo + 1 long); a one-token text is its
+    token. Candidates come from these: unlike letter trigrams, which any two English texts share by the
+    hundred, two unrelated texts rarely share a bigram of words, so LSH stays selective at a million rows."""
+    prev, tokens, written, i = np.uint64(0), 0, 0, lo
+    while i < hi:
+        if buf[i] == _SPACE:
+            i += 1
+            continue
+        end = i
+        while end < hi and buf[end] != _SPACE:
+            end += 1
+        token = _token_hash(buf, i, end - i)
+        if tokens > 0:
+            out[written] = mix(prev * np.uint64(31) ^ token)
+            written += 1
+        prev, tokens, i = token, tokens + 1, end
+    if written == 0 and tokens == 1:
+        out[0] = prev
+        written = 1
+    return written
+
+
 @numba.njit(cache=True, parallel=True)
 def chunk_signatures(buf: np.ndarray, bounds: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """MinHash signatures of a chunk's texts, shingled on the fly (never all stored at once)."""
+    """MinHash signatures of a chunk's texts over their token bigrams, hashed on the fly."""
     n = bounds.size - 1
     sig = np.full((n, a.size), np.uint32(0xFFFFFFFF), np.uint32)
     for t in numba.prange(n):
         lo, hi = bounds[t], bounds[t + 1] - 1
-        tmp = np.empty(2 * (hi - lo) + 1, np.uint64)
-        for i in range(text_shingles(buf, lo, hi, tmp)):
+        tmp = np.empty(hi - lo + 1, np.uint64)
+        for i in range(token_bigrams(buf, lo, hi, tmp)):
             s = tmp[i]
             for k in range(a.size):
                 v = np.uint32((s * a[k] + b[k]) >> np.uint64(32))

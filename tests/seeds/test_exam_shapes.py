@@ -225,3 +225,22 @@ def test_a_mixed_benchmark_folder_reports_every_unused_file(tmp_path: Path) -> N
     skipped = {name.split(":", 1)[1]: reason for name, reason in bench.skipped().items()}
     assert set(skipped) == set(expect) - {"broken.json", "empty.jsonl", "all_bad.jsonl"}
     assert "not a seed file type (.xlsx" in skipped["sheet.xlsx"]
+
+
+def test_chinese_passage_with_sub_questions_splits(tmp_path: Path) -> None:
+    _write(tmp_path / "reading.json", {"keywords": "2010-2022_Chinese_Modern_Lit", "example": [{
+        "year": "2018", "score": 6,
+        "question": "阅读下面的文字，完成1～2题。\n故乡的小河从村前流过，河水清澈，两岸长满了芦苇。\n"
+                    "1．下列对文章内容的理解，正确的一项是（　　）\n"
+                    "A．小河在村后\nB．河水清澈\nC．两岸没有植物\nD．文章写的是城市\n"
+                    "2．文章主要写了什么？（　　）\nA．故乡的小河　B．城市的街道　C．远方的大山　D．海边的沙滩\n",
+        "answer": ["B", "A"], "analysis": "略"}]})
+    load = read_seed_dir(tmp_path)
+    assert load.quarantine.is_empty(), load.quarantine.to_dicts()
+    first, second = sorted(_seeds(load), key=lambda s: json.loads(s["provenance"])["sub_question"])
+    for seed in (first, second):
+        assert seed["question"].startswith("阅读下面的文字,完成1~2题。\n故乡的小河从村前流过")
+        assert seed["discipline"] == "chinese_language" and seed["language"] == "zh"
+    assert first["question"].endswith("1.下列对文章内容的理解,正确的一项是( )")
+    assert first["options"] == ["小河在村后", "河水清澈", "两岸没有植物", "文章写的是城市"] and first["answer"] == "B"
+    assert second["options"] == ["故乡的小河", "城市的街道", "远方的大山", "海边的沙滩"] and second["answer"] == "A"
