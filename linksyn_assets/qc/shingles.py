@@ -72,6 +72,17 @@ def _token_hash(buf: np.ndarray, start: int, length: int) -> np.uint64:
 
 
 @numba.njit(cache=True, inline="always")
+def _next_token(buf: np.ndarray, i: int, hi: int) -> tuple[int, int]:
+    """(start, end) of the first token at or after i; start == hi when none is left."""
+    while i < hi and buf[i] == _SPACE:
+        i += 1
+    end = i
+    while end < hi and buf[end] != _SPACE:
+        end += 1
+    return i, end
+
+
+@numba.njit(cache=True, inline="always")
 def _push(out: np.ndarray, written: int, s0: np.uint64, s1: np.uint64, count: int,
           sym: np.uint64) -> tuple[int, np.uint64, np.uint64, int]:
     """One more symbol: a shingle once three are there. Returns (written, s0, s1, count)."""
@@ -86,14 +97,9 @@ def _push(out: np.ndarray, written: int, s0: np.uint64, s1: np.uint64, count: in
 def text_shingles(buf: np.ndarray, lo: int, hi: int, out: np.ndarray) -> int:
     """Shingle hashes of the text buf[lo:hi] into out (at least 2 * (hi - lo) + 1 long); returns how many."""
     s0, s1 = np.uint64(0), np.uint64(0)
-    count, written, prev_han, i = 0, 0, False, lo
+    count, written, prev_han = 0, 0, False
+    i, end = _next_token(buf, lo, hi)
     while i < hi:
-        if buf[i] == _SPACE:
-            i += 1
-            continue
-        end = i
-        while end < hi and buf[end] != _SPACE:
-            end += 1
         han = _is_han(buf, i, end - i)
         if count > 0 and not (han and prev_han):
             written, s0, s1, count = _push(out, written, s0, s1, count, _SPACE_SYMBOL)
@@ -103,7 +109,8 @@ def text_shingles(buf: np.ndarray, lo: int, hi: int, out: np.ndarray) -> int:
                 written, s0, s1, count = _push(out, written, s0, s1, count, letter)
         else:
             written, s0, s1, count = _push(out, written, s0, s1, count, _token_hash(buf, i, end - i))
-        prev_han, i = han, end
+        prev_han = han
+        i, end = _next_token(buf, end, hi)
     if written == 0 and count > 0:
         out[0] = mix(s0 * np.uint64(31) ^ s1 ^ np.uint64(count))
         written = 1
@@ -113,19 +120,14 @@ def text_shingles(buf: np.ndarray, lo: int, hi: int, out: np.ndarray) -> int:
 @numba.njit(cache=True)
 def _han_share(buf: np.ndarray, lo: int, hi: int) -> float:
     """Han characters among Han characters and Latin words (numbers and formula symbols say nothing)."""
-    han, words, i = 0, 0, lo
+    han, words = 0, 0
+    i, end = _next_token(buf, lo, hi)
     while i < hi:
-        if buf[i] == _SPACE:
-            i += 1
-            continue
-        end = i
-        while end < hi and buf[end] != _SPACE:
-            end += 1
         if _is_han(buf, i, end - i):
             han += 1
         elif _spelled(buf, i, end - i):
             words += 1
-        i = end
+        i, end = _next_token(buf, end, hi)
     return han / max(han + words, 1)
 
 
@@ -241,19 +243,15 @@ def token_bigrams(buf: np.ndarray, lo: int, hi: int, out: np.ndarray) -> int:
     """Hashes of the token bigrams of buf[lo:hi] into out (at least hi - lo + 1 long); a one-token text is its
     token. Candidates come from these: unlike letter trigrams, which any two English texts share by the
     hundred, two unrelated texts rarely share a bigram of words, so LSH stays selective at a million rows."""
-    prev, tokens, written, i = np.uint64(0), 0, 0, lo
+    prev, tokens, written = np.uint64(0), 0, 0
+    i, end = _next_token(buf, lo, hi)
     while i < hi:
-        if buf[i] == _SPACE:
-            i += 1
-            continue
-        end = i
-        while end < hi and buf[end] != _SPACE:
-            end += 1
         token = _token_hash(buf, i, end - i)
         if tokens > 0:
             out[written] = mix(prev * np.uint64(31) ^ token)
             written += 1
-        prev, tokens, i = token, tokens + 1, end
+        prev, tokens = token, tokens + 1
+        i, end = _next_token(buf, end, hi)
     if written == 0 and tokens == 1:
         out[0] = prev
         written = 1
