@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.metadata import values
+from linksyn_assets.layout import seed_quarantine_file
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.qc.benchmarks import Benchmarks
 from linksyn_assets.qc.dedup import duplicate_clusters
@@ -19,7 +20,7 @@ from linksyn_assets.qc.table_checks import (
     walk_within_targets,
     well_formed,
 )
-from linksyn_assets.storage import data_dir, read_if_present
+from linksyn_assets.storage import read_if_present
 from resources.pipeline_settings import LinkSynSettingsResource
 from resources.seed_source import SeedSourceResource
 
@@ -37,7 +38,7 @@ def _result(check: TableCheck) -> dg.AssetCheckResult:
 def seeds_well_formed(context: dg.AssetCheckExecutionContext, seeds: pl.DataFrame,
                       settings: LinkSynSettingsResource) -> dg.AssetCheckResult:
     discipline = context.partition_key
-    quarantine = read_if_present(data_dir() / "quarantine" / "seeds" / f"{discipline}.parquet")
+    quarantine = read_if_present(seed_quarantine_file(discipline))
     bad = quarantine.height if quarantine is not None else 0
     limit = settings.plain().dataset.max_quarantine_share
     check = well_formed(seeds, "seed_id", ["question", "answer"], discipline=discipline)

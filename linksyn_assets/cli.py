@@ -241,14 +241,15 @@ def ui(args: argparse.Namespace) -> int:
 
 
 def _prepare_env(args: argparse.Namespace) -> None:
-    from linksyn_assets.storage import dagster_home, data_dir
+    from linksyn_assets.layout import root
+    from linksyn_assets.storage import dagster_home
 
     os.environ.setdefault("DAGSTER_HOME", str(dagster_home()))
     home = Path(os.environ["DAGSTER_HOME"])
     _writable_dir(home, "DAGSTER_HOME")
     if args.data_dir:
         os.environ["LINKSYN_DATA_DIR"] = args.data_dir if "://" in args.data_dir else str(Path(args.data_dir).resolve())
-    _writable_dir(data_dir(), "data dir (LINKSYN_DATA_DIR / --data-dir)")
+    _writable_dir(root(), "data dir (LINKSYN_DATA_DIR / --data-dir)")
     config = home / "dagster.yaml"
     if not config.exists():  # a project-local instance: SQLite storage, no usage reporting, the llm pool limit
         config.write_text(INSTANCE_YAML, encoding="utf-8")
@@ -262,7 +263,8 @@ def _prepare_env(args: argparse.Namespace) -> None:
 def _record_flags(args: argparse.Namespace) -> None:
     """Flags that change what a run makes go into the settings file, so the UI, the sensor and the schedule
     run with them too (and reproduce this run's outputs from the ledger)."""
-    from linksyn_assets.storage import settings_file, write_atomic
+    from linksyn_assets.layout import settings_file
+    from linksyn_assets.storage import write_atomic
 
     changes = {("walk", "paths_per_discipline"): args.paths_per_discipline, ("llm", "model"): args.model,
                ("seeds", "sample_per_discipline"): args.sample}
@@ -298,11 +300,12 @@ def run(args: argparse.Namespace) -> int:
 
     from linksyn_assets.assets.metadata import materialized
     from linksyn_assets.jobs import STAGE_JOBS
+    from linksyn_assets.layout import SKIPPED_SEED_FILES, release_dir, root, seed_quarantine_file
     from linksyn_assets.llm.embedded_model import server_failure
     from linksyn_assets.location import build_definitions
     from linksyn_assets.partitions import discipline_partitions
-    from linksyn_assets.seeds.readers import SKIPPED_FILES_TABLE, skip_summary
-    from linksyn_assets.storage import data_dir, is_local
+    from linksyn_assets.seeds.readers import skip_summary
+    from linksyn_assets.storage import is_local
 
     selected = _select(args)
     _record_flags(args)
@@ -341,10 +344,10 @@ def run(args: argparse.Namespace) -> int:
         instance.add_dynamic_partitions(discipline_partitions.name, new)
     print(f"LinkSyn: {len(disciplines)} discipline(s) from {seed_source.root()}: {', '.join(disciplines)}")
     if skipped:
-        print(f"  {skip_summary(skipped)}; listed in {data_dir() / 'quarantine' / 'seeds' / SKIPPED_FILES_TABLE}")
+        print(f"  {skip_summary(skipped)}; listed in {seed_quarantine_file(SKIPPED_SEED_FILES)}")
         for name, reason in sorted(skipped.items())[:10]:
             print(f"    {name}: {reason}")
-    print(f"  data dir: {data_dir()}   DAGSTER_HOME: {os.environ['DAGSTER_HOME']}")
+    print(f"  data dir: {root()}   DAGSTER_HOME: {os.environ['DAGSTER_HOME']}")
 
     defs = build_definitions(resources)
     warmup = _start_kernel_warmup(selected)
@@ -404,13 +407,13 @@ def run(args: argparse.Namespace) -> int:
         board.finish(BOARD_LABELS[RELEASE.name], "-", result.success, int(rows) if rows is not None else None)
         print(board.render(), flush=True)
         if result.success:
-            latest = "latest" if is_local(data_dir()) else "latest.json"  # no symlinks on an object store
-            print(f"    release: {data_dir() / 'release' / latest} (card: README.md)", flush=True)
+            latest = "latest" if is_local(root()) else "latest.json"  # no symlinks on an object store
+            print(f"    release: {release_dir() / latest} (card: README.md)", flush=True)
         else:
             failed.append(f"linkqa_release (run {result.run_id})")
             reasons += _failure_reasons(result)
     activate(None)
-    _summary(selected, disciplines, metadata, data_dir(), time.monotonic() - started)
+    _summary(selected, disciplines, metadata, time.monotonic() - started)
     _time_summary(timings, time.monotonic() - started)
     _qc_summary(metadata, resources["llm"])
     if target_report:
@@ -551,7 +554,9 @@ def _tokens_by_stage(metadata: dict[tuple[str, str], dict[str, Any]]) -> dict[st
 
 
 def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[str, str], dict[str, Any]],
-             out: Path, seconds: float) -> None:
+             seconds: float) -> None:
+    from linksyn_assets.layout import SKIPPED_SEED_FILES, dataset_dir, rejects_dir, seed_quarantine_file
+
     width = max(len(d) for d in disciplines) if disciplines else 10
     print(f"\nRows per asset ({seconds:.0f}s):")
     print("  " + "discipline".ljust(width) + "".join(a.rjust(16) for a in selected))
@@ -633,9 +638,9 @@ def _summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[s
         print(f"Walks: KP coverage {coverage}; discipline mix KL(target||realized) "
               f"{mix['discipline_mix_kl']:.4f}")
     if quarantined:
-        print(f"Quarantined seed rows: {quarantined} (see {out / 'quarantine' / 'seeds'})")
+        print(f"Quarantined seed rows: {quarantined} (see {seed_quarantine_file(SKIPPED_SEED_FILES).parent})")
     if "linkqa_dataset" in selected:
-        print(f"Dataset: {out / 'dataset'} (one Parquet + JSONL per discipline); rejects: {out / 'rejects'}")
+        print(f"Dataset: {dataset_dir()} (one Parquet + JSONL per discipline); rejects: {rejects_dir()}")
     print("Browse runs and metadata: linksyn ui   (dagster dev -w workspace.yaml on this DAGSTER_HOME)")
 
 

@@ -62,31 +62,14 @@ def scratch_dir() -> Path:
     return Path(tempfile.gettempdir()) / "linksyn-scratch" / _local_key(root)
 
 
-def ledger_location() -> str:
-    """LINKSYN_LEDGER_URL (postgresql://... for a ledger shared by many machines), else a SQLite file in the
-    scratch dir (one machine)."""
-    return os.environ.get("LINKSYN_LEDGER_URL") or str(scratch_dir() / "llm_ledger.sqlite")
 
 
-def assets_dir() -> Path:
-    """Where the IO manager (resources/parquet_io.py) keeps asset tables by default."""
-    return data_dir() / "assets"
 
 
-def asset_file(asset: str, partition: str) -> Path:
-    """A table asset's partition as the IO manager writes it; an asset reads its own previous
-    materialization here to carry earlier work over."""
-    return assets_dir() / asset / f"{partition}.parquet"
 
 
-def corpus_dir(kind: str) -> Path:
-    """Content-addressed tables shared by every discipline partition (e.g. the corpus KP graph)."""
-    return data_dir() / "corpus" / kind
 
 
-def retired_file(asset: str, partition: str) -> Path:
-    """Rows an asset no longer holds, each with the reason it left (kept for ever, appended to)."""
-    return data_dir() / "retired" / asset / f"{partition}.parquet"
 
 
 def read_parquet(path: Path, columns: list[str] | None = None) -> pl.DataFrame:
@@ -116,11 +99,6 @@ def read_if_present(path: Path) -> pl.DataFrame | None:
     return read_parquet(path) if path.exists() else None
 
 
-def settings_file() -> Path:
-    """The one settings file every entry point reads (CLI, the code location the UI loads, sensor, schedule):
-    LINKSYN_SETTINGS, else <data dir>/settings.json. `linksyn run` writes its flags into it."""
-    path = os.environ.get("LINKSYN_SETTINGS")
-    return Path(path) if path else data_dir() / "settings.json"
 
 
 def dagster_home() -> Path:

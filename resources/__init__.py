@@ -13,7 +13,7 @@ import os
 import typing
 from typing import Any
 
-from linksyn_assets.storage import settings_file
+from linksyn_assets.layout import settings_file
 from resources.llm import LLMResource
 from resources.parquet_io import ParquetIOManager
 from resources.pipeline_settings import LinkSynSettingsResource

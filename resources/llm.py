@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from linksyn_assets.layout import ledger_location
 from linksyn_assets.llm.budget import Prices, UnpricedBudget, check_priced, prices_for
 from linksyn_assets.llm.client import LLMClient
 from linksyn_assets.llm.embedded_model import EmbeddedServerFailed, server_failure
@@ -25,7 +26,6 @@ from linksyn_assets.llm.stage_config import (
     shared_ledger,
     stage_caps,
 )
-from linksyn_assets.storage import ledger_location
 
 
 class LLMResource(dg.ConfigurableResource):

@@ -16,7 +16,8 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from linksyn_assets.storage import as_path, assets_dir, read_parquet, scan_parquet, write_parquet_atomic
+from linksyn_assets.layout import assets_dir
+from linksyn_assets.storage import as_path, read_parquet, scan_parquet, write_parquet_atomic
 
 UNPARTITIONED = "__all__"
 

@@ -6,9 +6,10 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from linksyn_assets.layout import corpus_dir
 from linksyn_assets.seeds.parsed_cache import ensure_parsed, read_meta, read_parsed, source_version
 from linksyn_assets.seeds.readers import MAX_FIELD_CHARS, SeedLoad, read_seed_dir, source_files
-from linksyn_assets.storage import SAMPLE_SEEDS_DIR, corpus_dir, file_stamps
+from linksyn_assets.storage import SAMPLE_SEEDS_DIR, file_stamps
 
 # The whole parsed source, read once per process and version.
 _scans: dict[Path, SeedLoad] = {}

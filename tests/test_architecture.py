@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,3 +73,34 @@ def test_a_planted_violation_breaks_its_contract(tree_copy: Path, module: str, l
     broken_lines = [ln for ln in out.stdout.splitlines() if ln.rstrip().endswith("BROKEN")]
     assert any(ln.startswith(broken) for ln in broken_lines), broken_lines
     assert "1 broken" in out.stdout
+
+
+# Top-level entries of the data dir (README: Data layout); only linksyn_assets/layout.py may name them in a path.
+_DATA_ENTRIES = ("assets", "corpus", "dataset", "rejects", "quarantine", "retired", "release", "spool",
+                 "settings.json", "llm_ledger.sqlite")
+
+
+def _path_builders(source: str) -> list[str]:
+    """Lines that build a path under the data dir: a call of data_dir()/scratch_dir(), or a data-dir entry name
+    joined onto a path with `/` or joinpath."""
+    entries = "|".join(re.escape(e) for e in _DATA_ENTRIES)
+    pattern = re.compile(rf"\b(?:data_dir|scratch_dir)\(\)|/\s*[\"'](?:{entries})[\"'/]|joinpath\([\"'](?:{entries})")
+    return [line.strip() for line in source.splitlines() if pattern.search(line) and not line.lstrip().startswith("#")]
+
+
+def test_only_the_layout_module_builds_data_dir_paths() -> None:
+    owners = {ROOT / "linksyn_assets" / "layout.py", ROOT / "linksyn_assets" / "storage.py"}
+    offenders = {}
+    sources = [*(ROOT / "linksyn_assets").rglob("*.py"), *(ROOT / "resources").rglob("*.py"), ROOT / "definitions.py"]
+    for path in sources:
+        if path in owners:
+            continue
+        found = _path_builders(path.read_text(encoding="utf-8"))
+        if found:
+            offenders[str(path.relative_to(ROOT))] = found
+    assert not offenders, offenders
+    # the check itself catches the shapes it is meant to catch
+    assert _path_builders('x = data_dir() / "dataset" / f"{d}.parquet"')
+    assert _path_builders("root = base / 'assets' / 'kp_graph'")
+    assert _path_builders('p = root.joinpath("rejects", name)')
+    assert not _path_builders('print("release notes")')

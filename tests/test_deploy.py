@@ -9,8 +9,9 @@ import dagster as dg
 import pytest
 import yaml
 
+from linksyn_assets.layout import ledger_location
 from linksyn_assets.llm.ledger import RequestLedger
-from linksyn_assets.storage import ledger_location, scratch_dir
+from linksyn_assets.storage import scratch_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

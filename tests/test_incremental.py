@@ -11,6 +11,8 @@ import polars as pl
 
 from linksyn_assets.assets import ALL_ASSETS
 from linksyn_assets.assets.metadata import materialized
+from linksyn_assets.kps.corpus_store import read_summaries
+from linksyn_assets.layout import asset_table, dataset_file, release_version_dir, under_root
 from linksyn_assets.partitions import discipline_partitions
 from resources import build_resources
 from tests.conftest import linked_seed_rows, write_jsonl
@@ -40,6 +42,23 @@ def _release(instance: dg.DagsterInstance, resources: dict) -> dict:
     return materialized(result)["linkqa_release"]
 
 
+def _check_kp_coverage(release: dict, disciplines: list[str]) -> None:
+    """The card's KP coverage: every discipline, used KPs of released rows over the KPs of the corpus graph
+    its paths were walked on (the stored summaries), on the card as in the metadata."""
+    dataset = pl.concat([pl.read_parquet(dataset_file(d)) for d in disciplines])
+    expected = {}
+    for d in disciplines:
+        reference = pl.read_parquet(asset_table("kp_graph", d, "corpus"))
+        home = read_summaries(under_root(reference["path"][0]))[d]["home_kps"]
+        used = dataset.filter(pl.col("discipline") == d)["kp_ids"].explode().drop_nulls().n_unique()
+        assert home > 0 and used > 0
+        expected[d] = round(min(used, home) / home, 4)
+    assert release["kp_coverage"] == expected
+    card = (release_version_dir(int(release["version"])) / "README.md").read_text(encoding="utf-8")
+    section = card.split("## KP coverage", 1)[1].split("##", 1)[0]
+    assert json.loads(section.split("\n", 1)[1]) == expected
+
+
 def _bodies(stub: StubServer) -> set[str]:
     return {json.dumps(r["messages"], sort_keys=True) for r in stub.state.requests}
 
@@ -54,6 +73,7 @@ def test_added_seeds_cost_only_new_work_and_a_removed_file_retires_its_rows(
         instance.add_dynamic_partitions(discipline_partitions.name, disciplines)
         _run_all(instance, resources, disciplines)
         v1 = _release(instance, resources)
+        _check_kp_coverage(v1, disciplines)
         before = {(a, d): _table(data_dir, a, d) for a in ("walk_paths", *TABLES) for d in disciplines}
         cold_bodies, cold_stages = _bodies(stub_env), dict(stub_env.state.by_stage)
         stub_env.reset()

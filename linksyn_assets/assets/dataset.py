@@ -7,6 +7,7 @@ import polars as pl
 from linksyn_assets.assets.llm_batch import run_llm_batch
 from linksyn_assets.assets.metadata import catalog, counts, preview
 from linksyn_assets.assets.policies import AUTOMATED, LLM_STEP
+from linksyn_assets.layout import asset_file, dataset_dir, rejects_file, retired_file
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import prompt_versions, verify_messages
 from linksyn_assets.qc.benchmarks import Benchmarks
@@ -29,7 +30,7 @@ from linksyn_assets.qc.rules import (
 from linksyn_assets.qc.token_count import TokenCounter
 from linksyn_assets.records import IndependentSolve
 from linksyn_assets.seeds.readers import skip_summary
-from linksyn_assets.storage import asset_file, data_dir, read_if_present, retired_file, write_parquet_atomic
+from linksyn_assets.storage import read_if_present, write_parquet_atomic
 from resources.llm import LLMResource
 from resources.pipeline_settings import LinkSynSettingsResource
 
@@ -81,8 +82,8 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
                              retired_path)
     rows_new = (int((~kept["record_id"].is_in(previous["record_id"].implode())).sum()) if previous is not None
                 else kept.height)
-    paths = export(shipped_columns(kept, params.keep_reasoning), data_dir() / "dataset", discipline)
-    rejects_path = data_dir() / "rejects" / f"{discipline}.parquet"
+    paths = export(shipped_columns(kept, params.keep_reasoning), dataset_dir(), discipline)
+    rejects_path = rejects_file(discipline)
     write_parquet_atomic(qc.rejects, rejects_path)
     return dg.Output(kept, metadata=catalog(kept, {
         "rows": kept.height, "rows_new": rows_new,

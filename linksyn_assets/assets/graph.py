@@ -10,9 +10,10 @@ from linksyn_assets.assets.metadata import catalog, preview, table_metadata
 from linksyn_assets.assets.policies import ACROSS_DISCIPLINES
 from linksyn_assets.kps.corpus_store import corpus_partition
 from linksyn_assets.kps.graph_tables import NODE_SCHEMA
+from linksyn_assets.layout import asset_file, corpus_dir
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.seeds.disciplines import stale_disciplines
-from linksyn_assets.storage import asset_file, corpus_dir, folder_mb
+from linksyn_assets.storage import folder_mb
 from linksyn_assets.svg_chart import chart, markdown_image
 from resources.seed_source import SeedSourceResource
 

@@ -5,13 +5,13 @@ from collections.abc import Iterable
 import dagster as dg
 from pydantic import BaseModel
 
+from linksyn_assets.layout import spool_dir
 from linksyn_assets.llm.budget import BudgetExceeded
 from linksyn_assets.llm.client import LLMClient
 from linksyn_assets.llm.progress import batch_progress
 from linksyn_assets.llm.records import CallResult, Request, RunAborted, failed_share_verdict
 from linksyn_assets.llm.spool import ResultShards
 from linksyn_assets.llm.workers import stream_batch
-from linksyn_assets.storage import scratch_dir
 from resources.llm import LLMResource
 
 
@@ -21,7 +21,7 @@ def run_llm_batch(context: dg.AssetExecutionContext, llm: LLMResource, stage: st
     client = llm.client(stage, context.log.info, run_id=context.run_id, partition=partition,
                         on_progress=batch_progress(stage, partition))
     requests = list(requests)
-    shards = ResultShards(scratch_dir() / "spool" / stage / partition / context.run_id)
+    shards = ResultShards(spool_dir(stage, partition, context.run_id))
     try:
         stream_batch(client, requests, output, prompt_version, shards, total=len(requests), workers=llm.workers)
         results = list(shards.read())

@@ -9,6 +9,17 @@ import polars as pl
 from linksyn_assets.assets.dataset import linkqa_dataset
 from linksyn_assets.assets.metadata import catalog, values
 from linksyn_assets.assets.policies import ACROSS_DISCIPLINES
+from linksyn_assets.kps.corpus_store import home_kp_count
+from linksyn_assets.layout import (
+    RELEASE_REJECTS,
+    asset_table,
+    dataset_file,
+    rejects_dir,
+    rejects_file,
+    release_dir,
+    release_version_dir,
+    retired_file,
+)
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.qc.rules import shipped_columns
 from linksyn_assets.qc.token_count import TokenCounter
@@ -32,14 +43,7 @@ from linksyn_assets.release.versions import (
     write_changes,
 )
 from linksyn_assets.seeds.disciplines import stale_disciplines
-from linksyn_assets.storage import (
-    data_dir,
-    read_if_present,
-    read_parquet,
-    retired_file,
-    staging_dir,
-    write_parquet_atomic,
-)
+from linksyn_assets.storage import read_if_present, read_parquet, staging_dir, write_parquet_atomic
 from linksyn_assets.svg_chart import bar_chart, markdown_image
 from resources.pipeline_settings import LinkSynSettingsResource
 from resources.seed_source import SeedSourceResource
@@ -85,19 +89,19 @@ def _benchmark_files(latest: dict[tuple[str, str], dict]) -> dict[str, dict]:
 
 
 def _read_inputs(disciplines: list[str], latest: dict[tuple[str, str], dict]) -> ReleaseInputs:
-    root = data_dir()
     frames, rejects, home, missing = [], [], {}, []
     for d in disciplines:
-        path = root / "dataset" / f"{d}.parquet"
+        path = dataset_file(d)
         if not path.exists():
             missing.append(d)
             continue
         frames.append(read_parquet(path))
-        if (root / "rejects" / f"{d}.parquet").exists():
-            rejects.append(read_parquet(root / "rejects" / f"{d}.parquet").select("discipline", "reason"))
-        nodes = root / "assets" / "kp_graph" / d / "nodes.parquet"
-        if nodes.exists():
-            home[d] = int(read_parquet(nodes, columns=["in_discipline"])["in_discipline"].sum())
+        if rejects_file(d).exists():
+            rejects.append(read_parquet(rejects_file(d)).select("discipline", "reason"))
+        reference = asset_table("kp_graph", d, "corpus")
+        count = home_kp_count(read_parquet(reference), d) if reference.exists() else None
+        if count is not None:  # the KPs of the corpus graph the discipline's paths were walked on
+            home[d] = count
     # diagonal: a dataset file written without the optional `reasoning` column (dataset.keep_reasoning off, or
     # before it existed) joins the others with nulls there
     dataset = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
@@ -157,25 +161,25 @@ def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsR
     if inputs.dataset.is_empty():  # an honest outcome (e.g. the demo model's rows all fail QC), said plainly
         empty_note = (f"every linkqa_dataset partition is empty ({len(disciplines) - len(inputs.missing)} "
                       f"discipline(s), 0 rows): QC removed every row or no row was synthesized; see removed by "
-                      f"reason below and the rejects in {data_dir() / 'rejects'}")
+                      f"reason below and the rejects in {rejects_dir()}")
         context.log.warning(f"the release is empty: {empty_note}")
     qc = cross_discipline_dedup(inputs.dataset, params.near_duplicate_threshold, params.near_duplicate_threshold_zh)
-    write_parquet_atomic(qc.rejects, data_dir() / "rejects" / "_release.parquet")
-    root = data_dir() / "release"
+    write_parquet_atomic(qc.rejects, rejects_file(RELEASE_REJECTS))
+    root = release_dir()
     earlier = versions(root)
-    previous = version_rows(root / f"v{earlier[-1]}") if earlier else None
+    previous = version_rows(release_version_dir(earlier[-1])) if earlier else None
     removed = pl.concat([inputs.rejects, qc.rejects.select("discipline", "reason")])
     kept = shipped_columns(qc.kept, params.keep_reasoning)
     numbers = card_numbers(kept, removed, inputs)
     if previous is not None and rows_digest(previous) == rows_digest(kept):
-        out_dir = root / f"v{earlier[-1]}"
+        out_dir = release_version_dir(earlier[-1])
         context.log.info(f"release unchanged: {qc.kept.height} rows, still v{earlier[-1]} ({out_dir})")
         change = no_changes(earlier[-1])
         version = earlier[-1]
     else:
         version = (earlier[-1] if earlier else 0) + 1
         change = changes(earlier[-1] if earlier else None, previous, kept, _leave_reasons(disciplines, qc.rejects))
-        tmp = staging_dir(root / f"v{version}")
+        tmp = staging_dir(release_version_dir(version))
         shards = write_release(kept, tmp, params.release_shard_rows)
         write_changes(change, tmp)
         (tmp / MANIFEST).write_text(json.dumps(change.manifest(version, kept.height, shards), indent=1),

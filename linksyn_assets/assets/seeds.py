@@ -5,11 +5,12 @@ import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.metadata import catalog, counts, preview
+from linksyn_assets.layout import SKIPPED_SEED_FILES, seed_quarantine_file
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.seeds.disciplines import name_mapping
-from linksyn_assets.seeds.readers import SKIPPED_FILES_TABLE, skip_summary, skipped_files_table
+from linksyn_assets.seeds.readers import skip_summary, skipped_files_table
 from linksyn_assets.seeds.sample import sample_seeds
-from linksyn_assets.storage import data_dir, write_parquet_atomic
+from linksyn_assets.storage import write_parquet_atomic
 from resources.pipeline_settings import LinkSynSettingsResource
 from resources.seed_source import SeedSourceResource
 
@@ -26,14 +27,14 @@ def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource,
     if table.height < load.seeds.height:
         context.log.info(f"{discipline}: a sample of {table.height} of {load.seeds.height} seeds "
                          f"(seeds.sample_per_discipline={sample})")
-    quarantine_path = data_dir() / "quarantine" / "seeds" / f"{discipline}.parquet"
+    quarantine_path = seed_quarantine_file(discipline)
     write_parquet_atomic(quarantine, quarantine_path)
     if quarantine.height:
         context.log.warning(f"{quarantine.height} row(s) quarantined for {discipline}; first: "
                             f"{quarantine['source_file'][0]} row {quarantine['source_row'][0]}: "
                             f"{quarantine['reason'][0]}")
     skipped = skipped_files_table(load.skipped_files)
-    skipped_path = data_dir() / "quarantine" / "seeds" / SKIPPED_FILES_TABLE
+    skipped_path = seed_quarantine_file(SKIPPED_SEED_FILES)
     write_parquet_atomic(skipped, skipped_path)
     if skipped.height:
         context.log.warning(f"seed source: {skip_summary(load.skipped_files)} (listed in {skipped_path})")

@@ -8,8 +8,9 @@ import polars as pl
 from linksyn_assets.assets.metadata import catalog, preview
 from linksyn_assets.assets.policies import AUTOMATED
 from linksyn_assets.kps.corpus_store import read_partition
+from linksyn_assets.layout import asset_file, retired_file
 from linksyn_assets.partitions import discipline_partitions
-from linksyn_assets.storage import asset_file, read_if_present, retired_file, write_parquet_atomic
+from linksyn_assets.storage import read_if_present, write_parquet_atomic
 from linksyn_assets.svg_chart import bar_chart, markdown_image
 from linksyn_assets.walks.csr_graph import WalkGraph
 from linksyn_assets.walks.engine import WalkEngine, path_table

@@ -21,7 +21,8 @@ from linksyn_assets.kps.corpus_graph import (
     partition_tables,
 )
 from linksyn_assets.kps.graph_tables import GraphTables
-from linksyn_assets.storage import data_dir, data_relative, publish_once, read_parquet, scan_parquet
+from linksyn_assets.layout import under_root
+from linksyn_assets.storage import data_relative, publish_once, read_parquet, scan_parquet
 
 FORMAT = "corpus-graph-v1"  # bump when the tables or their meaning change: older folders are then not reused
 DONE = "summaries.json"  # written last
@@ -70,7 +71,15 @@ def read_partition(ref: pl.DataFrame, discipline: str) -> GraphTables:
     """The discipline's tables from the corpus version its partition refers to."""
     if ref.height != 1 or "path" not in ref.columns:
         raise ValueError("kp_graph partition: expected one corpus reference row; re-materialize kp_graph")
-    return partition_tables(read_corpus(data_dir() / ref["path"][0]), discipline)
+    return partition_tables(read_corpus(under_root(ref["path"][0])), discipline)
+
+
+def home_kp_count(ref: pl.DataFrame, discipline: str) -> int | None:
+    """The discipline's own KPs in the corpus version its kp_graph partition refers to (stored summaries)."""
+    if ref.height != 1 or "path" not in ref.columns:
+        return None
+    summary = read_summaries(under_root(ref["path"][0])).get(discipline)
+    return int(summary["home_kps"]) if summary else None  # type: ignore[call-overload]
 
 
 @dataclass

@@ -71,9 +71,6 @@ def source_files(root: Path) -> list[Path]:
                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
-SKIPPED_FILES_TABLE = "_files.parquet"  # beside the per-discipline quarantine; no discipline key starts with '_'
-
-
 def skipped_files_table(skipped: dict[str, str]) -> pl.DataFrame:
     """One file-level quarantine row (source_row 0) per file no row was used from."""
     return pl.DataFrame([QuarantineRow(source_file=name, source_row=0, reason=reason, raw="").model_dump()
