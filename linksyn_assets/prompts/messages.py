@@ -1,5 +1,5 @@
 """Prompt builders. KP extraction is written here (EXTRACT_VERSION); synthesis, hardening, the
-difficulty judge and the independent solve are files in prompts/ (see prompt_files.py), English
+difficulty judge and the independent solve are files in prompts/ (see files.py), English
 and Chinese. Every version is part of the LLM request key, so editing a prompt re-runs exactly the
 calls that used it.
 

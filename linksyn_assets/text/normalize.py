@@ -11,7 +11,7 @@ import unicodedata
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\ufeff]")
 _SPACES = re.compile(r"[ \t\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
-# The language rule's patterns, shared with the polars version in dataset_qc (Rust regex reads them too).
+# The language rule's patterns, shared with the polars version in qc/rules.py (Rust regex reads them too).
 CJK_PATTERN = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 LATIN_PATTERN = "[A-Za-z]"
 LATEX_PATTERN = r"(?s)\$\$.*?\$\$|\$.*?\$|\\[A-Za-z]+"  # formulas and LaTeX commands say nothing about the language

@@ -1,5 +1,5 @@
 """The batched walk engine: many walkers at once on CSR arrays, sampling exactly the distribution
-that walks.py writes out.
+that reference.py writes out.
 
 - Static part. For every node u, an alias table (Vose) over its neighbours with weight
   w(u,v)^gamma * p(v)^alpha (and a second one over its neighbours inside d, for the branch of a

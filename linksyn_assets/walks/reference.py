@@ -8,7 +8,7 @@ Step from u, with path so far P and c = cross_discipline_rate:
     P(u -> v) = c * all(v) + (1 - c) * inside(v)
 so a step may leave d only in the c branch, and the share of steps leaving d is at most c
 (c = 1 is the plain formula of docs/design.md; c = 0 never leaves d). A branch with no candidate
-ends the path. This module is the reference the batched engine (walk_engine.py) is tested
+ends the path. This module is the reference the batched engine (engine.py) is tested
 against and the per-step baseline of bench/walk_bench.py.
 """
 
