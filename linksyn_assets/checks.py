@@ -10,8 +10,7 @@ from linksyn_assets.assets.metadata import values
 from linksyn_assets.layout import seed_quarantine_file
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.qc.benchmarks import Benchmarks
-from linksyn_assets.qc.dedup import duplicate_clusters
-from linksyn_assets.qc.rules import near_duplicate_reasons
+from linksyn_assets.qc.steps import flagged, table_steps
 from linksyn_assets.qc.table_checks import (
     TableCheck,
     dataset_clean,
@@ -121,13 +120,10 @@ def linkqa_dataset_well_formed(context: dg.AssetCheckExecutionContext,
 def linkqa_dataset_clean(linkqa_dataset: pl.DataFrame, settings: LinkSynSettingsResource) -> dg.AssetCheckResult:
     params = settings.plain().dataset
     rows = linkqa_dataset
-    ids = rows["record_id"].to_list()
     benchmarks = Benchmarks.cached(params.benchmark_files, params.decontamination_ngram,
                                    params.contamination_containment)
-    contaminated = [i for i, why in zip(ids, benchmarks.describe(benchmarks.check(rows)), strict=True) if why]
-    clusters = duplicate_clusters(rows, params.near_duplicate_threshold,
-                                  threshold_zh=params.near_duplicate_threshold_zh)
-    duplicates = [i for i, why in zip(ids, near_duplicate_reasons(rows, clusters), strict=True) if why]
+    found = flagged(rows, table_steps(params, benchmarks))
+    contaminated, duplicates = found["benchmark contamination"], found["near-duplicates"]
     verdicts = rows["verification"].value_counts() if rows.height else None
     tally = dict(verdicts.iter_rows()) if verdicts is not None else {}
     return _result(dataset_clean(rows.height, contaminated, duplicates, int(tally.get("agree", 0)),

@@ -11,22 +11,20 @@ from linksyn_assets.layout import asset_file, dataset_dir, rejects_file, retired
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import prompt_versions, verify_messages
 from linksyn_assets.qc.benchmarks import Benchmarks
-from linksyn_assets.qc.dedup import duplicate_clusters
 from linksyn_assets.qc.retired_rows import earlier_rows_first, retired_rows
 from linksyn_assets.qc.rules import (
     QCResult,
     QCStep,
     assemble,
     export,
-    near_duplicate_reasons,
     pretraining_texts,
     quality_check,
-    removal_step,
     remove_where,
     row_rule_steps,
     shipped_columns,
     with_verification,
 )
+from linksyn_assets.qc.steps import run_steps, table_steps
 from linksyn_assets.qc.token_count import TokenCounter
 from linksyn_assets.records import IndependentSolve
 from linksyn_assets.seeds.readers import skip_summary
@@ -56,11 +54,8 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
     if benchmarks.skipped():
         context.log.warning(f"benchmark_files: {skip_summary(benchmarks.skipped())}: "
                             f"{', '.join(benchmarks.skipped())}")
-    before, qc = qc, remove_where(qc, benchmarks.describe(benchmarks.check(qc.kept)))
-    steps.append(removal_step("benchmark contamination", before, qc))
-    before, qc = qc, remove_where(qc, near_duplicate_reasons(qc.kept, duplicate_clusters(
-        qc.kept, params.near_duplicate_threshold, threshold_zh=params.near_duplicate_threshold_zh)))
-    steps.append(removal_step("near-duplicates", before, qc))
+    qc, funnel = run_steps(qc, table_steps(params, benchmarks))
+    steps.extend(funnel)
     requests = [(row["record_id"], verify_messages(row, row["language"])) for row in qc.kept.iter_rows(named=True)]
     solves, verifier = run_llm_batch(context, llm, "verify", requests, IndependentSolve, prompt_versions("verify"))
     solved = {r.item_id: IndependentSolve.model_validate(r.data).answer for r in solves if r.ok and r.data}

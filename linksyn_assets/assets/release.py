@@ -163,7 +163,7 @@ def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsR
                       f"discipline(s), 0 rows): QC removed every row or no row was synthesized; see removed by "
                       f"reason below and the rejects in {rejects_dir()}")
         context.log.warning(f"the release is empty: {empty_note}")
-    qc = cross_discipline_dedup(inputs.dataset, params.near_duplicate_threshold, params.near_duplicate_threshold_zh)
+    qc = cross_discipline_dedup(inputs.dataset, params)
     write_parquet_atomic(qc.rejects, rejects_file(RELEASE_REJECTS))
     root = release_dir()
     earlier = versions(root)

@@ -59,10 +59,6 @@ def row_rule_steps(rows: pl.DataFrame, qc: QCResult) -> list[QCStep]:
             QCStep(step="exact duplicates", entered=after_generation - ruled, passed=qc.kept.height)]
 
 
-def removal_step(name: str, before: QCResult, after: QCResult) -> QCStep:
-    return QCStep(step=name, entered=before.kept.height, passed=after.kept.height)
-
-
 def reason_counts(rejects: pl.DataFrame) -> dict[str, int]:
     """Removed rows per kind of reason: the reason's head (before ':'); the rest names the row's particulars."""
     if rejects.is_empty():

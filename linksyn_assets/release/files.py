@@ -10,8 +10,9 @@ from pathlib import Path
 
 import polars as pl
 
-from linksyn_assets.qc.dedup import duplicate_clusters
-from linksyn_assets.qc.rules import QCResult, near_duplicate_reasons, reason_counts, remove_where
+from linksyn_assets.qc.rules import QCResult, reason_counts
+from linksyn_assets.qc.steps import near_duplicate_step, run_steps
+from linksyn_assets.settings import DatasetParams
 
 
 @dataclass
@@ -34,12 +35,12 @@ class ReleaseInputs:
     missing: list[str]  # disciplines without a dataset file
 
 
-def cross_discipline_dedup(dataset: pl.DataFrame, threshold: float,
-                           threshold_zh: float | None = None) -> QCResult:
+def cross_discipline_dedup(dataset: pl.DataFrame, params: DatasetParams) -> QCResult:
+    """The near-duplicate step of linkqa_dataset once more, across disciplines (each discipline was deduplicated
+    on its own); rows sort by discipline, so which copy is kept does not depend on file order."""
     rows = dataset.sort("discipline", maintain_order=True)
     qc = QCResult(kept=rows, rejects=rows.clear().with_columns(pl.lit(None, pl.String).alias("reason")))
-    clusters = duplicate_clusters(rows, threshold, threshold_zh=threshold_zh)
-    return remove_where(qc, near_duplicate_reasons(rows, clusters))
+    return run_steps(qc, [near_duplicate_step(params)])[0]
 
 
 def write_release(kept: pl.DataFrame, tmp: Path, shard_rows: int) -> list[str]:

@@ -71,7 +71,7 @@ def test_near_duplicates_across_disciplines_are_removed_once() -> None:
     # chemistry repeats three physics questions with case and punctuation changes, and has its own rows
     copies = [base[0].upper(), base[1].replace("?", "!"), base[2] + " "]
     chemistry = _rows(copies + base[30:], "chemistry")
-    qc = cross_discipline_dedup(pl.concat([physics, chemistry]), 0.8)
+    qc = cross_discipline_dedup(pl.concat([physics, chemistry]), DatasetParams(near_duplicate_threshold=0.8))
     assert qc.rejects.height == 3
     assert set(qc.rejects["discipline"]) == {"physics"}  # chemistry sorts first: its copy is the one kept
     assert all(r.startswith("near-duplicate: of chemistry-") for r in qc.rejects["reason"])
@@ -240,3 +240,23 @@ def test_the_card_says_cost_unknown_never_zero_and_counts_reasoning() -> None:
     assert "for 2 of 3 rows" in card and "| 化学 | 3 |" in card
     numbers.update(cost_unknown=[], cost_usd={"extract": 0.25})
     assert "first cost): $0.2500 (extract $0.2500)" in dataset_card(numbers, [], "cl100k_base", [])
+
+
+def test_a_table_step_is_one_entry_and_the_runner_keeps_the_funnel() -> None:
+    from linksyn_assets.qc.rules import QCResult
+    from linksyn_assets.qc.steps import Step, flagged, run_steps
+
+    rows = _rows(["What is two plus two, in words?", "两个苹果加三个苹果一共是多少个苹果？",
+                  "Name the largest planet."])
+    no_numbers = Step("mentions a number word", lambda t: ["number word" if "two" in q or "三" in q else None
+                                                          for q in t["question"].to_list()])
+    short = Step("too short", lambda t: ["short" if len(q) < 20 else None for q in t["question"].to_list()])
+    start = QCResult(kept=rows, rejects=rows.clear().with_columns(pl.lit(None, pl.String).alias("reason")))
+    qc, funnel = run_steps(start, [no_numbers, short])
+    assert [(s.step, s.entered, s.passed) for s in funnel] == [("mentions a number word", 3, 1), ("too short", 1, 1)]
+    assert qc.kept["record_id"].to_list() == ["physics-2"]
+    assert dict(qc.rejects.select("record_id", "reason").iter_rows()) == {"physics-0": "number word",
+                                                                          "physics-1": "number word"}
+    # a recheck judges every row with every step
+    assert flagged(rows, [no_numbers, short]) == {"mentions a number word": ["physics-0", "physics-1"],
+                                                  "too short": ["physics-1"]}
