@@ -59,7 +59,7 @@ def step_seconds(dagster_home: Path) -> dict[str, float]:
     """Seconds per step key, summed over every run in the instance."""
     import dagster as dg
 
-    from linksyn_assets.cli import step_seconds as run_step_seconds
+    from linksyn_assets.cli.runner import step_seconds as run_step_seconds
 
     out: dict[str, float] = {}
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:

@@ -12,7 +12,7 @@ import yaml
 
 from linksyn_assets.assets import ALL_ASSETS
 from linksyn_assets.assets.policies import LLM_POOL
-from linksyn_assets.cli import INSTANCE_YAML
+from linksyn_assets.cli.environment import INSTANCE_YAML
 from linksyn_assets.partitions import discipline_partitions
 from resources import build_resources
 from tests.stub_llm_server import StubServer

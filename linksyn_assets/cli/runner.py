@@ -1,0 +1,206 @@
+"""`linksyn run`: launch the code location's jobs (linksyn_ingest, linksyn_pipeline for every discipline,
+then linksyn_release) on a persistent DAGSTER_HOME, so `dagster dev -w workspace.yaml` afterwards shows the
+same jobs, runs and materializations the UI would have made."""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+from linksyn_assets.cli.arguments import selected_assets
+from linksyn_assets.cli.board import BOARD_LABELS, progress_board
+from linksyn_assets.cli.environment import SetupError, build_resources_for, prepare_env, record_flags
+from linksyn_assets.cli.growth import grow_to_target
+from linksyn_assets.cli.launch import failure_reasons, launch
+from linksyn_assets.cli.summary import qc_summary, summary, time_summary
+from linksyn_assets.run_board import activate
+from linksyn_assets.stages import INGEST, PER_DISCIPLINE, RELEASE, STAGE_ORDER, STAGES
+
+
+def run(args: argparse.Namespace) -> int:
+    prepare_env(args)
+    import dagster as dg
+
+    from linksyn_assets.assets.metadata import materialized
+    from linksyn_assets.jobs import STAGE_JOBS
+    from linksyn_assets.layout import SKIPPED_SEED_FILES, release_dir, root, seed_quarantine_file
+    from linksyn_assets.llm.embedded_model import server_failure
+    from linksyn_assets.location import build_definitions
+    from linksyn_assets.partitions import discipline_partitions
+    from linksyn_assets.seeds.readers import skip_summary
+    from linksyn_assets.storage import is_local
+
+    selected = selected_assets(args)
+    record_flags(args)
+    overrides: dict[str, Any] = {}
+    if args.paths_per_discipline is not None:
+        overrides["walk"] = {"paths_per_discipline": args.paths_per_discipline}
+    if args.sample is not None:
+        overrides["seeds"] = {"sample_per_discipline": args.sample}
+    resources = build_resources_for(args, overrides or None)
+    unpriced = resources["llm"].unpriced_budget()
+    if unpriced:  # a USD budget that could never bind: refuse before anything runs
+        raise SetupError(unpriced)
+    seed_source = resources["seed_source"]
+    try:
+        found = seed_source.disciplines()
+    except FileNotFoundError as exc:
+        print(f"linksyn: {exc}", file=sys.stderr)
+        return 2
+    skipped = seed_source.skipped_files()
+    if not found:
+        print(f"linksyn: no seeds in {seed_source.root()}" + (f": {skip_summary(skipped)}" if skipped else ""),
+              file=sys.stderr)
+        return 2
+    disciplines = found
+    if args.disciplines:
+        disciplines = [d.strip() for d in args.disciplines.split(",") if d.strip()]
+        missing = sorted(set(disciplines) - set(found))
+        if missing:
+            print(f"linksyn: no seeds for discipline(s) {missing} in {seed_source.root()}; found: {found}",
+                  file=sys.stderr)
+            return 2
+    instance = dg.DagsterInstance.get()
+    known = set(instance.get_dynamic_partitions(discipline_partitions.name))
+    new = [d for d in disciplines if d not in known]
+    if new:
+        instance.add_dynamic_partitions(discipline_partitions.name, new)
+    print(f"LinkSyn: {len(disciplines)} discipline(s) from {seed_source.root()}: {', '.join(disciplines)}")
+    if skipped:
+        print(f"  {skip_summary(skipped)}; listed in {seed_quarantine_file(SKIPPED_SEED_FILES)}")
+        for name, reason in sorted(skipped.items())[:10]:
+            print(f"    {name}: {reason}")
+    print(f"  data dir: {root()}   DAGSTER_HOME: {os.environ['DAGSTER_HOME']}")
+
+    defs = build_definitions(resources)
+    warmup = start_kernel_warmup(selected)
+    stages = [(stage, [a for a in stage.assets if a in selected]) for stage in STAGES if stage.partitioned]
+    release_stage = [a for a in RELEASE.assets if a in selected]
+    plan = [(stage, assets, d) for stage, assets in stages if assets for d in disciplines]
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    board = progress_board(seed_source, resources["settings"].plain().seeds.sample_per_discipline,
+                   [stage for stage, assets in stages if assets], disciplines, bool(release_stage))
+    metadata: dict[tuple[str, str], dict[str, Any]] = {}
+    timings: dict[str, float] = {}
+    failed: list[str] = []
+    reasons: list[str] = []
+    started = time.monotonic()
+    for i, (stage, assets, discipline) in enumerate(plan, 1):
+        t0 = time.monotonic()
+        print(f"[{i}/{len(plan)}] {discipline}: {STAGE_JOBS[stage.name].name} ({', '.join(assets)}) ...",
+              flush=True)
+        if stage is not INGEST:
+            warmup = finish_kernel_warmup(warmup)
+        board.start(BOARD_LABELS[stage.name], discipline)
+        result = launch(defs, stage, assets, discipline, instance, run_config)
+        for check in result.get_asset_check_evaluations():
+            if not check.passed:
+                problems = check.metadata.get("problems")
+                print(f"    check {check.asset_check_key.name} FAILED: {problems.value if problems else ''}",
+                      flush=True)
+        for asset, meta in materialized(result).items():
+            metadata[(asset, discipline)] = meta
+        add_step_seconds(timings, instance, result.run_id)
+        status = "ok" if result.success else "FAILED"
+        rows = metadata.get((assets[-1], discipline), {}).get("rows")
+        board.finish(BOARD_LABELS[stage.name], discipline, result.success, int(rows) if rows is not None else None)
+        print(f"    {status} in {time.monotonic() - t0:.1f}s (run {result.run_id[:8]})", flush=True)
+        print(board.render(), flush=True)
+        if not result.success:
+            failed.append(f"{discipline}: {', '.join(assets)} (run {result.run_id})")
+            reasons += [f"{discipline}: {r}" for r in failure_reasons(result)]
+            dead = server_failure()
+            if dead:  # every later step would meet the same dead (or faulting) model server
+                print(f"    stopping the run: {dead.splitlines()[0]}", flush=True)
+                reasons.insert(0, dead)
+                break
+    finish_kernel_warmup(warmup)
+    target_report: list[str] = []
+    if not failed and PER_DISCIPLINE.assets[-1] in selected:
+        failed, reasons, target_report = grow_to_target(args, instance, resources, disciplines, metadata,
+                                                         run_config)
+    if release_stage and not failed:
+        print(f"[release] linksyn_release ({', '.join(release_stage)}) ...", flush=True)
+        board.start(BOARD_LABELS[RELEASE.name], "-")
+        result = launch(defs, RELEASE, release_stage, None, instance, run_config)
+        for asset, meta in materialized(result).items():
+            metadata[(asset, "-")] = meta
+        add_step_seconds(timings, instance, result.run_id)
+        rows = metadata.get((release_stage[-1], "-"), {}).get("rows")
+        board.finish(BOARD_LABELS[RELEASE.name], "-", result.success, int(rows) if rows is not None else None)
+        print(board.render(), flush=True)
+        if result.success:
+            latest = "latest" if is_local(root()) else "latest.json"  # no symlinks on an object store
+            print(f"    release: {release_dir() / latest} (card: README.md)", flush=True)
+        else:
+            failed.append(f"linkqa_release (run {result.run_id})")
+            reasons += failure_reasons(result)
+    activate(None)
+    summary(selected, disciplines, metadata, time.monotonic() - started)
+    time_summary(timings, time.monotonic() - started)
+    qc_summary(metadata, resources["llm"])
+    if target_report:
+        print("Target:\n  " + "\n  ".join(target_report))
+    if failed:
+        print("Failed runs:\n  " + "\n  ".join(failed))
+        if reasons:
+            print("Why (first reasons):\n  " + "\n  ".join(list(dict.fromkeys(reasons))[:6]))
+        print("Full logs: linksyn ui")
+        return 1
+    return 0
+
+
+def start_kernel_warmup(selected: list[str]) -> subprocess.Popen[str] | None:
+    """Compile the walk and QC kernels into numba's cache in a process of its own while extraction keeps the LLM
+    busy (a few seconds once cached); None when the run has no ingestion to overlap with. Not niced: at the
+    lowest priority it got almost no CPU beside the model's threads and the walks then waited for it."""
+    if INGEST.assets[-1] not in selected:
+        return None
+    from linksyn_assets.llm.owned_process import owned_command
+
+    # owned: it exits with this process, even when this one is killed
+    return subprocess.Popen(owned_command("linksyn_assets.kernel_warmup", []), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+
+
+def finish_kernel_warmup(proc: subprocess.Popen[str] | None) -> None:
+    """Wait for the warm-up (the walks would otherwise compile the same kernels beside it) and say how it went;
+    a failed warm-up only means the kernels compile when first used."""
+    if proc is None:
+        return None
+    waited = time.monotonic()
+    out, _ = proc.communicate()
+    lines = [line for line in (out or "").splitlines() if line.strip()]
+    wait = time.monotonic() - waited
+    note = f" (waited {wait:.0f}s for it)" if wait >= 1 else ""
+    if proc.returncode == 0 and lines:
+        print(f"  {lines[-1]}{note}", flush=True)
+    else:
+        print(f"  numba kernel warm-up failed (exit {proc.returncode}); kernels compile on first use: "
+              f"{lines[-1] if lines else 'no output'}", flush=True)
+    return None
+
+
+def step_seconds(instance: Any, run_id: str) -> dict[str, float]:
+    """Seconds per step key of one run, from its STEP_START and STEP_SUCCESS/FAILURE events."""
+    import dagster as dg
+
+    kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+    starts: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for entry in instance.all_logs(run_id, of_type=kinds):
+        key = entry.step_key or "?"
+        if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
+            starts[key] = entry.timestamp
+        elif key in starts:
+            seconds[key] = seconds.get(key, 0.0) + entry.timestamp - starts.pop(key)
+    return seconds
+
+
+def add_step_seconds(timings: dict[str, float], instance: Any, run_id: str) -> None:
+    """Seconds per asset step of one run added into `timings`; other steps (asset checks) count as "checks"."""
+    for key, seconds in step_seconds(instance, run_id).items():
+        name = key if key in STAGE_ORDER else "checks"
+        timings[name] = timings.get(name, 0.0) + seconds
