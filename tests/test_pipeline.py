@@ -161,9 +161,11 @@ def test_hard_qa_only_for_configured_disciplines(stub_env: StubServer, linked_se
 
 def test_linksyn_run_and_the_jobs_share_one_stage_order() -> None:
     from definitions import defs
-    from linksyn_assets import cli, stages
+    from linksyn_assets import stages
+    from linksyn_assets.cli import arguments, runner
 
-    assert cli.STAGE_ORDER is stages.STAGE_ORDER
+    # the CLI picks and runs assets by the one stage order, not a copy of it
+    assert arguments.STAGE_ORDER is runner.STAGE_ORDER is stages.STAGE_ORDER and runner.STAGES is stages.STAGES
     assert {a.key.to_user_string() for a in ALL_ASSETS} == set(stages.STAGE_ORDER)
     graph = defs.resolve_asset_graph()
     from linksyn_assets.jobs import STAGE_JOBS
