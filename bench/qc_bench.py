@@ -43,6 +43,7 @@ import tempfile
 import time
 import unicodedata
 from collections import Counter
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -348,9 +349,14 @@ _SYMBOL_TOKEN = re.compile(r"[a-z]{2,}")
 _HAN_TOKEN = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]$")
 
 
+@cache
+def _shared_seeds() -> pl.DataFrame:
+    return read_seed_dir(SEEDS).seeds  # parsed once for both languages
+
+
 def pool(lang: str) -> pl.DataFrame:
     """Every distinct item (question + options) of one language in ../shared/seeds."""
-    seeds = read_seed_dir(SEEDS).seeds.filter(pl.col("language") == lang)
+    seeds = _shared_seeds().filter(pl.col("language") == lang)
     return seeds.select("question", "options").unique(maintain_order=True)
 
 
