@@ -1,12 +1,12 @@
 """Asset checks, beside the assets they guard and with the same partitions. Each runs after its asset's
-partition is written (a materialization selects its checks) and reads that partition; the rules are plain
+partition is written (a materialization selects its checks) and reads that partition, or, for checks on
+numbers the asset computes anyway, is yielded by the asset itself from its report; the rules are plain
 functions in qc/table_checks.py. Checks that protect LLM spend are blocking: when one fails, the assets
 downstream of it in the run are not executed, so no request is sent for bad input."""
 
 import dagster as dg
 import polars as pl
 
-from linksyn_assets.assets.metadata import values
 from linksyn_assets.layout import seed_quarantine_file
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.qc.benchmarks import Benchmarks
@@ -19,13 +19,14 @@ from linksyn_assets.qc.table_checks import (
     walk_within_targets,
     well_formed,
 )
+from linksyn_assets.reports import GraphReport, WalkReport
 from linksyn_assets.storage import read_if_present
 from resources.pipeline_settings import LinkSynSettingsResource
-from resources.seed_source import SeedSourceResource
 
 
-def _result(check: TableCheck) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=check.passed, metadata={"problems": check.problems,
+def _result(check: TableCheck, spec: dg.AssetCheckSpec | None = None) -> dg.AssetCheckResult:
+    named = {"asset_key": spec.asset_key, "check_name": spec.name} if spec is not None else {}
+    return dg.AssetCheckResult(passed=check.passed, **named, metadata={"problems": check.problems,
                                                               "example_ids": ", ".join(check.examples) or "-",
                                                               **check.values})
 
@@ -58,35 +59,34 @@ def seed_kps_extracted(seed_kps: pl.DataFrame, settings: LinkSynSettingsResource
                                 at_least=settings.plain().dataset.min_seeds_with_kps_share))
 
 
-@dg.asset_check(asset="kp_graph", partitions_def=discipline_partitions,
-                description="The discipline has KPs in its graph, and the graph was built from every active "
-                            "discipline's seed_kps; reports the share of its KPs without an edge.")
-def kp_graph_has_discipline_kps(context: dg.AssetCheckExecutionContext,
-                                seed_source: SeedSourceResource) -> dg.AssetCheckResult:
-    meta = _latest_values(context, "kp_graph")
-    home, isolated = int(meta.get("home_kps", 0)), int(meta.get("isolated_home_kps", 0))
-    read = set(meta.get("input_disciplines", []))
-    inputs = inputs_complete(read, set(seed_source.seed_disciplines()))
-    return _result(share_within("discipline_kps", home, int(meta.get("nodes", 0)), at_least=1e-9) & inputs
-                   & TableCheck(True, values={"isolated_kp_share": round(isolated / home, 4) if home else 0.0}))
+# Checks on numbers the asset has in hand: declared on the asset (check_specs) and yielded by it after its
+# output, from its report, so nothing reads the event log back.
+
+kp_graph_has_discipline_kps = dg.AssetCheckSpec(
+    "kp_graph_has_discipline_kps", asset="kp_graph", partitions_def=discipline_partitions,
+    description="The discipline has KPs in its graph, and the graph was built from every active discipline's "
+                "seed_kps; reports the share of its KPs without an edge.")
 
 
-def _latest_values(context: dg.AssetCheckExecutionContext, asset: str) -> dict:
-    """The metadata of this partition's latest materialization of the asset, as plain values."""
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(dg.AssetKey(asset), [context.partition_key]), limit=1).records
-    return values(records[0].asset_materialization) if records else {}
+def kp_graph_result(report: GraphReport, seed_disciplines: set[str]) -> dg.AssetCheckResult:
+    home, isolated = report.home_kps, report.isolated_home_kps
+    inputs = inputs_complete(set(report.input_disciplines), seed_disciplines)
+    check = (share_within("discipline_kps", home, report.nodes, at_least=1e-9) & inputs
+             & TableCheck(True, values={"isolated_kp_share": round(isolated / home, 4) if home else 0.0}))
+    return _result(check, kp_graph_has_discipline_kps)
 
 
-@dg.asset_check(asset="walk_paths", partitions_def=discipline_partitions,
-                description="The discipline got at least 95% of the paths its share of the mix asks for; the "
-                            "difficulty histogram is within KL 0.05 of its target and KP coverage is not below the "
-                            "uniform walk's (these two judged from 50 paths on).")
-def walk_paths_within_targets(context: dg.AssetCheckExecutionContext, walk_paths: pl.DataFrame) -> dg.AssetCheckResult:
-    meta = _latest_values(context, "walk_paths")
-    number = {k: float(meta.get(k, 0.0)) for k in ("difficulty_kl", "kp_coverage", "kp_coverage_uniform")}
-    return _result(walk_within_targets(walk_paths.height, number["difficulty_kl"], number["kp_coverage"],
-                                       number["kp_coverage_uniform"], int(meta.get("paths_wanted", 0))))
+walk_paths_within_targets = dg.AssetCheckSpec(
+    "walk_paths_within_targets", asset="walk_paths", partitions_def=discipline_partitions,
+    description="The discipline got at least 95% of the paths its share of the mix asks for; the difficulty "
+                "histogram is within KL 0.05 of its target and KP coverage is not below the uniform walk's "
+                "(these two judged from 50 paths on).")
+
+
+def walk_paths_result(report: WalkReport) -> dg.AssetCheckResult:
+    check = walk_within_targets(report.rows, report.difficulty_kl, report.kp_coverage, report.kp_coverage_uniform,
+                                report.paths_wanted)
+    return _result(check, walk_paths_within_targets)
 
 
 @dg.asset_check(asset="synthesized_qa", partitions_def=discipline_partitions, blocking=True,
@@ -131,5 +131,5 @@ def linkqa_dataset_clean(linkqa_dataset: pl.DataFrame, settings: LinkSynSettings
                                  params.max_duplicate_share, params.min_verification_agreement))
 
 
-ALL_CHECKS = [seeds_well_formed, seed_kps_extracted, kp_graph_has_discipline_kps, walk_paths_within_targets,
-              synthesized_qa_schema_valid, linkqa_dataset_well_formed, linkqa_dataset_clean]
+ALL_CHECKS = [seeds_well_formed, seed_kps_extracted, synthesized_qa_schema_valid, linkqa_dataset_well_formed,
+              linkqa_dataset_clean]

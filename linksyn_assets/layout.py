@@ -12,6 +12,7 @@ from linksyn_assets.storage import data_dir, scratch_dir
 
 SKIPPED_SEED_FILES = "_files"  # beside the per-discipline quarantine; no discipline key starts with '_'
 RELEASE_REJECTS = "_release"  # the release's own cross-discipline removals, beside each discipline's rejects
+DATASET_ASSET = "linkqa_dataset"  # the one asset whose table lives outside assets/
 
 
 def root() -> Path:
@@ -30,7 +31,9 @@ def assets_dir() -> Path:
 
 def asset_file(asset: str, partition: str) -> Path:
     """A table asset's partition as the IO manager writes it; an asset reads its own previous
-    materialization here to carry earlier work over."""
+    materialization here to carry earlier work over. `linkqa_dataset` is the discipline's dataset file."""
+    if asset == DATASET_ASSET:
+        return dataset_file(partition)
     return assets_dir() / asset / f"{partition}.parquet"
 
 
@@ -50,12 +53,13 @@ def corpus_dir(kind: str) -> Path:
 
 
 def dataset_dir() -> Path:
-    """Released rows, one Parquet + JSONL file per discipline."""
+    """The rows that passed QC, one Parquet file per discipline: linkqa_dataset's table, stored here once by
+    the IO manager (the release folder is the shipped form, with JSONL)."""
     return data_dir() / "dataset"
 
 
-def dataset_file(discipline: str, suffix: str = ".parquet") -> Path:
-    return dataset_dir() / f"{discipline}{suffix}"
+def dataset_file(discipline: str) -> Path:
+    return dataset_dir() / f"{discipline}.parquet"
 
 
 def rejects_file(discipline: str) -> Path:

@@ -104,3 +104,33 @@ def test_only_the_layout_module_builds_data_dir_paths() -> None:
     assert _path_builders("root = base / 'assets' / 'kp_graph'")
     assert _path_builders('p = root.joinpath("rejects", name)')
     assert not _path_builders('print("release notes")')
+
+
+def _metadata_readers(source: str) -> list[str]:
+    """Lines that read an asset's metadata back: the event log's materializations, a materialization's or a
+    check evaluation's metadata mapping, or the plain-values helper."""
+    pattern = re.compile(r"fetch_materializations|get_asset_materialization_events|\.asset_materialization\b"
+                         r"|\.metadata\s*(?:\.get\(|\[|\.items\(|\.value)|\bvalues\(\s*(?:mat|records?)\b"
+                         r"|get_latest_materialization")
+    return [line.strip() for line in source.splitlines() if pattern.search(line) and not line.lstrip().startswith("#")]
+
+
+def test_only_the_report_reader_reads_metadata_back() -> None:
+    """Asset numbers are read back as typed reports through assets/metadata.py (read_report, latest_report,
+    run_reports), never by key elsewhere; graph.py asks the event log only for timestamps of its inputs."""
+    owners = {ROOT / "linksyn_assets" / "assets" / "metadata.py"}
+    allowed = {ROOT / "linksyn_assets" / "assets" / "graph.py": 1}  # unready_inputs: materialization timestamps
+    offenders = {}
+    sources = [*(ROOT / "linksyn_assets").rglob("*.py"), *(ROOT / "resources").rglob("*.py"), ROOT / "definitions.py"]
+    for path in sources:
+        if path in owners:
+            continue
+        found = _metadata_readers(path.read_text(encoding="utf-8"))
+        if len(found) > allowed.get(path, 0):
+            offenders[str(path.relative_to(ROOT))] = found
+    assert not offenders, offenders
+    assert _metadata_readers('meta = instance.fetch_materializations(flt, limit=1).records')
+    assert _metadata_readers('rows = mat.metadata["rows"].value')
+    assert _metadata_readers('problems = check.metadata.get("problems")')
+    assert _metadata_readers('for ev in result.get_asset_materialization_events():')
+    assert not _metadata_readers('report = latest_report(instance, "walk_paths", d)')

@@ -12,7 +12,7 @@ import polars as pl
 from linksyn_assets.assets import ALL_ASSETS
 from linksyn_assets.assets.metadata import materialized
 from linksyn_assets.kps.corpus_store import read_summaries
-from linksyn_assets.layout import asset_table, dataset_file, release_version_dir, under_root
+from linksyn_assets.layout import asset_file, asset_table, dataset_file, release_version_dir, under_root
 from linksyn_assets.partitions import discipline_partitions
 from resources import build_resources
 from tests.conftest import linked_seed_rows, write_jsonl
@@ -33,7 +33,7 @@ def _rows(questions: list[str]) -> list[dict]:
 
 
 def _table(data_dir: Path, asset: str, d: str) -> pl.DataFrame:
-    return pl.read_parquet(data_dir / "assets" / asset / f"{d}.parquet")
+    return pl.read_parquet(asset_file(asset, d))
 
 
 def _release(instance: dg.DagsterInstance, resources: dict) -> dict:

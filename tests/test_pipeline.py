@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 
 import dagster as dg
@@ -13,6 +12,7 @@ import pytest
 from linksyn_assets.assets import ALL_ASSETS
 from linksyn_assets.assets.metadata import materialized
 from linksyn_assets.checks import ALL_CHECKS
+from linksyn_assets.layout import asset_file
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.stages import INGEST, PER_DISCIPLINE
 from resources import build_resources
@@ -32,7 +32,7 @@ def _run_all(instance: dg.DagsterInstance, resources: dict, disciplines: list[st
                                     instance=instance, resources=resources)
             assert result.success
             checks = {e.asset_check_key.name: e for e in result.get_asset_check_evaluations()}
-            expected = {c.check_key.name for c in ALL_CHECKS for a in stage if c.check_key.asset_key.path == [a]}
+            expected = {k.name for k in check_keys() if k.asset_key.path[0] in stage}
             assert set(checks) == expected  # a stage's checks run with it, on its partition
             failed = {k for k, e in checks.items() if not e.passed}
             expected_failed = {k for k, dd in failing_checks if dd == d and k in checks}
@@ -41,8 +41,13 @@ def _run_all(instance: dg.DagsterInstance, resources: dict, disciplines: list[st
     return meta
 
 
+def check_keys() -> set[dg.AssetCheckKey]:
+    """Every check: the standalone ones and those an asset declares and yields itself (check_specs)."""
+    return {c.check_key for c in ALL_CHECKS} | {k for a in ALL_ASSETS for k in a.check_keys}
+
+
 def _read(data_dir: Path, asset: str, d: str) -> pl.DataFrame:
-    return pl.read_parquet(data_dir / "assets" / asset / f"{d}.parquet")
+    return pl.read_parquet(asset_file(asset, d))
 
 
 def test_all_assets_two_disciplines_then_no_new_llm_calls(stub_env: StubServer, linked_seeds: Path,
@@ -90,8 +95,10 @@ def test_all_assets_two_disciplines_then_no_new_llm_calls(stub_env: StubServer, 
             all_seed_ids = set(pl.concat([_read(data_dir, "seeds", x) for x in DISCIPLINES])["seed_id"])
             assert set(dataset["seed_ids"].explode()) <= all_seed_ids
             assert set(dataset["kp_ids"].explode()) <= set(nodes["kp_id"])
-            exported = [json.loads(line) for line in (data_dir / "dataset" / f"{d}.jsonl").read_text().splitlines()]
-            assert [r["record_id"] for r in exported] == dataset["record_id"].to_list()
+            # the rows are stored once: the IO manager's table is the discipline's dataset file
+            assert asset_file("linkqa_dataset", d) == data_dir / "dataset" / f"{d}.parquet"
+            assert not (data_dir / "assets" / "linkqa_dataset").exists()
+            assert not (data_dir / "dataset" / f"{d}.jsonl").exists()
         bridges = graph_nodes(data_dir, "physics")
         assert bridges.filter(pl.col("is_bridge")).height > 0  # 'exponentially' is in both disciplines
 

@@ -7,7 +7,7 @@ import polars as pl
 from linksyn_assets.assets.llm_batch import run_llm_batch
 from linksyn_assets.assets.metadata import catalog, counts, preview
 from linksyn_assets.assets.policies import AUTOMATED, LLM_STEP
-from linksyn_assets.layout import asset_file, dataset_dir, rejects_file, retired_file
+from linksyn_assets.layout import asset_file, dataset_file, rejects_file, retired_file
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import prompt_versions, verify_messages
 from linksyn_assets.qc.benchmarks import Benchmarks
@@ -16,7 +16,6 @@ from linksyn_assets.qc.rules import (
     QCResult,
     QCStep,
     assemble,
-    export,
     pretraining_texts,
     quality_check,
     remove_where,
@@ -27,6 +26,7 @@ from linksyn_assets.qc.rules import (
 from linksyn_assets.qc.steps import run_steps, table_steps
 from linksyn_assets.qc.token_count import TokenCounter
 from linksyn_assets.records import IndependentSolve
+from linksyn_assets.reports import DatasetReport, LLMBatchReport
 from linksyn_assets.seeds.readers import skip_summary
 from linksyn_assets.storage import read_if_present, write_parquet_atomic
 from resources.llm import LLMResource
@@ -37,7 +37,8 @@ from resources.pipeline_settings import LinkSynSettingsResource
           **LLM_STEP, group_name="release", kinds={"polars", "parquet"},
           description="Rows after generation status, schema/length, seed-copy, language, benchmark "
                       "contamination, exact and near-duplicate checks, with an independent solve of every "
-                      "answer; every removed row is in <data dir>/rejects/<discipline>.parquet with its reason.")
+                      "answer, stored in <data dir>/dataset/<discipline>.parquet; every removed row is in "
+                      "<data dir>/rejects/<discipline>.parquet with its reason.")
 def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, hard_qa: pl.DataFrame,
                    llm: LLMResource, settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
     discipline = context.partition_key
@@ -77,30 +78,27 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
                              retired_path)
     rows_new = (int((~kept["record_id"].is_in(previous["record_id"].implode())).sum()) if previous is not None
                 else kept.height)
-    paths = export(shipped_columns(kept, params.keep_reasoning), dataset_dir(), discipline)
     rejects_path = rejects_file(discipline)
     write_parquet_atomic(qc.rejects, rejects_path)
-    return dg.Output(kept, metadata=catalog(kept, {
-        "rows": kept.height, "rows_new": rows_new,
-        "tokens": int(kept["tokens"].sum()),
-        "removed": qc.rejects.height,
-        "parquet": dg.MetadataValue.path(str(paths["parquet"])),
+    kept = shipped_columns(kept, params.keep_reasoning)  # stored once, by the IO manager, in dataset/
+    verifier_report = LLMBatchReport.model_validate({**verifier.stats.as_metadata(),
+                                                     "model": verifier.route.cache_identity,
+                                                     "prompt_version": prompt_versions("verify")})
+    report = DatasetReport(
+        rows=kept.height, rows_new=rows_new, rows_kept=kept.height - rows_new, rows_retired=left.height,
+        tokens=int(kept["tokens"].sum()), removed=qc.rejects.height, paths=synthesized_qa["path_id"].n_unique(),
+        qc_steps=steps, removed_by_reason=qc.reasons(), verification=counts(kept, "verification"),
+        benchmark_files=benchmarks.files, benchmark_files_skipped=skip_summary(benchmarks.skipped()) or "none",
+        verifier=verifier_report)
+    return dg.Output(kept, metadata=catalog(report, kept, {
+        "parquet": dg.MetadataValue.path(str(dataset_file(discipline))),
         "rejects": dg.MetadataValue.path(str(rejects_path)),
         "preview": preview(kept, ["kind", "question", "answer", "verification"]),
     }, {
-        "rows_kept": kept.height - rows_new, "rows_retired": left.height,
         "retired_reasons": dict(left.group_by(pl.col("retired_reason").str.split(":").list.first())
                                 .len().iter_rows()) if left.height else {},
         "tokenizer": counter.name,
         "by_kind": counts(kept, "kind"),
-        "rows_with_reasoning": int(kept["reasoning"].is_not_null().sum()),
-        "verification": counts(kept, "verification"),
-        "removed_by_reason": qc.reasons(),
-        "qc_steps": [step.model_dump() for step in steps],
-        "benchmark_files": benchmarks.files,
-        "benchmark_files_skipped": skip_summary(benchmarks.skipped()) or "none",
-        "verifier": {"model": verifier.route.cache_identity, "prompt_version": prompt_versions("verify"),
-                     **verifier.stats.as_metadata()},
-        "jsonl": str(paths["jsonl"]),
+        "rows_with_reasoning": int(kept["reasoning"].is_not_null().sum()) if "reasoning" in kept.columns else 0,
         "settings": plain.model_dump(mode="json"),
     }))

@@ -11,6 +11,7 @@ from linksyn_assets.kps.extraction import extraction_requests, seed_kps_table
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import EXTRACT_VERSION
 from linksyn_assets.records import KPExtraction
+from linksyn_assets.reports import ExtractionReport
 from resources.llm import LLMResource
 from resources.seed_source import SeedSourceResource
 
@@ -31,11 +32,9 @@ def seed_kps(context: dg.AssetExecutionContext, seeds: pl.DataFrame, llm: LLMRes
         context.log.warning(f"KP extraction failed for {failed.height} of {seeds.height} seeds "
                             f"(reasons: {counts(failed, 'error')})")
     per_seed = ok.group_by("seed_id").len()
-    stats = client.stats.as_metadata()
-    return dg.Output(table, metadata=catalog(table, {
-        "rows": table.height,
-        "seeds_with_kps": per_seed.height,
-        "llm_http_calls": stats["llm_http_calls"], "cost_usd": stats["cost_usd"],
+    report = ExtractionReport(rows=table.height, seeds_with_kps=per_seed.height, model=client.route.cache_identity,
+                              prompt_version=EXTRACT_VERSION, **client.stats.as_metadata())
+    return dg.Output(table, metadata=catalog(report, table, {
         "preview": preview(ok, ["seed_id", "kp_name", "kp_id", "difficulty"]),
     }, {
         "seeds": seeds.height,
@@ -43,7 +42,4 @@ def seed_kps(context: dg.AssetExecutionContext, seeds: pl.DataFrame, llm: LLMRes
         "distinct_kps": ok["kp_id"].n_unique(),
         "mean_kps_per_seed": round(float(per_seed["len"].mean() or 0.0), 2),
         "difficulty_source": counts(table.unique("seed_id"), "difficulty_source"),
-        "model": client.route.cache_identity,
-        "prompt_version": EXTRACT_VERSION,
-        **stats,
     }))

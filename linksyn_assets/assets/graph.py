@@ -2,16 +2,19 @@
 index, bridges included), the corpus built once for every discipline."""
 
 import time
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.metadata import catalog, preview, table_metadata
 from linksyn_assets.assets.policies import ACROSS_DISCIPLINES
+from linksyn_assets.checks import kp_graph_has_discipline_kps, kp_graph_result
 from linksyn_assets.kps.corpus_store import corpus_partition
 from linksyn_assets.kps.graph_tables import NODE_SCHEMA
 from linksyn_assets.layout import asset_file, corpus_dir
 from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.reports import GraphReport
 from linksyn_assets.seeds.disciplines import stale_disciplines
 from linksyn_assets.storage import folder_mb
 from linksyn_assets.svg_chart import chart, markdown_image
@@ -44,13 +47,14 @@ def unready_inputs(instance: dg.DagsterInstance, disciplines: list[str], run_id:
 
 
 @dg.asset(partitions_def=discipline_partitions, automation_condition=ACROSS_DISCIPLINES,
-          group_name="knowledge", kinds={"polars", "rustworkx"},
+          group_name="knowledge", kinds={"polars", "rustworkx"}, check_specs=[kp_graph_has_discipline_kps],
           deps=[dg.AssetDep("seed_kps", partition_mapping=dg.AllPartitionMapping())],  # read by file, hashed
           description="KP co-occurrence graph of one discipline: its KPs, every edge touching them and the KPs "
                       "of other disciplines at their far ends (bridges). A view of the corpus graph, which is "
                       "built once per content version of every discipline's seed_kps and shared by all partitions "
                       "(<data dir>/corpus/kp_graph/<version>/); the partition stores which version it reads.")
-def kp_graph(context: dg.AssetExecutionContext, seed_source: SeedSourceResource) -> dg.Output[dict[str, pl.DataFrame]]:
+def kp_graph(context: dg.AssetExecutionContext,
+             seed_source: SeedSourceResource) -> Iterator[dg.Output | dg.AssetCheckResult]:
     discipline = context.partition_key
     active = set(seed_source.disciplines())
     if discipline not in active:
@@ -85,17 +89,18 @@ def kp_graph(context: dg.AssetExecutionContext, seed_source: SeedSourceResource)
     degree_plot = chart({"KPs": ([int(d) for d in hist], list(hist.values()))}, "Degree distribution (log-log)",
                         "degree", "number of KPs", log=True, points=True)
     schema = pl.DataFrame(schema=NODE_SCHEMA)
-    shown = {**table_metadata(schema), "dagster/row_count": dg.MetadataValue.int(int(summary.get("nodes", 0)))}
-    return dg.Output({"corpus": part.reference}, metadata={**shown, **catalog(None, {
-        "rows": int(summary.get("nodes", 0)),  # nodes of the discipline's view; edges and more in details
+    report = GraphReport.model_validate({**summary, "rows": int(summary.get("nodes", 0)), "corpus_version": version,
+                                         "input_disciplines": sorted(set(part.disciplines) & active)})
+    shown = {**table_metadata(schema), "dagster/row_count": dg.MetadataValue.int(report.rows)}
+    # rows: nodes of the discipline's view; edges and more in details
+    yield dg.Output({"corpus": part.reference}, metadata={**shown, **catalog(report, None, {
         "top_kps": preview(top, ["name", "popularity", "disciplines", "is_bridge"], rows=15),
         "degree_distribution": dg.MetadataValue.md(markdown_image(degree_plot, "degree distribution")),
         "corpus": dg.MetadataValue.path(str(folder)),
     }, {
         **summary,
-        "corpus_version": version,
         "corpus_built_here": built,
         "corpus_mb": round(folder_mb(folder), 3),
         "stale_disciplines_excluded": stale,
-        "input_disciplines": sorted(set(part.disciplines) & active),
     })})
+    yield kp_graph_result(report, set(seed_source.seed_disciplines()))

@@ -6,6 +6,8 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from linksyn_assets.reports import REPORTS, Report
+
 
 def counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
     if frame.is_empty():
@@ -40,21 +42,55 @@ def json_meta(value: Any) -> dg.MetadataValue:
 DETAILS = "details"
 
 
-def catalog(table: pl.DataFrame | None, shown: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
-    """An asset's metadata as the catalog shows it: row count and column schema (for a table), the few numbers,
-    previews and plots a reader looks at, and everything else in one JSON block `details` (plain values)."""
-    rest = {k: v for k, v in details.items() if k not in shown}
-    return {**(table_metadata(table) if table is not None else {}), **shown, DETAILS: json_meta(rest)}
+def catalog(report: Report, table: pl.DataFrame | None, display: dict[str, Any] | None = None,
+            details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An asset's metadata as the catalog shows it: row count and column schema (for a table), the report's
+    SHOWN numbers and the previews and plots in `display`, and everything else (the rest of the report, then
+    `details`, plain values for the UI only) in one JSON block `details`. `read_report` reads it back."""
+    display = display or {}
+    plain = report.model_dump(mode="json", exclude_none=True)
+    shown = {k: plain[k] for k in report.SHOWN if k in plain and k not in display}
+    rest = {k: v for k, v in {**(details or {}), **plain}.items() if k not in shown and k not in display}
+    return {**(table_metadata(table) if table is not None else {}), **shown, **display, DETAILS: json_meta(rest)}
 
 
-def materialized(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
-    """asset -> its metadata values, for every materialization of a run result."""
-    return {event.event_specific_data.materialization.asset_key.to_user_string(): values(
-        event.event_specific_data.materialization) for event in result.get_asset_materialization_events()}
-
+# The one place that reads an asset's metadata back: everything else asks for a typed report.
 
 def values(mat: dg.AssetMaterialization) -> dict[str, Any]:
     """A materialization's metadata as plain values, the `details` block merged in."""
     plain = {k: v.value for k, v in mat.metadata.items() if k != DETAILS}
     details = mat.metadata.get(DETAILS)
     return {**(details.value if details is not None else {}), **plain}
+
+
+def read_report(asset: str, mat: dg.AssetMaterialization) -> Report:
+    return REPORTS[asset].model_validate(values(mat))
+
+
+def latest_report(instance: dg.DagsterInstance, asset: str, partition: str | None) -> Report | None:
+    """The report of the asset's (partition's) latest materialization, None when it has none."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(dg.AssetKey(asset), [partition] if partition is not None else None), limit=1).records
+    mat = records[0].asset_materialization if records else None
+    return read_report(asset, mat) if mat is not None else None
+
+
+def run_reports(result: dg.ExecuteInProcessResult) -> dict[str, Report]:
+    """asset -> its report, for every materialization of a run result."""
+    out = {}
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        out[mat.asset_key.to_user_string()] = read_report(mat.asset_key.to_user_string(), mat)
+    return out
+
+
+def materialized(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
+    """asset -> its metadata as plain values, for every materialization of a run result (tests and benches
+    look at UI-only values too)."""
+    return {event.event_specific_data.materialization.asset_key.to_user_string(): values(
+        event.event_specific_data.materialization) for event in result.get_asset_materialization_events()}
+
+
+def check_problems(evaluation: dg.AssetCheckEvaluation) -> str:
+    problems = evaluation.metadata.get("problems")
+    return str(problems.value) if problems is not None else ""

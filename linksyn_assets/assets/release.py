@@ -6,8 +6,7 @@ import json
 import dagster as dg
 import polars as pl
 
-from linksyn_assets.assets.dataset import linkqa_dataset
-from linksyn_assets.assets.metadata import catalog, values
+from linksyn_assets.assets.metadata import catalog, latest_report
 from linksyn_assets.assets.policies import ACROSS_DISCIPLINES
 from linksyn_assets.kps.corpus_store import home_kp_count
 from linksyn_assets.layout import (
@@ -42,6 +41,7 @@ from linksyn_assets.release.versions import (
     versions,
     write_changes,
 )
+from linksyn_assets.reports import DatasetReport, LLMBatchReport, ReleaseReport, Report, WalkReport
 from linksyn_assets.seeds.disciplines import stale_disciplines
 from linksyn_assets.storage import read_if_present, read_parquet, staging_dir, write_parquet_atomic
 from linksyn_assets.svg_chart import bar_chart, markdown_image
@@ -53,69 +53,70 @@ STAGE_METADATA = {"extract": ("seed_kps", None), "synthesize": ("synthesized_qa"
                   "judge": ("hard_qa", "judge"), "verify": ("linkqa_dataset", "verifier")}
 
 
-def _latest_metadata(instance: dg.DagsterInstance, disciplines: list[str]) -> dict[tuple[str, str], dict]:
-    """(asset, discipline) -> metadata of that partition's latest materialization."""
+Latest = dict[tuple[str, str], Report]
+
+
+def _latest_reports(instance: dg.DagsterInstance, disciplines: list[str]) -> Latest:
+    """(asset, discipline) -> report of that partition's latest materialization."""
     latest = {}
     for d in disciplines:
         for asset in {a for a, _ in STAGE_METADATA.values()} | {"walk_paths"}:  # walk_paths: the mix target
-            records = instance.fetch_materializations(dg.AssetRecordsFilter(dg.AssetKey(asset), [d]), limit=1).records
-            mat = records[0].asset_materialization if records else None
-            if mat is not None:
-                latest[(asset, d)] = values(mat)
+            report = latest_report(instance, asset, d)
+            if report is not None:
+                latest[(asset, d)] = report
     return latest
 
 
-def _stage_spend(latest: dict[tuple[str, str], dict]) -> dict[str, StageSpend]:
+def _stage_spend(latest: Latest) -> dict[str, StageSpend]:
     spend = {stage: StageSpend(set(), set(), 0.0) for stage in STAGE_METADATA}
-    for (asset, _), meta in latest.items():
+    for (asset, _), report in latest.items():
         for stage, (source, key) in STAGE_METADATA.items():
-            block = meta.get(key) if key else meta
-            if source != asset or not isinstance(block, dict) or "model" not in block:
+            block = getattr(report, key, None) if key else report
+            if source != asset or not isinstance(block, LLMBatchReport) or block.model is None:
                 continue  # another asset, or skipped (hard_qa outside hard_disciplines)
-            spend[stage].models.add(str(block["model"]))
-            if block.get("prompt_version"):
-                spend[stage].prompt_versions.add(str(block["prompt_version"]))
-            spend[stage].cost_usd += float(block.get("data_cost_usd", block.get("cost_usd", 0.0)) or 0.0)
-            spend[stage].price_unknown |= block.get("llm_price_source") == "none"
+            spend[stage].models.add(block.model)
+            if block.prompt_version:
+                spend[stage].prompt_versions.add(block.prompt_version)
+            spend[stage].cost_usd += block.data_cost_usd
+            spend[stage].price_unknown |= block.llm_price_source == "none"
     return spend
 
 
-def _benchmark_files(latest: dict[tuple[str, str], dict]) -> dict[str, dict]:
+def _benchmark_files(latest: Latest) -> dict[str, dict]:
     files: dict[str, dict] = {}
-    for (asset, _), meta in latest.items():
-        if asset == "linkqa_dataset":
-            files.update(meta.get("benchmark_files") or {})
+    for report in latest.values():
+        if isinstance(report, DatasetReport):
+            files.update(report.benchmark_files)
     return dict(sorted(files.items()))
 
 
-def _read_inputs(disciplines: list[str], latest: dict[tuple[str, str], dict]) -> ReleaseInputs:
-    frames, rejects, home, missing = [], [], {}, []
+def _read_inputs(rows: pl.DataFrame, disciplines: list[str], latest: Latest) -> ReleaseInputs:
+    """The release's inputs: the current disciplines' rows (linkqa_dataset, every partition), their rejects,
+    and the KPs of each discipline's graph from the corpus graph's stored summaries."""
+    missing = [d for d in disciplines if not dataset_file(d).exists()]
+    dataset = rows.filter(pl.col("discipline").is_in(disciplines)) if rows.height else rows
+    rejects, home = [], {}
     for d in disciplines:
-        path = dataset_file(d)
-        if not path.exists():
-            missing.append(d)
+        if d in missing:
             continue
-        frames.append(read_parquet(path))
         if rejects_file(d).exists():
             rejects.append(read_parquet(rejects_file(d)).select("discipline", "reason"))
         reference = asset_table("kp_graph", d, "corpus")
         count = home_kp_count(read_parquet(reference), d) if reference.exists() else None
         if count is not None:  # the KPs of the corpus graph the discipline's paths were walked on
             home[d] = count
-    # diagonal: a dataset file written without the optional `reasoning` column (dataset.keep_reasoning off, or
-    # before it existed) joins the others with nulls there
-    dataset = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
     removed = (pl.concat(rejects) if rejects
                else pl.DataFrame(schema={"discipline": pl.String, "reason": pl.String}))
     return ReleaseInputs(dataset, removed, home, _stage_spend(latest), _benchmark_files(latest), missing)
 
 
-def _plots(numbers: dict, latest: dict[tuple[str, str], dict], disciplines: list[str]) -> dict[str, dg.MetadataValue]:
+def _plots(numbers: dict, latest: Latest, disciplines: list[str]) -> dict[str, dg.MetadataValue]:
     """What a person would rather look at than read: the discipline mix (target vs released), removals by
     reason and the LLM cost by stage."""
     rows = dict(numbers["by_discipline"].select("discipline", "rows").iter_rows())
     total = sum(rows.values()) or 1
-    target = {d: float(latest.get(("walk_paths", d), {}).get("discipline_target_share", 0.0)) for d in disciplines}
+    walks = {d: latest.get(("walk_paths", d)) for d in disciplines}
+    target = {d: w.discipline_target_share if isinstance(w, WalkReport) else 0.0 for d, w in walks.items()}
     charts = {
         "discipline_mix_plot": (bar_chart({"target": target, "released": {d: rows.get(d, 0) / total
                                                                           for d in disciplines}},
@@ -139,11 +140,12 @@ def _leave_reasons(disciplines: list[str], release_rejects: pl.DataFrame) -> pl.
     return pl.concat(frames)
 
 
-@dg.asset(deps=[linkqa_dataset], automation_condition=ACROSS_DISCIPLINES, group_name="release", kinds={"parquet"},
+@dg.asset(ins={"linkqa_dataset": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
+          automation_condition=ACROSS_DISCIPLINES, group_name="release", kinds={"parquet"},
           description="Every discipline's linkqa_dataset as one release: near-duplicates across disciplines "
                       "removed once, Parquet shards + JSONL and a dataset card (README.md) in <data dir>/release.")
-def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsResource,
-                   seed_source: SeedSourceResource) -> dg.MaterializeResult:
+def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.DataFrame,
+                   settings: LinkSynSettingsResource, seed_source: SeedSourceResource) -> dg.MaterializeResult:
     params = settings.plain().dataset
     registered = context.instance.get_dynamic_partitions(discipline_partitions.name)
     active = set(seed_source.disciplines())
@@ -152,8 +154,8 @@ def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsR
         context.log.warning(f"left out of the release, no longer in the seed source: {stale} "
                             "(`linksyn disciplines --prune` removes their partitions)")
     disciplines = sorted(set(registered) & active)
-    latest = _latest_metadata(context.instance, disciplines)
-    inputs = _read_inputs(disciplines, latest)
+    latest = _latest_reports(context.instance, disciplines)
+    inputs = _read_inputs(linkqa_dataset, disciplines, latest)
     if not [d for d in disciplines if d not in inputs.missing]:
         raise dg.Failure(f"no linkqa_dataset partition of the current seed source's disciplines has been "
                          f"materialized (disciplines: {disciplines})")
@@ -190,21 +192,17 @@ def linkqa_release(context: dg.AssetExecutionContext, settings: LinkSynSettingsR
         out_dir = publish_version(tmp, root, version)
         context.log.info(f"release v{version}: {qc.kept.height} rows in {out_dir} ({change.added.height} added, "
                          f"{change.retired.height} retired since the previous version)")
-    return dg.MaterializeResult(metadata=catalog(None, {
-        "version": version, "rows": qc.kept.height, "tokens": numbers["tokens"],
-        "rows_added": change.added.height, "rows_retired": change.retired.height,
-        **({"empty_release": empty_note} if empty_note else {}),
+    report = ReleaseReport(
+        version=version, rows=qc.kept.height, tokens=numbers["tokens"], rows_added=change.added.height,
+        rows_retired=change.retired.height, empty_release=empty_note, release=str(out_dir),
+        cross_discipline_duplicates=qc.rejects.height, removed_by_reason=numbers["removed_by_reason"],
+        by_discipline=dict(numbers["by_discipline"].select("discipline", "rows").iter_rows()),
+        kp_coverage=numbers["kp_coverage"], cost_usd_by_stage=numbers["cost_usd"], models_by_stage=numbers["models"],
+        missing_disciplines=inputs.missing, stale_disciplines_excluded=stale)
+    return dg.MaterializeResult(metadata=catalog(report, None, {
         **_plots(numbers, latest, disciplines),
         "release": dg.MetadataValue.path(str(out_dir)),
         "card": dg.MetadataValue.md((out_dir / "README.md").read_text(encoding="utf-8")),
     }, {
-        "cross_discipline_duplicates": qc.rejects.height,
-        "removed_by_reason": numbers["removed_by_reason"],
-        "by_discipline": dict(numbers["by_discipline"].select("discipline", "rows").iter_rows()),
-        "kp_coverage": numbers["kp_coverage"],
-        "cost_usd_by_stage": numbers["cost_usd"],
-        "models_by_stage": numbers["models"],
-        "missing_disciplines": inputs.missing,
-        "stale_disciplines_excluded": stale,
         "settings": settings.plain().model_dump(mode="json"),
     }))

@@ -7,6 +7,7 @@ import polars as pl
 from linksyn_assets.assets.metadata import catalog, counts, preview
 from linksyn_assets.layout import SKIPPED_SEED_FILES, seed_quarantine_file
 from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.reports import SeedsReport
 from linksyn_assets.seeds.disciplines import name_mapping
 from linksyn_assets.seeds.readers import skip_summary, skipped_files_table
 from linksyn_assets.seeds.sample import sample_seeds
@@ -39,10 +40,13 @@ def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource,
     if skipped.height:
         context.log.warning(f"seed source: {skip_summary(load.skipped_files)} (listed in {skipped_path})")
     names = name_mapping(table["discipline_name"].drop_nulls().unique().to_list())
-    return dg.Output(table, metadata=catalog(table, {
-        "rows": table.height,
-        "seeds_in_source": load.seeds.height,
-        "quarantined": quarantine.height,
+    report = SeedsReport(rows=table.height, seeds_in_source=load.seeds.height, quarantined=quarantine.height,
+                         source_files=sum(fmt != "skipped" for fmt in load.files.values()),
+                         files_skipped=len(load.skipped_files),
+                         files_skipped_reasons=skip_summary(load.skipped_files) or "none",
+                         rows_read_all_disciplines=load.rows_read,
+                         duplicates_collapsed_all_disciplines=load.duplicates_collapsed)
+    return dg.Output(table, metadata=catalog(report, table, {
         "quarantine_path": dg.MetadataValue.path(str(quarantine_path)),
         **({"quarantine_preview": preview(quarantine, ["source_file", "source_row", "reason"])}
            if quarantine.height else {}),
@@ -54,11 +58,6 @@ def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource,
                              "difficulty"),
         "sources": counts(table, "source"),
         "seed_source": str(seed_source.root()),
-        "source_files": sum(fmt != "skipped" for fmt in load.files.values()),
-        "files_skipped": len(load.skipped_files),
-        "files_skipped_reasons": skip_summary(load.skipped_files) or "none",
         "files_skipped_path": str(skipped_path),
-        "rows_read_all_disciplines": load.rows_read,
-        "duplicates_collapsed_all_disciplines": load.duplicates_collapsed,
         "discipline_names": names,
     }))

@@ -1,7 +1,7 @@
 """`synthesized_qa` (new QA from linked seeds) and `hard_qa` (harder variants)."""
 
 
-from typing import Any
+from typing import Any, TypeVar
 
 import dagster as dg
 import polars as pl
@@ -9,9 +9,11 @@ import polars as pl
 from linksyn_assets.assets.llm_batch import run_llm_batch
 from linksyn_assets.assets.metadata import catalog, counts, preview
 from linksyn_assets.assets.policies import AFTER_WALKS, AUTOMATED, LLM_STEP
+from linksyn_assets.llm.client import LLMClient
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import prompt_versions
 from linksyn_assets.records import DifficultyRating, HardeningAnswer, SynthesisAnswer
+from linksyn_assets.reports import HardReport, LLMAssetReport, LLMBatchReport, SynthesisReport
 from linksyn_assets.svg_chart import bar_chart, markdown_image
 from linksyn_assets.synthesis.tables import (
     hard_table,
@@ -25,6 +27,8 @@ from linksyn_assets.synthesis.tables import (
 from resources.llm import LLMResource
 from resources.pipeline_settings import LinkSynSettingsResource
 
+R = TypeVar("R", bound=LLMAssetReport)
+
 
 def _seed_lookup(seeds: pl.LazyFrame, paths: pl.DataFrame) -> dict[str, dict[str, Any]]:
     wanted = paths["seed_ids"].explode().unique().implode() if paths.height else pl.Series([[]])
@@ -37,14 +41,15 @@ def _seed_lookup(seeds: pl.LazyFrame, paths: pl.DataFrame) -> dict[str, dict[str
     return lookup
 
 
-def _llm_metadata(table: pl.DataFrame, client_meta: dict[str, Any], model: str,
-                  version: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(shown, details): valid rows, failed rows and what the calls cost; the rest for the details block."""
-    ok = table.filter(pl.col("status") == "ok")
-    shown = {"rows": ok.height, "failed_rows": table.height - ok.height,
-             "llm_http_calls": client_meta["llm_http_calls"], "cost_usd": client_meta["cost_usd"]}
-    return shown, {"errors": counts(table.filter(pl.col("status") != "ok"), "error"), "model": model,
-                   "prompt_version": version, **client_meta}
+def _batch_report(kind: type[R], table: pl.DataFrame, client: LLMClient, version: str, **more: Any) -> R:
+    """The asset's report: valid rows, failed rows and what the calls cost."""
+    ok = table.filter(pl.col("status") == "ok").height
+    return kind.model_validate({**client.stats.as_metadata(), "rows": ok, "failed_rows": table.height - ok,
+                                "model": client.route.cache_identity, "prompt_version": version, **more})
+
+
+def _errors(table: pl.DataFrame) -> dict[str, int]:
+    return counts(table.filter(pl.col("status") != "ok"), "error")
 
 
 @dg.asset(partitions_def=discipline_partitions, automation_condition=AFTER_WALKS,
@@ -61,13 +66,11 @@ def synthesized_qa(context: dg.AssetExecutionContext, walk_paths: pl.DataFrame, 
     results, client = run_llm_batch(context, llm, "synthesize", requests, SynthesisAnswer, version)
     table = synthesized_table(walk_paths, results, lookup, params.qa_per_path, params.question_types)
     copies = table.filter(pl.col("copy_similarity") >= params.copy_threshold).height
-    shown, details = _llm_metadata(table, client.stats.as_metadata(), client.route.cache_identity, version)
-    return dg.Output(table, metadata=catalog(table, {
-        **shown,
+    report = _batch_report(SynthesisReport, table, client, version, paths=walk_paths.height)
+    return dg.Output(table, metadata=catalog(report, table, {
         "preview": preview(table.filter(pl.col("status") == "ok"), ["question", "answer", "seed_ids"]),
     }, {
-        **details,
-        "paths": walk_paths.height,
+        "errors": _errors(table),
         "seed_copies": copies,
         "languages": counts(table, "language"),
         "question_types": counts(table, "question_type"),
@@ -85,7 +88,7 @@ def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm
     discipline = context.partition_key
     if params.hard_disciplines is not None and discipline not in params.hard_disciplines:
         empty = hard_table(hardening_targets(synthesized_qa.clear(), params.hard_difficulty_step, 1.0), [])
-        return dg.Output(empty, metadata=catalog(empty, {"rows": 0, "skipped": "discipline not in hard_disciplines"},
+        return dg.Output(empty, metadata=catalog(HardReport(), empty, {"skipped": "discipline not in hard_disciplines"},
                                                  {"settings": settings.plain().model_dump(mode="json")}))
     targets = hardening_targets(synthesized_qa, params.hard_difficulty_step, params.copy_threshold)
     version = prompt_versions("harden")
@@ -96,7 +99,9 @@ def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm
     table = judged(variants, targets, ratings, judge.route.cache_identity)
     kept = table.filter(pl.col("status") == "ok")
     rated = table.filter(pl.col("rating_after").is_not_null())
-    shown, details = _llm_metadata(table, client.stats.as_metadata(), client.route.cache_identity, version)
+    judge_report = LLMBatchReport.model_validate({**judge.stats.as_metadata(), "model": judge.route.cache_identity,
+                                                  "prompt_version": prompt_versions("judge")})
+    report = _batch_report(HardReport, table, client, version, kept_harder=kept.height, judge=judge_report)
     before = rated["rating_before"].cast(pl.String).value_counts() if rated.height else None
     after = kept["rating_after"].cast(pl.String).value_counts() if kept.height else None
     levels = [str(i) for i in range(5)]
@@ -107,19 +112,15 @@ def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm
 
     plot = bar_chart({"originals (before)": histogram(before), "kept variants (after)": histogram(after)},
                      "Judged difficulty before and after hardening", "questions")
-    return dg.Output(table, metadata=catalog(table, {
-        **shown,
-        "kept_harder": kept.height,
+    return dg.Output(table, metadata=catalog(report, table, {
         "difficulty_before_after": dg.MetadataValue.md(markdown_image(plot, "difficulty before and after")),
         "preview": preview(kept, ["question", "answer", "rating_before", "rating_after"]),
     }, {
-        **details,
+        "errors": _errors(table),
         "not_harder": table.filter(pl.col("status") == "not_harder").height,
         "unjudged": table.filter(pl.col("status") == "unjudged").height,
         "mean_rating_before": float(rated["rating_before"].mean() or 0.0) if rated.height else 0.0,
         "mean_rating_after": float(rated["rating_after"].mean() or 0.0) if rated.height else 0.0,
-        "judge": {"model": judge.route.cache_identity, "prompt_version": prompt_versions("judge"),
-                  **judge.stats.as_metadata()},
         "target_difficulty": counts(table.with_columns(pl.col("target_difficulty").cast(pl.String)),
                                     "target_difficulty"),
         "settings": settings.plain().model_dump(mode="json"),

@@ -1,15 +1,19 @@
 """`walk_paths`: value-guided walks over the KP graph and the seeds chosen along each path."""
 
 import time
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
 
-from linksyn_assets.assets.metadata import catalog, preview
+from linksyn_assets.assets.metadata import catalog, latest_report, preview
 from linksyn_assets.assets.policies import AUTOMATED
+from linksyn_assets.checks import walk_paths_result, walk_paths_within_targets
 from linksyn_assets.kps.corpus_store import read_partition
 from linksyn_assets.layout import asset_file, retired_file
 from linksyn_assets.partitions import discipline_partitions
+from linksyn_assets.release.targets import target_share, walk_round
+from linksyn_assets.reports import DatasetReport, WalkReport
 from linksyn_assets.storage import read_if_present, write_parquet_atomic
 from linksyn_assets.svg_chart import bar_chart, markdown_image
 from linksyn_assets.walks.csr_graph import WalkGraph
@@ -21,18 +25,28 @@ from resources.pipeline_settings import LinkSynSettingsResource
 
 
 @dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
-          group_name="knowledge", kinds={"numpy", "numba"},
+          group_name="knowledge", kinds={"numpy", "numba"}, check_specs=[walk_paths_within_targets],
           description="Paths drawn with V(v) = p(v)^alpha (1+n(v))^-beta and P(u->v) ~ w^gamma V(v) by the "
                       "batched engine; 2-4 seeds chosen along each path for synthesis. Append-only: earlier "
                       "paths are kept while their KPs and seeds exist (retired with the reason otherwise), "
-                      "and only the paths still missing are drawn.")
+                      "and only the paths still missing are drawn. With dataset.target_rows/target_tokens set, "
+                      "the path count is sized from linkqa_dataset's last pass rate to reach the discipline's "
+                      "share of the target.")
 def walk_paths(context: dg.AssetExecutionContext, kp_graph: dict[str, pl.DataFrame],
-               settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
+               settings: LinkSynSettingsResource) -> Iterator[dg.Output | dg.AssetCheckResult]:
     discipline = context.partition_key
     params = settings.plain().walk
     tables = read_partition(kp_graph["corpus"], discipline)
     graph = WalkGraph.from_tables(tables)
-    wanted = paths_wanted(discipline, tables.discipline_stats, params)
+    shares = discipline_targets(tables.discipline_stats, params)
+    dataset = settings.plain().dataset
+    target = target_share(dataset.target_rows or dataset.target_tokens, shares, discipline)
+    default = paths_wanted(discipline, tables.discipline_stats, params)
+    measured = latest_report(context.instance, "linkqa_dataset", discipline) if target is not None else None
+    assert measured is None or isinstance(measured, DatasetReport)
+    # growth toward the target is sized here, so the UI, backfills, the sensors and `linksyn run` all honour it
+    wanted = walk_round(target, measured.measure("rows" if dataset.target_rows else "tokens") if measured else None,
+                        measured.paths if measured else 0, default)
     home_seeds = tables.kp_seeds.filter(pl.col("seed_discipline") == discipline).unique("seed_id")
     hist = difficulty_target(params, home_seeds["difficulty"].to_list())
     retired_path = retired_file("walk_paths", discipline)
@@ -57,31 +71,32 @@ def walk_paths(context: dg.AssetExecutionContext, kp_graph: dict[str, pl.DataFra
                             f"({result.too_few_seeds} draws had fewer than {params.min_seeds} seeds)")
     context.log.info(f"{discipline}: {result.count} paths in {seconds:.2f}s, {result.stats.batches} batches of at "
                      f"most {result.batch}; acceptance {result.stats.acceptance:.3f}, {result.stats.exact_scans} scans")
-    report = walk_report(tables, graph, result, hist, params.rng_seed)
-    target_share = discipline_targets(tables.discipline_stats, params).get(discipline, 0.0)
-    scalars = {k: v for k, v in report.items() if not isinstance(v, dict | list | str)}
+    stats = walk_report(tables, graph, result, hist, params.rng_seed)
+    scalars = {k: v for k, v in stats.items() if not isinstance(v, dict | list | str)}
+    report = WalkReport.model_validate({
+        **scalars, "rows": table.height, "paths_new": new.height, "paths_kept": history.kept.height,
+        "paths_retired": history.retired.height, "paths_wanted": wanted,
+        "paths_for_target": wanted if target is not None else None,
+        "discipline_target_share": round(shares.get(discipline, 0.0), 4)})
     difficulty_plot = bar_chart({"target": {f"level {i}": round(float(x) * max(1, result.count), 2)
                                             for i, x in enumerate(hist)},
                                  "realized": {f"level {i}": float(x)
-                                              for i, x in enumerate(report["difficulty_realized"])}},
+                                              for i, x in enumerate(stats["difficulty_realized"])}},
                                 f"Difficulty of the {result.count} new paths: target vs realized", "paths")
-    return dg.Output(table, metadata=catalog(table, {
-        "rows": table.height, "paths_new": new.height,
-        "kp_coverage": report["kp_coverage"], "kp_coverage_uniform": report["kp_coverage_uniform"],
-        "coverage_curve": dg.MetadataValue.md(report["coverage_curve"]),
+    yield dg.Output(table, metadata=catalog(report, table, {
+        "coverage_curve": dg.MetadataValue.md(stats["coverage_curve"]),
         "difficulty_mix": dg.MetadataValue.md(markdown_image(difficulty_plot, "difficulty target vs realized")),
         "preview": preview(table, ["kp_names", "seed_ids", "target_difficulty"]),
     }, {
-        "paths_wanted": wanted, "paths_kept": history.kept.height, "paths_retired": history.retired.height,
-        "retired_reasons": history.retired_reasons, "retired_path": str(retired_path), "draws": result.draws,
-        "draws_with_too_few_seeds": result.too_few_seeds,
+        "paths_default": default, "retired_reasons": history.retired_reasons, "retired_path": str(retired_path),
+        "draws": result.draws, "draws_with_too_few_seeds": result.too_few_seeds,
         "mean_path_length": round(float(result.lengths.mean()), 3) if result.count else 0.0,
         **scalars,
         "difficulty_target": [round(float(x), 4) for x in hist],
-        "difficulty_realized": report["difficulty_realized"],
-        "discipline_target_share": round(target_share, 4),
+        "difficulty_realized": stats["difficulty_realized"],
         "batch_paths_max": result.batch, "engine_batches": result.stats.batches, "engine_seconds": round(seconds, 3),
         "engine_acceptance": round(result.stats.acceptance, 4), "engine_exact_scans": result.stats.exact_scans,
         "engine_rows_rebuilt": result.stats.rows_rebuilt,
         "settings": settings.plain().model_dump(mode="json"),  # the effective settings of the run
     }))
+    yield walk_paths_result(report)

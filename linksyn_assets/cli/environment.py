@@ -83,7 +83,8 @@ def record_flags(args: argparse.Namespace) -> None:
     from linksyn_assets.storage import write_atomic
 
     changes = {("walk", "paths_per_discipline"): args.paths_per_discipline, ("llm", "model"): args.model,
-               ("seeds", "sample_per_discipline"): args.sample}
+               ("seeds", "sample_per_discipline"): args.sample, ("dataset", "target_rows"): args.target_rows,
+               ("dataset", "target_tokens"): args.target_tokens}
     changes = {key: value for key, value in changes.items() if value is not None}
     if not changes:
         return

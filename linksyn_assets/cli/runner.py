@@ -15,6 +15,7 @@ from linksyn_assets.cli.environment import SetupError, build_resources_for, prep
 from linksyn_assets.cli.growth import grow_to_target
 from linksyn_assets.cli.launch import failure_reasons, launch
 from linksyn_assets.cli.summary import qc_summary, summary, time_summary
+from linksyn_assets.reports import Report
 from linksyn_assets.run_board import activate
 from linksyn_assets.stages import INGEST, PER_DISCIPLINE, RELEASE, STAGE_ORDER, STAGES
 
@@ -23,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     prepare_env(args)
     import dagster as dg
 
-    from linksyn_assets.assets.metadata import materialized
+    from linksyn_assets.assets.metadata import check_problems, run_reports
     from linksyn_assets.jobs import STAGE_JOBS
     from linksyn_assets.layout import SKIPPED_SEED_FILES, release_dir, root, seed_quarantine_file
     from linksyn_assets.llm.embedded_model import server_failure
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     board = progress_board(seed_source, resources["settings"].plain().seeds.sample_per_discipline,
                    [stage for stage, assets in stages if assets], disciplines, bool(release_stage))
-    metadata: dict[tuple[str, str], dict[str, Any]] = {}
+    reports: dict[tuple[str, str], Report] = {}
     timings: dict[str, float] = {}
     failed: list[str] = []
     reasons: list[str] = []
@@ -97,15 +98,13 @@ def run(args: argparse.Namespace) -> int:
         result = launch(defs, stage, assets, discipline, instance, run_config)
         for check in result.get_asset_check_evaluations():
             if not check.passed:
-                problems = check.metadata.get("problems")
-                print(f"    check {check.asset_check_key.name} FAILED: {problems.value if problems else ''}",
-                      flush=True)
-        for asset, meta in materialized(result).items():
-            metadata[(asset, discipline)] = meta
+                print(f"    check {check.asset_check_key.name} FAILED: {check_problems(check)}", flush=True)
+        for asset, report in run_reports(result).items():
+            reports[(asset, discipline)] = report
         add_step_seconds(timings, instance, result.run_id)
         status = "ok" if result.success else "FAILED"
-        rows = metadata.get((assets[-1], discipline), {}).get("rows")
-        board.finish(BOARD_LABELS[stage.name], discipline, result.success, int(rows) if rows is not None else None)
+        last = reports.get((assets[-1], discipline))
+        board.finish(BOARD_LABELS[stage.name], discipline, result.success, last.rows if last is not None else None)
         print(f"    {status} in {time.monotonic() - t0:.1f}s (run {result.run_id[:8]})", flush=True)
         print(board.render(), flush=True)
         if not result.success:
@@ -119,17 +118,16 @@ def run(args: argparse.Namespace) -> int:
     finish_kernel_warmup(warmup)
     target_report: list[str] = []
     if not failed and PER_DISCIPLINE.assets[-1] in selected:
-        failed, reasons, target_report = grow_to_target(args, instance, resources, disciplines, metadata,
-                                                         run_config)
+        failed, reasons, target_report = grow_to_target(instance, resources, disciplines, reports, run_config)
     if release_stage and not failed:
         print(f"[release] linksyn_release ({', '.join(release_stage)}) ...", flush=True)
         board.start(BOARD_LABELS[RELEASE.name], "-")
         result = launch(defs, RELEASE, release_stage, None, instance, run_config)
-        for asset, meta in materialized(result).items():
-            metadata[(asset, "-")] = meta
+        for asset, report in run_reports(result).items():
+            reports[(asset, "-")] = report
         add_step_seconds(timings, instance, result.run_id)
-        rows = metadata.get((release_stage[-1], "-"), {}).get("rows")
-        board.finish(BOARD_LABELS[RELEASE.name], "-", result.success, int(rows) if rows is not None else None)
+        last = reports.get((release_stage[-1], "-"))
+        board.finish(BOARD_LABELS[RELEASE.name], "-", result.success, last.rows if last is not None else None)
         print(board.render(), flush=True)
         if result.success:
             latest = "latest" if is_local(root()) else "latest.json"  # no symlinks on an object store
@@ -138,9 +136,9 @@ def run(args: argparse.Namespace) -> int:
             failed.append(f"linkqa_release (run {result.run_id})")
             reasons += failure_reasons(result)
     activate(None)
-    summary(selected, disciplines, metadata, time.monotonic() - started)
+    summary(selected, disciplines, reports, time.monotonic() - started)
     time_summary(timings, time.monotonic() - started)
-    qc_summary(metadata, resources["llm"])
+    qc_summary(reports, resources["llm"])
     if target_report:
         print("Target:\n  " + "\n  ".join(target_report))
     if failed:

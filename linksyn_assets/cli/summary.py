@@ -1,12 +1,34 @@
 """What `linksyn run` prints at the end: rows per asset, seeds, LLM calls and cost, QC funnel, time by step."""
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
+from linksyn_assets.reports import (
+    DatasetReport,
+    ExtractionReport,
+    LLMBatchReport,
+    ReleaseReport,
+    Report,
+    SeedsReport,
+    WalkReport,
+    llm_batches,
+)
 from linksyn_assets.stages import STAGE_ORDER
+
+R = TypeVar("R", bound=Report)
 
 LLM_KEYS = ("llm_http_calls", "llm_cache_hits", "llm_failed", "prompt_tokens", "completion_tokens", "cost_usd",
             "llm_blank_retries", "llm_repaired", "llm_length_retries", "llm_format_switches")
+Reports = dict[tuple[str, str], Report]
+
+
+def _of(reports: Reports, kind: type[R]) -> dict[str, R]:
+    """discipline -> report, for the reports of one kind."""
+    return {d: r for (_, d), r in reports.items() if isinstance(r, kind)}
+
+
+def _batches(reports: Reports) -> list[LLMBatchReport]:
+    return [batch for report in reports.values() for batch in llm_batches(report)]
 
 
 def time_summary(timings: dict[str, float], seconds: float) -> None:
@@ -19,17 +41,15 @@ def time_summary(timings: dict[str, float], seconds: float) -> None:
     print(f"Time per step (all disciplines): {', '.join(parts)}, other {other:.0f}s (start-up, runs, waits)")
 
 
-def qc_summary(metadata: dict[tuple[str, str], dict[str, Any]], llm: Any) -> None:
+def qc_summary(reports: Reports, llm: Any) -> None:
     """Each QC step's pass rate over every discipline, and what the embedded model's rows are worth."""
     from linksyn_assets.llm.stage_config import STAGES as LLM_STAGES
 
     totals: dict[str, list[int]] = {}
-    for (asset, _), meta in metadata.items():
-        if asset != "linkqa_dataset":
-            continue
-        for step in meta.get("qc_steps") or []:
-            entered, passed = totals.setdefault(step["step"], [0, 0])
-            totals[step["step"]] = [entered + int(step["entered"]), passed + int(step["passed"])]
+    for report in _of(reports, DatasetReport).values():
+        for step in report.qc_steps:
+            entered, passed = totals.setdefault(step.step, [0, 0])
+            totals[step.step] = [entered + step.entered, passed + step.passed]
     if totals:
         cells = [f"{name} {p}/{e}" + (f" ({p / e:.0%})" if e else "") for name, (e, p) in totals.items()]
         print("QC pass rate per step: " + ", ".join(cells))
@@ -39,56 +59,43 @@ def qc_summary(metadata: dict[tuple[str, str], dict[str, Any]], llm: Any) -> Non
               "questions. For real data set LINKSYN_MODEL (README: \"Use DeepSeek or any litellm model\").")
 
 
-def llm_blocks(metadata: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every LLM batch's stats: an asset's own, and nested ones (hard_qa's judge, linkqa_dataset's verifier)."""
-    blocks = []
-    for meta in metadata.values():
-        blocks += [meta, *(v for v in meta.values() if isinstance(v, dict) and "llm_http_calls" in v)]
-    return blocks
-
-
-def tokens_by_stage(metadata: dict[tuple[str, str], dict[str, Any]]) -> dict[str, tuple[int, int, int]]:
+def tokens_by_stage(reports: Reports) -> dict[str, tuple[int, int, int]]:
     """stage -> (prompt, answer, reasoning) tokens sent this run; answer = completion minus reasoning."""
     out: dict[str, tuple[int, int, int]] = {}
-    for block in llm_blocks(metadata):
-        stage = str(block.get("llm_stage") or "")
-        if not stage:
+    for block in _batches(reports):
+        if not block.llm_stage:
             continue
-        prompt, answer, reasoning = out.get(stage, (0, 0, 0))
-        thought = int(block.get("reasoning_tokens", 0) or 0)
-        out[stage] = (prompt + int(block.get("prompt_tokens", 0) or 0),
-                      answer + int(block.get("completion_tokens", 0) or 0) - thought, reasoning + thought)
+        prompt, answer, reasoning = out.get(block.llm_stage, (0, 0, 0))
+        out[block.llm_stage] = (prompt + block.prompt_tokens,
+                                answer + block.completion_tokens - block.reasoning_tokens,
+                                reasoning + block.reasoning_tokens)
     return out
 
 
-def summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[str, str], dict[str, Any]],
-             seconds: float) -> None:
+def summary(selected: list[str], disciplines: list[str], reports: Reports, seconds: float) -> None:
     from linksyn_assets.layout import SKIPPED_SEED_FILES, dataset_dir, rejects_dir, seed_quarantine_file
 
     width = max(len(d) for d in disciplines) if disciplines else 10
     print(f"\nRows per asset ({seconds:.0f}s):")
     print("  " + "discipline".ljust(width) + "".join(a.rjust(16) for a in selected))
     for d in disciplines:
-        cells = [str(metadata.get((a, d), {}).get("rows", "-")) for a in selected]
+        cells = [str(reports[(a, d)].rows) if (a, d) in reports else "-" for a in selected]
         print("  " + d.ljust(width) + "".join(c.rjust(16) for c in cells))
-    totals = {k: 0.0 for k in LLM_KEYS}
-    for block in llm_blocks(metadata):
-        for k in LLM_KEYS:
-            totals[k] += float(block.get(k, 0) or 0)
-    seed_meta = [m for (a, _), m in metadata.items() if a == "seeds"]
-    quarantined = sum(int(m.get("quarantined", 0)) for m in seed_meta)
-    if seed_meta:
-        print(f"Seeds: {seed_meta[0]['rows_read_all_disciplines']} rows read from {seed_meta[0]['source_files']} "
-              f"file(s) -> {sum(int(m['rows']) for m in seed_meta)} seeds in {len(seed_meta)} discipline(s), "
-              f"{seed_meta[0]['duplicates_collapsed_all_disciplines']} exact duplicate(s) collapsed, "
-              f"{quarantined} quarantined"
-              + (f"; {seed_meta[0]['files_skipped_reasons']}" if int(seed_meta[0].get("files_skipped") or 0) else ""))
-    bench_skipped = {str(m.get("benchmark_files_skipped")) for (a, _), m in metadata.items()
-                     if a == "linkqa_dataset" and m.get("benchmark_files_skipped") not in (None, "none")}
+    batches = _batches(reports)
+    totals = {k: sum(float(getattr(b, k)) for b in batches) for k in LLM_KEYS}
+    seeds = list(_of(reports, SeedsReport).values())
+    quarantined = sum(m.quarantined for m in seeds)
+    if seeds:
+        first = seeds[0]
+        print(f"Seeds: {first.rows_read_all_disciplines} rows read from {first.source_files} file(s) -> "
+              f"{sum(m.rows for m in seeds)} seeds in {len(seeds)} discipline(s), "
+              f"{first.duplicates_collapsed_all_disciplines} exact duplicate(s) collapsed, {quarantined} quarantined"
+              + (f"; {first.files_skipped_reasons}" if first.files_skipped else ""))
+    datasets = _of(reports, DatasetReport)
+    bench_skipped = {m.benchmark_files_skipped for m in datasets.values() if m.benchmark_files_skipped != "none"}
     if bench_skipped:
         print(f"Benchmarks: {'; '.join(sorted(bench_skipped))}")
-    unpriced = sorted({str(b.get("llm_stage") or "?") for b in llm_blocks(metadata)
-                       if b.get("llm_price_source") == "none" and int(b.get("llm_http_calls", 0) or 0) > 0})
+    unpriced = sorted({b.llm_stage or "?" for b in batches if not b.priced})
     cost = (f"cost unknown: no price known for {', '.join(unpriced)} (set LINKSYN_PRICE_INPUT_PER_MTOK / "
             f"LINKSYN_PRICE_OUTPUT_PER_MTOK)" if unpriced else f"cost ${totals['cost_usd']:.4f}")
     print(f"LLM: {int(totals['llm_http_calls'])} HTTP calls, {int(totals['llm_cache_hits'])} answered from "
@@ -100,53 +107,49 @@ def summary(selected: list[str], disciplines: list[str], metadata: dict[tuple[st
         ("llm_format_switches", "json_schema rejected, json_object used")) if totals[key]]
     if turns:
         print("     " + ", ".join(turns))
-    by_stage = tokens_by_stage(metadata)
+    by_stage = tokens_by_stage(reports)
     if any(reasoning for _, _, reasoning in by_stage.values()):
         print("     completion tokens by stage, answer + reasoning: " + ", ".join(
             f"{stage} {answer} + {reasoning}" for stage, (_, answer, reasoning) in by_stage.items()))
     reasons: dict[str, int] = {}
-    for block in llm_blocks(metadata):
-        for reason, n in (block.get("llm_failed_by_reason") or {}).items():
-            reasons[reason] = reasons.get(reason, 0) + int(n)
+    for block in batches:
+        for reason, n in block.llm_failed_by_reason.items():
+            reasons[reason] = reasons.get(reason, 0) + n
     if reasons:
         ranked = sorted(reasons.items(), key=lambda item: -item[1])
         print("     failed by reason: " + ", ".join(f"{reason} {n}" for reason, n in ranked))
     if totals["llm_http_calls"] == 0 and totals["llm_cache_hits"] > 0:
         print("     (no new LLM call: every answer came from the request ledger)")
-    walks = [m for (a, _), m in metadata.items() if a == "walk_paths"]
-    rows = [m for (a, _), m in metadata.items() if a == "linkqa_dataset"]
-    if walks or rows:
-        def total(blocks: list[dict[str, Any]], key: str) -> int:
-            return sum(int(m.get(key, 0) or 0) for m in blocks)
-
-        print(f"Update: paths {total(walks, 'paths_new')} new, {total(walks, 'paths_kept')} kept, "
-              f"{total(walks, 'paths_retired')} retired; dataset rows {total(rows, 'rows_new')} new, "
-              f"{total(rows, 'rows_kept')} kept, {total(rows, 'rows_retired')} retired (data/retired/ says why)")
-        extract = [m for (a, _), m in metadata.items() if a == "seed_kps"]
-        new_work = sum(int(b.get("llm_http_calls", 0) or 0) for b in llm_blocks(metadata))
-        print(f"     LLM calls {new_work}: {total(extract, 'llm_http_calls')} for new or changed seeds' extraction, "
-              f"{new_work - total(extract, 'llm_http_calls')} for the {total(walks, 'paths_new')} new path(s); "
-              "earlier requests were answered by the ledger")
-    release = metadata.get(("linkqa_release", "-"))
+    walks = _of(reports, WalkReport)
+    if walks or datasets:
+        extraction = sum(m.llm_http_calls for m in _of(reports, ExtractionReport).values())
+        new_work = int(totals["llm_http_calls"])
+        paths_new = sum(m.paths_new for m in walks.values())
+        print(f"Update: paths {paths_new} new, {sum(m.paths_kept for m in walks.values())} kept, "
+              f"{sum(m.paths_retired for m in walks.values())} retired; dataset rows "
+              f"{sum(m.rows_new for m in datasets.values())} new, {sum(m.rows_kept for m in datasets.values())} "
+              f"kept, {sum(m.rows_retired for m in datasets.values())} retired (data/retired/ says why)")
+        print(f"     LLM calls {new_work}: {extraction} for new or changed seeds' extraction, "
+              f"{new_work - extraction} for the {paths_new} new path(s); earlier requests were answered by the ledger")
+    release = _of(reports, ReleaseReport).get("-")
     if release:
-        print(f"Release v{release.get('version', '?')}: {release['rows']} rows ({release.get('rows_added', 0)} added, "
-              f"{release.get('rows_retired', 0)} retired since the previous version), {release['tokens']} tokens in "
-              f"{release['release']}; removed by reason: "
-              f"{json.dumps(release['removed_by_reason'], ensure_ascii=False)}")
-        if release.get("empty_release"):
-            print(f"     The release is empty: {release['empty_release']}")
-    walk_meta = {d: m for (a, d), m in metadata.items() if a == "walk_paths"}
-    if walk_meta:
+        print(f"Release v{release.version}: {release.rows} rows ({release.rows_added} added, {release.rows_retired} "
+              f"retired since the previous version), {release.tokens} tokens in {release.release}; removed by "
+              f"reason: {json.dumps(release.removed_by_reason, ensure_ascii=False)}")
+        if release.empty_release:
+            print(f"     The release is empty: {release.empty_release}")
+    if walks:
         from linksyn_assets.walks.plan import mix_report
 
-        mix = mix_report({d: float(m.get("discipline_target_share", 0.0)) for d, m in walk_meta.items()},
-                         {d: int(m.get("rows", 0)) for d, m in walk_meta.items()})
-        coverage = ", ".join(f"{d} {m.get('kp_coverage', 0):.2f} (uniform {m.get('kp_coverage_uniform', 0):.2f})"
-                             for d, m in sorted(walk_meta.items()))
+        mix = mix_report({d: m.discipline_target_share for d, m in walks.items()},
+                         {d: m.rows for d, m in walks.items()})
+        coverage = ", ".join(f"{d} {m.kp_coverage:.2f} (uniform {m.kp_coverage_uniform:.2f})"
+                             for d, m in sorted(walks.items()))
         print(f"Walks: KP coverage {coverage}; discipline mix KL(target||realized) "
               f"{mix['discipline_mix_kl']:.4f}")
     if quarantined:
         print(f"Quarantined seed rows: {quarantined} (see {seed_quarantine_file(SKIPPED_SEED_FILES).parent})")
     if "linkqa_dataset" in selected:
-        print(f"Dataset: {dataset_dir()} (one Parquet + JSONL per discipline); rejects: {rejects_dir()}")
+        print(f"Dataset: {dataset_dir()} (one Parquet file per discipline; the release has JSONL); "
+              f"rejects: {rejects_dir()}")
     print("Browse runs and metadata: linksyn ui   (dagster dev -w workspace.yaml on this DAGSTER_HOME)")

@@ -11,7 +11,6 @@ its reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
 from pydantic import BaseModel
@@ -19,7 +18,6 @@ from pydantic import BaseModel
 from linksyn_assets.qc.answer_check import compare
 from linksyn_assets.qc.near_duplicates import DuplicateClusters
 from linksyn_assets.settings import DatasetParams
-from linksyn_assets.storage import write_atomic, write_parquet_atomic
 from linksyn_assets.text.normalize import CJK_PATTERN, LATEX_PATTERN, LATIN_PATTERN
 
 DATASET_COLUMNS = [
@@ -213,9 +211,3 @@ def shipped_columns(rows: pl.DataFrame, keep_reasoning: bool) -> pl.DataFrame:
     """The columns a user gets: the model's reasoning (`reasoning`, R1's worked thought, itself training data) is
     an optional column, on by default (dataset.keep_reasoning)."""
     return rows if keep_reasoning or "reasoning" not in rows.columns else rows.drop("reasoning")
-
-
-def export(kept: pl.DataFrame, out_dir: Path, discipline: str) -> dict[str, Path]:
-    """Parquet and JSONL for one discipline, each written to a temp file and renamed."""
-    return {"parquet": write_parquet_atomic(kept, out_dir / f"{discipline}.parquet"),
-            "jsonl": write_atomic(out_dir / f"{discipline}.jsonl", kept.write_ndjson)}

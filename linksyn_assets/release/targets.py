@@ -37,6 +37,36 @@ def paths_for_round(have: float, target: float, paths: int) -> int:
     return paths + max(1, min(more, int(MAX_GROWTH * paths) + 4))
 
 
+def target_share(settings_total: int | None, shares: dict[str, float], discipline: str) -> int | None:
+    """The discipline's part of dataset.target_rows/target_tokens, None without a target."""
+    return split_target(settings_total, shares).get(discipline, 0) if settings_total else None
+
+
+def walk_round(target: int | None, have: int | None, paths_behind: int, default: int) -> int:
+    """The path count walk_paths aims for. Without a target, or before the dataset has measured a pass rate
+    (have is None), the default (paths_per_seed / paths_per_discipline); after, the round that reaches the
+    discipline's target at the measured rate (never fewer than the default)."""
+    if target is None or have is None or paths_behind == 0:
+        return default
+    return max(default, paths_for_round(have, target, paths_behind))
+
+
+def next_round(target: int, have: int | None, dataset_paths: int | None, walk_paths: int | None,
+               walk_new: int | None, rounds: int, max_rounds: int) -> str:
+    """What a discipline needs next on its way to its target share, from its latest dataset and walk reports:
+    `grow` (one more round), or why not (`waiting` for the first pass or for a round under way, `reached`,
+    `graph exhausted`, `rounds used up`)."""
+    if have is None or dataset_paths is None or walk_paths is None:
+        return "waiting"  # the discipline has not been through the pipeline yet
+    if have >= target:
+        return "reached"
+    if dataset_paths != walk_paths:
+        return "waiting"  # a round's walk is done and its dataset is not (yet)
+    if rounds > 0 and not walk_new:
+        return "graph exhausted"  # the last round's walk found no new path
+    return "grow" if rounds < max_rounds else "rounds used up"
+
+
 @dataclass
 class TargetStatus:
     discipline: str

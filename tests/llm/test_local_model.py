@@ -56,11 +56,10 @@ def test_embedded_model_runs_the_whole_pipeline(tmp_path: Path, data_dir: Path,
     # A 135M model answers poorly, but every seed and row is accounted for.
     synth = pl.read_parquet(data_dir / "assets" / "synthesized_qa" / "physics.parquet")
     hard = pl.read_parquet(data_dir / "assets" / "hard_qa" / "physics.parquet")
-    dataset = pl.read_parquet(data_dir / "assets" / "linkqa_dataset" / "physics.parquet")
+    dataset = pl.read_parquet(data_dir / "dataset" / "physics.parquet")
     rejects = pl.read_parquet(data_dir / "rejects" / "physics.parquet")
     assert synth.height >= 1
     assert dataset.height + rejects.height == synth.height + hard.height
-    assert (data_dir / "dataset" / "physics.jsonl").exists()
 
 
 def _owned_servers(owner: int) -> list[int]:
