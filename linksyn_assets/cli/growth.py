@@ -13,13 +13,15 @@ from linksyn_assets.stages import PER_DISCIPLINE
 
 
 def grow_to_target(instance: Any, resources: dict[str, Any], disciplines: list[str],
-                   reports: dict[tuple[str, str], Report], run_config: dict) -> tuple[list[str], list[str], list[str]]:
+                   reports: dict[tuple[str, str], Report], run_config: dict,
+                   budget_ended: set[str]) -> tuple[list[str], list[str], list[str]]:
     """Rounds for the disciplines below their share of the target (rows or tokens that passed QC), until
     every share is met, a discipline's graph gives no new path, the budget ends, or the rounds are used up.
-    Returns (failed runs, reasons, one report line per discipline)."""
+    budget_ended: disciplines whose budget ended in the run's first pass. Returns (failed runs, reasons, one
+    report line per discipline)."""
     import polars as pl
 
-    from linksyn_assets.assets.metadata import run_reports
+    from linksyn_assets.assets.metadata import latest_report, run_reports
     from linksyn_assets.location import build_definitions
     from linksyn_assets.release.targets import TargetStatus, split_target
     from linksyn_assets.walks.plan import discipline_targets
@@ -34,12 +36,17 @@ def grow_to_target(instance: Any, resources: dict[str, Any], disciplines: list[s
                                     for d in disciplines]})
     shares = split_target(int(params.target_rows or params.target_tokens), discipline_targets(seeds, plain.walk))
 
+    def latest(asset: str, d: str) -> Report | None:  # this run's report, else the instance's latest
+        return reports.get((asset, d)) or latest_report(instance, asset, d)
+
     def have(d: str) -> int:
-        report = reports.get(("linkqa_dataset", d))
+        report = latest("linkqa_dataset", d)
         return report.measure(measure) if isinstance(report, DatasetReport) else 0
 
-    status = {d: TargetStatus(d, shares.get(d, 0), have(d), reports[("walk_paths", d)].rows
-                              if ("walk_paths", d) in reports else 0) for d in disciplines}
+    status = {d: TargetStatus(d, shares.get(d, 0), have(d), getattr(latest("walk_paths", d), "rows", 0))
+              for d in disciplines}
+    for d in budget_ended:
+        status[d].state = "budget ended"
     defs = build_definitions(resources)
     failed: list[str] = []
     reasons: list[str] = []

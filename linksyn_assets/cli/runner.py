@@ -87,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
     timings: dict[str, float] = {}
     failed: list[str] = []
     reasons: list[str] = []
+    dataset = resources["settings"].plain().dataset
+    targeted = PER_DISCIPLINE.assets[-1] in selected and bool(dataset.target_rows or dataset.target_tokens)
+    budget_ended: set[str] = set()
     started = time.monotonic()
     for i, (stage, assets, discipline) in enumerate(plan, 1):
         t0 = time.monotonic()
@@ -107,9 +110,12 @@ def run(args: argparse.Namespace) -> int:
         board.finish(BOARD_LABELS[stage.name], discipline, result.success, last.rows if last is not None else None)
         print(f"    {status} in {time.monotonic() - t0:.1f}s (run {result.run_id[:8]})", flush=True)
         print(board.render(), flush=True)
-        if not result.success:
+        why = [] if result.success else failure_reasons(result)
+        if why and stage is PER_DISCIPLINE and targeted and any("budget" in r for r in why):
+            budget_ended.add(discipline)  # its walk was sized for the target; the Target lines say so
+        elif not result.success:
             failed.append(f"{discipline}: {', '.join(assets)} (run {result.run_id})")
-            reasons += [f"{discipline}: {r}" for r in failure_reasons(result)]
+            reasons += [f"{discipline}: {r}" for r in why]
             dead = server_failure()
             if dead:  # every later step would meet the same dead (or faulting) model server
                 print(f"    stopping the run: {dead.splitlines()[0]}", flush=True)
@@ -117,8 +123,9 @@ def run(args: argparse.Namespace) -> int:
                 break
     finish_kernel_warmup(warmup)
     target_report: list[str] = []
-    if not failed and PER_DISCIPLINE.assets[-1] in selected:
-        failed, reasons, target_report = grow_to_target(instance, resources, disciplines, reports, run_config)
+    if not failed and targeted:
+        failed, reasons, target_report = grow_to_target(instance, resources, disciplines, reports, run_config,
+                                                        budget_ended)
     if release_stage and not failed:
         print(f"[release] linksyn_release ({', '.join(release_stage)}) ...", flush=True)
         board.start(BOARD_LABELS[RELEASE.name], "-")
