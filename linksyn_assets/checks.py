@@ -9,7 +9,6 @@ import polars as pl
 
 from linksyn_assets.layout import seed_quarantine_file
 from linksyn_assets.partitions import discipline_partitions
-from linksyn_assets.qc.benchmarks import Benchmarks
 from linksyn_assets.qc.steps import flagged, table_steps
 from linksyn_assets.qc.table_checks import (
     TableCheck,
@@ -120,9 +119,7 @@ def linkqa_dataset_well_formed(context: dg.AssetCheckExecutionContext,
 def linkqa_dataset_clean(linkqa_dataset: pl.DataFrame, settings: LinkSynSettingsResource) -> dg.AssetCheckResult:
     params = settings.plain().dataset
     rows = linkqa_dataset
-    benchmarks = Benchmarks.cached(params.benchmark_files, params.decontamination_ngram,
-                                   params.contamination_containment)
-    found = flagged(rows, table_steps(params, benchmarks))
+    found = flagged(rows, table_steps(params, settings.benchmarks()))
     contaminated, duplicates = found["benchmark contamination"], found["near-duplicates"]
     verdicts = rows["verification"].value_counts() if rows.height else None
     tally = dict(verdicts.iter_rows()) if verdicts is not None else {}

@@ -124,16 +124,3 @@ class RunBoard:
 def _clock(seconds: float) -> str:
     seconds = int(round(seconds))
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
-
-
-_active: RunBoard | None = None
-
-
-def activate(board: RunBoard | None) -> None:
-    """The board LLM batches of this process report to (the CLI runs its jobs in process)."""
-    global _active
-    _active = board
-
-
-def active() -> RunBoard | None:
-    return _active

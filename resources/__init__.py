@@ -13,7 +13,10 @@ import os
 import typing
 from typing import Any
 
+import dagster as dg
+
 from linksyn_assets.layout import settings_file
+from linksyn_assets.llm.progress import ProgressSink
 from resources.llm import LLMResource
 from resources.parquet_io import ParquetIOManager
 from resources.pipeline_settings import LinkSynSettingsResource
@@ -90,4 +93,6 @@ def build_resources(seeds_path: str | None = None,
                                              if env("LINKSYN_MAX_FIELD_CHARS") else {})),
         "llm": llm_from_env(),
         "settings": settings_from_env(settings_overrides),
+        # where LLM batches report progress: nowhere here; `linksyn run` puts its board and terminal in
+        "progress": dg.ResourceDefinition.hardcoded_resource(ProgressSink()),
     }

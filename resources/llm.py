@@ -5,14 +5,16 @@ from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from linksyn_assets.layout import ledger_location
 from linksyn_assets.llm.budget import Prices, UnpricedBudget, check_priced, prices_for
 from linksyn_assets.llm.client import LLMClient
-from linksyn_assets.llm.embedded_model import EmbeddedServerFailed, server_failure
+from linksyn_assets.llm.embedded.process import EmbeddedServerFailed, server_failure
 from linksyn_assets.llm.ledger import RequestLedger
+from linksyn_assets.llm.rate_control import route_key
 from linksyn_assets.llm.records import BatchStats, ModelRoute
+from linksyn_assets.llm.session import LLMSession
 from linksyn_assets.llm.stage_config import (
     STAGES,
     THINKING_TOKENS,
@@ -23,7 +25,6 @@ from linksyn_assets.llm.stage_config import (
     length_retry_cap,
     merged_request_params,
     model_route,
-    shared_ledger,
     stage_caps,
 )
 
@@ -137,8 +138,21 @@ class LLMResource(dg.ConfigurableResource):
                 return f"[{stage}] {exc}"
         return None
 
+    _session: LLMSession | None = PrivateAttr(default=None)
+
+    def session(self) -> LLMSession:
+        """The ledger connections and route rates of this run's batches (closed when the run ends)."""
+        if self._session is None:
+            self._session = LLMSession()
+        return self._session
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
     def ledger(self) -> RequestLedger:
-        return shared_ledger(self.ledger_path or ledger_location())
+        return self.session().ledger(self.ledger_path or ledger_location())
 
     def client(self, stage: str, log: Callable[[str], None] | None = None, run_id: str | None = None,
                partition: str | None = None,
@@ -162,4 +176,6 @@ class LLMResource(dg.ConfigurableResource):
                          retry_failed=self.retry_failed, prices=prices, budgets=budgets, log=log,
                          on_progress=on_progress, transport=self.transport,
                          answer_tokens=answer_tokens, thinking_tokens=thinking_tokens,
-                         liveness=server_failure if is_embedded(route) else None)
+                         liveness=server_failure if is_embedded(route) else None,
+                         rate=self.session().rate(route_key(route.model, route.api_base, route.api_key),
+                                                  self.max_concurrency))

@@ -4,15 +4,12 @@
 from pathlib import Path
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from linksyn_assets.layout import corpus_dir
 from linksyn_assets.seeds.parsed_cache import ensure_parsed, read_meta, read_parsed, source_version
 from linksyn_assets.seeds.readers import MAX_FIELD_CHARS, SeedLoad, read_seed_dir, source_files
 from linksyn_assets.storage import SAMPLE_SEEDS_DIR, file_stamps
-
-# The whole parsed source, read once per process and version.
-_scans: dict[Path, SeedLoad] = {}
 
 
 class SeedSourceResource(dg.ConfigurableResource):
@@ -38,12 +35,14 @@ class SeedSourceResource(dg.ConfigurableResource):
             self.root(), self.default_discipline, self.max_field_chars))
         return folder
 
+    _scan: tuple[Path, SeedLoad] | None = PrivateAttr(default=None)
+
     def load(self) -> SeedLoad:
+        """The whole parsed source (every discipline), read once per version of it by this resource."""
         folder = self.parsed()
-        if folder not in _scans:
-            _scans.clear()
-            _scans[folder] = read_parsed(folder)
-        return _scans[folder]
+        if self._scan is None or self._scan[0] != folder:
+            self._scan = (folder, read_parsed(folder))
+        return self._scan[1]
 
     def load_discipline(self, discipline: str) -> SeedLoad:
         """One discipline's seeds and quarantined rows; file and row counts are the whole source's."""

@@ -8,9 +8,9 @@ from linksyn_assets.assets.llm_batch import run_llm_batch
 from linksyn_assets.assets.metadata import catalog, counts, preview
 from linksyn_assets.assets.policies import AUTOMATED, LLM_STEP
 from linksyn_assets.layout import asset_file, dataset_file, rejects_file, retired_file
+from linksyn_assets.llm.progress import ProgressSink
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import prompt_versions, verify_messages
-from linksyn_assets.qc.benchmarks import Benchmarks
 from linksyn_assets.qc.retired_rows import earlier_rows_first, retired_rows
 from linksyn_assets.qc.rules import (
     QCResult,
@@ -40,7 +40,8 @@ from resources.pipeline_settings import LinkSynSettingsResource
                       "answer, stored in <data dir>/dataset/<discipline>.parquet; every removed row is in "
                       "<data dir>/rejects/<discipline>.parquet with its reason.")
 def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, hard_qa: pl.DataFrame,
-                   llm: LLMResource, settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
+                   llm: LLMResource, progress: dg.ResourceParam[ProgressSink],
+                   settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
     discipline = context.partition_key
     plain = settings.plain()
     params = plain.dataset
@@ -48,8 +49,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
     qc = quality_check(rows, params, plain.synthesis.copy_threshold)
     steps = row_rule_steps(rows, qc)
     try:
-        benchmarks = Benchmarks.cached(params.benchmark_files, params.decontamination_ngram,
-                                       params.contamination_containment)
+        benchmarks = settings.benchmarks()
     except (OSError, ValueError) as exc:
         raise dg.Failure(f"benchmark_files: {exc}", allow_retries=False) from exc
     if benchmarks.skipped():
@@ -58,7 +58,8 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
     qc, funnel = run_steps(qc, table_steps(params, benchmarks))
     steps.extend(funnel)
     requests = [(row["record_id"], verify_messages(row, row["language"])) for row in qc.kept.iter_rows(named=True)]
-    solves, verifier = run_llm_batch(context, llm, "verify", requests, IndependentSolve, prompt_versions("verify"))
+    solves, verifier = run_llm_batch(context, llm, progress, "verify", requests, IndependentSolve,
+                                     prompt_versions("verify"))
     solved = {r.item_id: IndependentSolve.model_validate(r.data).answer for r in solves if r.ok and r.data}
     kept, reasons = with_verification(qc.kept, solved, params.verification)
     # under 'keep' and 'flag' a disagreeing row stays (flagged): the step's pass count is the agreeing rows

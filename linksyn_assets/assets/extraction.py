@@ -8,6 +8,7 @@ from linksyn_assets.assets.llm_batch import run_llm_batch
 from linksyn_assets.assets.metadata import catalog, counts, preview
 from linksyn_assets.assets.policies import AUTOMATED, LLM_STEP
 from linksyn_assets.kps.extraction import extraction_requests, seed_kps_table
+from linksyn_assets.llm.progress import ProgressSink
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import EXTRACT_VERSION
 from linksyn_assets.records import KPExtraction
@@ -21,9 +22,9 @@ from resources.seed_source import SeedSourceResource
           description="Per seed: 1-8 canonical KPs (kp_id + surface name); difficulty/discipline "
                       "annotated by the same call when the seed lacks them.")
 def seed_kps(context: dg.AssetExecutionContext, seeds: pl.DataFrame, llm: LLMResource,
-             seed_source: SeedSourceResource) -> dg.Output[pl.DataFrame]:
+             progress: dg.ResourceParam[ProgressSink], seed_source: SeedSourceResource) -> dg.Output[pl.DataFrame]:
     disciplines = sorted(context.instance.get_dynamic_partitions(discipline_partitions.name))
-    results, client = run_llm_batch(context, llm, "extract", extraction_requests(seeds, disciplines),
+    results, client = run_llm_batch(context, llm, progress, "extract", extraction_requests(seeds, disciplines),
                                     KPExtraction, EXTRACT_VERSION)
     table = seed_kps_table(seeds, results, disciplines, seed_source.default_discipline)
     ok = table.filter(pl.col("kp_id").is_not_null())

@@ -8,18 +8,19 @@ from pydantic import BaseModel
 from linksyn_assets.layout import spool_dir
 from linksyn_assets.llm.budget import BudgetExceeded
 from linksyn_assets.llm.client import LLMClient
-from linksyn_assets.llm.progress import batch_progress
+from linksyn_assets.llm.progress import ProgressSink
 from linksyn_assets.llm.records import CallResult, Request, RunAborted, failed_share_verdict
 from linksyn_assets.llm.spool import ResultShards
 from linksyn_assets.llm.workers import stream_batch
 from resources.llm import LLMResource
 
 
-def run_llm_batch(context: dg.AssetExecutionContext, llm: LLMResource, stage: str, requests: Iterable[Request],
-                  output: type[BaseModel], prompt_version: str) -> tuple[list[CallResult], LLMClient]:
+def run_llm_batch(context: dg.AssetExecutionContext, llm: LLMResource, progress: ProgressSink, stage: str,
+                  requests: Iterable[Request], output: type[BaseModel],
+                  prompt_version: str) -> tuple[list[CallResult], LLMClient]:
     partition = context.partition_key if context.has_partition_key else "-"
     client = llm.client(stage, context.log.info, run_id=context.run_id, partition=partition,
-                        on_progress=batch_progress(stage, partition))
+                        on_progress=progress.for_batch(stage, partition))
     requests = list(requests)
     shards = ResultShards(spool_dir(stage, partition, context.run_id))
     try:

@@ -10,6 +10,7 @@ from linksyn_assets.assets.llm_batch import run_llm_batch
 from linksyn_assets.assets.metadata import catalog, counts, preview
 from linksyn_assets.assets.policies import AFTER_WALKS, AUTOMATED, LLM_STEP
 from linksyn_assets.llm.client import LLMClient
+from linksyn_assets.llm.progress import ProgressSink
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import prompt_versions
 from linksyn_assets.records import DifficultyRating, HardeningAnswer, SynthesisAnswer
@@ -58,12 +59,13 @@ def _errors(table: pl.DataFrame) -> dict[str, int]:
           description="New QA written by the LLM from each path's 2-4 seeds, with solution, KPs used and "
                       "seed ids as provenance; reasoning text (R1) in its own column.")
 def synthesized_qa(context: dg.AssetExecutionContext, walk_paths: pl.DataFrame, seeds: pl.LazyFrame,
-                   llm: LLMResource, settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
+                   llm: LLMResource, progress: dg.ResourceParam[ProgressSink],
+                   settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
     params = settings.plain().synthesis
     lookup = _seed_lookup(seeds, walk_paths)
     requests = synthesis_requests(walk_paths, lookup, params.qa_per_path, params.question_types)
     version = prompt_versions("synthesize")
-    results, client = run_llm_batch(context, llm, "synthesize", requests, SynthesisAnswer, version)
+    results, client = run_llm_batch(context, llm, progress, "synthesize", requests, SynthesisAnswer, version)
     table = synthesized_table(walk_paths, results, lookup, params.qa_per_path, params.question_types)
     copies = table.filter(pl.col("copy_similarity") >= params.copy_threshold).height
     report = _batch_report(SynthesisReport, table, client, version, paths=walk_paths.height)
@@ -83,7 +85,7 @@ def synthesized_qa(context: dg.AssetExecutionContext, walk_paths: pl.DataFrame, 
           description="Harder variants of synthesized QA (for the disciplines in settings): an LLM judge "
                       "rates difficulty 0-4 before and after; only variants rated harder keep status ok.")
 def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm: LLMResource,
-            settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
+            progress: dg.ResourceParam[ProgressSink], settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
     params = settings.plain().synthesis
     discipline = context.partition_key
     if params.hard_disciplines is not None and discipline not in params.hard_disciplines:
@@ -92,9 +94,11 @@ def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm
                                                  {"settings": settings.plain().model_dump(mode="json")}))
     targets = hardening_targets(synthesized_qa, params.hard_difficulty_step, params.copy_threshold)
     version = prompt_versions("harden")
-    results, client = run_llm_batch(context, llm, "harden", hardening_requests(targets), HardeningAnswer, version)
+    results, client = run_llm_batch(context, llm, progress, "harden", hardening_requests(targets), HardeningAnswer,
+                                    version)
     variants = hard_table(targets, results)
-    ratings, judge = run_llm_batch(context, llm, "judge", judge_requests(targets, variants), DifficultyRating,
+    ratings, judge = run_llm_batch(context, llm, progress, "judge", judge_requests(targets, variants),
+                                   DifficultyRating,
                                    prompt_versions("judge"))
     table = judged(variants, targets, ratings, judge.route.cache_identity)
     kept = table.filter(pl.col("status") == "ok")

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from linksyn_assets.run_board import RunBoard, activate
+from linksyn_assets.run_board import RunBoard
 from linksyn_assets.stages import INGEST, RELEASE, Stage
 
 # The overall view's columns: what each job does, in the user's words.
@@ -21,5 +21,4 @@ def progress_board(seed_source: Any, sample: int | None, stages: list[Stage], di
     board = RunBoard([BOARD_LABELS[s.name] for s in stages], list(disciplines), weights)
     if with_release:
         board.add_stage(BOARD_LABELS[RELEASE.name])
-    activate(board)
     return board

@@ -71,9 +71,6 @@ def prepare_env(args: argparse.Namespace) -> None:
         config.write_text(INSTANCE_YAML, encoding="utf-8")
     if args.model:
         os.environ["LINKSYN_MODEL"] = args.model
-    from linksyn_assets.llm.progress import export_terminal
-
-    export_terminal()
 
 
 def record_flags(args: argparse.Namespace) -> None:

@@ -16,7 +16,6 @@ from linksyn_assets.cli.growth import grow_to_target
 from linksyn_assets.cli.launch import failure_reasons, launch
 from linksyn_assets.cli.summary import qc_summary, summary, time_summary
 from linksyn_assets.reports import Report
-from linksyn_assets.run_board import activate
 from linksyn_assets.stages import INGEST, PER_DISCIPLINE, RELEASE, STAGE_ORDER, STAGES
 
 
@@ -27,7 +26,8 @@ def run(args: argparse.Namespace) -> int:
     from linksyn_assets.assets.metadata import check_problems, run_reports
     from linksyn_assets.jobs import STAGE_JOBS
     from linksyn_assets.layout import SKIPPED_SEED_FILES, release_dir, root, seed_quarantine_file
-    from linksyn_assets.llm.embedded_model import server_failure
+    from linksyn_assets.llm.embedded.process import server_failure
+    from linksyn_assets.llm.progress import ProgressSink, terminal
     from linksyn_assets.location import build_definitions
     from linksyn_assets.partitions import discipline_partitions
     from linksyn_assets.seeds.readers import skip_summary
@@ -75,14 +75,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"    {name}: {reason}")
     print(f"  data dir: {root()}   DAGSTER_HOME: {os.environ['DAGSTER_HOME']}")
 
-    defs = build_definitions(resources)
     warmup = start_kernel_warmup(selected)
     stages = [(stage, [a for a in stage.assets if a in selected]) for stage in STAGES if stage.partitioned]
     release_stage = [a for a in RELEASE.assets if a in selected]
     plan = [(stage, assets, d) for stage, assets in stages if assets for d in disciplines]
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     board = progress_board(seed_source, resources["settings"].plain().seeds.sample_per_discipline,
-                   [stage for stage, assets in stages if assets], disciplines, bool(release_stage))
+                           [stage for stage, assets in stages if assets], disciplines, bool(release_stage))
+    sink = ProgressSink(board, terminal())  # every run this command launches reports here
+    resources["progress"] = dg.ResourceDefinition.hardcoded_resource(sink)
+    defs = build_definitions(resources)
     reports: dict[tuple[str, str], Report] = {}
     timings: dict[str, float] = {}
     failed: list[str] = []
@@ -142,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             failed.append(f"linkqa_release (run {result.run_id})")
             reasons += failure_reasons(result)
-    activate(None)
+    sink.close()
     summary(selected, disciplines, reports, time.monotonic() - started)
     time_summary(timings, time.monotonic() - started)
     qc_summary(reports, resources["llm"])

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from linksyn_assets.llm.ledger import DONE, FAILED
-from linksyn_assets.llm.rate_control import AdaptiveLimiter, route_key, route_rate
+from linksyn_assets.llm.rate_control import AdaptiveLimiter
 from linksyn_assets.llm.records import FOLLOWER_USAGE, NOT_STORED, CallResult, Request
 
 if TYPE_CHECKING:
@@ -36,9 +36,7 @@ class BatchLoop:
         self.sink, self.total = sink, total
         self.schema = client.route.key_schema(output)
         self.response_format = client.route.response_format(output)
-        route = client.route
-        self.limiter = AdaptiveLimiter(route_rate(route_key(route.model, route.api_base, route.api_key),
-                                                  client.max_concurrency))
+        self.limiter = AdaptiveLimiter(client.rate)
         self.senders = client.max_concurrency
         self.to_send: asyncio.Queue[Claimed | None] = asyncio.Queue(maxsize=2 * self.senders)
         self.to_record: asyncio.Queue[tuple[str, CallResult] | None] = asyncio.Queue()

@@ -34,7 +34,7 @@ from linksyn_assets.llm.batch_loop import BatchLoop
 from linksyn_assets.llm.budget import Budget, BudgetExceeded, Prices
 from linksyn_assets.llm.ledger import RequestLedger, request_key
 from linksyn_assets.llm.providers import model_not_served, response_format_rejected
-from linksyn_assets.llm.rate_control import AdaptiveLimiter, FailureBreaker
+from linksyn_assets.llm.rate_control import AdaptiveLimiter, FailureBreaker, RouteRate
 from linksyn_assets.llm.records import (
     BatchStats,
     CallResult,
@@ -111,9 +111,12 @@ class LLMClient:
                  log: Callable[[str], None] | None = None, progress_every_s: float = 10.0,
                  on_progress: Callable[[BatchStats, int | None], None] | None = None,
                  breaker: FailureBreaker | None = None, transport: str = "auto", answer_tokens: int | None = None,
-                 thinking_tokens: int = 0, liveness: Callable[[], str | None] | None = None) -> None:
+                 thinking_tokens: int = 0, liveness: Callable[[], str | None] | None = None,
+                 rate: RouteRate | None = None) -> None:
         self.route, self.ledger, self.stage = route, ledger, stage
         self.max_concurrency, self.timeout_s, self.max_retries = max_concurrency, timeout_s, max_retries
+        # the route's adaptive concurrency, shared with the run's other batches (llm/session.py) when given
+        self.rate = rate or RouteRate(max_limit=max_concurrency, limit=float(max_concurrency))
         self.temperature, self.max_tokens, self.max_tokens_cap = temperature, max_tokens, max_tokens_cap
         # max_tokens is the first attempt's cap (with the thinking allowance when the route is known to think);
         # answer_tokens the answer's own room; thinking_tokens the allowance added once replies show a thought.

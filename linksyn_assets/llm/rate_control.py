@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class RouteRate:
-    """Shared state of one route; survives across batches in a process."""
+    """Shared state of one route across the batches of a run (llm/session.py)."""
 
     max_limit: int
     limit: float
@@ -28,19 +28,9 @@ class RouteRate:
             self.paused_until = max(self.paused_until, time.monotonic() + retry_after)
 
 
-_routes: dict[str, RouteRate] = {}
-
-
 def route_key(provider_model: str, api_base: str | None, api_key: str | None) -> str:
     key_tag = hashlib.sha256((api_key or "").encode()).hexdigest()[:12]  # never the key itself
     return f"{provider_model}|{api_base or ''}|{key_tag}"
-
-
-def route_rate(key: str, max_concurrency: int) -> RouteRate:
-    rate = _routes.get(key)
-    if rate is None or rate.max_limit != max_concurrency:
-        rate = _routes[key] = RouteRate(max_limit=max_concurrency, limit=float(max_concurrency))
-    return rate
 
 
 class AdaptiveLimiter:

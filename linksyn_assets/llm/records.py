@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from linksyn_assets.llm.bounded_schema import bounded_schema
+from linksyn_assets.llm.embedded.grammar import bounded_schema
 from linksyn_assets.llm.providers import structured_output_mode
 from linksyn_assets.llm.reply_reader import answer_json, split_reply
 
@@ -36,24 +36,25 @@ class ModelRoute:
     cache_identity: str
     api_base: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    structured_output: str = "auto"  # auto | json_schema | json_object | llama_cpp
+    structured_output: str = "auto"  # auto | json_schema | json_object | prompt
     request_params: str = ""  # canonical JSON object of extra request parameters (part of the request key)
     thinking: bool = False  # the model thinks before it answers (providers.route_thinks): caps carry an allowance
+    embedded: bool = False  # the embedded demo model (llm/embedded/route.py): its grammar, caps and retry rules
 
     def params(self) -> dict[str, Any]:
         return json.loads(self.request_params) if self.request_params else {}
 
     def key_schema(self, output: type[BaseModel]) -> dict[str, Any]:
         """The schema the answers are held to, as the request key records it: the embedded model's grammar is
-        bounded (llm/bounded_schema.py), every other route's schema is the model's own."""
+        bounded (llm/embedded/grammar.py), every other route's schema is the model's own."""
         schema = output.model_json_schema()
-        return bounded_schema(schema) if self.structured_output == "llama_cpp" else schema
+        return bounded_schema(schema) if self.embedded else schema
 
     def outgoing(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
         """The messages as sent. The embedded model's grammar enforces the schema, so the schema text in the
         prompt only costs it prompt evaluation (a quarter of a synthesis prompt): it is left out there. The
         request key is still computed on the full messages."""
-        if self.structured_output != "llama_cpp":
+        if not self.embedded:
             return messages
         return [{**m, "content": _SCHEMA_TEXT.sub(_SCHEMA_RULE, m["content"])} if m.get("role") == "system" else m
                 for m in messages]
@@ -61,11 +62,11 @@ class ModelRoute:
     def response_format(self, output: type[BaseModel]) -> dict[str, Any] | None:
         """What the request's `response_format` says; None (mode `prompt`) sends none: the schema is in the prompt."""
         schema = output.model_json_schema()
+        if self.embedded:  # llama.cpp's json_object with a schema: the bounded grammar
+            return {"type": "json_object", "schema": bounded_schema(schema)}
         mode = structured_output_mode(self.model, self.structured_output, self.thinking)
         if mode == "prompt":
             return None
-        if mode == "llama_cpp":
-            return {"type": "json_object", "schema": bounded_schema(schema)}
         if mode == "json_object":
             return {"type": "json_object"}
         return {"type": "json_schema", "json_schema": {"name": output.__name__, "schema": schema}}

@@ -12,22 +12,16 @@ import uuid
 
 from linksyn_assets.llm.budget import Budget
 from linksyn_assets.llm.client import LENGTH_RETRY_CAP
-from linksyn_assets.llm.embedded_model import EMBEDDED_MODEL_ID, ensure_server
-from linksyn_assets.llm.ledger import RequestLedger
+from linksyn_assets.llm.embedded.route import MAX_TOKENS as EMBEDDED_MAX_TOKENS
+from linksyn_assets.llm.embedded.route import embedded_route_fields
 from linksyn_assets.llm.providers import route_thinks
 from linksyn_assets.llm.records import ModelRoute
 
 STAGES = ("extract", "synthesize", "harden", "judge", "verify")
-# The local llama.cpp server checks no key, but the OpenAI wire format wants one: not a secret.
-_LOCAL_KEY = "sk-no-key-needed"
-# Output caps for the demo model, sized to the largest answer its bounded grammar allows (llm/bounded_schema.py);
-# without the bounds it looped to the cap (a third of the extractions in the first timed demo).
-EMBEDDED_MAX_TOKENS = {"extract": 192, "synthesize": 704, "harden": 704, "judge": 96, "verify": 288}
 # Thinking allowance per stage, added to the answer's cap on a route that thinks (DeepSeek counts the thought inside
 # max_tokens). R1 and deepseek-v4-pro think for 1-4k tokens on most exam questions and longer on hard maths, and
 # docs/scaling.md plans with about 2,000 reasoning tokens per call; writing and solving get more room than reading.
 THINKING_TOKENS = {"extract": 4096, "synthesize": 8192, "harden": 8192, "judge": 4096, "verify": 8192}
-_ledgers: dict[str, RequestLedger] = {}
 
 
 class MissingApiKey(RuntimeError):
@@ -61,8 +55,7 @@ def model_route(model: str, api_base: str, api_key_env: str, structured_output: 
     """Where a stage's calls go; an empty model is the embedded demo model (started on first use). `thinking`
     (auto | on | off) says whether the model thinks before answering (auto: providers.route_thinks)."""
     if not model:
-        return ModelRoute(model="openai/smollm2", cache_identity=EMBEDDED_MODEL_ID,
-                          api_base=ensure_server(), api_key=_LOCAL_KEY, structured_output="llama_cpp")
+        return ModelRoute(**embedded_route_fields())
     key = None
     if api_key_env:
         key = os.environ.get(api_key_env)
@@ -76,7 +69,7 @@ def model_route(model: str, api_base: str, api_key_env: str, structured_output: 
 
 
 def is_embedded(route: ModelRoute) -> bool:
-    return route.cache_identity == EMBEDDED_MODEL_ID
+    return route.embedded
 
 
 def stage_max_tokens(stage: str, route: ModelRoute, configured: int) -> int:
@@ -99,13 +92,6 @@ def length_retry_cap(route: ModelRoute, max_tokens: int) -> int:
     """The largest max_tokens a reply cut off at the cap may be asked again with. The demo model's cut-off replies
     are loops (a word repeated up to the cap), which a longer cap only makes longer: no second try for it."""
     return max_tokens if is_embedded(route) else LENGTH_RETRY_CAP
-
-
-def shared_ledger(location: str) -> RequestLedger:
-    """One ledger object per location in this process (its connection and lease heartbeat are shared)."""
-    if location not in _ledgers:
-        _ledgers[location] = RequestLedger(location)
-    return _ledgers[location]
 
 
 def batch_budgets(run_id: str | None, stage: str, partition: str | None,

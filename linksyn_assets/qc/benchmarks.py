@@ -20,7 +20,6 @@ from linksyn_assets.qc.fingerprints import chunks, token_hashes
 from linksyn_assets.seeds.readers import read_benchmark_dir, source_files
 from linksyn_assets.storage import file_stamps
 
-_LOADED: dict[tuple, Benchmarks] = {}
 MIN_INDEXED_SHARE = 0.5
 
 
@@ -69,16 +68,10 @@ class Benchmarks:
         index = BenchmarkIndex.build(tokens, n, containment, groups) if tokens is not None else None
         return cls(index, items.drop("options", "text"), files)  # type: ignore[arg-type]
 
-    @classmethod
-    def cached(cls, paths: list[str], n: int, containment: float) -> Benchmarks:
-        """load(), once per process and settings: `linksyn run` checks every discipline against the same files
-        (a changed file, by size and mtime, is read again)."""
-        stamp = tuple((p, file_stamps(source_files(Path(p)))) for p in paths)
-        key = (stamp, n, containment)
-        if key not in _LOADED:
-            _LOADED.clear()  # one index at a time: they can be large
-            _LOADED[key] = cls.load(list(paths), n, containment)
-        return _LOADED[key]
+    @staticmethod
+    def version(paths: list[str], n: int, containment: float) -> tuple:
+        """What a loaded index depends on: the files (by size and mtime) and the index settings."""
+        return tuple((p, file_stamps(source_files(Path(p)))) for p in paths), n, containment
 
     def check(self, rows: pl.DataFrame) -> Contamination:
         if self.index is None or rows.is_empty():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from linksyn_assets.llm.embedded_model import ENV_INSTANCES, MAX_INSTANCES, pool_shape
+from linksyn_assets.llm.embedded.process import ENV_INSTANCES, MAX_INSTANCES, pool_shape
 
 
 def test_one_single_thread_instance_per_core_up_to_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:

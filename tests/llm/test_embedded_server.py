@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from linksyn_assets.llm.bounded_schema import bounded_schema
-from linksyn_assets.llm.embedded_model import gguf_path
+from linksyn_assets.llm.embedded.grammar import bounded_schema
+from linksyn_assets.llm.embedded.process import gguf_path
 from linksyn_assets.llm.owned_process import owned_command
 from linksyn_assets.llm.records import parse_json_answer
 from linksyn_assets.prompts.messages import extraction_messages, judge_messages
@@ -38,7 +38,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
 
     log = tmp_path_factory.mktemp("server") / "server.log"
     port = free_port()
-    cmd = owned_command("linksyn_assets.llm.embedded_server", [
+    cmd = owned_command("linksyn_assets.llm.embedded.server", [
         "--model", str(gguf_path()), "--port", str(port), "--instances", "2", "--threads", "1", "--n_ctx", "4096"])
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)

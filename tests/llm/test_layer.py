@@ -18,7 +18,6 @@ import pytest
 from linksyn_assets.llm.budget import Budget, BudgetExceeded, Prices
 from linksyn_assets.llm.client import LLMClient
 from linksyn_assets.llm.ledger import RequestLedger
-from linksyn_assets.llm.rate_control import route_key, route_rate
 from linksyn_assets.llm.records import CallResult, ModelRoute, RunAborted
 from linksyn_assets.llm.workers import stream_batch
 from linksyn_assets.records import KPExtraction
@@ -141,8 +140,7 @@ def test_429s_slow_the_run_down_and_retry_after_is_honoured(stub: StubServer, tm
     results = client.run([(f"r{i}", kp_messages(i)) for i in range(30)], KPExtraction, "v1")
     assert all(r.ok for r in results) and client.stats.throttled >= 9
     assert time.monotonic() - started >= 0.3  # waited at least one Retry-After
-    rate = route_rate(route_key("openai/stub-model", stub.url, SECRET), 16)
-    assert rate.limit < 16  # multiplicative decrease after 429s
+    assert client.rate.limit < 16  # multiplicative decrease after 429s
 
 
 def test_single_flight_and_sample_index(stub: StubServer, tmp_path: Path, ledger_url: str) -> None:
@@ -245,3 +243,22 @@ def test_budget_holds_when_requests_take_several_calls(stub: StubServer, tmp_pat
     assert stub.count >= 3  # several calls were made before the stop
     counts = RequestLedger(ledger_url).counts()
     assert counts.get("IN_FLIGHT", 0) == 0  # leases of unfinished requests were given back
+
+
+def test_a_runs_batches_share_one_session_that_the_run_closes(stub: StubServer, ledger_url: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ledger connection and the route's adaptive rate live as long as the run: one per LLMResource
+    session, shared by its batches, closed at teardown (no process-wide cache outlives it)."""
+    from resources.llm import LLMResource
+
+    monkeypatch.setenv("LINKSYN_TEST_KEY", SECRET)
+    llm = LLMResource(model="openai/stub-model", api_base=stub.url, api_key_env="LINKSYN_TEST_KEY",
+                      ledger_path=ledger_url, max_concurrency=8)
+    first, second = llm.client("extract"), llm.client("synthesize")
+    assert first.ledger is second.ledger and first.rate is second.rate  # the same route: one rate
+    first.rate.on_throttle(None)
+    assert second.rate.limit == 4.0  # a 429 seen by one batch slows the next
+    session = llm.session()
+    llm.teardown_after_execution(None)  # type: ignore[arg-type]  # what Dagster calls when the run ends
+    assert llm.session() is not session  # a later run starts with a new session ...
+    assert llm.client("extract").rate.limit == 8.0  # ... and a fresh rate

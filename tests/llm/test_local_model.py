@@ -11,7 +11,8 @@ import pytest
 from linksyn_assets.assets import ALL_ASSETS
 from linksyn_assets.assets.metadata import materialized
 from linksyn_assets.checks import ALL_CHECKS
-from linksyn_assets.llm.embedded_model import EMBEDDED_MODEL_ID, gguf_path
+from linksyn_assets.llm.embedded.process import gguf_path
+from linksyn_assets.llm.embedded.route import EMBEDDED_MODEL_ID
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.stages import INGEST, PER_DISCIPLINE
 from resources import build_resources
@@ -73,7 +74,7 @@ def _owned_servers(owner: int) -> list[int]:
         except OSError:
             continue
         if ("linksyn_assets.llm.owned_process" in argv and str(owner) in argv
-                and "linksyn_assets.llm.embedded_server" in argv):
+                and "linksyn_assets.llm.embedded.server" in argv):
             found.append(int(proc.name))
     return found
 

@@ -14,7 +14,7 @@ server does it. Measured on the demo's requests (bench/first_run.py, docs/first_
 One JSON line per request goes to stderr (the log file `ensure_server` names): tokens and where the time went
 (prompt evaluation, generation, grammar checks, the rest).
 
-    python -m linksyn_assets.llm.embedded_server --model FILE.gguf --port N [--instances K] [--threads T]
+    python -m linksyn_assets.llm.embedded.server --model FILE.gguf --port N [--instances K] [--threads T]
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def _handler(pool: ModelPool) -> type[BaseHTTPRequestHandler]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="linksyn_assets.llm.embedded_server", description=__doc__)
+    parser = argparse.ArgumentParser(prog="linksyn_assets.llm.embedded.server", description=__doc__)
     parser.add_argument("--model", required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)

