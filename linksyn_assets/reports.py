@@ -13,7 +13,13 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from linksyn_assets.qc.rules import QCStep
+
+class QCStep(BaseModel):
+    """One QC step's funnel: rows that reached it and rows it let through."""
+
+    step: str
+    entered: int
+    passed: int
 
 
 class Report(BaseModel):

@@ -137,4 +137,5 @@ def test_the_growth_decision_says_why_a_discipline_stops() -> None:
     assert next_round(12, 4, 1, 1, 1, 0, 6) == "grow"  # the first pass's new paths do not end growth
     assert walk_round(None, 3, 1, 5) == 5 and walk_round(12, None, 0, 5) == 5  # no target / nothing measured
     assert walk_round(12, 12, 10, 5) == 10  # reached: the paths it has
-    assert walk_round(12, 1, 40, 50) == 50  # never below the default
+    assert walk_round(12, 13, 40, 50) == 50  # never below the default
+    assert walk_round(12, 1, 40, 50) == 40 + int(MAX_GROWTH * 40) + 4  # a low pass rate: bounded growth

@@ -14,19 +14,18 @@ from linksyn_assets.prompts.messages import prompt_versions, verify_messages
 from linksyn_assets.qc.retired_rows import earlier_rows_first, retired_rows
 from linksyn_assets.qc.rules import (
     QCResult,
-    QCStep,
     assemble,
     pretraining_texts,
-    quality_check,
     remove_where,
-    row_rule_steps,
     shipped_columns,
+    start,
+    with_dataset_columns,
     with_verification,
 )
-from linksyn_assets.qc.steps import run_steps, table_steps
+from linksyn_assets.qc.steps import row_steps, run_steps, table_steps
 from linksyn_assets.qc.token_count import TokenCounter
 from linksyn_assets.records import IndependentSolve
-from linksyn_assets.reports import DatasetReport, LLMBatchReport
+from linksyn_assets.reports import DatasetReport, LLMBatchReport, QCStep
 from linksyn_assets.seeds.readers import skip_summary
 from linksyn_assets.storage import read_if_present, write_parquet_atomic
 from resources.llm import LLMResource
@@ -45,9 +44,6 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
     discipline = context.partition_key
     plain = settings.plain()
     params = plain.dataset
-    rows = assemble(synthesized_qa, hard_qa)
-    qc = quality_check(rows, params, plain.synthesis.copy_threshold)
-    steps = row_rule_steps(rows, qc)
     try:
         benchmarks = settings.benchmarks()
     except (OSError, ValueError) as exc:
@@ -55,8 +51,9 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
     if benchmarks.skipped():
         context.log.warning(f"benchmark_files: {skip_summary(benchmarks.skipped())}: "
                             f"{', '.join(benchmarks.skipped())}")
-    qc, funnel = run_steps(qc, table_steps(params, benchmarks))
-    steps.extend(funnel)
+    qc, steps = run_steps(start(assemble(synthesized_qa, hard_qa)),
+                          [*row_steps(params, plain.synthesis.copy_threshold), *table_steps(params, benchmarks)])
+    qc = with_dataset_columns(qc)
     requests = [(row["record_id"], verify_messages(row, row["language"])) for row in qc.kept.iter_rows(named=True)]
     solves, verifier = run_llm_batch(context, llm, progress, "verify", requests, IndependentSolve,
                                      prompt_versions("verify"))

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from linksyn_assets.cli.arguments import selected_assets
@@ -16,22 +17,41 @@ from linksyn_assets.cli.growth import grow_to_target
 from linksyn_assets.cli.launch import failure_reasons, launch
 from linksyn_assets.cli.summary import qc_summary, summary, time_summary
 from linksyn_assets.reports import Report
-from linksyn_assets.stages import INGEST, PER_DISCIPLINE, RELEASE, STAGE_ORDER, STAGES
+from linksyn_assets.run_board import RunBoard
+from linksyn_assets.stages import INGEST, PER_DISCIPLINE, RELEASE, STAGE_ORDER, STAGES, Stage
+
+
+@dataclass
+class Outcome:
+    """What the runs of one `linksyn run` made and how they ended."""
+
+    reports: dict[tuple[str, str], Report] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    budget_ended: set[str] = field(default_factory=set)  # disciplines whose target round hit the budget
+
+    def record(self, result: Any, instance: Any, key: str) -> None:
+        from linksyn_assets.assets.metadata import check_problems, run_reports
+
+        for check in result.get_asset_check_evaluations():
+            if not check.passed:
+                print(f"    check {check.asset_check_key.name} FAILED: {check_problems(check)}", flush=True)
+        for asset, report in run_reports(result).items():
+            self.reports[(asset, key)] = report
+        add_step_seconds(self.timings, instance, result.run_id)
+
+    def rows(self, asset: str, key: str) -> int | None:
+        report = self.reports.get((asset, key))
+        return report.rows if report is not None else None
 
 
 def run(args: argparse.Namespace) -> int:
     prepare_env(args)
     import dagster as dg
 
-    from linksyn_assets.assets.metadata import check_problems, run_reports
-    from linksyn_assets.jobs import STAGE_JOBS
-    from linksyn_assets.layout import SKIPPED_SEED_FILES, release_dir, root, seed_quarantine_file
-    from linksyn_assets.llm.embedded.process import server_failure
     from linksyn_assets.llm.progress import ProgressSink, terminal
     from linksyn_assets.location import build_definitions
-    from linksyn_assets.partitions import discipline_partitions
-    from linksyn_assets.seeds.readers import skip_summary
-    from linksyn_assets.storage import is_local
 
     selected = selected_assets(args)
     record_flags(args)
@@ -44,7 +64,59 @@ def run(args: argparse.Namespace) -> int:
     unpriced = resources["llm"].unpriced_budget()
     if unpriced:  # a USD budget that could never bind: refuse before anything runs
         raise SetupError(unpriced)
-    seed_source = resources["seed_source"]
+    disciplines = chosen_disciplines(args, resources["seed_source"])
+    if isinstance(disciplines, int):
+        return disciplines
+    instance = dg.DagsterInstance.get()
+    register(instance, disciplines)
+    stages = [(stage, [a for a in stage.assets if a in selected]) for stage in STAGES if stage.partitioned]
+    release_stage = [a for a in RELEASE.assets if a in selected]
+    board = progress_board(resources["seed_source"], resources["settings"].plain().seeds.sample_per_discipline,
+                           [stage for stage, assets in stages if assets], disciplines, bool(release_stage))
+    sink = ProgressSink(board, terminal())  # every run this command launches reports here
+    resources["progress"] = dg.ResourceDefinition.hardcoded_resource(sink)
+    defs = build_definitions(resources)
+    dataset = resources["settings"].plain().dataset
+    targeted = PER_DISCIPLINE.assets[-1] in selected and bool(dataset.target_rows or dataset.target_tokens)
+    outcome = Outcome()
+    started = time.monotonic()
+    target_report: list[str] = []
+    try:
+        warmup = start_kernel_warmup(selected)
+        run_stages(defs, instance, [(s, a, d) for s, a in stages if a for d in disciplines], board, outcome,
+                   targeted, warmup)
+        if not outcome.failed and targeted:
+            failed, reasons, target_report = grow_to_target(instance, resources, disciplines, outcome.reports,
+                                                            RUN_CONFIG, outcome.budget_ended)
+            outcome.failed += failed
+            outcome.reasons += reasons
+        if release_stage and not outcome.failed:
+            run_release(defs, instance, release_stage, board, outcome)
+    finally:
+        sink.close()
+    summary(selected, disciplines, outcome.reports, time.monotonic() - started)
+    time_summary(outcome.timings, time.monotonic() - started)
+    qc_summary(outcome.reports, resources["llm"])
+    if target_report:
+        print("Target:\n  " + "\n  ".join(target_report))
+    if outcome.failed:
+        print("Failed runs:\n  " + "\n  ".join(outcome.failed))
+        if outcome.reasons:
+            print("Why (first reasons):\n  " + "\n  ".join(list(dict.fromkeys(outcome.reasons))[:6]))
+        print("Full logs: linksyn ui")
+        return 1
+    return 0
+
+
+RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+def chosen_disciplines(args: argparse.Namespace, seed_source: Any) -> list[str] | int:
+    """The disciplines this run works on (all in the source, or --disciplines), or the exit code of a run that
+    cannot start, said on stderr."""
+    from linksyn_assets.layout import SKIPPED_SEED_FILES, root, seed_quarantine_file
+    from linksyn_assets.seeds.readers import skip_summary
+
     try:
         found = seed_source.disciplines()
     except FileNotFoundError as exc:
@@ -63,36 +135,31 @@ def run(args: argparse.Namespace) -> int:
             print(f"linksyn: no seeds for discipline(s) {missing} in {seed_source.root()}; found: {found}",
                   file=sys.stderr)
             return 2
-    instance = dg.DagsterInstance.get()
-    known = set(instance.get_dynamic_partitions(discipline_partitions.name))
-    new = [d for d in disciplines if d not in known]
-    if new:
-        instance.add_dynamic_partitions(discipline_partitions.name, new)
     print(f"LinkSyn: {len(disciplines)} discipline(s) from {seed_source.root()}: {', '.join(disciplines)}")
     if skipped:
         print(f"  {skip_summary(skipped)}; listed in {seed_quarantine_file(SKIPPED_SEED_FILES)}")
         for name, reason in sorted(skipped.items())[:10]:
             print(f"    {name}: {reason}")
     print(f"  data dir: {root()}   DAGSTER_HOME: {os.environ['DAGSTER_HOME']}")
+    return disciplines
 
-    warmup = start_kernel_warmup(selected)
-    stages = [(stage, [a for a in stage.assets if a in selected]) for stage in STAGES if stage.partitioned]
-    release_stage = [a for a in RELEASE.assets if a in selected]
-    plan = [(stage, assets, d) for stage, assets in stages if assets for d in disciplines]
-    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-    board = progress_board(seed_source, resources["settings"].plain().seeds.sample_per_discipline,
-                           [stage for stage, assets in stages if assets], disciplines, bool(release_stage))
-    sink = ProgressSink(board, terminal())  # every run this command launches reports here
-    resources["progress"] = dg.ResourceDefinition.hardcoded_resource(sink)
-    defs = build_definitions(resources)
-    reports: dict[tuple[str, str], Report] = {}
-    timings: dict[str, float] = {}
-    failed: list[str] = []
-    reasons: list[str] = []
-    dataset = resources["settings"].plain().dataset
-    targeted = PER_DISCIPLINE.assets[-1] in selected and bool(dataset.target_rows or dataset.target_tokens)
-    budget_ended: set[str] = set()
-    started = time.monotonic()
+
+def register(instance: Any, disciplines: list[str]) -> None:
+    """Add the disciplines' partitions the instance does not know yet."""
+    from linksyn_assets.partitions import discipline_partitions
+
+    known = set(instance.get_dynamic_partitions(discipline_partitions.name))
+    new = [d for d in disciplines if d not in known]
+    if new:
+        instance.add_dynamic_partitions(discipline_partitions.name, new)
+
+
+def run_stages(defs: Any, instance: Any, plan: list[tuple[Stage, list[str], str]], board: RunBoard,
+               outcome: Outcome, targeted: bool, warmup: subprocess.Popen[str] | None) -> None:
+    """Each stage job for each discipline, in stage order; stops early when the embedded model's server died."""
+    from linksyn_assets.jobs import STAGE_JOBS
+    from linksyn_assets.llm.embedded.process import server_failure
+
     for i, (stage, assets, discipline) in enumerate(plan, 1):
         t0 = time.monotonic()
         print(f"[{i}/{len(plan)}] {discipline}: {STAGE_JOBS[stage.name].name} ({', '.join(assets)}) ...",
@@ -100,63 +167,42 @@ def run(args: argparse.Namespace) -> int:
         if stage is not INGEST:
             warmup = finish_kernel_warmup(warmup)
         board.start(BOARD_LABELS[stage.name], discipline)
-        result = launch(defs, stage, assets, discipline, instance, run_config)
-        for check in result.get_asset_check_evaluations():
-            if not check.passed:
-                print(f"    check {check.asset_check_key.name} FAILED: {check_problems(check)}", flush=True)
-        for asset, report in run_reports(result).items():
-            reports[(asset, discipline)] = report
-        add_step_seconds(timings, instance, result.run_id)
-        status = "ok" if result.success else "FAILED"
-        last = reports.get((assets[-1], discipline))
-        board.finish(BOARD_LABELS[stage.name], discipline, result.success, last.rows if last is not None else None)
-        print(f"    {status} in {time.monotonic() - t0:.1f}s (run {result.run_id[:8]})", flush=True)
+        result = launch(defs, stage, assets, discipline, instance, RUN_CONFIG)
+        outcome.record(result, instance, discipline)
+        board.finish(BOARD_LABELS[stage.name], discipline, result.success, outcome.rows(assets[-1], discipline))
+        print(f"    {'ok' if result.success else 'FAILED'} in {time.monotonic() - t0:.1f}s "
+              f"(run {result.run_id[:8]})", flush=True)
         print(board.render(), flush=True)
         why = [] if result.success else failure_reasons(result)
         if why and stage is PER_DISCIPLINE and targeted and any("budget" in r for r in why):
-            budget_ended.add(discipline)  # its walk was sized for the target; the Target lines say so
+            outcome.budget_ended.add(discipline)  # its walk was sized for the target; the Target lines say so
         elif not result.success:
-            failed.append(f"{discipline}: {', '.join(assets)} (run {result.run_id})")
-            reasons += [f"{discipline}: {r}" for r in why]
+            outcome.failed.append(f"{discipline}: {', '.join(assets)} (run {result.run_id})")
+            outcome.reasons += [f"{discipline}: {r}" for r in why]
             dead = server_failure()
             if dead:  # every later step would meet the same dead (or faulting) model server
                 print(f"    stopping the run: {dead.splitlines()[0]}", flush=True)
-                reasons.insert(0, dead)
+                outcome.reasons.insert(0, dead)
                 break
     finish_kernel_warmup(warmup)
-    target_report: list[str] = []
-    if not failed and targeted:
-        failed, reasons, target_report = grow_to_target(instance, resources, disciplines, reports, run_config,
-                                                        budget_ended)
-    if release_stage and not failed:
-        print(f"[release] linksyn_release ({', '.join(release_stage)}) ...", flush=True)
-        board.start(BOARD_LABELS[RELEASE.name], "-")
-        result = launch(defs, RELEASE, release_stage, None, instance, run_config)
-        for asset, report in run_reports(result).items():
-            reports[(asset, "-")] = report
-        add_step_seconds(timings, instance, result.run_id)
-        last = reports.get((release_stage[-1], "-"))
-        board.finish(BOARD_LABELS[RELEASE.name], "-", result.success, last.rows if last is not None else None)
-        print(board.render(), flush=True)
-        if result.success:
-            latest = "latest" if is_local(root()) else "latest.json"  # no symlinks on an object store
-            print(f"    release: {release_dir() / latest} (card: README.md)", flush=True)
-        else:
-            failed.append(f"linkqa_release (run {result.run_id})")
-            reasons += failure_reasons(result)
-    sink.close()
-    summary(selected, disciplines, reports, time.monotonic() - started)
-    time_summary(timings, time.monotonic() - started)
-    qc_summary(reports, resources["llm"])
-    if target_report:
-        print("Target:\n  " + "\n  ".join(target_report))
-    if failed:
-        print("Failed runs:\n  " + "\n  ".join(failed))
-        if reasons:
-            print("Why (first reasons):\n  " + "\n  ".join(list(dict.fromkeys(reasons))[:6]))
-        print("Full logs: linksyn ui")
-        return 1
-    return 0
+
+
+def run_release(defs: Any, instance: Any, assets: list[str], board: RunBoard, outcome: Outcome) -> None:
+    from linksyn_assets.layout import release_dir, root
+    from linksyn_assets.storage import is_local
+
+    print(f"[release] linksyn_release ({', '.join(assets)}) ...", flush=True)
+    board.start(BOARD_LABELS[RELEASE.name], "-")
+    result = launch(defs, RELEASE, assets, None, instance, RUN_CONFIG)
+    outcome.record(result, instance, "-")
+    board.finish(BOARD_LABELS[RELEASE.name], "-", result.success, outcome.rows(assets[-1], "-"))
+    print(board.render(), flush=True)
+    if result.success:
+        latest = "latest" if is_local(root()) else "latest.json"  # no symlinks on an object store
+        print(f"    release: {release_dir() / latest} (card: README.md)", flush=True)
+    else:
+        outcome.failed.append(f"linkqa_release (run {result.run_id})")
+        outcome.reasons += failure_reasons(result)
 
 
 def start_kernel_warmup(selected: list[str]) -> subprocess.Popen[str] | None:

@@ -1,10 +1,10 @@
 """linkqa_dataset: assemble synthesized + hard rows, check them, remove duplicates and benchmark
 contamination, apply the answer-verification policy, export.
 
-Checks run in this order, each on the rows the previous ones kept: generation status (failed, hard
-variant not rated harder), schema and length bounds, copy of a seed, language consistency,
-benchmark contamination, exact then near-duplicates (the first row of a cluster is kept),
-verification. Every row that does not make it into the dataset is kept in a rejects table with
+The rules here give a reason per rejected row; qc/steps.py declares them as steps in the order a row meets
+them (generation status; length, format, seed-copy and language rules; exact duplicates; benchmark
+contamination; near-duplicates) and runs them, each on the rows the previous ones kept; the independent
+solve's verdict comes last. Every row that does not make it into the dataset is kept in a rejects table with
 its reason.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
-from pydantic import BaseModel
 
 from linksyn_assets.qc.answer_check import compare
 from linksyn_assets.qc.near_duplicates import DuplicateClusters
@@ -34,27 +33,6 @@ class QCResult:
 
     def reasons(self) -> dict[str, int]:
         return reason_counts(self.rejects)
-
-
-class QCStep(BaseModel):
-    """One QC step's funnel: rows that reached it and rows it let through."""
-
-    step: str
-    entered: int
-    passed: int
-
-
-def row_rule_steps(rows: pl.DataFrame, qc: QCResult) -> list[QCStep]:
-    """quality_check's three steps, in the order a row meets them: generation status, the row rules (length,
-    answer and option format, seed copy, language), exact duplicates."""
-    reasons = qc.rejects["reason"]
-    failed = int((rows["status"] != "ok").sum())
-    exact = int((reasons == "exact duplicate").sum())
-    ruled = qc.rejects.height - failed - exact
-    after_generation = rows.height - failed
-    return [QCStep(step="generation", entered=rows.height, passed=after_generation),
-            QCStep(step="row rules", entered=after_generation, passed=after_generation - ruled),
-            QCStep(step="exact duplicates", entered=after_generation - ruled, passed=qc.kept.height)]
 
 
 def reason_counts(rejects: pl.DataFrame) -> dict[str, int]:
@@ -117,13 +95,17 @@ def language_of(column: str) -> pl.Expr:
     return pl.when((cjk > 0) & (cjk * 4 >= latin)).then(pl.lit("zh")).otherwise(pl.lit("en"))
 
 
-def quality_check(rows: pl.DataFrame, params: DatasetParams, copy_threshold: float = 1.0) -> QCResult:
-    """The row rules and exact duplicates (near-duplicates, contamination and verification are
-    separate steps, see remove_where)."""
+def status_reasons(rows: pl.DataFrame) -> list[str | None]:
+    """Generation status: a failed generation, a hard variant not rated harder."""
+    return rows.select(pl.when(pl.col("status") != "ok").then(_status_reason()).alias("reason"))["reason"].to_list()
+
+
+def row_rule_reasons(rows: pl.DataFrame, params: DatasetParams, copy_threshold: float = 1.0) -> list[str | None]:
+    """The first row rule each row breaks: length bounds, empty or debris fields, option and answer format, a
+    copy of a seed, a question in another language than its seeds."""
     q_len = pl.col("question").str.len_chars()
     reason = (
-        pl.when(pl.col("status") != "ok").then(_status_reason())
-        .when(pl.col("question").is_null() | (q_len < params.min_question_chars))
+        pl.when(pl.col("question").is_null() | (q_len < params.min_question_chars))
         .then(pl.lit(f"question shorter than {params.min_question_chars} characters"))
         .when(q_len > params.max_question_chars)
         .then(pl.lit(f"question longer than {params.max_question_chars} characters"))
@@ -148,18 +130,25 @@ def quality_check(rows: pl.DataFrame, params: DatasetParams, copy_threshold: flo
                         pl.col("language")))
         .otherwise(pl.lit(None, pl.String))
     )
-    checked = rows.with_columns(reason.alias("reason"))
-    valid = checked.filter(pl.col("reason").is_null())
-    dedup_key = (pl.col("question").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
-                 + pl.lit("\x1f") + pl.col("answer").str.to_lowercase().str.strip_chars())
-    valid = valid.with_columns(dedup_key.alias("_key"))
-    first = valid.unique(subset="_key", keep="first", maintain_order=True)
-    dups = valid.join(first.select("record_id"), on="record_id", how="anti").with_columns(
-        pl.lit("exact duplicate").alias("reason"))
-    rejects = pl.concat([checked.filter(pl.col("reason").is_not_null()), dups.drop("_key")],
-                        how="vertical_relaxed")
-    return QCResult(kept=first.select(DATASET_COLUMNS),
-                    rejects=rejects.select([*DATASET_COLUMNS, "reason"]))
+    return rows.select(reason.alias("reason"))["reason"].to_list()
+
+
+def exact_duplicate_reasons(rows: pl.DataFrame) -> list[str | None]:
+    """Rows whose question and answer (case and spacing aside) an earlier row already has."""
+    key = (pl.col("question").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
+           + pl.lit("\x1f") + pl.col("answer").str.to_lowercase().str.strip_chars())
+    first = rows.select(key.is_first_distinct().alias("first"))["first"].to_list()
+    return [None if keep else "exact duplicate" for keep in first]
+
+
+def with_dataset_columns(qc: QCResult) -> QCResult:
+    """The dataset's columns (and the reason, for rejects), once the steps that read generation fields ran."""
+    return QCResult(kept=qc.kept.select(DATASET_COLUMNS), rejects=qc.rejects.select([*DATASET_COLUMNS, "reason"]))
+
+
+def start(rows: pl.DataFrame) -> QCResult:
+    """Every row kept, no rejects yet (with the rows' columns and a reason)."""
+    return QCResult(kept=rows, rejects=rows.clear().with_columns(pl.lit(None, pl.String).alias("reason")))
 
 
 def remove_where(qc: QCResult, reasons: list[str | None]) -> QCResult:

@@ -1,8 +1,8 @@
-"""QC steps that look at the whole table, as one declared list: each step has a name and gives a reason per
-row it rejects (None for a row it lets through); one runner applies them in order, each to the rows the
-previous ones kept, and produces the funnel. The dataset asset, the `linkqa_dataset_clean` check and the
-release's cross-discipline pass take their steps from here, so a new table-level filter is one step and
-one entry in `table_steps`.
+"""QC as declared lists of steps: each step has a name and gives a reason per row it rejects (None for a row
+it lets through); one runner applies them in order, each to the rows the previous ones kept, and produces the
+funnel. `row_steps` judge one row at a time (with the generation fields), `table_steps` the whole table. The
+dataset asset runs both lists; the `linkqa_dataset_clean` check and the release's cross-discipline pass take
+the table steps from here, so a new filter is one step and one list entry.
 """
 
 from __future__ import annotations
@@ -14,7 +14,17 @@ import polars as pl
 
 from linksyn_assets.qc.benchmarks import Benchmarks
 from linksyn_assets.qc.dedup import duplicate_clusters
-from linksyn_assets.qc.rules import QCResult, QCStep, near_duplicate_reasons, remove_where
+from linksyn_assets.qc.rules import (
+    QCResult,
+    exact_duplicate_reasons,
+    near_duplicate_reasons,
+    remove_where,
+    row_rule_reasons,
+    start,
+    status_reasons,
+    with_dataset_columns,
+)
+from linksyn_assets.reports import QCStep
 from linksyn_assets.settings import DatasetParams
 
 
@@ -33,6 +43,19 @@ def near_duplicate_step(params: DatasetParams) -> Step:
         return near_duplicate_reasons(rows, duplicate_clusters(rows, params.near_duplicate_threshold,
                                                                threshold_zh=params.near_duplicate_threshold_zh))
     return Step("near-duplicates", reasons)
+
+
+def row_steps(params: DatasetParams, copy_threshold: float) -> list[Step]:
+    """The row-level steps of linkqa_dataset, in order (on the assembled rows, generation fields included)."""
+    return [Step("generation", status_reasons),
+            Step("row rules", lambda rows: row_rule_reasons(rows, params, copy_threshold)),
+            Step("exact duplicates", exact_duplicate_reasons)]
+
+
+def quality_check(rows: pl.DataFrame, params: DatasetParams, copy_threshold: float = 1.0) -> QCResult:
+    """The row steps alone, in the dataset's columns (what a test of the row rules looks at)."""
+    qc, _ = run_steps(start(rows), row_steps(params, copy_threshold))
+    return with_dataset_columns(qc)
 
 
 def table_steps(params: DatasetParams, benchmarks: Benchmarks) -> list[Step]:

@@ -6,7 +6,8 @@ from linksyn_assets.llm.embedded.grammar import bounded_schema
 from linksyn_assets.llm.records import ModelRoute
 from linksyn_assets.records import DifficultyRating, HardeningAnswer, KPExtraction, SynthesisAnswer
 
-EMBEDDED = ModelRoute(model="openai/smollm2", cache_identity="embedded/x", structured_output="json_object", embedded=True)
+EMBEDDED = ModelRoute(model="openai/smollm2", cache_identity="embedded/x", structured_output="json_object",
+                      embedded=True)
 VLLM = ModelRoute(model="hosted_vllm/r1", cache_identity="r1", structured_output="auto")
 DEEPSEEK = ModelRoute(model="deepseek/deepseek-v4-pro", cache_identity="ds")
 

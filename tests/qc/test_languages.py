@@ -10,7 +10,8 @@ import pytest
 
 from linksyn_assets.qc.benchmarks import Benchmarks
 from linksyn_assets.qc.dedup import duplicate_clusters
-from linksyn_assets.qc.rules import assemble, quality_check
+from linksyn_assets.qc.rules import assemble
+from linksyn_assets.qc.steps import quality_check
 from linksyn_assets.settings import DatasetParams
 from linksyn_assets.synthesis.tables import HARD_SCHEMA, SYNTH_SCHEMA
 from tests.conftest import write_jsonl

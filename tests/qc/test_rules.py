@@ -17,7 +17,8 @@ from linksyn_assets.llm.records import CallResult
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.qc.answer_check import compare
 from linksyn_assets.qc.benchmarks import Benchmarks
-from linksyn_assets.qc.rules import assemble, quality_check
+from linksyn_assets.qc.rules import assemble
+from linksyn_assets.qc.steps import quality_check
 from linksyn_assets.release.files import cross_discipline_dedup, write_release
 from linksyn_assets.seeds.readers import read_seed_dir
 from linksyn_assets.settings import DatasetParams
