@@ -66,3 +66,26 @@ def test_batch_progress_shows_in_the_running_cell_only():
     assert "running 5s extract 7/30" in row
     physics = next(line for line in text.splitlines() if "physics" in line)
     assert "extract" not in physics and physics.split()[1:] == [".", "."]
+
+
+def test_a_progress_sink_draws_on_its_own_terminal_and_board_and_a_bare_one_draws_nothing():
+    """The sink `linksyn run` hands to its runs (the `progress` resource): the batch's cell on the board and one
+    line on the terminal it was given; the code location's sink has neither, so a batch gets no callback."""
+    import io
+
+    from linksyn_assets.llm.progress import ProgressSink
+    from linksyn_assets.llm.records import BatchStats
+
+    clock = Clock()
+    board = _board(clock)
+    board.start("ingest", "化学")
+    out = io.StringIO()
+    report = ProgressSink(board, out).for_batch("extract", "化学")
+    assert report is not None
+    stats = BatchStats(stage="extract")
+    stats.done = 30
+    report(stats, 30)
+    assert "extract 30/30" in board.render()
+    line = out.getvalue()
+    assert line.startswith("\r") and "[extract 化学] 30/30 done" in line and line.endswith("\n")
+    assert ProgressSink().for_batch("extract", "physics") is None
