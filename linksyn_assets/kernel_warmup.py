@@ -77,7 +77,7 @@ def _walk(seeds: pl.DataFrame) -> None:
         kps = [{"name": _KPS[(i + k) % len(_KPS)]} for k in range(3)]
         data = KPExtraction.model_validate({"knowledge_points": kps}).model_dump(mode="json")
         answers.append(_Answer(seed_id, True, data, None))
-    seed_kps = seed_kps_table(seeds, answers, [WARM_DISCIPLINE], "general")
+    seed_kps = seed_kps_table(seeds, answers, "general")
     tables = build_graph_tables(seed_kps, WARM_DISCIPLINE)
     graph = WalkGraph.from_tables(tables)
     params = WalkParams()

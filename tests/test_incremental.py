@@ -135,3 +135,26 @@ def test_added_seeds_cost_only_new_work_and_a_removed_file_retires_its_rows(
         assert manifest["retired_by_reason"].get("path retired", 0) == expected.height
         assert (release / "v1" / "README.md").exists()  # earlier versions stay readable
     assert cold_stages["extract"] == 12
+
+
+def test_a_new_discipline_costs_only_its_own_extractions(stub_env: StubServer, linked_seeds: Path,
+                                                         data_dir: Path) -> None:
+    """The extraction request is a function of the seed, the prompt version and the model: registering another
+    discipline (here one with English and Chinese seeds) re-keys no earlier seed, so re-running the earlier
+    disciplines' extraction is answered by the ledger."""
+    resources = build_resources(seeds_path=str(linked_seeds))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(discipline_partitions.name, ["mathematics", "physics"])
+        for d in ("mathematics", "physics"):
+            assert dg.materialize(ALL_ASSETS, selection=["seeds", "seed_kps"], partition_key=d, instance=instance,
+                                  resources=resources).success
+        before = stub_env.state.by_stage["extract"]
+        write_jsonl(linked_seeds / "economics.jsonl", [
+            {**row, "discipline": "economics"} for row in _rows(["Marginal cost curves shape supply decisions."])
+        ] + [{"question": "需求价格弹性如何影响企业的定价策略？", "options": ["提高", "降低", "不变", "不确定"],
+              "answer": "B", "discipline": "经济学", "difficulty": 2, "language": "zh", "source": "test"}])
+        instance.add_dynamic_partitions(discipline_partitions.name, ["economics"])
+        for d in ("economics", "mathematics", "physics"):  # the new discipline, then the earlier ones again
+            assert dg.materialize(ALL_ASSETS, selection=["seeds", "seed_kps"], partition_key=d, instance=instance,
+                                  resources=resources).success
+        assert stub_env.state.by_stage["extract"] - before == 2  # the two new seeds, nothing re-sent

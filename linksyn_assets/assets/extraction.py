@@ -23,10 +23,9 @@ from resources.seed_source import SeedSourceResource
                       "annotated by the same call when the seed lacks them.")
 def seed_kps(context: dg.AssetExecutionContext, seeds: pl.DataFrame, llm: LLMResource,
              progress: dg.ResourceParam[ProgressSink], seed_source: SeedSourceResource) -> dg.Output[pl.DataFrame]:
-    disciplines = sorted(context.instance.get_dynamic_partitions(discipline_partitions.name))
-    results, client = run_llm_batch(context, llm, progress, "extract", extraction_requests(seeds, disciplines),
+    results, client = run_llm_batch(context, llm, progress, "extract", extraction_requests(seeds),
                                     KPExtraction, EXTRACT_VERSION)
-    table = seed_kps_table(seeds, results, disciplines, seed_source.default_discipline)
+    table = seed_kps_table(seeds, results, seed_source.default_discipline)
     ok = table.filter(pl.col("kp_id").is_not_null())
     failed = table.filter(pl.col("error").is_not_null())
     if failed.height:

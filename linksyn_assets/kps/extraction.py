@@ -9,6 +9,7 @@ import polars as pl
 from linksyn_assets.kps.canonical import canonical_kp_key, kp_id_for
 from linksyn_assets.prompts.messages import EXTRACT_VERSION, extraction_messages
 from linksyn_assets.records import KPExtraction
+from linksyn_assets.seeds.disciplines import TAXONOMY
 
 SEED_KPS_SCHEMA: dict[str, pl.DataType] = {
     "seed_id": pl.String(), "discipline": pl.String(), "kp_id": pl.String(), "kp_name": pl.String(),
@@ -26,13 +27,13 @@ class CallResultLike(Protocol):
     model: str
 
 
-def extraction_requests(seeds: pl.DataFrame, disciplines: list[str]) -> list[tuple[str, list[dict[str, str]]]]:
-    return [(row["seed_id"], extraction_messages(row, disciplines)) for row in seeds.iter_rows(named=True)]
+def extraction_requests(seeds: pl.DataFrame) -> list[tuple[str, list[dict[str, str]]]]:
+    return [(row["seed_id"], extraction_messages(row)) for row in seeds.iter_rows(named=True)]
 
 
-def seed_kps_table(seeds: pl.DataFrame, results: list[CallResultLike], known_disciplines: list[str],
-                   default_discipline: str) -> pl.DataFrame:
-    """One row per (seed, KP); a seed whose extraction failed keeps one row with the error."""
+def seed_kps_table(seeds: pl.DataFrame, results: list[CallResultLike], default_discipline: str) -> pl.DataFrame:
+    """One row per (seed, KP); a seed whose extraction failed keeps one row with the error. A seed without a
+    discipline of its own (the default) records the taxonomy discipline the model named."""
     by_id = {r.item_id: r for r in results}
     rows: list[dict[str, Any]] = []
     for seed in seeds.iter_rows(named=True):
@@ -49,7 +50,7 @@ def seed_kps_table(seeds: pl.DataFrame, results: list[CallResultLike], known_dis
         if difficulty is None:
             difficulty, source = answer.difficulty, ("llm" if answer.difficulty is not None else "none")
         annotated = None
-        if seed["discipline"] == default_discipline and answer.discipline in known_disciplines:
+        if seed["discipline"] == default_discipline and answer.discipline in TAXONOMY:
             annotated = answer.discipline
         seen: set[str] = set()
         for rank, kp in enumerate(answer.knowledge_points):

@@ -120,6 +120,18 @@ SUBJECT_OVERRIDES: dict[str, str] = {
 # subjects under 'Other').
 CATCH_ALL_NAMES = frozenset({"other", "others", "misc", "miscellaneous", "其他", "其它", "other_subjects"})
 
+# The fixed discipline taxonomy the KP extraction prompt classifies a seed into: every discipline the tables
+# here map to, the catch-all aside. It is part of the extraction prompt, so of every extraction's request key,
+# and it never depends on which disciplines a deployment has (a new discipline must not re-key every seed):
+# it changes only with TAXONOMY_VERSION, which the extraction prompt version carries.
+TAXONOMY_VERSION = "t1"
+TAXONOMY: tuple[str, ...] = (
+    "agronomy", "arts", "biology", "business", "chemistry", "chinese_language", "civil_service",
+    "computer_science", "culture", "economics", "education", "engineering", "english_language", "general",
+    "geography", "health", "history", "law", "mathematics", "philosophy", "physics", "politics", "psychology",
+    "sports_science",
+)
+
 # Names sources use for one discipline (after slugging).
 DISCIPLINE_ALIASES: dict[str, str] = {
     "math": "mathematics", "maths": "mathematics", "mathqa": "mathematics", "mathcloze": "mathematics",

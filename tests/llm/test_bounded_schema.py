@@ -66,7 +66,7 @@ def test_the_embedded_model_is_sent_the_prompt_without_the_schema_text():
     from linksyn_assets.prompts.messages import extraction_messages, synthesis_messages
 
     seed = {"seed_id": "s1", "question": "质量为2千克的物体受到6牛的合力，加速度是多少？", "answer": "3"}
-    for messages in (extraction_messages(seed, ["physics"]),
+    for messages in (extraction_messages(seed),
                      synthesis_messages([seed], ["牛顿第二定律"], 2, 1, "zh", "short_answer"),
                      synthesis_messages([seed], ["Newton's second law"], 2, 1, "en", "calculation")):
         sent = EMBEDDED.outgoing(messages)

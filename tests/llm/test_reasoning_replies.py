@@ -52,7 +52,7 @@ def stage_requests(language: str) -> dict[str, tuple[list[dict[str, str]], type[
     qa = {"question": seeds[0]["question"], "options": seeds[0]["options"], "answer": "C",
           "solution": seeds[0]["explanation"]}
     return {
-        "extract": (extraction_messages(seeds[0], ["mathematics", "physics"]), KPExtraction),
+        "extract": (extraction_messages(seeds[0]), KPExtraction),
         "synthesize": (synthesis_messages(seeds, ["等比数列" if language == "zh" else "geometric series"], 2, 1,
                                           language, "multiple_choice"), SynthesisAnswer),
         "harden": (hardening_messages(qa, 1, 3, language), HardeningAnswer),

@@ -110,3 +110,15 @@ def test_no_catch_all_discipline_on_the_real_sets_and_the_listing_shows_subjects
     lines = contents_lines(list(contents.values()))
     business = lines.index(next(line for line in lines if line.lstrip().startswith("business ")))
     assert "professional_accounting 36" in lines[business + 1]
+
+
+def test_the_extraction_taxonomy_holds_every_discipline_the_tables_map_to() -> None:
+    """TAXONOMY is fixed and versioned (it is in every extraction request); a discipline a table maps to but
+    the taxonomy lacks would be one the model can never name."""
+    from linksyn_assets.seeds import disciplines as d
+
+    targets = {*d.BENCHMARK_SUBJECTS.values(), *d.SUBJECT_OVERRIDES.values(), *d.DISCIPLINE_ALIASES.values(),
+               *d.ZH_DISCIPLINES.values(), *d.MMLU_SUBCATEGORY.values(), *(t for _, t in d._WORD_RULES)}
+    keys = {d.discipline_key(t) for t in targets} - {d.discipline_key(n) for n in d.CATCH_ALL_NAMES}
+    assert keys == set(d.TAXONOMY), keys ^ set(d.TAXONOMY)
+    assert list(d.TAXONOMY) == sorted(d.TAXONOMY) and d.discipline_key("化学") in d.TAXONOMY
