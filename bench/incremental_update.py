@@ -1,12 +1,14 @@
 """What an update costs: a cold run, then (a) nothing changed, (b) 1% new seeds in one discipline,
-(c) 10% new seeds spread over every discipline, (d) the file of (b) removed; through Dagster against the
+(c) 10% new seeds spread over every discipline, (d) the file of (b) removed, (e) a new discipline of 1% of the
+seeds plus one new seed in an earlier discipline (whose extraction then re-runs); through Dagster against the
 test stub LLM with a fixed latency per request (so LLM time dominates the cold run, as with real models).
 
 Each update runs what the seed-source sensor would request: both stages for the disciplines whose seeds
 changed (sensors.discipline_fingerprints), nothing for the others; (a) re-runs every discipline.
 
 Per update: LLM calls made, the minimum for the new work, earlier rows kept byte-identical, wall time against
-the cold run. The minimum is new extractions (one per new seed) plus the calls of the paths that had to be
+the cold run. The minimum is new extractions (one per seed written by the update) plus the calls of the paths
+that had to be
 drawn: per discipline, the paths still missing after the earlier paths were kept (walk_paths'
 paths_wanted - paths_kept), each costing one synthesis call plus the measured hardening, judging and
 verification calls per new path. A system that redrew earlier paths would draw more paths than that and
@@ -35,6 +37,7 @@ import polars as pl  # noqa: E402
 
 from linksyn_assets.assets import ALL_ASSETS  # noqa: E402
 from linksyn_assets.assets.metadata import materialized  # noqa: E402
+from linksyn_assets.layout import asset_file  # noqa: E402
 from linksyn_assets.partitions import discipline_partitions  # noqa: E402
 from linksyn_assets.sensors import discipline_fingerprints  # noqa: E402
 from linksyn_assets.stages import INGEST, PER_DISCIPLINE  # noqa: E402
@@ -43,6 +46,7 @@ from resources.seed_source import SeedSourceResource  # noqa: E402
 from tests.stub_llm_server import Faults, StubServer  # noqa: E402
 
 DISCIPLINES = ["biology", "chemistry", "economics", "mathematics", "physics"]
+NEW_DISCIPLINE = "geography"  # added by scenario (e)
 TABLES = ("synthesized_qa", "hard_qa", "linkqa_dataset")
 DOWNSTREAM = ("harden", "judge", "verify")
 
@@ -57,7 +61,7 @@ class SeedWriter:
 
     def __init__(self, folder: Path, seed: int = 5) -> None:
         self.folder, self.rng = folder, random.Random(seed)
-        self.vocab = {d: [_word(self.rng) for _ in range(120)] for d in DISCIPLINES}
+        self.vocab = {d: [_word(self.rng) for _ in range(120)] for d in [*DISCIPLINES, NEW_DISCIPLINE]}
         self.shared = [_word(self.rng) for _ in range(20)]
         self.n = 0
 
@@ -81,11 +85,12 @@ class SeedWriter:
                 f.write(json.dumps(row) + "\n")
 
 
-def _tables(data: Path) -> dict[tuple[str, str], pl.DataFrame]:
+def _tables(disciplines: list[str]) -> dict[tuple[str, str], pl.DataFrame]:
     out = {}
     for asset in ("walk_paths", *TABLES):
-        for path in sorted((data / "assets" / asset).glob("*.parquet")):
-            out[(asset, path.stem)] = pl.read_parquet(path)
+        for d in disciplines:
+            if asset_file(asset, d).exists():
+                out[(asset, d)] = pl.read_parquet(asset_file(asset, d))
     return out
 
 
@@ -104,21 +109,21 @@ def _kept_share(before: dict, after: dict) -> tuple[int, float]:
 
 
 class Runner:
-    def __init__(self, instance: dg.DagsterInstance, stub: StubServer, seeds: Path, data: Path) -> None:
-        self.instance, self.stub, self.data = instance, stub, data
+    def __init__(self, instance: dg.DagsterInstance, stub: StubServer, seeds: Path) -> None:
+        self.instance, self.stub = instance, stub
         self.source = SeedSourceResource(path=str(seeds))
         self.resources = build_resources(seeds_path=str(seeds), settings_overrides={"walk": {"paths_per_seed": 0.25}})
         self.prints: dict[str, str] = {}
 
-    def update(self, every: bool = False) -> dict:
+    def update(self, new_seeds: int, every: bool = False) -> dict:
         """Run both stages for the disciplines whose seeds changed (every discipline when `every`, as a
-        user re-running `linksyn run` would); return what it cost."""
+        user re-running `linksyn run` would); return what it cost against the minimum for `new_seeds`."""
         prints = discipline_fingerprints(self.source)
         changed = sorted(d for d, fp in prints.items() if every or self.prints.get(d) != fp)
         self.prints = prints
         known = set(self.instance.get_dynamic_partitions(discipline_partitions.name))
         self.instance.add_dynamic_partitions(discipline_partitions.name, sorted(set(prints) - known))
-        before, calls, stages = _tables(self.data), self.stub.count, dict(self.stub.state.by_stage)
+        before, calls, stages = _tables(sorted(prints)), self.stub.count, dict(self.stub.state.by_stage)
         started = time.perf_counter()
         meta: dict[tuple[str, str], dict] = {}
         for stage in (list(INGEST.assets), list(PER_DISCIPLINE.assets)):
@@ -128,14 +133,14 @@ class Runner:
                 assert result.success, d
                 meta.update({(a, d): v for a, v in materialized(result).items()})
         seconds = time.perf_counter() - started
-        after = _tables(self.data)
+        after = _tables(sorted(prints))
         by_stage = {s: self.stub.state.by_stage[s] - stages.get(s, 0) for s in self.stub.state.by_stage}
         new_paths = sum(meta[("walk_paths", d)]["paths_new"] for d in changed)
         needed = sum(max(0, meta[("walk_paths", d)]["paths_wanted"] - meta[("walk_paths", d)]["paths_kept"])
                      for d in changed)
-        new_seeds = by_stage.get("extract", 0)  # every new seed is one extraction; no earlier one is re-sent
         per_path = sum(by_stage.get(s, 0) for s in DOWNSTREAM) / new_paths if new_paths else 0.0
-        minimum = new_seeds + needed * (1 + per_path)
+        # paths the graph could not give (a discipline too small for a path) are no work to pay for
+        minimum = new_seeds + min(needed, new_paths) * (1 + per_path)
         rows_before, share = _kept_share(before, after)
         retired = sum(meta[("walk_paths", d)]["paths_retired"] for d in changed)
         return {"disciplines": changed, "calls": self.stub.count - calls, "minimum": minimum, "by_stage": by_stage,
@@ -161,20 +166,24 @@ def main() -> None:
         for d in disciplines:
             writer.write(f"{d}.jsonl", writer.rows(d, per_discipline))
         total = per_discipline * len(disciplines)
+        one_pct = max(1, total // 100)
         with dg.instance_for_test() as instance:
-            run = Runner(instance, stub, seeds, data)
-            cold = run.update()
+            run = Runner(instance, stub, seeds)
+            cold = run.update(total)
             print(f"cold: {total} seeds, {len(disciplines)} disciplines, {cold['calls']} LLM calls "
                   f"{cold['by_stage']}, {cold['new_paths']} paths, {cold['seconds']:.1f}s "
                   f"(stub latency {args.latency}s, 16 requests in flight)")
-            results = {"unchanged": run.update(every=True)}
-            writer.write("update_1pct.jsonl", writer.rows(disciplines[0], max(1, total // 100)))
-            results["1pct"] = run.update()
+            results = {"unchanged": run.update(0, every=True)}
+            writer.write("update_1pct.jsonl", writer.rows(disciplines[0], one_pct))
+            results["1pct"] = run.update(one_pct)
             for d in disciplines:
                 writer.write(f"update_10pct_{d}.jsonl", writer.rows(d, total // 10 // len(disciplines)))
-            results["10pct"] = run.update()
+            results["10pct"] = run.update(total // 10 // len(disciplines) * len(disciplines))
             (seeds / "update_1pct.jsonl").unlink()
-            results["removed"] = run.update()
+            results["removed"] = run.update(0)
+            writer.write(f"{NEW_DISCIPLINE}.jsonl", writer.rows(NEW_DISCIPLINE, one_pct))
+            writer.write("update_new_discipline.jsonl", writer.rows(disciplines[1], 1))
+            results["new_discipline"] = run.update(one_pct + 1)
     for name, r in results.items():
         ratio = r["calls"] / r["minimum"] if r["minimum"] else (0.0 if r["calls"] == 0 else float("inf"))
         print(f"{name}: disciplines {r['disciplines']}; {r['calls']} calls {r['by_stage']} vs minimum "
@@ -189,7 +198,8 @@ def main() -> None:
     print(f"calls_unchanged={results['unchanged']['calls']} calls_over_minimum_1pct={over('1pct')} "
           f"calls_over_minimum_10pct={over('10pct')} rows_kept_share_1pct={results['1pct']['rows_kept_share']:.4f} "
           f"rows_kept_share_10pct={results['10pct']['rows_kept_share']:.4f} "
-          f"update_time_ratio_1pct={results['1pct']['seconds'] / cold['seconds']:.3f}")
+          f"update_time_ratio_1pct={results['1pct']['seconds'] / cold['seconds']:.3f} "
+          f"calls_over_minimum_new_discipline={over('new_discipline')}")
 
 
 if __name__ == "__main__":
