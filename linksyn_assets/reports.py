@@ -74,6 +74,7 @@ class SeedsReport(Report):
     files_skipped_reasons: str = "none"
     rows_read_all_disciplines: int = 0
     duplicates_collapsed_all_disciplines: int = 0
+    fingerprint: str = ""  # of the discipline's seeds in the source (seeds/fingerprint.py), before any sample
 
 
 class LLMAssetReport(Report, LLMBatchReport):

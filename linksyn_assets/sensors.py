@@ -10,8 +10,8 @@ import polars as pl
 from linksyn_assets.assets.metadata import latest_report
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.release.targets import next_round, split_target
-from linksyn_assets.reports import DatasetReport, WalkReport
-from linksyn_assets.text.normalize import content_hash
+from linksyn_assets.reports import DatasetReport, SeedsReport, WalkReport
+from linksyn_assets.seeds.fingerprint import discipline_fingerprint
 from linksyn_assets.walks.plan import discipline_targets
 from resources.pipeline_settings import LinkSynSettingsResource
 from resources.seed_source import SeedSourceResource
@@ -20,12 +20,16 @@ from resources.seed_source import SeedSourceResource
 def discipline_fingerprints(seed_source: SeedSourceResource) -> dict[str, str]:
     """discipline -> hash of its seed ids and quarantined rows: changes when its seeds change."""
     load = seed_source.load()
-    prints: dict[str, str] = {}
-    for discipline in seed_source.disciplines():
-        ids = load.seeds.filter(pl.col("discipline") == discipline)["seed_id"].sort().to_list()
-        bad = load.quarantine.filter(pl.col("discipline") == discipline).select("source_file", "source_row")
-        prints[discipline] = content_hash(ids, bad.rows())
-    return prints
+    return {d: discipline_fingerprint(load.seeds, load.quarantine, d) for d in seed_source.disciplines()}
+
+
+def ingested_fingerprint(instance: dg.DagsterInstance, discipline: str) -> str | None:
+    """The fingerprint the `seeds` asset recorded when it last ingested the discipline (None: never, or before
+    it recorded one)."""
+    report = latest_report(instance, "seeds", discipline)
+    if not isinstance(report, SeedsReport) or not report.fingerprint:
+        return None
+    return report.fingerprint
 
 
 @dg.sensor(job_name="linksyn_ingest", minimum_interval_seconds=300,
@@ -38,7 +42,10 @@ def seed_source_sensor(context: dg.SensorEvaluationContext, seed_source: SeedSou
     current = discipline_fingerprints(seed_source)
     known = set(context.instance.get_dynamic_partitions(discipline_partitions.name))
     new = sorted(set(current) - known)
-    changed = sorted(d for d, fp in current.items() if previous.get(d) != fp)
+    # a discipline the cursor has not seen yet (a first tick, e.g. after `linksyn run`) is compared with what
+    # was last ingested, so work already done is not requested again
+    changed = sorted(d for d, fp in current.items()
+                     if (previous[d] if d in previous else ingested_fingerprint(context.instance, d)) != fp)
     return dg.SensorResult(
         run_requests=[dg.RunRequest(partition_key=d, run_key=f"{d}:{current[d]}") for d in changed],
         dynamic_partitions_requests=[discipline_partitions.build_add_request(new)] if new else [],

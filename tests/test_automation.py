@@ -10,10 +10,12 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from linksyn_assets.assets.seeds import seeds
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.schedules import daily_ingest_schedule
 from linksyn_assets.seeds.disciplines import discipline_key
 from linksyn_assets.sensors import seed_source_sensor
+from resources.pipeline_settings import LinkSynSettingsResource
 from resources.seed_source import SeedSourceResource
 from tests.conftest import write_jsonl
 from tests.stub_llm_server import StubServer
@@ -59,6 +61,28 @@ def test_sensor_registers_new_disciplines_and_requests_only_changed_ones(tmp_pat
         shrunk = _evaluate(instance, folder, grown.cursor)
         assert [r.partition_key for r in shrunk.run_requests] == ["physics"]
         assert json.loads(shrunk.cursor) == json.loads(changed.cursor)
+
+
+def test_the_sensors_first_tick_starts_from_what_was_already_ingested(tmp_path: Path, data_dir: Path) -> None:
+    """After a run ingested every discipline (as `linksyn run` does), the sensor's first tick (empty cursor)
+    compares with the fingerprints the `seeds` asset recorded: it asks only for the discipline that changed
+    since, not for everything."""
+    folder = tmp_path / "seeds"
+    write_jsonl(folder / "physics.jsonl", [_seed("What is the unit of force?", "newton", "physics", "en")])
+    write_jsonl(folder / "cooking.jsonl", [_seed("炒菜时为什么要先热锅？", "防止粘锅", "烹饪技艺", "zh")])
+    cooking = discipline_key("烹饪技艺")
+    source = SeedSourceResource(path=str(folder))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(discipline_partitions.name, ["physics", cooking])
+        for d in ("physics", cooking):
+            assert dg.materialize([seeds], partition_key=d, instance=instance,
+                                  resources={"seed_source": source, "settings": LinkSynSettingsResource()}).success
+        first = _evaluate(instance, folder, None)
+        assert first.run_requests == []  # nothing changed since the run
+        write_jsonl(folder / "cooking.jsonl", [_seed("炒菜时为什么要先热锅？", "防止粘锅", "烹饪技艺", "zh"),
+                                              _seed("面团为什么要醒？", "让面筋松弛", "烹饪技艺", "zh")])
+        later = _evaluate(instance, folder, None)
+        assert [r.partition_key for r in later.run_requests] == [cooking]
 
 
 def test_schedule_skips_without_partitions_then_ingests_every_discipline_once_a_day() -> None:

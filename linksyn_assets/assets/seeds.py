@@ -9,6 +9,7 @@ from linksyn_assets.layout import SKIPPED_SEED_FILES, seed_quarantine_file
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.reports import SeedsReport
 from linksyn_assets.seeds.disciplines import name_mapping
+from linksyn_assets.seeds.fingerprint import discipline_fingerprint
 from linksyn_assets.seeds.readers import skip_summary, skipped_files_table
 from linksyn_assets.seeds.sample import sample_seeds
 from linksyn_assets.storage import write_parquet_atomic
@@ -45,7 +46,8 @@ def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource,
                          files_skipped=len(load.skipped_files),
                          files_skipped_reasons=skip_summary(load.skipped_files) or "none",
                          rows_read_all_disciplines=load.rows_read,
-                         duplicates_collapsed_all_disciplines=load.duplicates_collapsed)
+                         duplicates_collapsed_all_disciplines=load.duplicates_collapsed,
+                         fingerprint=discipline_fingerprint(load.seeds, load.quarantine, discipline))
     return dg.Output(table, metadata=catalog(report, table, {
         "quarantine_path": dg.MetadataValue.path(str(quarantine_path)),
         **({"quarantine_preview": preview(quarantine, ["source_file", "source_row", "reason"])}
