@@ -4,6 +4,9 @@ LLM: every LLMResource field from LINKSYN_<FIELD> (LLM_ENV below, derived from t
 documented names differ: LLM_ENV_NAMES), e.g. LINKSYN_MODEL, LINKSYN_API_BASE, LINKSYN_API_KEY_ENV.
 Other: LINKSYN_SEEDS (seed dir), LINKSYN_MAX_FIELD_CHARS (seed field cap), LINKSYN_SETTINGS (the JSON settings
 file; default <data dir>/settings.json, which `linksyn run` writes its flags into), LINKSYN_DATA_DIR.
+The settings file's sections: seeds, walk, synthesis, dataset (the pipeline knobs), llm (LLMResource fields),
+source (SeedSourceResource fields: path, default_discipline, max_field_chars) and schedule (ingest_cron).
+Environment variables win over the file, the file over the defaults (`linksyn settings` shows which is which).
 """
 
 from __future__ import annotations
@@ -37,8 +40,13 @@ def settings_document() -> dict[str, Any]:
     return raw
 
 
+RESOURCE_SECTIONS = ("llm", "source", "schedule")  # sections that configure something other than the pipeline knobs
+SOURCE_ENV = {"path": "LINKSYN_SEEDS", "max_field_chars": "LINKSYN_MAX_FIELD_CHARS"}
+DEFAULT_INGEST_CRON = "0 3 * * *"
+
+
 def settings_from_env(overrides: dict[str, Any] | None = None) -> LinkSynSettingsResource:
-    raw = {k: dict(v) for k, v in settings_document().items() if k != "llm"}
+    raw = {k: dict(v) for k, v in settings_document().items() if k not in RESOURCE_SECTIONS}
     for section, values in (overrides or {}).items():
         raw.setdefault(section, {}).update(values)
     return LinkSynSettingsResource(**raw)
@@ -83,16 +91,54 @@ def llm_from_env() -> LLMResource:
     return LLMResource(**fields)
 
 
+def source_from_env(seeds_path: str | None = None) -> SeedSourceResource:
+    """The settings file's `source` section, with LINKSYN_SEEDS / LINKSYN_MAX_FIELD_CHARS over it and an explicit
+    path (a flag) over both."""
+    fields: dict[str, Any] = dict(settings_document().get("source") or {})
+    for name, var in SOURCE_ENV.items():
+        if os.environ.get(var):
+            fields[name] = os.environ[var]
+    if seeds_path is not None:
+        fields["path"] = seeds_path
+    return SeedSourceResource(**fields)
+
+
+def ingest_cron() -> str:
+    """LINKSYN_INGEST_CRON, else the settings file's schedule.ingest_cron, else 03:00 daily."""
+    section = settings_document().get("schedule") or {}
+    return os.environ.get("LINKSYN_INGEST_CRON") or str(section.get("ingest_cron") or DEFAULT_INGEST_CRON)
+
+
 def build_resources(seeds_path: str | None = None,
                     settings_overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    env = os.environ.get
     return {
         "io_manager": ParquetIOManager(),
-        "seed_source": SeedSourceResource(path=seeds_path if seeds_path is not None else env("LINKSYN_SEEDS", ""),
-                                          **({"max_field_chars": int(env("LINKSYN_MAX_FIELD_CHARS", ""))}
-                                             if env("LINKSYN_MAX_FIELD_CHARS") else {})),
+        "seed_source": source_from_env(seeds_path),
         "llm": llm_from_env(),
         "settings": settings_from_env(settings_overrides),
         # where LLM batches report progress: nowhere here; `linksyn run` puts its board and terminal in
         "progress": dg.ResourceDefinition.hardcoded_resource(ProgressSink()),
     }
+
+
+def effective_settings() -> list[tuple[str, Any, str]]:
+    """Every setting as (section.key, effective value, where it came from: a LINKSYN_* variable, the settings
+    file, or the default), for `linksyn settings`."""
+    document = settings_document()
+    where = f"settings file {settings_file()}"
+
+    def origin(section: str, key: str, var: str | None) -> str:
+        if var and os.environ.get(var):
+            return f"env {var}"
+        return where if key in (document.get(section) or {}) else "default"
+
+    rows: list[tuple[str, Any, str]] = []
+    for section, values in settings_from_env().plain().model_dump(mode="json").items():
+        rows += [(f"{section}.{key}", value, origin(section, key, None)) for key, value in values.items()]
+    llm = llm_from_env().model_dump()
+    rows += [(f"llm.{name}", llm[name], origin("llm", name, llm_env_var(name))) for name in LLMResource.model_fields]
+    source = source_from_env().model_dump()
+    rows += [(f"source.{name}", source[name], origin("source", name, SOURCE_ENV.get(name)))
+             for name in SeedSourceResource.model_fields]
+    rows.append(("schedule.ingest_cron", ingest_cron(), origin("schedule", "ingest_cron", "LINKSYN_INGEST_CRON")))
+    return rows

@@ -5,14 +5,14 @@ progress view), summary (what is printed at the end), commands (`disciplines`, `
 import sys
 
 from linksyn_assets.cli.arguments import parse_args
-from linksyn_assets.cli.commands import disciplines, ui
+from linksyn_assets.cli.commands import disciplines, settings, ui
 from linksyn_assets.cli.environment import SetupError
 from linksyn_assets.cli.runner import run
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    commands = {"run": run, "ui": ui, "disciplines": disciplines}
+    commands = {"run": run, "ui": ui, "disciplines": disciplines, "settings": settings}
     try:
         return commands[args.command](args)
     except SetupError as exc:

@@ -30,6 +30,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     disc.add_argument("--prune", action="store_true",
                       help="remove the partitions of disciplines that are no longer in the seed source "
                            "(their files under the data dir are kept)")
+    sub.add_parser("settings", help="print the effective settings and where each value came from (a LINKSYN_* "
+                   "variable, the settings file, or the default)")
     ui = sub.add_parser("ui", help="open the Dagster UI on the instance `linksyn run` writes to")
     ui.add_argument("--port", type=int, default=3000)
     return parser.parse_args(argv)

@@ -1,6 +1,7 @@
-"""`linksyn disciplines` and `linksyn ui`."""
+"""`linksyn disciplines`, `linksyn settings` and `linksyn ui`."""
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -55,3 +56,21 @@ def ui(args: argparse.Namespace) -> int:
     print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']} {' '.join(cmd)}", flush=True)
     os.chdir(PROJECT_ROOT)
     os.execvpe(cmd[0], cmd, os.environ)
+
+
+def settings(args: argparse.Namespace) -> int:
+    """The settings every entry point uses (CLI, the UI's code location, sensors, schedule), each with its
+    origin. An API key is never shown: the settings name the variable that holds it."""
+    from pydantic import ValidationError
+
+    from resources import effective_settings
+
+    try:
+        rows = effective_settings()
+    except (ValidationError, ValueError) as exc:
+        raise SetupError(str(exc).splitlines()[0]) from exc
+    width = max(len(key) for key, _, _ in rows)
+    for key, value, origin in rows:
+        shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value or '""'
+        print(f"{key.ljust(width)}  {shown}  ({origin})")
+    return 0

@@ -81,7 +81,8 @@ def record_flags(args: argparse.Namespace) -> None:
 
     changes = {("walk", "paths_per_discipline"): args.paths_per_discipline, ("llm", "model"): args.model,
                ("seeds", "sample_per_discipline"): args.sample, ("dataset", "target_rows"): args.target_rows,
-               ("dataset", "target_tokens"): args.target_tokens}
+               ("dataset", "target_tokens"): args.target_tokens,
+               ("source", "path"): str(Path(args.seeds).expanduser().resolve()) if args.seeds else None}
     changes = {key: value for key, value in changes.items() if value is not None}
     if not changes:
         return
