@@ -190,3 +190,17 @@ def test_linksyn_run_and_the_jobs_share_one_stage_order() -> None:
     for stage in stages.STAGES:
         for asset in stage.assets:
             assert (graph.get(dg.AssetKey(asset)).partitions_def is not None) == stage.partitioned
+
+
+def test_the_asset_groups_are_the_three_stage_jobs() -> None:
+    """The lineage the UI opens on shows one group per stage job, holding exactly that job's assets."""
+    from linksyn_assets.jobs import STAGE_JOBS
+    from linksyn_assets.stages import STAGES
+
+    groups: dict[str, set[str]] = {}
+    for asset in ALL_ASSETS:
+        for key, group in asset.group_names_by_key.items():
+            groups.setdefault(group, set()).add(key.to_user_string())
+    assert groups == {stage.group: set(stage.assets) for stage in STAGES}
+    assert {stage.group: STAGE_JOBS[stage.name].name for stage in STAGES} == {
+        "ingest": "linksyn_ingest", "pipeline": "linksyn_pipeline", "release": "linksyn_release"}

@@ -27,13 +27,14 @@ from linksyn_assets.qc.token_count import TokenCounter
 from linksyn_assets.records import IndependentSolve
 from linksyn_assets.reports import DatasetReport, LLMBatchReport, QCStep
 from linksyn_assets.seeds.readers import skip_summary
+from linksyn_assets.stages import group_of
 from linksyn_assets.storage import read_if_present, write_parquet_atomic
 from resources.llm import LLMResource
 from resources.pipeline_settings import LinkSynSettingsResource
 
 
 @dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
-          **LLM_STEP, group_name="release", kinds={"polars", "parquet"},
+          **LLM_STEP, group_name=group_of("linkqa_dataset"), kinds={"polars", "parquet"},
           description="Rows after generation status, schema/length, seed-copy, language, benchmark "
                       "contamination, exact and near-duplicate checks, with an independent solve of every "
                       "answer, stored in <data dir>/dataset/<discipline>.parquet; every removed row is in "

@@ -13,12 +13,13 @@ from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import EXTRACT_VERSION
 from linksyn_assets.records import KPExtraction
 from linksyn_assets.reports import ExtractionReport
+from linksyn_assets.stages import group_of
 from resources.llm import LLMResource
 from resources.seed_source import SeedSourceResource
 
 
 @dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
-          **LLM_STEP, group_name="knowledge", kinds={"polars"},
+          **LLM_STEP, group_name=group_of("seed_kps"), kinds={"polars"},
           description="Per seed: 1-8 canonical KPs (kp_id + surface name); difficulty/discipline "
                       "annotated by the same call when the seed lacks them.")
 def seed_kps(context: dg.AssetExecutionContext, seeds: pl.DataFrame, llm: LLMResource,

@@ -16,6 +16,7 @@ from linksyn_assets.layout import asset_file, corpus_dir
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.reports import GraphReport
 from linksyn_assets.seeds.disciplines import stale_disciplines
+from linksyn_assets.stages import group_of
 from linksyn_assets.storage import folder_mb
 from linksyn_assets.svg_chart import chart, markdown_image
 from resources.seed_source import SeedSourceResource
@@ -47,7 +48,7 @@ def unready_inputs(instance: dg.DagsterInstance, disciplines: list[str], run_id:
 
 
 @dg.asset(partitions_def=discipline_partitions, automation_condition=ACROSS_DISCIPLINES,
-          group_name="knowledge", kinds={"polars", "rustworkx"}, check_specs=[kp_graph_has_discipline_kps],
+          group_name=group_of("kp_graph"), kinds={"polars", "rustworkx"}, check_specs=[kp_graph_has_discipline_kps],
           deps=[dg.AssetDep("seed_kps", partition_mapping=dg.AllPartitionMapping())],  # read by file, hashed
           description="KP co-occurrence graph of one discipline: its KPs, every edge touching them and the KPs "
                       "of other disciplines at their far ends (bridges). A view of the corpus graph, which is "

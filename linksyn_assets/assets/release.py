@@ -43,6 +43,7 @@ from linksyn_assets.release.versions import (
 )
 from linksyn_assets.reports import DatasetReport, LLMBatchReport, ReleaseReport, Report, WalkReport
 from linksyn_assets.seeds.disciplines import stale_disciplines
+from linksyn_assets.stages import group_of
 from linksyn_assets.storage import read_if_present, read_parquet, staging_dir, write_parquet_atomic
 from linksyn_assets.svg_chart import bar_chart, markdown_image
 from resources.pipeline_settings import LinkSynSettingsResource
@@ -141,7 +142,7 @@ def _leave_reasons(disciplines: list[str], release_rejects: pl.DataFrame) -> pl.
 
 
 @dg.asset(ins={"linkqa_dataset": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
-          automation_condition=ACROSS_DISCIPLINES, group_name="release", kinds={"parquet"},
+          automation_condition=ACROSS_DISCIPLINES, group_name=group_of("linkqa_release"), kinds={"parquet"},
           description="Every discipline's linkqa_dataset as one release: near-duplicates across disciplines "
                       "removed once, Parquet shards + JSONL and a dataset card (README.md) in <data dir>/release.")
 def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.DataFrame,

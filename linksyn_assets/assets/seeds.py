@@ -12,12 +12,13 @@ from linksyn_assets.seeds.disciplines import name_mapping
 from linksyn_assets.seeds.fingerprint import discipline_fingerprint
 from linksyn_assets.seeds.readers import skip_summary, skipped_files_table
 from linksyn_assets.seeds.sample import sample_seeds
+from linksyn_assets.stages import group_of
 from linksyn_assets.storage import write_parquet_atomic
 from resources.pipeline_settings import LinkSynSettingsResource
 from resources.seed_source import SeedSourceResource
 
 
-@dg.asset(partitions_def=discipline_partitions, group_name="ingest", kinds={"polars"},
+@dg.asset(partitions_def=discipline_partitions, group_name=group_of("seeds"), kinds={"polars"},
           description="Normalized seed QA of one discipline (stable seed_id, NFKC text). Bad rows go to "
                       "<data dir>/quarantine/seeds/<discipline>.parquet with file, row and reason.")
 def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource,

@@ -15,6 +15,7 @@ from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.prompts.messages import prompt_versions
 from linksyn_assets.records import DifficultyRating, HardeningAnswer, SynthesisAnswer
 from linksyn_assets.reports import HardReport, LLMAssetReport, LLMBatchReport, SynthesisReport
+from linksyn_assets.stages import group_of
 from linksyn_assets.svg_chart import bar_chart, markdown_image
 from linksyn_assets.synthesis.tables import (
     hard_table,
@@ -54,7 +55,7 @@ def _errors(table: pl.DataFrame) -> dict[str, int]:
 
 
 @dg.asset(partitions_def=discipline_partitions, automation_condition=AFTER_WALKS,
-          **LLM_STEP, group_name="synthesis", kinds={"polars"},
+          **LLM_STEP, group_name=group_of("synthesized_qa"), kinds={"polars"},
           ins={"seeds": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
           description="New QA written by the LLM from each path's 2-4 seeds, with solution, KPs used and "
                       "seed ids as provenance; reasoning text (R1) in its own column.")
@@ -81,7 +82,7 @@ def synthesized_qa(context: dg.AssetExecutionContext, walk_paths: pl.DataFrame, 
 
 
 @dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
-          **LLM_STEP, group_name="synthesis", kinds={"polars"},
+          **LLM_STEP, group_name=group_of("hard_qa"), kinds={"polars"},
           description="Harder variants of synthesized QA (for the disciplines in settings): an LLM judge "
                       "rates difficulty 0-4 before and after; only variants rated harder keep status ok.")
 def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm: LLMResource,

@@ -14,6 +14,7 @@ from linksyn_assets.layout import asset_file, retired_file
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.release.targets import target_share, walk_round
 from linksyn_assets.reports import DatasetReport, WalkReport
+from linksyn_assets.stages import group_of
 from linksyn_assets.storage import read_if_present, write_parquet_atomic
 from linksyn_assets.svg_chart import bar_chart, markdown_image
 from linksyn_assets.walks.csr_graph import WalkGraph
@@ -25,7 +26,7 @@ from resources.pipeline_settings import LinkSynSettingsResource
 
 
 @dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
-          group_name="knowledge", kinds={"numpy", "numba"}, check_specs=[walk_paths_within_targets],
+          group_name=group_of("walk_paths"), kinds={"numpy", "numba"}, check_specs=[walk_paths_within_targets],
           description="Paths drawn with V(v) = p(v)^alpha (1+n(v))^-beta and P(u->v) ~ w^gamma V(v) by the "
                       "batched engine; 2-4 seeds chosen along each path for synthesis. Append-only: earlier "
                       "paths are kept while their KPs and seeds exist (retired with the reason otherwise), "
