@@ -3,6 +3,7 @@ Dagster against the stub LLM; earlier rows stay byte-identical and the release g
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -73,6 +74,9 @@ def test_added_seeds_cost_only_new_work_and_a_removed_file_retires_its_rows(
         instance.add_dynamic_partitions(discipline_partitions.name, disciplines)
         _run_all(instance, resources, disciplines)
         v1 = _release(instance, resources)
+        # the stub model has no known price: the cost plot says so instead of drawing a "free" zero
+        cost_plot = base64.b64decode(v1["cost_by_stage_plot"].split("base64,", 1)[1].rstrip(")")).decode("utf-8")
+        assert "no price known for extract" in cost_plot
         _check_kp_coverage(v1, disciplines)
         before = {(a, d): _table(data_dir, a, d) for a in ("walk_paths", *TABLES) for d in disciplines}
         cold_bodies, cold_stages = _bodies(stub_env), dict(stub_env.state.by_stage)

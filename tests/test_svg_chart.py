@@ -28,3 +28,28 @@ def test_markdown_image_embeds_the_svg() -> None:
     md = markdown_image(svg, "cost by stage")
     match = re.fullmatch(r"!\[cost by stage\]\(data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)\)", md)
     assert match and base64.b64decode(match.group(1)).decode("utf-8") == svg
+
+
+def test_the_legend_stands_beside_the_plot_and_equal_series_stay_distinguishable() -> None:
+    """The coverage plot's two curves can coincide: each has its own dash and width, and the legend is in a
+    column right of the plot area, so it never covers a curve (Chinese names too)."""
+    from linksyn_assets.svg_chart import chart
+
+    same = ([1, 2, 3, 4], [0.1, 0.3, 0.5, 0.6])
+    svg = chart({"value-guided": same, "均匀 (uniform)": same}, "KP coverage vs paths", "paths", "share")
+    root = ET.fromstring(svg)
+    curves = list(root.iter(f"{NS}polyline"))
+    assert len(curves) == 2 and curves[0].get("points") == curves[1].get("points")
+    assert curves[0].get("stroke-dasharray") != curves[1].get("stroke-dasharray")
+    assert float(curves[0].get("stroke-width")) > float(curves[1].get("stroke-width"))  # the solid one shows under
+    plot_right = max(float(x) for c in curves for x in c.get("points").replace(" ", ",").split(",")[::2])
+    legend = [t for t in root.iter(f"{NS}text") if t.text in ("value-guided", "均匀 (uniform)")]
+    assert len(legend) == 2 and all(float(t.get("x")) > plot_right for t in legend)
+
+
+def test_bar_legend_is_a_row_above_the_bars() -> None:
+    svg = bar_chart({"target": {"physics": 1.0}, "released": {"physics": 1.0}}, "Mix", "share")
+    root = ET.fromstring(svg)
+    bars = list(root.iter(f"{NS}rect"))[1:]
+    legend = [t for t in root.iter(f"{NS}text") if t.text in ("target", "released")]
+    assert len(legend) == 2 and all(float(t.get("y")) < min(float(b.get("y")) for b in bars) for t in legend)

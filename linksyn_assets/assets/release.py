@@ -124,10 +124,17 @@ def _plots(numbers: dict, latest: Latest, disciplines: list[str]) -> dict[str, d
                                           "Discipline mix: target vs released rows", "share"), "discipline mix"),
         "removed_by_reason_plot": (bar_chart({"rows": {k: float(v) for k, v in numbers["removed_by_reason"].items()}},
                                              "Rows removed, by reason", "rows"), "removed by reason"),
-        "cost_by_stage_plot": (bar_chart({"USD": numbers["cost_usd"]}, "LLM cost by stage (answers reused count "
-                                         "at first cost)", "USD"), "cost by stage"),
+        "cost_by_stage_plot": (bar_chart({"USD": numbers["cost_usd"]}, _cost_title(numbers["cost_unknown"]), "USD"),
+                               "cost by stage"),
     }
     return {key: dg.MetadataValue.md(markdown_image(svg, alt)) for key, (svg, alt) in charts.items()}
+
+
+def _cost_title(unknown: list[str]) -> str:
+    """A zero that means "no price known" must not read as "free"."""
+    if unknown:
+        return f"LLM cost by stage: no price known for {', '.join(unknown)} (shown as 0; set LINKSYN_PRICE_*)"
+    return "LLM cost by stage (answers reused count at first cost)"
 
 
 def _leave_reasons(disciplines: list[str], release_rejects: pl.DataFrame) -> pl.DataFrame:
