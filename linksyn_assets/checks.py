@@ -64,14 +64,17 @@ def seed_kps_extracted(seed_kps: pl.DataFrame, settings: LinkSynSettingsResource
 kp_graph_has_discipline_kps = dg.AssetCheckSpec(
     "kp_graph_has_discipline_kps", asset="kp_graph", partitions_def=discipline_partitions,
     description="The discipline has KPs in its graph, and the graph was built from every active discipline's "
-                "seed_kps; reports the share of its KPs without an edge.")
+                "seed_kps but those held back by a failed ingest (named); reports the share of its KPs without "
+                "an edge.")
 
 
 def kp_graph_result(report: GraphReport, seed_disciplines: set[str]) -> dg.AssetCheckResult:
     home, isolated = report.home_kps, report.isolated_home_kps
     inputs = inputs_complete(set(report.input_disciplines), seed_disciplines)
     check = (share_within("discipline_kps", home, report.nodes, at_least=1e-9) & inputs
-             & TableCheck(True, values={"isolated_kp_share": round(isolated / home, 4) if home else 0.0}))
+             & TableCheck(True, values={"isolated_kp_share": round(isolated / home, 4) if home else 0.0,
+                                        "left_out": "; ".join(f"{d}: {why}" for d, why in report.left_out.items())
+                                        or "-"}))
     return _result(check, kp_graph_has_discipline_kps)
 
 

@@ -96,6 +96,7 @@ class GraphReport(Report):
     isolated_home_kps: int = 0
     nodes: int = 0
     input_disciplines: list[str] = Field(default_factory=list)
+    left_out: dict[str, str] = Field(default_factory=dict)  # discipline -> why its seed_kps are not in the graph
     corpus_version: str = ""
 
 

@@ -125,7 +125,7 @@ def test_only_the_report_reader_reads_metadata_back() -> None:
     """Asset numbers are read back as typed reports through assets/metadata.py (read_report, latest_report,
     run_reports), never by key elsewhere; graph.py asks the event log only for timestamps of its inputs."""
     owners = {ROOT / "linksyn_assets" / "assets" / "metadata.py"}
-    allowed = {ROOT / "linksyn_assets" / "assets" / "graph.py": 1}  # unready_inputs: materialization timestamps
+    allowed = {ROOT / "linksyn_assets" / "assets" / "graph.py": 1}  # input_states: materialization timestamps
     offenders = _offenders(_metadata_readers, owners, allowed)
     assert not offenders, offenders
     assert _metadata_readers('meta = instance.fetch_materializations(flt, limit=1).records')

@@ -151,3 +151,45 @@ def test_a_deployed_backfill_over_every_discipline_completes_in_order_like_links
     assert set(cli) == set(ui) and any(k.startswith("assets/kp_graph/") for k in cli)
     differ = [name for name in cli if not cli[name].equals(ui[name])]
     assert differ == [], differ
+
+
+def test_a_broken_discipline_holds_back_only_itself(stub_env: StubServer, linked_seeds: Path, data_dir: Path) -> None:
+    """A discipline whose seeds fail their blocking check never gets seed_kps; the others' graphs are built
+    without it (named in kp_graph's report and check), reach their datasets and the release; its own kp_graph
+    fails saying why."""
+    from linksyn_assets.assets import ALL_ASSETS
+    from linksyn_assets.assets.metadata import run_reports
+    from linksyn_assets.checks import ALL_CHECKS
+    from linksyn_assets.reports import GraphReport, ReleaseReport
+    from tests.conftest import write_jsonl
+
+    write_jsonl(linked_seeds / "economics.jsonl", [  # one good row, two quarantined: 2/3 > 0.5 blocks it
+        {"question": "需求价格弹性如何影响企业的定价策略？", "answer": "弹性大时降价", "discipline": "经济学"},
+        {"question": "", "answer": "x", "discipline": "economics"},
+        {"question": "What is marginal cost?", "answer": "", "discipline": "economics"}])
+    resources = build_resources(seeds_path=str(linked_seeds), settings_overrides={"walk": {"paths_per_discipline": 2}})
+
+    def run(selection: list[str], d: str | None) -> dg.ExecuteInProcessResult:
+        return dg.materialize([*ALL_ASSETS, *ALL_CHECKS], selection=selection, partition_key=d, instance=instance,
+                              resources=resources, raise_on_error=False)
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(discipline_partitions.name, ["economics", *BOTH])
+        for d in ["economics", *BOTH]:
+            run(["seeds", "seed_kps"], d)
+        assert not (data_dir / "assets" / "seed_kps" / "economics.parquet").exists()  # blocked by the check
+        for d in BOTH:
+            result = run(["kp_graph", "walk_paths", "synthesized_qa", "hard_qa", "linkqa_dataset"], d)
+            assert result.success, d
+            graph = run_reports(result)["kp_graph"]
+            assert isinstance(graph, GraphReport) and graph.input_disciplines == BOTH
+            assert "last attempt failed" in graph.left_out["economics"]
+            checks = {e.asset_check_key.name: e for e in result.get_asset_check_evaluations()}
+            assert checks["kp_graph_has_discipline_kps"].passed
+            assert "economics" in str(checks["kp_graph_has_discipline_kps"].metadata["left_out"].value)
+        own = run(["kp_graph"], "economics")
+        assert not own.success
+        assert "economics is held back" in own.get_step_failure_events()[0].step_failure_data.error.message
+        release = run_reports(run(["linkqa_release"], None))["linkqa_release"]
+        assert isinstance(release, ReleaseReport) and release.rows > 0
+        assert release.missing_disciplines == ["economics"] and set(release.by_discipline) == set(BOTH)

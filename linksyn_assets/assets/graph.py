@@ -25,9 +25,11 @@ IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.D
                dg.DagsterRunStatus.STARTED]
 
 
-def unready_inputs(instance: dg.DagsterInstance, disciplines: list[str], run_id: str) -> dict[str, str]:
-    """discipline -> why its seed_kps cannot be read yet: never materialized, older than its seeds, or being
-    materialized by another run right now."""
+def input_states(instance: dg.DagsterInstance, disciplines: list[str],
+                 run_id: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(waiting, held back): disciplines whose seed_kps cannot be read yet and may still come (never
+    materialized, older than their seeds, or being materialized by another run), and those whose last ingest
+    ended without them (a failed blocking check, a failed extraction): those are left out of the graph."""
     def latest(asset: str, discipline: str) -> float | None:
         records = instance.fetch_materializations(
             dg.AssetRecordsFilter(dg.AssetKey(asset), asset_partitions=[discipline]), limit=1).records
@@ -36,15 +38,25 @@ def unready_inputs(instance: dg.DagsterInstance, disciplines: list[str], run_id:
     busy = {run.tags.get("dagster/partition") for run in instance.get_runs(dg.RunsFilter(statuses=IN_PROGRESS))
             if run.run_id != run_id and dg.AssetKey("seed_kps") in (run.asset_selection or set())}
     waiting: dict[str, str] = {}
+    held: dict[str, str] = {}
     for discipline in disciplines:
         kps, seeds = latest("seed_kps", discipline), latest("seeds", discipline)
-        if kps is None:
-            waiting[discipline] = "seed_kps never materialized"
-        elif seeds is not None and seeds > kps:
-            waiting[discipline] = "its seeds changed after its seed_kps"
-        elif discipline in busy:
+        if discipline in busy:
             waiting[discipline] = "seed_kps is being materialized by another run"
-    return waiting
+            continue
+        if kps is None:
+            problem = "seed_kps never materialized"
+        elif seeds is not None and seeds > kps:
+            problem = "its seeds changed after its seed_kps"
+        else:
+            continue
+        status = instance.get_status_by_partition(dg.AssetKey("seed_kps"), [discipline], discipline_partitions)
+        if status.get(discipline) == dg.AssetPartitionStatus.FAILED:  # settled: no new attempt is under way
+            held[discipline] = (f"{problem}: its last attempt failed (a blocking check on its seeds, e.g. "
+                                "seeds_well_formed, or the extraction)")
+        else:
+            waiting[discipline] = problem
+    return waiting, held
 
 
 @dg.asset(partitions_def=discipline_partitions, automation_condition=ACROSS_DISCIPLINES,
@@ -62,7 +74,11 @@ def kp_graph(context: dg.AssetExecutionContext,
         raise dg.Failure(f"discipline {discipline!r} is not in the current seed source "
                          f"{seed_source.root()}; remove its partition with `linksyn disciplines --prune`",
                          allow_retries=False)
-    waiting = unready_inputs(context.instance, sorted(active), context.run_id)
+    waiting, held = input_states(context.instance, sorted(active), context.run_id)
+    if discipline in held:
+        raise dg.Failure(f"{discipline} is held back: {held[discipline]}. Fix its seeds (the seeds_well_formed "
+                         "check and the quarantine say what is wrong) or the extraction, then run linksyn_ingest "
+                         "for it; the other disciplines go on without it.", allow_retries=False)
     if waiting:  # a graph from a partial set would depend on timing and nothing would refresh it
         raise dg.Failure("kp_graph reads every discipline's seed_kps, and these are not ready: "
                          + "; ".join(f"{d}: {why}" for d, why in waiting.items())
@@ -73,7 +89,9 @@ def kp_graph(context: dg.AssetExecutionContext,
     if stale:
         context.log.warning(f"seed_kps of {len(stale)} discipline(s) no longer in the seed source are left out of "
                             f"the graph: {stale} (`linksyn disciplines --prune` removes their partitions)")
-    inputs = [(d, asset_file("seed_kps", d)) for d in sorted(active)]
+    if held:  # a broken discipline holds back only itself: the graph is built from the others, and says so
+        context.log.warning(f"left out of the graph: {held}")
+    inputs = [(d, asset_file("seed_kps", d)) for d in sorted(active - set(held))]
     lost = [d for d, path in inputs if not path.exists()]
     if lost:
         raise dg.Failure(f"seed_kps of {lost} were materialized but their files are gone from "
@@ -91,7 +109,8 @@ def kp_graph(context: dg.AssetExecutionContext,
                         "degree", "number of KPs", log=True, points=True)
     schema = pl.DataFrame(schema=NODE_SCHEMA)
     report = GraphReport.model_validate({**summary, "rows": int(summary.get("nodes", 0)), "corpus_version": version,
-                                         "input_disciplines": sorted(set(part.disciplines) & active)})
+                                         "input_disciplines": sorted(set(part.disciplines) & active),
+                                         "left_out": held})
     shown = {**table_metadata(schema), "dagster/row_count": dg.MetadataValue.int(report.rows)}
     # rows: nodes of the discipline's view; edges and more in details
     yield dg.Output({"corpus": part.reference}, metadata={**shown, **catalog(report, None, {
@@ -104,4 +123,4 @@ def kp_graph(context: dg.AssetExecutionContext,
         "corpus_mb": round(folder_mb(folder), 3),
         "stale_disciplines_excluded": stale,
     })})
-    yield kp_graph_result(report, set(seed_source.seed_disciplines()))
+    yield kp_graph_result(report, set(seed_source.seed_disciplines()) - set(held))
