@@ -193,3 +193,35 @@ def test_a_broken_discipline_holds_back_only_itself(stub_env: StubServer, linked
         release = run_reports(run(["linkqa_release"], None))["linkqa_release"]
         assert isinstance(release, ReleaseReport) and release.rows > 0
         assert release.missing_disciplines == ["economics"] and set(release.by_discipline) == set(BOTH)
+
+
+def test_automation_goes_on_without_a_discipline_held_back_by_its_check(stub_env: StubServer, linked_seeds: Path,
+                                                                        data_dir: Path) -> None:
+    """With the automation sensor on, a discipline whose seeds fail their blocking check does not stop the
+    graphs of the others: an update to physics reaches its kp_graph and walks."""
+    from linksyn_assets.assets import ALL_ASSETS
+    from linksyn_assets.checks import ALL_CHECKS
+    from tests.conftest import write_jsonl
+
+    write_jsonl(linked_seeds / "economics.jsonl", [
+        {"question": "需求价格弹性如何影响企业的定价策略？", "answer": "弹性大时降价", "discipline": "经济学"},
+        {"question": "", "answer": "x", "discipline": "economics"},
+        {"question": "What is marginal cost?", "answer": "", "discipline": "economics"}])
+    resources = build_resources(seeds_path=str(linked_seeds), settings_overrides={"walk": {"paths_per_discipline": 2}})
+    defs = dg.Definitions(assets=ALL_ASSETS, asset_checks=ALL_CHECKS, resources=resources)
+    everyone = ["economics", *BOTH]
+
+    def requested(tick: dg.EvaluateAutomationConditionsResult) -> dict[str, list[str]]:
+        return {a.key.to_user_string(): sorted(tick.get_requested_partitions(a.key))
+                for a in ALL_ASSETS if tick.get_requested_partitions(a.key)}
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(discipline_partitions.name, everyone)
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        for d in everyone:
+            dg.materialize([*ALL_ASSETS, *ALL_CHECKS], selection=["seeds", "seed_kps"], partition_key=d,
+                           instance=instance, resources=resources, raise_on_error=False)
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+        plan = requested(tick)
+        assert set(plan.get("kp_graph", [])) >= set(BOTH), plan
+        assert "economics" not in plan.get("seed_kps", []), plan  # its check still blocks its extraction

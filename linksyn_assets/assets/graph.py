@@ -8,7 +8,7 @@ import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.metadata import catalog, preview, table_metadata
-from linksyn_assets.assets.policies import ACROSS_DISCIPLINES
+from linksyn_assets.assets.policies import GRAPH_INPUTS
 from linksyn_assets.checks import kp_graph_has_discipline_kps, kp_graph_result
 from linksyn_assets.kps.corpus_store import corpus_partition
 from linksyn_assets.kps.graph_tables import NODE_SCHEMA
@@ -59,7 +59,7 @@ def input_states(instance: dg.DagsterInstance, disciplines: list[str],
     return waiting, held
 
 
-@dg.asset(partitions_def=discipline_partitions, automation_condition=ACROSS_DISCIPLINES,
+@dg.asset(partitions_def=discipline_partitions, automation_condition=GRAPH_INPUTS,
           group_name=group_of("kp_graph"), kinds={"polars", "rustworkx"}, check_specs=[kp_graph_has_discipline_kps],
           deps=[dg.AssetDep("seed_kps", partition_mapping=dg.AllPartitionMapping())],  # read by file, hashed
           description="KP co-occurrence graph of one discipline: its KPs, every edge touching them and the KPs "

@@ -17,6 +17,14 @@ AUTOMATED = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blo
 _OUT_OF_DATE = dg.AutomationCondition.any_deps_updated().since(
     dg.AutomationCondition.newly_updated() | dg.AutomationCondition.newly_requested())
 ACROSS_DISCIPLINES = AUTOMATED & ~dg.AutomationCondition.any_deps_match(_OUT_OF_DATE)
+# kp_graph: the same, except that an input partition whose last attempt failed (a discipline held back by its
+# seeds' blocking check, or a failed extraction) is settled, not pending: the graph goes on without it
+# (assets/graph.py leaves it out and names it).
+_SETTLED = dg.AutomationCondition.execution_failed()
+_PENDING = ~_SETTLED & (dg.AutomationCondition.missing() | _OUT_OF_DATE)  # an input that may still come
+GRAPH_INPUTS = (dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+                & dg.AutomationCondition.all_deps_blocking_checks_passed()
+                & ~dg.AutomationCondition.any_deps_match(_PENDING))
 # synthesized_qa reads every discipline's seeds only to look up the texts of its paths' seeds; a change of seeds
 # reaches it through seed_kps -> kp_graph -> walk_paths, so a seeds update alone must not trigger it early.
 AFTER_WALKS = AUTOMATED.ignore(dg.AssetSelection.assets("seeds"))
