@@ -225,3 +225,21 @@ def test_automation_goes_on_without_a_discipline_held_back_by_its_check(stub_env
         plan = requested(tick)
         assert set(plan.get("kp_graph", [])) >= set(BOTH), plan
         assert "economics" not in plan.get("seed_kps", []), plan  # its check still blocks its extraction
+        release = None
+        for _ in range(8):  # what the daemon would launch: each partition's requested assets in one run
+            partitions = {d for assets in plan.values() for d in assets if d}
+            for d in sorted(partitions):
+                selection = [a for a, ds in plan.items() if d in ds]
+                dg.materialize([*ALL_ASSETS, *ALL_CHECKS], selection=selection, partition_key=d, instance=instance,
+                               resources=resources, raise_on_error=False)
+            if tick.get_num_requested(dg.AssetKey("linkqa_release")):
+                release = dg.materialize([*ALL_ASSETS, *ALL_CHECKS], selection=["linkqa_release"],
+                                         instance=instance, resources=resources)
+                break
+            tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+            plan = requested(tick)
+        assert release is not None and release.success  # the release went out without economics
+        from linksyn_assets.assets.metadata import run_reports
+
+        report = run_reports(release)["linkqa_release"]
+        assert report.missing_disciplines == ["economics"] and report.rows > 0

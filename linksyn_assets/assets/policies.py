@@ -25,6 +25,13 @@ _PENDING = ~_SETTLED & (dg.AutomationCondition.missing() | _OUT_OF_DATE)  # an i
 GRAPH_INPUTS = (dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
                 & dg.AutomationCondition.all_deps_blocking_checks_passed()
                 & ~dg.AutomationCondition.any_deps_match(_PENDING))
+# linkqa_release: likewise for a discipline whose dataset will not come because a step before it failed (e.g. the
+# kp_graph of a held-back discipline, and the steps planned after it in that run)
+_DATASET_SETTLED = _SETTLED | dg.AutomationCondition.any_deps_match(_SETTLED)
+RELEASE_INPUTS = (dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+                  & dg.AutomationCondition.all_deps_blocking_checks_passed()
+                  & ~dg.AutomationCondition.any_deps_match(~_DATASET_SETTLED
+                                                           & (dg.AutomationCondition.missing() | _OUT_OF_DATE)))
 # synthesized_qa reads every discipline's seeds only to look up the texts of its paths' seeds; a change of seeds
 # reaches it through seed_kps -> kp_graph -> walk_paths, so a seeds update alone must not trigger it early.
 AFTER_WALKS = AUTOMATED.ignore(dg.AssetSelection.assets("seeds"))

@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.metadata import catalog, latest_report
-from linksyn_assets.assets.policies import ACROSS_DISCIPLINES
+from linksyn_assets.assets.policies import RELEASE_INPUTS
 from linksyn_assets.kps.corpus_store import home_kp_count
 from linksyn_assets.layout import (
     RELEASE_REJECTS,
@@ -149,7 +149,7 @@ def _leave_reasons(disciplines: list[str], release_rejects: pl.DataFrame) -> pl.
 
 
 @dg.asset(ins={"linkqa_dataset": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
-          automation_condition=ACROSS_DISCIPLINES, group_name=group_of("linkqa_release"), kinds={"parquet"},
+          automation_condition=RELEASE_INPUTS, group_name=group_of("linkqa_release"), kinds={"parquet"},
           description="Every discipline's linkqa_dataset as one release: near-duplicates across disciplines "
                       "removed once, Parquet shards + JSONL and a dataset card (README.md) in <data dir>/release.")
 def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.DataFrame,
