@@ -52,6 +52,7 @@ def test_a_closed_port_fails_the_run_and_prints_why(stub_env: StubServer, linked
     (["run", "--paths-per-discipline", "0"], {}, "must be at least 1"),
     (["run", "--select", "seeds"], {"LINKSYN_DATA_DIR": "{file}"}, "is not a writable directory"),
     (["run", "--select", "seeds"], {"LINKSYN_SETTINGS": "{settings}"}, ": walk.beta: "),
+    (["settings"], {"LINKSYN_SETTINGS": "{settings}"}, ": walk.beta: "),
     (["run", "--select", "seeds"], {"LINKSYN_REQUEST_PARAMS": "not json"}, "llm.request_params: not valid JSON"),
     (["disciplines", "--seeds", "/no/such/dir"], {}, "does not exist"),
 ])

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from linksyn_assets.cli.environment import SetupError, build_resources_for, prepare_env
+from linksyn_assets.cli.environment import SetupError, build_resources_for, prepare_env, settings_error
 
 
 def disciplines(args: argparse.Namespace) -> int:
@@ -67,7 +67,9 @@ def settings(args: argparse.Namespace) -> int:
 
     try:
         rows = effective_settings()
-    except (ValidationError, ValueError) as exc:
+    except ValidationError as exc:
+        raise settings_error(exc) from exc
+    except ValueError as exc:
         raise SetupError(str(exc).splitlines()[0]) from exc
     width = max(len(key) for key, _, _ in rows)
     for key, value, origin in rows:

@@ -46,14 +46,19 @@ def build_resources_for(args: argparse.Namespace, overrides: dict[str, Any] | No
         for stage in LLM_STAGES:  # request params' JSON and the thinking setting, up front
             route_thinks("", resources["llm"].request_params_for(stage), resources["llm"].thinking)
     except ValidationError as exc:
-        source = f"LINKSYN_SETTINGS={os.environ['LINKSYN_SETTINGS']}" if os.environ.get("LINKSYN_SETTINGS") \
-            else "settings"
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise SetupError(f"{source}: {key}: {first['msg']} (got {first.get('input')!r})") from exc
+        raise settings_error(exc) from exc
     except ValueError as exc:
         raise SetupError(str(exc).splitlines()[0]) from exc
     return resources
+
+
+def settings_error(exc: Any) -> SetupError:
+    """A pydantic ValidationError of the settings as one line naming the file and the key."""
+    from linksyn_assets.layout import settings_file
+
+    first = exc.errors()[0]
+    key = ".".join(str(p) for p in first["loc"])
+    return SetupError(f"settings file {settings_file()}: {key}: {first['msg']} (got {first.get('input')!r})")
 
 
 def prepare_env(args: argparse.Namespace) -> None:
