@@ -9,7 +9,7 @@ metadata (plots, previews, settings) is for the UI only and is not part of the r
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,6 +29,22 @@ class Report(BaseModel):
     SHOWN: ClassVar[tuple[str, ...]] = ("rows",)
 
     rows: int = 0
+
+    def _batches(self) -> list[LLMBatchReport]:
+        own = [self] if isinstance(self, LLMBatchReport) else []
+        return own + [v for v in self.__dict__.values() if isinstance(v, LLMBatchReport)]
+
+    @property
+    def complete(self) -> bool:
+        """Every LLM request behind it was answered: a rerun would not add anything (recipes.py)."""
+        return all(b.llm_failed == 0 and b.llm_not_sent == 0 for b in self._batches())
+
+    def reused(self) -> Report:
+        """The same report for a materialization that reused the stored table: the data's numbers stay, what
+        this run sent and paid is zero."""
+        update = {k: v.without_run_counts() for k, v in self.__dict__.items() if isinstance(v, LLMBatchReport)}
+        copy = self.model_copy(update=update)
+        return copy.without_run_counts() if isinstance(copy, LLMBatchReport) else copy
 
 
 class LLMBatchReport(BaseModel):
@@ -62,6 +78,15 @@ class LLMBatchReport(BaseModel):
     @property
     def priced(self) -> bool:
         return self.llm_price_source != "none" or self.llm_http_calls == 0
+
+    def without_run_counts(self) -> Any:
+        return self.model_copy(update=dict.fromkeys(RUN_COUNTS, 0))
+
+
+# What one run did (as opposed to what the data is): zero when a run reused the stored table.
+RUN_COUNTS = ("llm_requests", "llm_cache_hits", "llm_http_calls", "llm_retries", "llm_throttled",
+              "llm_length_retries", "llm_blank_retries", "llm_format_switches", "llm_not_sent", "prompt_tokens",
+              "completion_tokens", "reasoning_tokens", "cost_usd")
 
 
 class SeedsReport(Report):

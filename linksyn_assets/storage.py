@@ -72,6 +72,11 @@ def scratch_dir() -> Path:
 
 
 
+class Stored(pl.DataFrame):
+    """An asset's output that is already stored where the layout puts it (a materialization that reused it,
+    assets/unchanged.py): the IO manager writes nothing. Empty; readers read the stored table."""
+
+
 def read_parquet(path: Path, columns: list[str] | None = None) -> pl.DataFrame:
     if is_local(path):
         return pl.read_parquet(path, columns=columns)

@@ -28,6 +28,9 @@ from linksyn_assets.llm.stage_config import (
     stage_caps,
 )
 
+_HOW_NOT_WHAT = {"max_concurrency", "timeout_s", "max_retries", "ledger_path", "workers", "transport",
+                 "max_failed_share", "price_input_per_mtok", "price_output_per_mtok"}
+
 
 class LLMResource(dg.ConfigurableResource):
     """Model strings are litellm's ('deepseek/deepseek-v4-pro', 'hosted_vllm/deepseek-ai/DeepSeek-R1',
@@ -96,6 +99,13 @@ class LLMResource(dg.ConfigurableResource):
     verify_request_params: str = Field("", description="... for the independent solve")
     max_failed_share: float = Field(0.5, ge=0, le=1, description="an LLM asset fails when more than this share of "
                                                                  "its requests failed, however few they are")
+
+    def answer_settings(self) -> dict[str, Any]:
+        """The fields that decide what the answers are (models, endpoint, sampling, caps, parameters), for a
+        recipe (recipes.py); budgets, concurrency, retries and the ledger's place only decide how they are got.
+        Holds the key's variable name, never the key."""
+        return self.model_dump(exclude={name for name in type(self).model_fields
+                                        if name.startswith("budget_") or name in _HOW_NOT_WHAT})
 
     def request_params_for(self, stage: str) -> dict:
         return merged_request_params(stage, self.request_params, self._stage_field(stage, "request_params"))

@@ -5,7 +5,8 @@ Where a table lives is linksyn_assets/layout.py's to say (asset_file, asset_fold
 - dict[str, pl.DataFrame] output: <data dir>/assets/<asset>/<partition>/<table>.parquet
 Writes go to a temporary file that is renamed into place (linksyn_assets/storage.py), so a crash never
 leaves half a table.
-Inputs typed pl.LazyFrame are scanned, not read.
+Inputs typed pl.LazyFrame are scanned, not read. An output that is `Stored` (a materialization that reused the
+stored table) is not written again.
 """
 
 
@@ -15,7 +16,7 @@ import dagster as dg
 import polars as pl
 
 from linksyn_assets.layout import asset_file, asset_folder, asset_table
-from linksyn_assets.storage import read_parquet, scan_parquet, write_parquet_atomic
+from linksyn_assets.storage import Stored, read_parquet, scan_parquet, write_parquet_atomic
 
 UNPARTITIONED = "__all__"
 
@@ -24,7 +25,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     """Tables under LINKSYN_DATA_DIR, where the layout puts them."""
 
     def handle_output(self, context: dg.OutputContext, obj: object) -> None:
-        if obj is None:
+        if obj is None or isinstance(obj, Stored):
             return
         partition = context.partition_key if context.has_partition_key else UNPARTITIONED
         asset = context.asset_key.to_user_string()
@@ -34,7 +35,8 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         elif isinstance(obj, dict) and all(isinstance(v, pl.DataFrame) for v in obj.values()):
             path = asset_folder(asset, partition)
             for name, frame in obj.items():
-                write_parquet_atomic(frame, asset_table(asset, partition, name))
+                if not isinstance(frame, Stored):
+                    write_parquet_atomic(frame, asset_table(asset, partition, name))
         else:
             raise TypeError(f"{context.asset_key.to_user_string()}: ParquetIOManager stores polars "
                             f"DataFrames or dicts of them, not {type(obj).__name__}")

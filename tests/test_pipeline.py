@@ -41,6 +41,13 @@ def _run_all(instance: dg.DagsterInstance, resources: dict, disciplines: list[st
     return meta
 
 
+def _data_version(instance: dg.DagsterInstance, asset: str, partition: str) -> tuple[str, str]:
+    """(run id, data version) of the partition's latest materialization."""
+    record = instance.fetch_materializations(dg.AssetRecordsFilter(dg.AssetKey(asset), [partition]),
+                                             limit=1).records[0]
+    return record.run_id, record.asset_materialization.tags["dagster/data_version"]
+
+
 def check_keys() -> set[dg.AssetCheckKey]:
     """Every check: the standalone ones and those an asset declares and yields itself (check_specs)."""
     return {c.check_key for c in ALL_CHECKS} | {k for a in ALL_ASSETS for k in a.check_keys}
@@ -109,10 +116,19 @@ def test_all_assets_two_disciplines_then_no_new_llm_calls(stub_env: StubServer, 
         assert any(p.name.startswith("llm_ledger") for p in written)
         assert all(b"sk-test-SECRET-4242" not in p.read_bytes() for p in written)
 
+        stored = {p: p.stat().st_mtime_ns for p in (data_dir / "assets").rglob("*.parquet")}
+        stored.update({p: p.stat().st_mtime_ns for p in (data_dir / "dataset").rglob("*.parquet")})
+        versions = {(a, d): _data_version(instance, a, d) for (a, d) in meta}
         meta_again = _run_all(instance, resources, DISCIPLINES)
-        assert stub_env.count == first_calls  # unchanged inputs: every LLM answer from the cache
-        assert all(m.get("llm_http_calls", 0) == 0 for m in meta_again.values())
-        assert meta_again[("seed_kps", "physics")]["llm_cache_hits"] == 6
+        assert stub_env.count == first_calls  # unchanged inputs, settings and code: no request at all
+        # every asset reused its stored table: the same data version, nothing rewritten, the same report
+        for (asset, d), values in meta_again.items():
+            assert values["unchanged_since_run"] == versions[(asset, d)][0], (asset, d)
+            assert _data_version(instance, asset, d)[1] == versions[(asset, d)][1], (asset, d)
+            assert values["rows"] == meta[(asset, d)]["rows"] and values["recipe"] == meta[(asset, d)]["recipe"]
+        assert all(m.get("llm_http_calls", 0) == 0 and m.get("llm_cache_hits", 0) == 0 for m in meta_again.values())
+        assert meta_again[("seed_kps", "physics")]["llm_ok"] == 6  # what the data is stays; what the run did is 0
+        assert {p: p.stat().st_mtime_ns for p in stored} == stored
         for d in DISCIPLINES:
             assert _read(data_dir, "linkqa_dataset", d).height == 8
 

@@ -1,12 +1,15 @@
 """`linkqa_dataset`: checked, deduplicated, decontaminated, verified rows with provenance."""
 
 
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.llm_batch import run_llm_batch
 from linksyn_assets.assets.metadata import catalog, counts, preview
 from linksyn_assets.assets.policies import AUTOMATED, LLM_STEP
+from linksyn_assets.assets.unchanged import made, recipe, reusable, reused
 from linksyn_assets.layout import asset_file, dataset_file, rejects_file, retired_file
 from linksyn_assets.llm.progress import ProgressSink
 from linksyn_assets.partitions import discipline_partitions
@@ -26,11 +29,20 @@ from linksyn_assets.qc.steps import row_steps, run_steps, table_steps
 from linksyn_assets.qc.token_count import TokenCounter
 from linksyn_assets.records import IndependentSolve
 from linksyn_assets.reports import DatasetReport, LLMBatchReport, QCStep
-from linksyn_assets.seeds.readers import skip_summary
+from linksyn_assets.seeds.readers import skip_summary, source_files
 from linksyn_assets.stages import group_of
-from linksyn_assets.storage import read_if_present, write_parquet_atomic
+from linksyn_assets.storage import Stored, file_stamps, read_if_present, write_parquet_atomic
 from resources.llm import LLMResource
 from resources.pipeline_settings import LinkSynSettingsResource
+
+
+def _files_read(benchmarks: list[str], tokenizer_json: str | None) -> object:
+    """The files QC reads besides its inputs, by size and mtime (a missing one: the step reports it)."""
+    try:
+        return [file_stamps(source_files(Path(p))) for p in [*benchmarks, *([tokenizer_json] if tokenizer_json
+                                                                           else [])]]
+    except OSError as exc:
+        return f"unreadable: {exc}"
 
 
 @dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
@@ -39,12 +51,18 @@ from resources.pipeline_settings import LinkSynSettingsResource
                       "contamination, exact and near-duplicate checks, with an independent solve of every "
                       "answer, stored in <data dir>/dataset/<discipline>.parquet; every removed row is in "
                       "<data dir>/rejects/<discipline>.parquet with its reason.")
-def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, hard_qa: pl.DataFrame,
+def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.LazyFrame, hard_qa: pl.LazyFrame,
                    llm: LLMResource, progress: dg.ResourceParam[ProgressSink],
                    settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
     discipline = context.partition_key
     plain = settings.plain()
     params = plain.dataset
+    made_from = recipe(context, llm=llm.answer_settings(), settings=plain.model_dump(mode="json"),
+                       files=_files_read(params.benchmark_files, params.tokenizer_json))
+    prior = reusable(context, made_from, [dataset_file(discipline), rejects_file(discipline)])
+    if prior is not None:
+        return dg.Output(Stored(), **reused(prior))
+    synthesized, hard = synthesized_qa.collect(), hard_qa.collect()
     try:
         benchmarks = settings.benchmarks()
     except (OSError, ValueError) as exc:
@@ -52,7 +70,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
     if benchmarks.skipped():
         context.log.warning(f"benchmark_files: {skip_summary(benchmarks.skipped())}: "
                             f"{', '.join(benchmarks.skipped())}")
-    qc, steps = run_steps(start(assemble(synthesized_qa, hard_qa)),
+    qc, steps = run_steps(start(assemble(synthesized, hard)),
                           [*row_steps(params, plain.synthesis.copy_threshold), *table_steps(params, benchmarks)])
     qc = with_dataset_columns(qc)
     requests = [(row["record_id"], verify_messages(row, row["language"])) for row in qc.kept.iter_rows(named=True)]
@@ -85,11 +103,11 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
                                                      "prompt_version": prompt_versions("verify")})
     report = DatasetReport(
         rows=kept.height, rows_new=rows_new, rows_kept=kept.height - rows_new, rows_retired=left.height,
-        tokens=int(kept["tokens"].sum()), removed=qc.rejects.height, paths=synthesized_qa["path_id"].n_unique(),
+        tokens=int(kept["tokens"].sum()), removed=qc.rejects.height, paths=synthesized["path_id"].n_unique(),
         qc_steps=steps, removed_by_reason=qc.reasons(), verification=counts(kept, "verification"),
         benchmark_files=benchmarks.files, benchmark_files_skipped=skip_summary(benchmarks.skipped()) or "none",
         verifier=verifier_report)
-    return dg.Output(kept, metadata=catalog(report, kept, {
+    return dg.Output(kept, **made(made_from, catalog(report, kept, {
         "parquet": dg.MetadataValue.path(str(dataset_file(discipline))),
         "rejects": dg.MetadataValue.path(str(rejects_path)),
         "preview": preview(kept, ["kind", "question", "answer", "verification"]),
@@ -100,4 +118,4 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFra
         "by_kind": counts(kept, "kind"),
         "rows_with_reasoning": int(kept["reasoning"].is_not_null().sum()) if "reasoning" in kept.columns else 0,
         "settings": plain.model_dump(mode="json"),
-    }))
+    }), kept))

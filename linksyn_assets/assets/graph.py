@@ -9,15 +9,16 @@ import polars as pl
 
 from linksyn_assets.assets.metadata import catalog, preview, table_metadata
 from linksyn_assets.assets.policies import GRAPH_INPUTS
+from linksyn_assets.assets.unchanged import made, recipe, reusable, reused
 from linksyn_assets.checks import kp_graph_has_discipline_kps, kp_graph_result
-from linksyn_assets.kps.corpus_store import corpus_partition
+from linksyn_assets.kps.corpus_store import DONE, corpus_partition
 from linksyn_assets.kps.graph_tables import NODE_SCHEMA
-from linksyn_assets.layout import asset_file, corpus_dir
+from linksyn_assets.layout import asset_file, asset_table, corpus_dir
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.reports import GraphReport
 from linksyn_assets.seeds.disciplines import stale_disciplines
 from linksyn_assets.stages import group_of
-from linksyn_assets.storage import folder_mb
+from linksyn_assets.storage import Stored, folder_mb
 from linksyn_assets.svg_chart import chart, markdown_image
 from resources.seed_source import SeedSourceResource
 
@@ -97,6 +98,13 @@ def kp_graph(context: dg.AssetExecutionContext,
         raise dg.Failure(f"seed_kps of {lost} were materialized but their files are gone from "
                          f"{asset_file('seed_kps', lost[0]).parent}: re-run linksyn_ingest for them",
                          allow_retries=False)
+    made_from = recipe(context, active=sorted(active), held=held, stale=stale)
+    prior = reusable(context, made_from, [asset_table("kp_graph", discipline, "corpus")])
+    if prior is not None and isinstance(prior.report, GraphReport) and (
+            corpus_dir("kp_graph") / prior.report.corpus_version / DONE).exists():
+        yield dg.Output({"corpus": Stored()}, **reused(prior))
+        yield kp_graph_result(prior.report, set(seed_source.seed_disciplines()) - set(held))
+        return
     started = time.perf_counter()
     part = corpus_partition(inputs, discipline, corpus_dir("kp_graph"))
     version, folder, built, summary = part.version, part.folder, part.built, dict(part.summary)
@@ -113,7 +121,7 @@ def kp_graph(context: dg.AssetExecutionContext,
                                          "left_out": held})
     shown = {**table_metadata(schema), "dagster/row_count": dg.MetadataValue.int(report.rows)}
     # rows: nodes of the discipline's view; edges and more in details
-    yield dg.Output({"corpus": part.reference}, metadata={**shown, **catalog(report, None, {
+    yield dg.Output({"corpus": part.reference}, **made(made_from, {**shown, **catalog(report, None, {
         "top_kps": preview(top, ["name", "popularity", "disciplines", "is_bridge"], rows=15),
         "degree_distribution": dg.MetadataValue.md(markdown_image(degree_plot, "degree distribution")),
         "corpus": dg.MetadataValue.path(str(folder)),
@@ -122,5 +130,5 @@ def kp_graph(context: dg.AssetExecutionContext,
         "corpus_built_here": built,
         "corpus_mb": round(folder_mb(folder), 3),
         "stale_disciplines_excluded": stale,
-    })})
+    })}, part.reference))
     yield kp_graph_result(report, set(seed_source.seed_disciplines()) - set(held))

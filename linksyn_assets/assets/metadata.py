@@ -1,6 +1,7 @@
 """Small helpers that turn tables into Dagster metadata."""
 
 
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -69,10 +70,63 @@ def read_report(asset: str, mat: dg.AssetMaterialization) -> Report:
 
 def latest_report(instance: dg.DagsterInstance, asset: str, partition: str | None) -> Report | None:
     """The report of the asset's (partition's) latest materialization, None when it has none."""
+    record = _latest(instance, asset, partition)
+    mat = record.asset_materialization if record is not None else None
+    return read_report(asset, mat) if mat is not None else None
+
+
+RECIPE = "recipe"  # what a materialization was made from (recipes.py), in its details
+DATA_VERSION_TAG = "dagster/data_version"  # where Dagster records a materialization's data version
+
+
+@dataclass(frozen=True)
+class Previous:
+    """An asset partition's latest materialization, as a later one that changed nothing reuses it."""
+
+    run_id: str
+    recipe: str | None
+    data_version: str | None
+    metadata: dict[str, dg.MetadataValue]
+    report: Report
+
+
+def _latest(instance: dg.DagsterInstance, asset: str, partition: str | None) -> dg.EventLogRecord | None:
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(dg.AssetKey(asset), [partition] if partition is not None else None), limit=1).records
-    mat = records[0].asset_materialization if records else None
-    return read_report(asset, mat) if mat is not None else None
+    return records[0] if records else None
+
+
+def previous(instance: dg.DagsterInstance, asset: str, partition: str | None) -> Previous | None:
+    record = _latest(instance, asset, partition)
+    mat = record.asset_materialization if record is not None else None
+    if record is None or mat is None:
+        return None
+    recipe = values(mat).get(RECIPE)
+    return Previous(run_id=record.run_id, recipe=str(recipe) if recipe is not None else None,
+                    data_version=(mat.tags or {}).get(DATA_VERSION_TAG), metadata=dict(mat.metadata),
+                    report=read_report(asset, mat))
+
+
+def data_versions(instance: dg.DagsterInstance, asset: str, partitions: list[str] | None) -> dict[str, str | None]:
+    """partition -> data version of its latest materialization (None: never materialized)."""
+    out = {}
+    for partition in partitions if partitions is not None else [None]:
+        record = _latest(instance, asset, partition)
+        mat = record.asset_materialization if record is not None else None
+        out[partition or ""] = (mat.tags or {}).get(DATA_VERSION_TAG) if mat is not None else None
+    return out
+
+
+UNCHANGED_SINCE = "unchanged_since_run"
+
+
+def reused_metadata(prior: Previous) -> dict[str, Any]:
+    """The previous materialization's metadata (previews, plots, schema) with its report as reused (this run's
+    LLM counts zero) and the run that made the table."""
+    details = prior.metadata.get(DETAILS)
+    fresh = catalog(prior.report.reused(), None, None, dict(details.value) if details is not None else None)
+    made_by = prior.metadata.get(UNCHANGED_SINCE) or dg.MetadataValue.text(prior.run_id)
+    return {**prior.metadata, **fresh, UNCHANGED_SINCE: made_by}
 
 
 def run_reports(result: dg.ExecuteInProcessResult) -> dict[str, Report]:

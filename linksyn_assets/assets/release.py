@@ -8,6 +8,7 @@ import polars as pl
 
 from linksyn_assets.assets.metadata import catalog, latest_report
 from linksyn_assets.assets.policies import RELEASE_INPUTS
+from linksyn_assets.assets.unchanged import made, recipe, reusable, reused
 from linksyn_assets.kps.corpus_store import home_kp_count
 from linksyn_assets.layout import (
     RELEASE_REJECTS,
@@ -44,7 +45,7 @@ from linksyn_assets.release.versions import (
 from linksyn_assets.reports import DatasetReport, LLMBatchReport, ReleaseReport, Report, WalkReport
 from linksyn_assets.seeds.disciplines import stale_disciplines
 from linksyn_assets.stages import group_of
-from linksyn_assets.storage import read_if_present, read_parquet, staging_dir, write_parquet_atomic
+from linksyn_assets.storage import as_path, read_if_present, read_parquet, staging_dir, write_parquet_atomic
 from linksyn_assets.svg_chart import bar_chart, markdown_image
 from resources.pipeline_settings import LinkSynSettingsResource
 from resources.seed_source import SeedSourceResource
@@ -152,7 +153,7 @@ def _leave_reasons(disciplines: list[str], release_rejects: pl.DataFrame) -> pl.
           automation_condition=RELEASE_INPUTS, group_name=group_of("linkqa_release"), kinds={"parquet"},
           description="Every discipline's linkqa_dataset as one release: near-duplicates across disciplines "
                       "removed once, Parquet shards + JSONL and a dataset card (README.md) in <data dir>/release.")
-def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.DataFrame,
+def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.LazyFrame,
                    settings: LinkSynSettingsResource, seed_source: SeedSourceResource) -> dg.MaterializeResult:
     params = settings.plain().dataset
     registered = context.instance.get_dynamic_partitions(discipline_partitions.name)
@@ -163,7 +164,13 @@ def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.DataFra
                             "(`linksyn disciplines --prune` removes their partitions)")
     disciplines = sorted(set(registered) & active)
     latest = _latest_reports(context.instance, disciplines)
-    inputs = _read_inputs(linkqa_dataset, disciplines, latest)
+    made_from = recipe(context, settings=settings.plain().model_dump(mode="json"), disciplines=disciplines,
+                       stale=stale, reports={f"{a}/{d}": r.reused().model_dump(mode="json")
+                                             for (a, d), r in latest.items()})
+    prior = reusable(context, made_from, [rejects_file(RELEASE_REJECTS)])
+    if prior is not None and isinstance(prior.report, ReleaseReport) and as_path(prior.report.release).exists():
+        return dg.MaterializeResult(**reused(prior))
+    inputs = _read_inputs(linkqa_dataset.collect(), disciplines, latest)
     if not [d for d in disciplines if d not in inputs.missing]:
         raise dg.Failure(f"no linkqa_dataset partition of the current seed source's disciplines has been "
                          f"materialized (disciplines: {disciplines})")
@@ -207,10 +214,10 @@ def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.DataFra
         by_discipline=dict(numbers["by_discipline"].select("discipline", "rows").iter_rows()),
         kp_coverage=numbers["kp_coverage"], cost_usd_by_stage=numbers["cost_usd"], models_by_stage=numbers["models"],
         missing_disciplines=inputs.missing, stale_disciplines_excluded=stale)
-    return dg.MaterializeResult(metadata=catalog(report, None, {
+    return dg.MaterializeResult(**made(made_from, catalog(report, None, {
         **_plots(numbers, latest, disciplines),
         "release": dg.MetadataValue.path(str(out_dir)),
         "card": dg.MetadataValue.md((out_dir / "README.md").read_text(encoding="utf-8")),
     }, {
         "settings": settings.plain().model_dump(mode="json"),
-    }))
+    }), kept))

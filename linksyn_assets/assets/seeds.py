@@ -5,7 +5,8 @@ import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.metadata import catalog, counts, preview
-from linksyn_assets.layout import SKIPPED_SEED_FILES, seed_quarantine_file
+from linksyn_assets.assets.unchanged import made, recipe, reusable, reused
+from linksyn_assets.layout import SKIPPED_SEED_FILES, asset_file, seed_quarantine_file
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.reports import SeedsReport
 from linksyn_assets.seeds.disciplines import name_mapping
@@ -13,7 +14,7 @@ from linksyn_assets.seeds.fingerprint import discipline_fingerprint
 from linksyn_assets.seeds.readers import skip_summary, skipped_files_table
 from linksyn_assets.seeds.sample import sample_seeds
 from linksyn_assets.stages import group_of
-from linksyn_assets.storage import write_parquet_atomic
+from linksyn_assets.storage import Stored, write_parquet_atomic
 from resources.pipeline_settings import LinkSynSettingsResource
 from resources.seed_source import SeedSourceResource
 
@@ -24,6 +25,12 @@ from resources.seed_source import SeedSourceResource
 def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource,
           settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
     discipline = context.partition_key
+    made_from = recipe(context, source=seed_source.model_dump(), files=seed_source.fingerprint(),
+                       settings=settings.plain().model_dump(mode="json"))
+    prior = reusable(context, made_from, [asset_file("seeds", discipline), seed_quarantine_file(discipline),
+                                          seed_quarantine_file(SKIPPED_SEED_FILES)])
+    if prior is not None:
+        return dg.Output(Stored(), **reused(prior))
     load = seed_source.load_discipline(discipline)  # the source is parsed once, not once per partition
     sample = settings.plain().seeds.sample_per_discipline
     table, quarantine = sample_seeds(load.seeds, sample), load.quarantine
@@ -49,7 +56,7 @@ def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource,
                          rows_read_all_disciplines=load.rows_read,
                          duplicates_collapsed_all_disciplines=load.duplicates_collapsed,
                          fingerprint=discipline_fingerprint(load.seeds, load.quarantine, discipline))
-    return dg.Output(table, metadata=catalog(report, table, {
+    return dg.Output(table, **made(made_from, catalog(report, table, {
         "quarantine_path": dg.MetadataValue.path(str(quarantine_path)),
         **({"quarantine_preview": preview(quarantine, ["source_file", "source_row", "reason"])}
            if quarantine.height else {}),
@@ -63,4 +70,4 @@ def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource,
         "seed_source": str(seed_source.root()),
         "files_skipped_path": str(skipped_path),
         "discipline_names": names,
-    }))
+    }), table))

@@ -9,6 +9,8 @@ import polars as pl
 from linksyn_assets.assets.llm_batch import run_llm_batch
 from linksyn_assets.assets.metadata import catalog, counts, preview
 from linksyn_assets.assets.policies import AFTER_WALKS, AUTOMATED, LLM_STEP
+from linksyn_assets.assets.unchanged import made, recipe, reusable, reused
+from linksyn_assets.layout import asset_file
 from linksyn_assets.llm.client import LLMClient
 from linksyn_assets.llm.progress import ProgressSink
 from linksyn_assets.partitions import discipline_partitions
@@ -16,6 +18,7 @@ from linksyn_assets.prompts.messages import prompt_versions
 from linksyn_assets.records import DifficultyRating, HardeningAnswer, SynthesisAnswer
 from linksyn_assets.reports import HardReport, LLMAssetReport, LLMBatchReport, SynthesisReport
 from linksyn_assets.stages import group_of
+from linksyn_assets.storage import Stored
 from linksyn_assets.svg_chart import bar_chart, markdown_image
 from linksyn_assets.synthesis.tables import (
     hard_table,
@@ -50,6 +53,10 @@ def _batch_report(kind: type[R], table: pl.DataFrame, client: LLMClient, version
                                 "model": client.route.cache_identity, "prompt_version": version, **more})
 
 
+def _recipe(context: dg.AssetExecutionContext, llm: LLMResource, settings: LinkSynSettingsResource) -> str:
+    return recipe(context, llm=llm.answer_settings(), settings=settings.plain().model_dump(mode="json"))
+
+
 def _errors(table: pl.DataFrame) -> dict[str, int]:
     return counts(table.filter(pl.col("status") != "ok"), "error")
 
@@ -59,18 +66,23 @@ def _errors(table: pl.DataFrame) -> dict[str, int]:
           ins={"seeds": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
           description="New QA written by the LLM from each path's 2-4 seeds, with solution, KPs used and "
                       "seed ids as provenance; reasoning text (R1) in its own column.")
-def synthesized_qa(context: dg.AssetExecutionContext, walk_paths: pl.DataFrame, seeds: pl.LazyFrame,
+def synthesized_qa(context: dg.AssetExecutionContext, walk_paths: pl.LazyFrame, seeds: pl.LazyFrame,
                    llm: LLMResource, progress: dg.ResourceParam[ProgressSink],
                    settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
+    made_from = _recipe(context, llm, settings)
+    prior = reusable(context, made_from, [asset_file("synthesized_qa", context.partition_key)])
+    if prior is not None:
+        return dg.Output(Stored(), **reused(prior))
+    paths = walk_paths.collect()
     params = settings.plain().synthesis
-    lookup = _seed_lookup(seeds, walk_paths)
-    requests = synthesis_requests(walk_paths, lookup, params.qa_per_path, params.question_types)
+    lookup = _seed_lookup(seeds, paths)
+    requests = synthesis_requests(paths, lookup, params.qa_per_path, params.question_types)
     version = prompt_versions("synthesize")
     results, client = run_llm_batch(context, llm, progress, "synthesize", requests, SynthesisAnswer, version)
-    table = synthesized_table(walk_paths, results, lookup, params.qa_per_path, params.question_types)
+    table = synthesized_table(paths, results, lookup, params.qa_per_path, params.question_types)
     copies = table.filter(pl.col("copy_similarity") >= params.copy_threshold).height
-    report = _batch_report(SynthesisReport, table, client, version, paths=walk_paths.height)
-    return dg.Output(table, metadata=catalog(report, table, {
+    report = _batch_report(SynthesisReport, table, client, version, paths=paths.height)
+    return dg.Output(table, **made(made_from, catalog(report, table, {
         "preview": preview(table.filter(pl.col("status") == "ok"), ["question", "answer", "seed_ids"]),
     }, {
         "errors": _errors(table),
@@ -78,22 +90,28 @@ def synthesized_qa(context: dg.AssetExecutionContext, walk_paths: pl.DataFrame, 
         "languages": counts(table, "language"),
         "question_types": counts(table, "question_type"),
         "settings": settings.plain().model_dump(mode="json"),
-    }))
+    }), table))
 
 
 @dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
           **LLM_STEP, group_name=group_of("hard_qa"), kinds={"polars"},
           description="Harder variants of synthesized QA (for the disciplines in settings): an LLM judge "
                       "rates difficulty 0-4 before and after; only variants rated harder keep status ok.")
-def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm: LLMResource,
+def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.LazyFrame, llm: LLMResource,
             progress: dg.ResourceParam[ProgressSink], settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
     params = settings.plain().synthesis
     discipline = context.partition_key
+    made_from = _recipe(context, llm, settings)
+    prior = reusable(context, made_from, [asset_file("hard_qa", discipline)])
+    if prior is not None:
+        return dg.Output(Stored(), **reused(prior))
+    rows = synthesized_qa.collect()
     if params.hard_disciplines is not None and discipline not in params.hard_disciplines:
-        empty = hard_table(hardening_targets(synthesized_qa.clear(), params.hard_difficulty_step, 1.0), [])
-        return dg.Output(empty, metadata=catalog(HardReport(), empty, {"skipped": "discipline not in hard_disciplines"},
-                                                 {"settings": settings.plain().model_dump(mode="json")}))
-    targets = hardening_targets(synthesized_qa, params.hard_difficulty_step, params.copy_threshold)
+        empty = hard_table(hardening_targets(rows.clear(), params.hard_difficulty_step, 1.0), [])
+        return dg.Output(empty, **made(made_from, catalog(HardReport(), empty, {
+            "skipped": "discipline not in hard_disciplines"}, {"settings": settings.plain().model_dump(mode="json")}),
+            empty))
+    targets = hardening_targets(rows, params.hard_difficulty_step, params.copy_threshold)
     version = prompt_versions("harden")
     results, client = run_llm_batch(context, llm, progress, "harden", hardening_requests(targets), HardeningAnswer,
                                     version)
@@ -117,7 +135,7 @@ def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm
 
     plot = bar_chart({"originals (before)": histogram(before), "kept variants (after)": histogram(after)},
                      "Judged difficulty before and after hardening", "questions")
-    return dg.Output(table, metadata=catalog(report, table, {
+    return dg.Output(table, **made(made_from, catalog(report, table, {
         "difficulty_before_after": dg.MetadataValue.md(markdown_image(plot, "difficulty before and after")),
         "preview": preview(kept, ["question", "answer", "rating_before", "rating_after"]),
     }, {
@@ -129,4 +147,4 @@ def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm
         "target_difficulty": counts(table.with_columns(pl.col("target_difficulty").cast(pl.String)),
                                     "target_difficulty"),
         "settings": settings.plain().model_dump(mode="json"),
-    }))
+    }), table))

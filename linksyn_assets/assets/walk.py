@@ -8,6 +8,7 @@ import polars as pl
 
 from linksyn_assets.assets.metadata import catalog, latest_report, preview
 from linksyn_assets.assets.policies import AUTOMATED
+from linksyn_assets.assets.unchanged import made, recipe, reusable, reused
 from linksyn_assets.checks import walk_paths_result, walk_paths_within_targets
 from linksyn_assets.kps.corpus_store import read_partition
 from linksyn_assets.layout import asset_file, retired_file
@@ -15,7 +16,7 @@ from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.release.targets import target_share, walk_round
 from linksyn_assets.reports import DatasetReport, WalkReport
 from linksyn_assets.stages import group_of
-from linksyn_assets.storage import read_if_present, write_parquet_atomic
+from linksyn_assets.storage import Stored, read_if_present, write_parquet_atomic
 from linksyn_assets.svg_chart import bar_chart, markdown_image
 from linksyn_assets.walks.csr_graph import WalkGraph
 from linksyn_assets.walks.engine import WalkEngine, path_table
@@ -37,14 +38,23 @@ def walk_paths(context: dg.AssetExecutionContext, kp_graph: dict[str, pl.DataFra
                settings: LinkSynSettingsResource) -> Iterator[dg.Output | dg.AssetCheckResult]:
     discipline = context.partition_key
     params = settings.plain().walk
+    dataset = settings.plain().dataset
+    growing = dataset.target_rows is not None or dataset.target_tokens is not None
+    measured = latest_report(context.instance, "linkqa_dataset", discipline) if growing else None
+    assert measured is None or isinstance(measured, DatasetReport)
+    made_from = recipe(context, settings=settings.plain().model_dump(mode="json"),
+                       measured=measured.model_dump(include={"rows", "tokens", "paths"}) if measured else None)
+    prior = reusable(context, made_from, [asset_file("walk_paths", discipline)])
+    if prior is not None and isinstance(prior.report, WalkReport):
+        yield dg.Output(Stored(), **reused(prior))
+        yield walk_paths_result(prior.report)
+        return
     tables = read_partition(kp_graph["corpus"], discipline)
     graph = WalkGraph.from_tables(tables)
     shares = discipline_targets(tables.discipline_stats, params)
-    dataset = settings.plain().dataset
     target = target_share(dataset.target_rows or dataset.target_tokens, shares, discipline)
     default = paths_wanted(discipline, tables.discipline_stats, params)
-    measured = latest_report(context.instance, "linkqa_dataset", discipline) if target is not None else None
-    assert measured is None or isinstance(measured, DatasetReport)
+    measured = measured if target is not None else None
     # growth toward the target is sized here, so the UI, backfills, the sensors and `linksyn run` all honour it
     wanted = walk_round(target, measured.measure("rows" if dataset.target_rows else "tokens") if measured else None,
                         measured.paths if measured else 0, default)
@@ -84,7 +94,7 @@ def walk_paths(context: dg.AssetExecutionContext, kp_graph: dict[str, pl.DataFra
                                  "realized": {f"level {i}": float(x)
                                               for i, x in enumerate(stats["difficulty_realized"])}},
                                 f"Difficulty of the {result.count} new paths: target vs realized", "paths")
-    yield dg.Output(table, metadata=catalog(report, table, {
+    yield dg.Output(table, **made(made_from, catalog(report, table, {
         "coverage_curve": dg.MetadataValue.md(stats["coverage_curve"]),
         "difficulty_mix": dg.MetadataValue.md(markdown_image(difficulty_plot, "difficulty target vs realized")),
         "preview": preview(table, ["kp_names", "seed_ids", "target_difficulty"]),
@@ -99,5 +109,5 @@ def walk_paths(context: dg.AssetExecutionContext, kp_graph: dict[str, pl.DataFra
         "engine_acceptance": round(result.stats.acceptance, 4), "engine_exact_scans": result.stats.exact_scans,
         "engine_rows_rebuilt": result.stats.rows_rebuilt,
         "settings": settings.plain().model_dump(mode="json"),  # the effective settings of the run
-    }))
+    }), table))
     yield walk_paths_result(report)
