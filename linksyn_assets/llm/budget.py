@@ -27,7 +27,7 @@ def prices_for(model: str, input_per_mtok: float | None = None, output_per_mtok:
     if input_per_mtok is not None or output_per_mtok is not None:
         return Prices((input_per_mtok or 0.0) / 1e6, (output_per_mtok or 0.0) / 1e6, "config")
     for name in cost_map_names(model):
-        info = litellm.model_cost.get(name)
+        info = litellm().model_cost.get(name)
         if info and (info.get("input_cost_per_token") or info.get("output_cost_per_token")):
             return Prices(float(info.get("input_cost_per_token") or 0.0),
                           float(info.get("output_cost_per_token") or 0.0), "litellm")

@@ -19,15 +19,12 @@ import aiohttp
 from linksyn_assets.llm.litellm_setup import litellm  # set up before any litellm module loads (local cost map)
 from linksyn_assets.llm.providers import OPENAI_FORMAT, reasoning_of
 
-# reached through the set-up package, not imported by name: an import sorter would put those imports first
-LlmProviders = litellm.types.utils.LlmProviders
-ProviderConfigManager = litellm.utils.ProviderConfigManager
-get_optional_params = litellm.utils.get_optional_params
 
-LITELLM_RETRYABLE = (
-    litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError, litellm.InternalServerError,
-    litellm.ServiceUnavailableError, litellm.BadGatewayError,
-)
+def _retryable() -> tuple[type[Exception], ...]:
+    lib = litellm()
+    return (lib.RateLimitError, lib.Timeout, lib.APIConnectionError, lib.InternalServerError,
+            lib.ServiceUnavailableError, lib.BadGatewayError)
+
 _MAX_TOKEN_KEYS = ("max_tokens", "max_completion_tokens")
 
 
@@ -72,14 +69,16 @@ def prepare_route(model: str, api_base: str | None, api_key: str | None, tempera
                   response_format: dict[str, Any] | None, request_params: dict[str, Any] | None = None
                   ) -> PreparedRoute | None:
     """litellm's routing for this model, computed once; None when the provider is not OpenAI-format."""
-    name, provider, dynamic_key, base = litellm.get_llm_provider(model=model, api_base=api_base)
+    lib = litellm()
+    name, provider, dynamic_key, base = lib.get_llm_provider(model=model, api_base=api_base)
     if provider not in OPENAI_FORMAT:
         return None
     key = api_key or dynamic_key
-    config = ProviderConfigManager.get_provider_chat_config(model=name, provider=LlmProviders(provider))
+    config = lib.utils.ProviderConfigManager.get_provider_chat_config(
+        model=name, provider=lib.types.utils.LlmProviders(provider))
     if config is None:
         return None
-    params = get_optional_params(model=name, custom_llm_provider=provider, temperature=temperature,
+    params = lib.utils.get_optional_params(model=name, custom_llm_provider=provider, temperature=temperature,
                                  max_tokens=max_tokens, response_format=response_format, drop_params=True)
     extra = params.pop("extra_body", None) or {}
     probe = [{"role": "user", "content": "-"}]
@@ -156,15 +155,15 @@ async def send_litellm(model: str, api_base: str | None, api_key: str | None, me
                        timeout_s: float, request_params: dict[str, Any] | None = None) -> Reply:
     try:
         # extra_body reaches the provider as is; litellm's drop_params would drop what it does not know
-        response = await litellm.acompletion(
+        response = await litellm().acompletion(
             model=model, messages=messages, api_base=api_base, api_key=api_key, temperature=temperature,
             max_tokens=max_tokens, timeout=timeout_s, num_retries=0, max_retries=0,
             **({"response_format": response_format} if response_format else {}),
             **({"extra_body": request_params} if request_params else {}))
-    except LITELLM_RETRYABLE as exc:
+    except _retryable() as exc:
         headers = getattr(getattr(exc, "response", None), "headers", None)
         raise Retryable(f"{type(exc).__name__}: {exc}", _retry_after(headers),
-                        throttled=isinstance(exc, litellm.RateLimitError)) from exc
+                        throttled=isinstance(exc, litellm().RateLimitError)) from exc
     except Exception as exc:  # 4xx and the like
         raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
     choice = response.choices[0]

@@ -21,8 +21,9 @@ class TokenCounter:
         else:
             import importlib
 
-            from linksyn_assets.llm import litellm_setup  # noqa: F401 -- litellm set up first: bundled encodings, nothing fetched
+            from linksyn_assets.llm.litellm_setup import litellm
 
+            litellm()  # set up first: bundled encodings, nothing fetched
             encoding = importlib.import_module("litellm.litellm_core_utils.default_encoding").encoding
             self._tiktoken = encoding
             self._hf = None
