@@ -11,7 +11,6 @@ from linksyn_assets.jobs import ALL_JOBS
 from linksyn_assets.schedules import ALL_SCHEDULES
 from linksyn_assets.sensors import ALL_SENSORS
 
-
 # Runs launched by the UI, a backfill or automation run each step in its own process. Forked from a server that
 # has imported LinkSyn once per run, a step starts in milliseconds instead of re-importing polars, numba and
 # Dagster (about 2 s each on 2 cores); each step still has its own memory, released when it ends.
