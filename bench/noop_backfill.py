@@ -1,7 +1,8 @@
 """What a backfill with nothing to do costs: `linksyn run` on the bundled sample seeds (7 disciplines) against the
 stub LLM, then "Materialize all -> all partitions" through `dagster dev` (webserver + daemon, the local instance
 `linksyn run` made) on the same data, where every answer is already in the ledger. The backfill's wall time is
-compared with the cold run's; LLM calls are counted at the stub (0 expected).
+compared with the cold run's; LLM calls are counted at the stub (0 expected), and the backfill's materializations
+are counted by whether they reused the stored table (assets/unchanged.py) or recomputed it.
 
     .venv/bin/python bench/noop_backfill.py [--paths 2]
 
@@ -21,6 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import dagster as dg  # noqa: E402
+
+from linksyn_assets.assets.metadata import values  # noqa: E402
 from linksyn_assets.stages import STAGE_ORDER  # noqa: E402
 from tests.dagster_server import dagster_server, graphql  # noqa: E402
 from tests.stub_llm_server import StubServer  # noqa: E402
@@ -63,10 +67,29 @@ def main() -> None:
                 time.sleep(2)
             noop_s = time.perf_counter() - started
         noop_calls = stub.count - cold_calls
+        runs, reused, recomputed = _backfill_work(home, launched["backfillId"])
     print(f"cold linksyn run: {cold_s:.1f}s, {cold_calls} LLM calls; no-op backfill of {len(STAGE_ORDER)} assets "
-          f"over every partition: {noop_s:.1f}s ({status}), {noop_calls} LLM calls")
+          f"over every partition: {noop_s:.1f}s ({status}), {runs} runs, {noop_calls} LLM calls, "
+          f"{reused} materializations reused their stored table, {recomputed} recomputed")
     print(f"cold_s={cold_s:.1f} noop_backfill_s={noop_s:.1f} noop_over_cold_ratio={noop_s / cold_s:.3f} "
-          f"noop_llm_calls={noop_calls} backfill_status={status}")
+          f"noop_llm_calls={noop_calls} noop_runs={runs} noop_reused={reused} noop_recomputed={recomputed} "
+          f"backfill_status={status}")
+
+
+def _backfill_work(home: Path, backfill_id: str) -> tuple[int, int, int]:
+    """(runs, materializations that reused their table, materializations that recomputed) of the backfill."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = {r.run_id for r in instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))}
+        reused = recomputed = 0
+        for asset in STAGE_ORDER:
+            for record in instance.fetch_materializations(dg.AssetKey(asset), limit=10_000).records:
+                mat = record.asset_materialization
+                if record.run_id in runs and mat is not None:
+                    if values(mat).get("unchanged_since_run"):
+                        reused += 1
+                    else:
+                        recomputed += 1
+    return len(runs), reused, recomputed
 
 
 if __name__ == "__main__":

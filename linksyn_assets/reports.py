@@ -27,8 +27,12 @@ class Report(BaseModel):
 
     model_config = ConfigDict(extra="ignore", protected_namespaces=())
     SHOWN: ClassVar[tuple[str, ...]] = ("rows",)
+    # what was new in the materialization (zero when it reused the stored table) and what counts as kept then
+    NEW: ClassVar[tuple[str, ...]] = ()
+    KEPT: ClassVar[str | None] = None
 
     rows: int = 0
+    unchanged_since_run: str | None = None  # set when the stored table was reused: the run that made it
 
     def _batches(self) -> list[LLMBatchReport]:
         own = [self] if isinstance(self, LLMBatchReport) else []
@@ -39,10 +43,14 @@ class Report(BaseModel):
         """Every LLM request behind it was answered: a rerun would not add anything (recipes.py)."""
         return all(b.llm_failed == 0 and b.llm_not_sent == 0 for b in self._batches())
 
-    def reused(self) -> Report:
-        """The same report for a materialization that reused the stored table: the data's numbers stay, what
-        this run sent and paid is zero."""
-        update = {k: v.without_run_counts() for k, v in self.__dict__.items() if isinstance(v, LLMBatchReport)}
+    def reused(self, made_by: str) -> Report:
+        """The same report for a materialization that reused the stored table made by run `made_by`: the data's
+        numbers stay; what this run sent, paid and added is zero."""
+        update: dict[str, Any] = {k: v.without_run_counts() for k, v in self.__dict__.items()
+                                  if isinstance(v, LLMBatchReport)}
+        update.update(dict.fromkeys(self.NEW, 0), unchanged_since_run=self.unchanged_since_run or made_by)
+        if self.KEPT:
+            update[self.KEPT] = self.rows
         copy = self.model_copy(update=update)
         return copy.without_run_counts() if isinstance(copy, LLMBatchReport) else copy
 
@@ -127,6 +135,8 @@ class GraphReport(Report):
 
 class WalkReport(Report):
     SHOWN = ("rows", "paths_new", "kp_coverage", "kp_coverage_uniform")
+    NEW = ("paths_new", "paths_retired")
+    KEPT = "paths_kept"
 
     paths_new: int = 0
     paths_kept: int = 0
@@ -156,6 +166,8 @@ class SynthesisReport(LLMAssetReport):
 
 class DatasetReport(Report):
     SHOWN = ("rows", "rows_new", "tokens", "removed")
+    NEW = ("rows_new", "rows_retired")
+    KEPT = "rows_kept"
 
     rows_new: int = 0
     rows_kept: int = 0
@@ -177,6 +189,7 @@ class DatasetReport(Report):
 
 class ReleaseReport(Report):
     SHOWN = ("version", "rows", "tokens", "rows_added", "rows_retired", "empty_release")
+    NEW = ("rows_added", "rows_retired")
 
     version: int = 0
     tokens: int = 0

@@ -84,11 +84,14 @@ def test_only_a_complete_report_may_be_reused_and_a_reuse_pays_nothing() -> None
     # a nested batch counts too: the judge of hard_qa, the verifier of linkqa_dataset
     assert not HardReport(rows=2, judge=LLMBatchReport(llm_failed=1)).complete
     assert not DatasetReport(rows=2, verifier=LLMBatchReport(llm_not_sent=1)).complete
-    reused = done.reused()
+    reused = done.reused("run-1")
     assert isinstance(reused, ExtractionReport)
     assert (reused.llm_http_calls, reused.llm_cache_hits, reused.cost_usd, reused.prompt_tokens) == (0, 0, 0.0, 0)
     assert (reused.rows, reused.llm_ok, reused.data_cost_usd) == (10, 10, 1.2)  # what the data is and cost
-    hard = HardReport(rows=2, cost_usd=0.3, judge=LLMBatchReport(cost_usd=0.2, data_cost_usd=0.2)).reused()
+    assert reused.unchanged_since_run == "run-1" and reused.reused("run-2").unchanged_since_run == "run-1"
+    grown = DatasetReport(rows=8, rows_new=3, rows_kept=5, rows_retired=1).reused("r")
+    assert (grown.rows_new, grown.rows_kept, grown.rows_retired) == (0, 8, 0)  # nothing was new in a reuse
+    hard = HardReport(rows=2, cost_usd=0.3, judge=LLMBatchReport(cost_usd=0.2, data_cost_usd=0.2)).reused("r")
     assert isinstance(hard, HardReport) and hard.judge is not None
     assert (hard.cost_usd, hard.judge.cost_usd, hard.judge.data_cost_usd) == (0.0, 0.0, 0.2)
 

@@ -50,7 +50,7 @@ def catalog(report: Report, table: pl.DataFrame | None, display: dict[str, Any] 
     `details`, plain values for the UI only) in one JSON block `details`. `read_report` reads it back."""
     display = display or {}
     plain = report.model_dump(mode="json", exclude_none=True)
-    shown = {k: plain[k] for k in report.SHOWN if k in plain and k not in display}
+    shown = {k: plain[k] for k in (*report.SHOWN, "unchanged_since_run") if k in plain and k not in display}
     rest = {k: v for k, v in {**(details or {}), **plain}.items() if k not in shown and k not in display}
     return {**(table_metadata(table) if table is not None else {}), **shown, **display, DETAILS: json_meta(rest)}
 
@@ -117,16 +117,13 @@ def data_versions(instance: dg.DagsterInstance, asset: str, partitions: list[str
     return out
 
 
-UNCHANGED_SINCE = "unchanged_since_run"
-
-
 def reused_metadata(prior: Previous) -> dict[str, Any]:
-    """The previous materialization's metadata (previews, plots, schema) with its report as reused (this run's
-    LLM counts zero) and the run that made the table."""
+    """The previous materialization's metadata (previews, plots, schema) with its report as reused: this run's
+    LLM counts and new rows zero, and the run that made the table."""
     details = prior.metadata.get(DETAILS)
-    fresh = catalog(prior.report.reused(), None, None, dict(details.value) if details is not None else None)
-    made_by = prior.metadata.get(UNCHANGED_SINCE) or dg.MetadataValue.text(prior.run_id)
-    return {**prior.metadata, **fresh, UNCHANGED_SINCE: made_by}
+    fresh = catalog(prior.report.reused(prior.run_id), None, None,
+                    dict(details.value) if details is not None else None)
+    return {**prior.metadata, **fresh}
 
 
 def run_reports(result: dg.ExecuteInProcessResult) -> dict[str, Report]:

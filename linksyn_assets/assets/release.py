@@ -164,9 +164,11 @@ def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.LazyFra
                             "(`linksyn disciplines --prune` removes their partitions)")
     disciplines = sorted(set(registered) & active)
     latest = _latest_reports(context.instance, disciplines)
+    # the other assets' reports it shows (spend, target mix), as data: equal whether fresh or reused
+    shown = {f"{a}/{d}": r.reused("").model_dump(mode="json", exclude={"unchanged_since_run"})
+             for (a, d), r in latest.items()}
     made_from = recipe(context, settings=settings.plain().model_dump(mode="json"), disciplines=disciplines,
-                       stale=stale, reports={f"{a}/{d}": r.reused().model_dump(mode="json")
-                                             for (a, d), r in latest.items()})
+                       stale=stale, reports=shown)
     prior = reusable(context, made_from, [rejects_file(RELEASE_REJECTS)])
     if prior is not None and isinstance(prior.report, ReleaseReport) and as_path(prior.report.release).exists():
         return dg.MaterializeResult(**reused(prior))

@@ -120,6 +120,10 @@ def summary(selected: list[str], disciplines: list[str], reports: Reports, secon
         print("     failed by reason: " + ", ".join(f"{reason} {n}" for reason, n in ranked))
     if totals["llm_http_calls"] == 0 and totals["llm_cache_hits"] > 0:
         print("     (no new LLM call: every answer came from the request ledger)")
+    unchanged = [key for key, report in reports.items() if report.unchanged_since_run]
+    if unchanged:
+        print(f"Unchanged: {len(unchanged)} of {len(reports)} asset partitions had the same inputs, settings and "
+              "code as their last materialization and reused its stored table (nothing recomputed)")
     walks = _of(reports, WalkReport)
     if walks or datasets:
         extraction = sum(m.llm_http_calls for m in _of(reports, ExtractionReport).values())
