@@ -12,7 +12,7 @@ QUESTION_TYPES = ("multiple_choice", "short_answer", "calculation")
 class WalkParams(BaseModel):
     """Value-guided walk: V(v) = p(v)^alpha * (1 + n(v))^(-beta); P(u->v) ~ w(u,v)^gamma * V(v)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # 1e999 is not a setting
 
     alpha: float = Field(0.5, ge=0, description="> 0 favours popular KPs")
     beta: float = Field(3.0, ge=0, description="> 0 pushes coverage toward unused KPs")
@@ -57,7 +57,7 @@ class WalkParams(BaseModel):
 
 
 class SynthesisParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # 1e999 is not a setting
 
     qa_per_path: int = Field(1, ge=1, le=8, description="new QA written per path")
     hard_disciplines: list[str] | None = Field(None, description="disciplines for hard_qa; None = all")
@@ -78,7 +78,7 @@ class SynthesisParams(BaseModel):
 
 
 class DatasetParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # 1e999 is not a setting
 
     min_question_chars: int = Field(8, ge=1)
     max_question_chars: int = Field(8000, ge=1)
@@ -127,7 +127,7 @@ class DatasetParams(BaseModel):
 
 
 class SeedParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # 1e999 is not a setting
 
     sample_per_discipline: int | None = Field(
         None, ge=1, description="use only this many seeds of each discipline (a stable pick, English and Chinese "
@@ -135,7 +135,7 @@ class SeedParams(BaseModel):
 
 
 class LinkSynSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # 1e999 is not a setting
 
     seeds: SeedParams = Field(default_factory=SeedParams)
     walk: WalkParams = Field(default_factory=WalkParams)

@@ -12,6 +12,7 @@ Environment variables win over the file, the file over the defaults (`linksyn se
 from __future__ import annotations
 
 import json
+import math
 import os
 import typing
 from typing import Any
@@ -20,10 +21,15 @@ import dagster as dg
 
 from linksyn_assets.layout import settings_file
 from linksyn_assets.llm.progress import ProgressSink
+from linksyn_assets.settings import LinkSynSettings
 from resources.llm import LLMResource
 from resources.parquet_io import ParquetIOManager
 from resources.pipeline_settings import LinkSynSettingsResource
 from resources.seed_source import SeedSourceResource
+
+
+class SettingsError(ValueError):
+    """The settings file cannot be used: one line naming the file and the key."""
 
 
 def settings_document() -> dict[str, Any]:
@@ -34,13 +40,20 @@ def settings_document() -> dict[str, Any]:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"LINKSYN_SETTINGS={path}: cannot read settings JSON: {exc}") from exc
+        raise SettingsError(f"settings file {path}: cannot read settings JSON: {exc}") from exc
     if not isinstance(raw, dict):
-        raise ValueError(f"LINKSYN_SETTINGS={path}: the settings must be a JSON object")
+        raise SettingsError(f"settings file {path}: the settings must be a JSON object")
+    for section, values in raw.items():
+        if section not in SECTIONS:
+            raise SettingsError(f"settings file {path}: {section}: unknown section (known: {', '.join(SECTIONS)})")
+        if not isinstance(values, dict):
+            raise SettingsError(f"settings file {path}: {section}: must be a JSON object of settings, got "
+                             f"{json.dumps(values, ensure_ascii=False)[:80]}")
     return raw
 
 
 RESOURCE_SECTIONS = ("llm", "source", "schedule")  # sections that configure something other than the pipeline knobs
+SECTIONS = (*LinkSynSettings.model_fields, *RESOURCE_SECTIONS)
 SOURCE_ENV = {"path": "LINKSYN_SEEDS", "max_field_chars": "LINKSYN_MAX_FIELD_CHARS"}
 DEFAULT_INGEST_CRON = "0 3 * * *"
 
@@ -88,6 +101,11 @@ def llm_from_env() -> LLMResource:
                 fields[name] = parse(value)
             except ValueError as exc:
                 raise ValueError(f"{var}={value!r}: {exc}") from exc
+    for name, value in fields.items():  # 1e999 parses as infinity: not a temperature, price or budget
+        if isinstance(value, float) and not math.isfinite(value):
+            where = next((f"{var}={os.environ[var]!r}" for var, (n, _) in LLM_ENV.items()
+                          if n == name and os.environ.get(var)), f"settings file {settings_file()}: llm.{name}")
+            raise SettingsError(f"{where}: must be a finite number (got {value})")
     return LLMResource(**fields)
 
 

@@ -48,6 +48,10 @@ def test_a_closed_port_fails_the_run_and_prints_why(stub_env: StubServer, linked
     assert stub_env.count == 0
 
 
+SETTINGS_FILES = {"wlak": '{"wlak": {"beta": 1}}', "walk_null": '{"walk": null}', "walk_str": '{"walk": "步长"}',
+                  "beta_inf": '{"walk": {"beta": 1e999}}', "temperature_inf": '{"llm": {"temperature": 1e999}}'}
+
+
 @pytest.mark.parametrize(("args", "env", "message"), [
     (["run", "--paths-per-discipline", "0"], {}, "must be at least 1"),
     (["run", "--select", "seeds"], {"LINKSYN_DATA_DIR": "{file}"}, "is not a writable directory"),
@@ -55,6 +59,13 @@ def test_a_closed_port_fails_the_run_and_prints_why(stub_env: StubServer, linked
     (["settings"], {"LINKSYN_SETTINGS": "{settings}"}, ": walk.beta: "),
     (["run", "--select", "seeds"], {"LINKSYN_REQUEST_PARAMS": "not json"}, "llm.request_params: not valid JSON"),
     (["disciplines", "--seeds", "/no/such/dir"], {}, "does not exist"),
+    # issue 30: every settings error is one line naming the file and the key; infinity is not a number
+    (["run"], {"LINKSYN_SETTINGS": "{settings:wlak}"}, ": wlak: unknown section"),
+    (["run"], {"LINKSYN_SETTINGS": "{settings:walk_null}"}, ": walk: must be a JSON object of settings, got null"),
+    (["settings"], {"LINKSYN_SETTINGS": "{settings:walk_str}"}, ': walk: must be a JSON object of settings, got "'),
+    (["run"], {"LINKSYN_SETTINGS": "{settings:beta_inf}"}, ": walk.beta: Input should be a finite number"),
+    (["settings"], {"LINKSYN_SETTINGS": "{settings:temperature_inf}"}, ": llm.temperature: must be a finite"),
+    (["settings"], {"LINKSYN_BUDGET_USD": "1e999"}, "LINKSYN_BUDGET_USD='1e999': must be a finite number"),
 ])
 def test_setup_errors_are_one_line(tmp_path: Path, data_dir: Path, args: list[str], env: dict[str, str],
                                    message: str) -> None:
@@ -62,6 +73,10 @@ def test_setup_errors_are_one_line(tmp_path: Path, data_dir: Path, args: list[st
     a_file.write_text("x")
     settings = tmp_path / "settings.json"
     settings.write_text('{"walk": {"beta": "steep"}}')
+    for name, text in SETTINGS_FILES.items():
+        if any(f"{{settings:{name}}}" in v for v in env.values()):
+            settings.write_text(text, encoding="utf-8")
+            env = {k: v.replace(f"{{settings:{name}}}", "{settings}") for k, v in env.items()}
     env = {k: v.format(file=a_file, settings=settings) for k, v in env.items()}
     out = _linksyn(args, tmp_path / "home", env)
     assert out.returncode == 2 and message in out.stderr, out.stderr[-2000:]

@@ -8,19 +8,27 @@ from pydantic import BaseModel
 from linksyn_assets.layout import spool_dir
 from linksyn_assets.llm.budget import BudgetExceeded
 from linksyn_assets.llm.client import LLMClient
+from linksyn_assets.llm.ledger import LedgerUnusable
 from linksyn_assets.llm.progress import ProgressSink
 from linksyn_assets.llm.records import CallResult, Request, RunAborted, failed_share_verdict
 from linksyn_assets.llm.spool import ResultShards
 from linksyn_assets.llm.workers import stream_batch
 from resources.llm import LLMResource
 
+# A failure that every discipline would meet the same way (the ledger, the key, the model): `linksyn run` stops
+# at the first one instead of repeating it per discipline (cli/launch.py: stops_run).
+STOPS_RUN = {"stops_run": True}
+
 
 def run_llm_batch(context: dg.AssetExecutionContext, llm: LLMResource, progress: ProgressSink, stage: str,
                   requests: Iterable[Request], output: type[BaseModel],
                   prompt_version: str) -> tuple[list[CallResult], LLMClient]:
     partition = context.partition_key if context.has_partition_key else "-"
-    client = llm.client(stage, context.log.info, run_id=context.run_id, partition=partition,
-                        on_progress=progress.for_batch(stage, partition))
+    try:
+        client = llm.client(stage, context.log.info, run_id=context.run_id, partition=partition,
+                            on_progress=progress.for_batch(stage, partition))
+    except LedgerUnusable as exc:
+        raise dg.Failure(str(exc), metadata=STOPS_RUN, allow_retries=False) from exc
     requests = list(requests)
     shards = ResultShards(spool_dir(stage, partition, context.run_id))
     try:
@@ -28,6 +36,8 @@ def run_llm_batch(context: dg.AssetExecutionContext, llm: LLMResource, progress:
         results = list(shards.read())
     except (BudgetExceeded, RunAborted) as exc:
         raise dg.Failure(str(exc), metadata=client.stats.as_metadata(), allow_retries=False) from exc
+    except LedgerUnusable as exc:
+        raise dg.Failure(str(exc), metadata={**client.stats.as_metadata(), **STOPS_RUN}, allow_retries=False) from exc
     finally:
         shards.remove()
     verdict = failed_share_verdict(stage, results, llm.max_failed_share)

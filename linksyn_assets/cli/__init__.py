@@ -13,8 +13,10 @@ from linksyn_assets.cli.runner import run
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     commands = {"run": run, "ui": ui, "disciplines": disciplines, "settings": settings}
+    from resources import SettingsError
+
     try:
         return commands[args.command](args)
-    except SetupError as exc:
-        print(f"linksyn: {exc}", file=sys.stderr)
+    except (SetupError, SettingsError) as exc:
+        print(f"linksyn: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2

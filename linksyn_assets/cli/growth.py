@@ -5,6 +5,7 @@ backfill or the growth sensor grows the same way); this loop only re-runs the di
 share and says why each stopped.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from linksyn_assets.cli.launch import failure_reasons, launch
@@ -14,7 +15,8 @@ from linksyn_assets.stages import PER_DISCIPLINE
 
 def grow_to_target(instance: Any, resources: dict[str, Any], disciplines: list[str],
                    reports: dict[tuple[str, str], Report], run_config: dict,
-                   budget_ended: set[str]) -> tuple[list[str], list[str], list[str]]:
+                   budget_ended: set[str], stopped: Callable[[], bool] = lambda: False
+                   ) -> tuple[list[str], list[str], list[str]]:
     """Rounds for the disciplines below their share of the target (rows or tokens that passed QC), until
     every share is met, a discipline's graph gives no new path, the budget ends, or the rounds are used up.
     budget_ended: disciplines whose budget ended in the run's first pass. Returns (failed runs, reasons, one
@@ -60,6 +62,8 @@ def grow_to_target(instance: Any, resources: dict[str, Any], disciplines: list[s
         print(f"[target round {round_no}] {measure} so far: "
               + ", ".join(f"{s.discipline} {s.have}/{s.target}" for s in growing), flush=True)
         for s in growing:
+            if stopped():
+                break
             result = launch(defs, PER_DISCIPLINE, list(PER_DISCIPLINE.assets), s.discipline, instance, run_config)
             for asset, report in run_reports(result).items():
                 reports[(asset, s.discipline)] = report

@@ -14,7 +14,8 @@ from linksyn_assets.cli.arguments import selected_assets
 from linksyn_assets.cli.board import BOARD_LABELS, progress_board
 from linksyn_assets.cli.environment import SetupError, build_resources_for, prepare_env, record_flags
 from linksyn_assets.cli.growth import grow_to_target
-from linksyn_assets.cli.launch import failure_reasons, launch
+from linksyn_assets.cli.interrupt import Stopped, StopSignals
+from linksyn_assets.cli.launch import failure_reasons, launch, mark_abandoned_runs, stops_run
 from linksyn_assets.cli.summary import qc_summary, summary, time_summary
 from linksyn_assets.reports import Report
 from linksyn_assets.run_board import RunBoard
@@ -68,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(disciplines, int):
         return disciplines
     instance = dg.DagsterInstance.get()
+    abandoned = mark_abandoned_runs(instance)
+    if abandoned:
+        print(f"  {len(abandoned)} run(s) left STARTED by a killed linksyn run marked failed: "
+              f"{', '.join(r[:8] for r in abandoned)}")
     register(instance, disciplines)
     stages = [(stage, [a for a in stage.assets if a in selected]) for stage in STAGES if stage.partitioned]
     release_stage = [a for a in RELEASE.assets if a in selected]
@@ -81,19 +86,31 @@ def run(args: argparse.Namespace) -> int:
     outcome = Outcome()
     started = time.monotonic()
     target_report: list[str] = []
-    try:
-        warmup = start_kernel_warmup(selected)
-        run_stages(defs, instance, [(s, a, d) for s, a in stages if a for d in disciplines], board, outcome,
-                   targeted, warmup)
-        if not outcome.failed and targeted:
-            failed, reasons, target_report = grow_to_target(instance, resources, disciplines, outcome.reports,
-                                                            RUN_CONFIG, outcome.budget_ended)
-            outcome.failed += failed
-            outcome.reasons += reasons
-        if release_stage and not outcome.failed:
-            run_release(defs, instance, release_stage, board, outcome)
-    finally:
-        sink.close()
+    warmup = None
+    with StopSignals() as stop:
+        try:
+            warmup = start_kernel_warmup(selected)
+            run_stages(defs, instance, [(s, a, d) for s, a in stages if a for d in disciplines], board, outcome,
+                       targeted, warmup, stop)
+            if not outcome.failed and targeted and not stop.settle():
+                failed, reasons, target_report = grow_to_target(
+                    instance, resources, disciplines, outcome.reports, RUN_CONFIG, outcome.budget_ended,
+                    lambda: stop.settle() is not None)
+                outcome.failed += failed
+                outcome.reasons += reasons
+            if release_stage and not outcome.failed and not stop.settle():
+                run_release(defs, instance, release_stage, board, outcome)
+        except (Stopped, KeyboardInterrupt):
+            stop.settle()
+        finally:
+            if warmup is not None and warmup.poll() is None:
+                warmup.kill()
+            sink.close()
+    if stop.received is not None:
+        summary(selected, disciplines, outcome.reports, time.monotonic() - started)
+        print(f"Interrupted by {stop.received.name}: no further run was launched and the release was skipped. "
+              "Run the same command again to resume: every answer so far is in the request ledger.")
+        return stop.exit_code
     summary(selected, disciplines, outcome.reports, time.monotonic() - started)
     time_summary(outcome.timings, time.monotonic() - started)
     qc_summary(outcome.reports, resources["llm"])
@@ -155,8 +172,9 @@ def register(instance: Any, disciplines: list[str]) -> None:
 
 
 def run_stages(defs: Any, instance: Any, plan: list[tuple[Stage, list[str], str]], board: RunBoard,
-               outcome: Outcome, targeted: bool, warmup: subprocess.Popen[str] | None) -> None:
-    """Each stage job for each discipline, in stage order; stops early when the embedded model's server died."""
+               outcome: Outcome, targeted: bool, warmup: subprocess.Popen[str] | None, stop: StopSignals) -> None:
+    """Each stage job for each discipline, in stage order; stops early on a stop signal or when the embedded
+    model's server died."""
     from linksyn_assets.jobs import STAGE_JOBS
     from linksyn_assets.llm.embedded.process import server_failure
 
@@ -172,6 +190,10 @@ def run_stages(defs: Any, instance: Any, plan: list[tuple[Stage, list[str], str]
         board.finish(BOARD_LABELS[stage.name], discipline, result.success, outcome.rows(assets[-1], discipline))
         print(f"    {'ok' if result.success else 'FAILED'} in {time.monotonic() - t0:.1f}s "
               f"(run {result.run_id[:8]})", flush=True)
+        if stop.settle() is not None:
+            print(f"    {stop.received.name if stop.received else 'a signal'} received: stopping", flush=True)
+            outcome.failed.append(f"{discipline}: {', '.join(assets)} (run {result.run_id}): interrupted")
+            return
         print(board.render(), flush=True)
         why = [] if result.success else failure_reasons(result)
         if why and stage is PER_DISCIPLINE and targeted and any("budget" in r for r in why):
@@ -183,6 +205,9 @@ def run_stages(defs: Any, instance: Any, plan: list[tuple[Stage, list[str], str]
             if dead:  # every later step would meet the same dead (or faulting) model server
                 print(f"    stopping the run: {dead.splitlines()[0]}", flush=True)
                 outcome.reasons.insert(0, dead)
+                break
+            if stops_run(result):  # the ledger, a full disk: every later run would fail the same way
+                print(f"    stopping the run: {why[0] if why else 'a failure every run would meet'}", flush=True)
                 break
     finish_kernel_warmup(warmup)
 

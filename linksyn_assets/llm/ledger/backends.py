@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,6 +33,23 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
+class LedgerUnusable(RuntimeError):
+    """The ledger file cannot be used (corrupt, not a database, unreadable): retrying will not help."""
+
+
+def _unusable(path: Path, exc: sqlite3.DatabaseError) -> LedgerUnusable:
+    return LedgerUnusable(
+        f"request ledger {path} is not usable ({exc}): it is corrupt or not a LinkSyn ledger. Move it aside "
+        "(answers recorded in it will be asked again) or restore it from a backup, or point LINKSYN_LEDGER_PATH "
+        "elsewhere; then run again")
+
+
+def _transient(exc: sqlite3.DatabaseError) -> bool:
+    """Another process holds the file for a moment (a retry helps); anything else is the file itself."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
 _INSERT = ("INSERT INTO requests (key, stage, model, prompt_version, state, lease_owner, lease_expires, updated_at) "
            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING")
 
@@ -42,22 +60,38 @@ class SQLiteBackend:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.url = self.location = str(path)
+        self._path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, timeout=60, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        for attempt in range(20):  # several processes opening a fresh file at once: WAL setup may meet a lock
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                break
+            except sqlite3.DatabaseError as exc:
+                if not _transient(exc):
+                    self._db.close()
+                    raise _unusable(path, exc) from exc
+                if attempt == 19:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
         self.tx(lambda db: migrate(self, db, "sqlite"))
 
     def tx(self, fn: Callable[[Any], Any]) -> Any:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                out = fn(self._db)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            return out
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    out = fn(self._db)
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+                return out
+            except sqlite3.DatabaseError as exc:
+                if _transient(exc) or isinstance(exc, sqlite3.IntegrityError | sqlite3.ProgrammingError):
+                    raise
+                raise _unusable(self._path, exc) from exc
 
     def execute(self, db: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return db.execute(sql, tuple(params))

@@ -1,0 +1,87 @@
+"""Faults a long-running job meets, said by their cause (issue 30): a corrupt ledger fails the whole run at once
+naming the file, a full disk says "disk full" with the path, and neither is repeated per discipline."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from linksyn_assets.cli.launch import failure_reasons, stops_run
+from linksyn_assets.llm.ledger import LedgerUnusable, RequestLedger
+from tests.stub_llm_server import StubServer
+
+
+def _linksyn(args: list[str], home: Path) -> tuple[subprocess.CompletedProcess, float]:
+    started = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "linksyn_assets.cli", *args], capture_output=True, text=True,
+                         env={**os.environ, "DAGSTER_HOME": str(home)}, timeout=600, check=False)
+    return out, time.monotonic() - started
+
+
+@pytest.mark.parametrize("content", [b"this is not a database\n" * 64, "损坏的账本".encode() * 500])
+def test_a_corrupt_ledger_fails_the_run_once_naming_the_file(stub_env: StubServer, linked_seeds: Path,
+                                                               tmp_path: Path, data_dir: Path, content: bytes) -> None:
+    ledger = data_dir / "llm_ledger.sqlite"
+    ledger.write_bytes(content)
+    out, seconds = _linksyn(["run", "--seeds", str(linked_seeds), "--paths-per-discipline", "1"], tmp_path / "home")
+    text = out.stdout + out.stderr
+    assert out.returncode == 1, text[-3000:]
+    assert seconds < 30, f"took {seconds:.0f}s"
+    assert f"request ledger {ledger} is not usable" in text and "Move it aside" in text
+    assert "stopping the run" in text
+    assert text.count("FAILED in") == 1  # the first discipline's extraction only: not retried, not repeated
+    assert "Exceeded max_retries" not in text
+    assert stub_env.count == 0
+    assert ledger.read_bytes() == content  # left as it was for the person to look at
+
+
+def test_the_ledger_names_its_file_and_a_locked_one_is_not_called_corrupt(tmp_path: Path) -> None:
+    bad = tmp_path / "ledger.sqlite"
+    bad.write_bytes(b"\x00" * 4096 + b"junk")
+    with pytest.raises(LedgerUnusable, match=str(bad)):
+        RequestLedger(bad)
+    ledger = RequestLedger(tmp_path / "good.sqlite")
+    ledger._db._db.execute("PRAGMA busy_timeout=100")
+    holder = sqlite3.connect(tmp_path / "good.sqlite", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process writing: a wait, not a corrupt file
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            ledger._db.tx(lambda db: db.execute("SELECT 1"))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        ledger.close()
+
+
+def test_a_full_disk_is_said_as_such_with_the_path() -> None:
+    @dg.asset
+    def writes_a_table() -> None:
+        with open("/dev/full", "wb") as handle:  # every write: ENOSPC, as on a full disk
+            handle.write(b"x" * 1024)
+            handle.flush()
+
+    result = dg.materialize([writes_a_table], raise_on_error=False)
+    assert not result.success
+    (reason,) = failure_reasons(result)
+    assert reason.startswith("writes_a_table: disk full: ") and "MB free now" in reason
+    assert "Error occurred while executing" not in reason
+    assert stops_run(result)
+
+
+def test_the_root_cause_replaces_dagsters_wrapper() -> None:
+    @dg.asset
+    def reads_a_missing_file() -> None:
+        Path("/no/such/dir/文件.parquet").read_bytes()
+
+    result = dg.materialize([reads_a_missing_file], raise_on_error=False)
+    (reason,) = failure_reasons(result)
+    assert "No such file or directory" in reason and "文件.parquet" in reason
+    assert "Error occurred while executing" not in reason
+    assert not stops_run(result)
