@@ -85,3 +85,21 @@ def test_the_root_cause_replaces_dagsters_wrapper() -> None:
     assert "No such file or directory" in reason and "文件.parquet" in reason
     assert "Error occurred while executing" not in reason
     assert not stops_run(result)
+
+
+def test_chosen_disciplines_on_a_fresh_instance_build_their_graph_and_say_what_was_left_out(
+        stub_env: StubServer, linked_seeds: Path, tmp_path: Path, data_dir: Path) -> None:
+    from linksyn_assets.assets.metadata import latest_report
+    from linksyn_assets.reports import GraphReport
+
+    home = tmp_path / "home"
+    out, _ = _linksyn(["run", "--seeds", str(linked_seeds), "--disciplines", "physics", "--paths-per-discipline", "1"],
+                      home)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+    assert "release: " in out.stdout
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        graph = latest_report(instance, "kp_graph", "physics")
+        assert isinstance(graph, GraphReport)
+        assert graph.input_disciplines == ["physics"]
+        assert "mathematics" in graph.left_out and "--disciplines" in graph.left_out["mathematics"]
+    assert stub_env.state.by_stage["extract"] == 6  # physics' seeds only: mathematics was not extracted

@@ -22,6 +22,8 @@ from linksyn_assets.storage import Stored, folder_mb
 from linksyn_assets.svg_chart import chart, markdown_image
 from resources.seed_source import SeedSourceResource
 
+# Set by `linksyn run --disciplines a,b` on its runs: the graph is built without the disciplines never extracted.
+CHOSEN_DISCIPLINES_TAG = "linksyn/disciplines"
 IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
                dg.DagsterRunStatus.STARTED]
 
@@ -76,6 +78,12 @@ def kp_graph(context: dg.AssetExecutionContext,
                          f"{seed_source.root()}; remove its partition with `linksyn disciplines --prune`",
                          allow_retries=False)
     waiting, held = input_states(context.instance, sorted(active), context.run_id)
+    chosen = context.run.tags.get(CHOSEN_DISCIPLINES_TAG)
+    if chosen is not None:  # `linksyn run --disciplines`: the others count only with KPs already extracted
+        picked = set(chosen.split(","))
+        for other in [d for d, why in waiting.items() if d not in picked and "never materialized" in why]:
+            held[other] = "not among the chosen disciplines (--disciplines) and never extracted"
+            del waiting[other]
     if discipline in held:
         raise dg.Failure(f"{discipline} is held back: {held[discipline]}. Fix its seeds (the seeds_well_formed "
                          "check and the quarantine say what is wrong) or the extraction, then run linksyn_ingest "

@@ -15,8 +15,8 @@ from linksyn_assets.stages import PER_DISCIPLINE
 
 def grow_to_target(instance: Any, resources: dict[str, Any], disciplines: list[str],
                    reports: dict[tuple[str, str], Report], run_config: dict,
-                   budget_ended: set[str], stopped: Callable[[], bool] = lambda: False
-                   ) -> tuple[list[str], list[str], list[str]]:
+                   budget_ended: set[str], stopped: Callable[[], bool] = lambda: False,
+                   tags: dict[str, str] | None = None) -> tuple[list[str], list[str], list[str]]:
     """Rounds for the disciplines below their share of the target (rows or tokens that passed QC), until
     every share is met, a discipline's graph gives no new path, the budget ends, or the rounds are used up.
     budget_ended: disciplines whose budget ended in the run's first pass. Returns (failed runs, reasons, one
@@ -64,7 +64,8 @@ def grow_to_target(instance: Any, resources: dict[str, Any], disciplines: list[s
         for s in growing:
             if stopped():
                 break
-            result = launch(defs, PER_DISCIPLINE, list(PER_DISCIPLINE.assets), s.discipline, instance, run_config)
+            result = launch(defs, PER_DISCIPLINE, list(PER_DISCIPLINE.assets), s.discipline, instance, run_config,
+                            tags)
             for asset, report in run_reports(result).items():
                 reports[(asset, s.discipline)] = report
             if not result.success:

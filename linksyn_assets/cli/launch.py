@@ -68,7 +68,7 @@ RUN_TAGS = {"linksyn/launched_by": "linksyn run"}
 
 
 def launch(defs: Any, stage: Stage, assets: list[str], partition: str | None, instance: Any,
-            run_config: dict) -> Any:
+           run_config: dict, tags: dict[str, str] | None = None) -> Any:
     """One run of the stage's job (as the UI launches it), for the chosen assets and their checks."""
     import dagster as dg
 
@@ -77,7 +77,7 @@ def launch(defs: Any, stage: Stage, assets: list[str], partition: str | None, in
     job = defs.resolve_job_def(STAGE_JOBS[stage.name].name)
     selection = None if list(assets) == list(stage.assets) else [dg.AssetKey(a) for a in assets]
     return job.execute_in_process(partition_key=partition, instance=instance, run_config=run_config,
-                                  asset_selection=selection, tags={**RUN_TAGS, **host_tags()},
+                                  asset_selection=selection, tags={**RUN_TAGS, **host_tags(), **(tags or {})},
                                   raise_on_error=False)
 
 

@@ -90,16 +90,17 @@ def run(args: argparse.Namespace) -> int:
     with StopSignals() as stop:
         try:
             warmup = start_kernel_warmup(selected)
+            tags = run_tags(args, disciplines)
             run_stages(defs, instance, [(s, a, d) for s, a in stages if a for d in disciplines], board, outcome,
-                       targeted, warmup, stop)
+                       targeted, warmup, stop, tags)
             if not outcome.failed and targeted and not stop.settle():
                 failed, reasons, target_report = grow_to_target(
                     instance, resources, disciplines, outcome.reports, RUN_CONFIG, outcome.budget_ended,
-                    lambda: stop.settle() is not None)
+                    lambda: stop.settle() is not None, tags)
                 outcome.failed += failed
                 outcome.reasons += reasons
             if release_stage and not outcome.failed and not stop.settle():
-                run_release(defs, instance, release_stage, board, outcome)
+                run_release(defs, instance, release_stage, board, outcome, tags)
         except (Stopped, KeyboardInterrupt):
             stop.settle()
         finally:
@@ -126,6 +127,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+def run_tags(args: argparse.Namespace, disciplines: list[str]) -> dict[str, str]:
+    """--disciplines on the runs: kp_graph then leaves out the other disciplines never extracted (and says so)
+    instead of waiting for them."""
+    from linksyn_assets.assets.graph import CHOSEN_DISCIPLINES_TAG
+
+    return {CHOSEN_DISCIPLINES_TAG: ",".join(disciplines)} if args.disciplines else {}
 
 
 def chosen_disciplines(args: argparse.Namespace, seed_source: Any) -> list[str] | int:
@@ -172,7 +181,8 @@ def register(instance: Any, disciplines: list[str]) -> None:
 
 
 def run_stages(defs: Any, instance: Any, plan: list[tuple[Stage, list[str], str]], board: RunBoard,
-               outcome: Outcome, targeted: bool, warmup: subprocess.Popen[str] | None, stop: StopSignals) -> None:
+               outcome: Outcome, targeted: bool, warmup: subprocess.Popen[str] | None, stop: StopSignals,
+               tags: dict[str, str]) -> None:
     """Each stage job for each discipline, in stage order; stops early on a stop signal or when the embedded
     model's server died."""
     from linksyn_assets.jobs import STAGE_JOBS
@@ -185,7 +195,7 @@ def run_stages(defs: Any, instance: Any, plan: list[tuple[Stage, list[str], str]
         if stage is not INGEST:
             warmup = finish_kernel_warmup(warmup)
         board.start(BOARD_LABELS[stage.name], discipline)
-        result = launch(defs, stage, assets, discipline, instance, RUN_CONFIG)
+        result = launch(defs, stage, assets, discipline, instance, RUN_CONFIG, tags)
         outcome.record(result, instance, discipline)
         board.finish(BOARD_LABELS[stage.name], discipline, result.success, outcome.rows(assets[-1], discipline))
         print(f"    {'ok' if result.success else 'FAILED'} in {time.monotonic() - t0:.1f}s "
@@ -212,13 +222,14 @@ def run_stages(defs: Any, instance: Any, plan: list[tuple[Stage, list[str], str]
     finish_kernel_warmup(warmup)
 
 
-def run_release(defs: Any, instance: Any, assets: list[str], board: RunBoard, outcome: Outcome) -> None:
+def run_release(defs: Any, instance: Any, assets: list[str], board: RunBoard, outcome: Outcome,
+                tags: dict[str, str]) -> None:
     from linksyn_assets.layout import release_dir, root
     from linksyn_assets.storage import is_local
 
     print(f"[release] linksyn_release ({', '.join(assets)}) ...", flush=True)
     board.start(BOARD_LABELS[RELEASE.name], "-")
-    result = launch(defs, RELEASE, assets, None, instance, RUN_CONFIG)
+    result = launch(defs, RELEASE, assets, None, instance, RUN_CONFIG, tags)
     outcome.record(result, instance, "-")
     board.finish(BOARD_LABELS[RELEASE.name], "-", result.success, outcome.rows(assets[-1], "-"))
     print(board.render(), flush=True)
