@@ -108,6 +108,7 @@ class SeedsReport(Report):
     rows_read_all_disciplines: int = 0
     duplicates_collapsed_all_disciplines: int = 0
     fingerprint: str = ""  # of the discipline's seeds in the source (seeds/fingerprint.py), before any sample
+    links_outside_source: dict[str, str] = Field(default_factory=dict)  # file -> target, all disciplines
 
 
 class LLMAssetReport(Report, LLMBatchReport):

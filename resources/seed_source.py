@@ -18,6 +18,10 @@ class SeedSourceResource(dg.ConfigurableResource):
     max_field_chars: int = Field(MAX_FIELD_CHARS, ge=100, description="a seed row with a longer question, option, "
                                  "answer or explanation is quarantined (one runaway field costs prompt tokens)")
 
+    outside_links: str = Field("follow", description="files reached through a link that leads outside the seed "
+                               "folder (as an untrusted archive may hold): follow (read them, and list them) or "
+                               "refuse (list them, read nothing)")
+
     def root(self) -> Path:
         return Path(self.path).expanduser().resolve() if self.path else SAMPLE_SEEDS_DIR
 
@@ -30,9 +34,10 @@ class SeedSourceResource(dg.ConfigurableResource):
 
     def parsed(self) -> Path:
         """The folder of the parsed source (parsed now if this version of the source was not parsed yet)."""
-        version = source_version(self.root(), self.default_discipline, self.max_field_chars, self.fingerprint())
+        version = source_version(self.root(), self.default_discipline, self.max_field_chars, self.fingerprint(),
+                                 self.outside_links)
         folder, _ = ensure_parsed(corpus_dir("seeds"), version, lambda: read_seed_dir(
-            self.root(), self.default_discipline, self.max_field_chars))
+            self.root(), self.default_discipline, self.max_field_chars, self.outside_links))
         return folder
 
     _scan: tuple[Path, SeedLoad] | None = PrivateAttr(default=None)
@@ -55,6 +60,10 @@ class SeedSourceResource(dg.ConfigurableResource):
     def skipped_files(self) -> dict[str, str]:
         """file -> why none of its rows was used (not a seed format, unreadable, every row quarantined)."""
         return dict(read_meta(self.parsed())["skipped_files"])
+
+    def outside(self) -> dict[str, str]:
+        """file -> where its link leads, for files reached through links leading outside the seed folder."""
+        return dict(read_meta(self.parsed()).get("outside_links", {}))
 
     def seed_disciplines(self) -> list[str]:
         """The disciplines with at least one valid seed."""

@@ -55,7 +55,12 @@ def seeds(context: dg.AssetExecutionContext, seed_source: SeedSourceResource,
                          files_skipped_reasons=skip_summary(load.skipped_files) or "none",
                          rows_read_all_disciplines=load.rows_read,
                          duplicates_collapsed_all_disciplines=load.duplicates_collapsed,
-                         fingerprint=discipline_fingerprint(load.seeds, load.quarantine, discipline))
+                         fingerprint=discipline_fingerprint(load.seeds, load.quarantine, discipline),
+                         links_outside_source=load.outside_links)
+    if load.outside_links:
+        context.log.warning(f"seed source: {len(load.outside_links)} file(s) reached through links leading outside "
+                            f"{seed_source.root()} ({'refused' if seed_source.outside_links == 'refuse' else 'read'};"
+                            f" source.outside_links): {load.outside_links}")
     return dg.Output(table, **made(made_from, catalog(report, table, {
         "quarantine_path": dg.MetadataValue.path(str(quarantine_path)),
         **({"quarantine_preview": preview(quarantine, ["source_file", "source_row", "reason"])}

@@ -142,6 +142,7 @@ def chosen_disciplines(args: argparse.Namespace, seed_source: Any) -> list[str] 
     cannot start, said on stderr."""
     from linksyn_assets.layout import SKIPPED_SEED_FILES, root, seed_quarantine_file
     from linksyn_assets.seeds.readers import skip_summary
+    from linksyn_assets.text.excerpt import excerpt
 
     try:
         found = seed_source.disciplines()
@@ -166,6 +167,13 @@ def chosen_disciplines(args: argparse.Namespace, seed_source: Any) -> list[str] 
         print(f"  {skip_summary(skipped)}; listed in {seed_quarantine_file(SKIPPED_SEED_FILES)}")
         for name, reason in sorted(skipped.items())[:10]:
             print(f"    {name}: {reason}")
+    outside = seed_source.outside()
+    if outside:
+        verb = "not read" if seed_source.outside_links == "refuse" else "read"
+        print(f"  {len(outside)} file(s) reached through links leading outside {seed_source.root()}, {verb} "
+              f"(source.outside_links = {seed_source.outside_links}):")
+        for name, target in sorted(outside.items())[:10]:
+            print(f"    {excerpt(name, 80)} -> {excerpt(target, 120)}")
     print(f"  data dir: {root()}   DAGSTER_HOME: {os.environ['DAGSTER_HOME']}")
     return disciplines
 

@@ -7,7 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-RAW_PREVIEW = 500
+from linksyn_assets.text.excerpt import excerpt
+
+RAW_PREVIEW = 160  # characters of a quarantined row kept for a person to recognise it (escaped, text/excerpt.py)
 
 
 _SPLIT_SUFFIX = re.compile(r"_(dev|val|validation|test|train)$")
@@ -62,4 +64,4 @@ def file_subject(path: Path) -> str:
 
 def raw_preview(raw: Any) -> str:
     text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
-    return text[:RAW_PREVIEW]
+    return excerpt(text, RAW_PREVIEW)

@@ -31,9 +31,9 @@ def _code_digest() -> bytes:
 
 
 def source_version(root: Path, default_discipline: str, max_field_chars: int,
-                   stamps: tuple[tuple[str, int, int], ...]) -> str:
+                   stamps: tuple[tuple[str, int, int], ...], outside_links: str = "follow") -> str:
     digest = hashlib.blake2b(_code_digest(), digest_size=16)
-    digest.update(json.dumps([str(root), default_discipline, max_field_chars, stamps]).encode())
+    digest.update(json.dumps([str(root), default_discipline, max_field_chars, stamps, outside_links]).encode())
     return digest.hexdigest()
 
 
@@ -47,7 +47,8 @@ def ensure_parsed(root: Path, version: str, parse: Callable[[], SeedLoad]) -> tu
         disciplines = sorted(set(load.seeds["discipline"].drop_nulls().to_list())
                              | set(load.quarantine["discipline"].drop_nulls().to_list()))
         (folder / DONE).write_text(json.dumps({
-            "files": load.files, "skipped_files": load.skipped_files, "rows_read": load.rows_read,
+            "files": load.files, "skipped_files": load.skipped_files, "outside_links": load.outside_links,
+            "rows_read": load.rows_read,
             "duplicates_collapsed": load.duplicates_collapsed, "disciplines": disciplines,
             "seed_disciplines": sorted(set(load.seeds["discipline"].drop_nulls().to_list())),
             "seeds": load.seeds.height, "quarantined": load.quarantine.height}, ensure_ascii=False), encoding="utf-8")
@@ -68,5 +69,6 @@ def read_parsed(folder: Path, discipline: str | None = None) -> SeedLoad:
         return (scan if discipline is None else scan.filter(pl.col("discipline") == discipline)).collect()
 
     return SeedLoad(seeds=table("seeds"), quarantine=table("quarantine"), files=meta["files"],
-                    skipped_files=meta["skipped_files"], rows_read=meta["rows_read"],
+                    skipped_files=meta["skipped_files"], outside_links=meta.get("outside_links", {}),
+                    rows_read=meta["rows_read"],
                     duplicates_collapsed=meta["duplicates_collapsed"])

@@ -38,6 +38,7 @@ from linksyn_assets.seeds.disciplines import discipline_key
 from linksyn_assets.seeds.files import EmptyFile, NotSeeds, RowError, raw_preview
 from linksyn_assets.seeds.formats import SEED_SUFFIXES, file_rows
 from linksyn_assets.seeds.validation import MAX_FIELD_CHARS, to_item, to_seed
+from linksyn_assets.text.excerpt import excerpt
 
 SEED_SCHEMA: dict[str, pl.DataType] = {
     "seed_id": pl.String(), "question": pl.String(), "options": pl.List(pl.String()),
@@ -61,6 +62,24 @@ class SeedLoad:
     skipped_files: dict[str, str] = field(default_factory=dict)  # file -> why no row of it was used
     rows_read: int = 0
     duplicates_collapsed: int = 0
+    outside_links: dict[str, str] = field(default_factory=dict)  # file -> where its link leads, outside the source
+
+
+OUTSIDE_LINKS = ("follow", "refuse")  # source.outside_links
+
+
+def links_outside(root: Path) -> dict[str, str]:
+    """file -> its resolved target, for files under root reached through a link that leads outside root (as an
+    untrusted archive may hold: `data.csv -> /etc/passwd`)."""
+    if root.is_file():
+        return {}
+    base = root.resolve()
+    out = {}
+    for path in source_files(root):
+        target = path.resolve()
+        if not target.is_relative_to(base):
+            out[str(path.relative_to(root))] = str(target)
+    return out
 
 
 def source_files(root: Path) -> list[Path]:
@@ -107,17 +126,23 @@ def _read_file(path: Path, name: str, convert: Any) -> _FileResult:
                                else [convert(parsed, name, row_no)])
         except RowError as exc:
             own = parsed.get("discipline") if isinstance(parsed, dict) else None
-            out.bad.append((row_no, str(exc), raw_preview(raw), own if isinstance(own, str) and own else None))
+            out.bad.append((row_no, excerpt(str(exc), REASON_CHARS), raw_preview(raw),
+                            own if isinstance(own, str) and own else None))
     return out
 
 
-def _each_file(root: Path, convert: Any) -> Iterator[tuple[str, _FileResult | Exception]]:
-    """(name, result or the reason the whole file was not read) per file under root."""
+def _each_file(root: Path, convert: Any, refused: dict[str, str]) -> Iterator[tuple[str, _FileResult | Exception]]:
+    """(name, result or the reason the whole file was not read) per file under root; `refused` files (links
+    leading outside the source) are not opened."""
     if not root.exists():
         raise FileNotFoundError(f"seed source {root} does not exist")
     base = root if root.is_dir() else root.parent
     for path in source_files(root):
         name = str(path.relative_to(base))
+        if name in refused:
+            yield name, NotSeeds(f"a link leading outside the seed folder (to {refused[name]}); not read because "
+                                 "source.outside_links = refuse")
+            continue
         if path.suffix.casefold() not in SEED_SUFFIXES:
             yield name, NotSeeds(f"not a seed file type ({path.suffix or 'no suffix'}; seed files end in "
                                  f"{', '.join(SEED_SUFFIXES)})")
@@ -128,28 +153,41 @@ def _each_file(root: Path, convert: Any) -> Iterator[tuple[str, _FileResult | Ex
             yield name, exc
 
 
+REASON_CHARS = 240
+
+
+def _reason_kind(reason: str) -> str:
+    """A row reason without the row's content: what went wrong, up to the first quote or colon."""
+    cut = min((i for i in (reason.find("'"), reason.find('"'), reason.find(":")) if i >= 0), default=len(reason))
+    return reason[:min(cut, 60)].strip() or "unusable row"
+
+
 def _file_reason(exc: Exception) -> str:
     if isinstance(exc, NotSeeds):
-        return f"not seeds: {exc}"
+        return excerpt(f"not seeds: {exc}", REASON_CHARS)
     if isinstance(exc, EmptyFile):
         return "empty file: no data rows"
     if isinstance(exc, RowError | UnicodeDecodeError):
-        return f"file unreadable: {exc}"
-    return f"file unreadable: {type(exc).__name__}: {exc}"
+        return excerpt(f"file unreadable: {exc}", REASON_CHARS)
+    return excerpt(f"file unreadable: {type(exc).__name__}: {exc}", REASON_CHARS)
 
 
 def read_seed_dir(root: Path, default_discipline: str = "general",
-                  max_field_chars: int = MAX_FIELD_CHARS) -> SeedLoad:
-    """Read every seed file under root; never raises for bad content, only for a missing root."""
+                  max_field_chars: int = MAX_FIELD_CHARS, outside_links: str = "follow") -> SeedLoad:
+    """Read every seed file under root; never raises for bad content, only for a missing root. Files reached
+    through links that lead outside root are listed (`outside_links`) and, under "refuse", not opened."""
+    if outside_links not in OUTSIDE_LINKS:
+        raise ValueError(f"source.outside_links must be one of {OUTSIDE_LINKS}, not {outside_links!r}")
     seeds: list[dict[str, Any]] = []
     quarantine: list[dict[str, Any]] = []
-    load = SeedLoad(seeds=pl.DataFrame(), quarantine=pl.DataFrame())
+    load = SeedLoad(seeds=pl.DataFrame(), quarantine=pl.DataFrame(), outside_links=links_outside(root))
+    refused = load.outside_links if outside_links == "refuse" else {}
     fallback_default = discipline_key(default_discipline)
 
     def convert(fields: dict[str, Any], name: str, row: int) -> SeedRecord:
         return to_seed(fields, name, row, default_discipline, max_field_chars)
 
-    for name, result in _each_file(root, convert):
+    for name, result in _each_file(root, convert, refused):
         if isinstance(result, Exception):
             # A file-level row belongs to no discipline: it is reported corpus-wide, not in a partition.
             load.files[name] = "skipped"
@@ -167,7 +205,9 @@ def read_seed_dir(root: Path, default_discipline: str = "general",
         seeds.extend({**seed.model_dump(), "provenance": json.dumps(seed.provenance, ensure_ascii=False,
                                                                      sort_keys=True) if seed.provenance else None}
                      for seed in result.records)
-        quarantine.extend(QuarantineRow(source_file=name, source_row=row, reason=reason, raw=raw,
+        # a file with no usable row is not a seed file: none of its content is kept, only why each row failed
+        quarantine.extend(QuarantineRow(source_file=name, source_row=row, reason=reason if result.records else
+                                        _reason_kind(reason), raw=raw if result.records else "",
                                         discipline=discipline_key(own) if own else fallback).model_dump()
                           for row, reason, raw, own in result.bad)
     frame = pl.DataFrame(seeds, schema=SEED_SCHEMA) if seeds else pl.DataFrame(schema=SEED_SCHEMA)
@@ -207,7 +247,7 @@ def read_benchmark_dir(root: Path, max_field_chars: int = 200_000) -> BenchmarkL
     def convert(fields: dict[str, Any], name: str, row: int) -> BenchmarkItem:
         return to_item(fields, name, row, max_field_chars)
 
-    for name, result in _each_file(root, convert):
+    for name, result in _each_file(root, convert, {}):
         if isinstance(result, NotSeeds):
             skipped[name] = _file_reason(result)
             continue

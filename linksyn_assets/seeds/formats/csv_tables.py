@@ -110,8 +110,9 @@ def _csv_file_rows(path: Path, text: str, subject: str) -> tuple[str, Iterator[t
                         for i, (line, cells, raw) in enumerate((r for r in everything if any(c.strip() for c in r[1])),
                                                                1))
     if layout == "unknown":
-        raise RowError(f"{path.name}: unrecognized CSV layout: the first row {first[1][:8]} names no 'question' "
-                       "column and is not MMLU's six cells ending in an answer letter")
+        # the row itself is not quoted: a file that is not seeds (a link to /etc/passwd) must not leak into reasons
+        raise RowError(f"{path.name}: unrecognized CSV layout: the first row ({len(first[1])} cells) names no "
+                       "'question' column and is not MMLU's six cells ending in an answer letter")
     header = first[1]
     folded = [h.strip().casefold() for h in header]
     repeated = sorted({h for h in folded if folded.count(h) > 1})
