@@ -28,7 +28,7 @@ from linksyn_assets.llm.stage_config import (
     stage_caps,
 )
 
-_HOW_NOT_WHAT = {"max_concurrency", "timeout_s", "max_retries", "ledger_path", "workers", "transport",
+_HOW_NOT_WHAT = {"max_concurrency", "timeout_s", "max_retries", "outage_s", "ledger_path", "workers", "transport",
                  "max_failed_share", "price_input_per_mtok", "price_output_per_mtok"}
 
 
@@ -56,6 +56,10 @@ class LLMResource(dg.ConfigurableResource):
     max_concurrency: int = Field(8, ge=1, description="upper bound; adapts down on 429s")
     timeout_s: float = Field(600.0, gt=0)
     max_retries: int = Field(4, ge=0)
+    outage_s: float = Field(120.0, ge=0, description="a route that has answered before and now cannot be reached "
+                            "(refused, reset, timeouts, 5xx, 429) is waited for this long, with backoff, before its "
+                            "requests give up; a step whose failures were all of this kind is then retried by its "
+                            "retry policy")
     temperature: float = Field(0.6, ge=0)
     extract_max_tokens: int = Field(512, ge=16)
     synthesize_max_tokens: int = Field(4096, ge=16)
@@ -181,7 +185,8 @@ class LLMResource(dg.ConfigurableResource):
                                 self.budget_usd_per_partition, self.budget_tokens_per_partition,
                                 self.budget_usd_total, self.budget_tokens_total, self.budget_scope)
         return LLMClient(route, ledger, stage=stage, max_concurrency=self.max_concurrency,
-                         timeout_s=self.timeout_s, max_retries=self.max_retries, temperature=self.temperature,
+                         timeout_s=self.timeout_s, max_retries=self.max_retries, outage_s=self.outage_s,
+                         temperature=self.temperature,
                          max_tokens=max_tokens, max_tokens_cap=length_retry_cap(route, max_tokens),
                          retry_failed=self.retry_failed, prices=prices, budgets=budgets, log=log,
                          on_progress=on_progress, transport=self.transport,

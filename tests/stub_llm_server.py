@@ -57,6 +57,10 @@ class Faults:
     latency_s: float = 0.0
     retry_after_s: float = 0.05
     reject_auth: bool = False  # every request gets 401
+    # time.time() before which every request gets 503: an overloaded or restarting host (DeepSeek's error codes page,
+    # api-docs.deepseek.com/quick_start/error_codes: "503 - Server Overloaded ... Please retry your request after a
+    # brief wait"; OpenAI's error codes guide: "503 - Slow Down" / "The engine is currently overloaded")
+    unavailable_until: float = 0.0
 
 
 @dataclass
@@ -73,6 +77,7 @@ class StubState:
     reply_shape: str = "plain"  # plain | think | implicit | field | reasoning_content | fenced | mixed
     think_tokens: int = 0  # the thought's length in tokens (0: about 80 tokens)
     reject_json_schema: bool = False  # a 400 for response_format json_schema
+    ok_replies: int = 0  # 200 replies sent: what a paid host would have billed
 
 
 SHAPES = ("plain", "think", "implicit", "field", "reasoning_content", "fenced")
@@ -248,6 +253,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        if status == 200:
+            with self.state.lock:
+                self.state.ok_replies += 1
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(raw)))
@@ -282,6 +290,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, {"error": {"message": "response_format type 'json_schema' is not supported by this "
                                                   "model; use json_object", "type": "invalid_request_error",
                                        "param": "response_format"}})
+            return
+        if time.time() < f.unavailable_until:
+            self._send(503, {"error": {"message": "Service temporarily unavailable", "type": "server_error"}})
             return
         if f.reject_auth:
             self._send(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
@@ -351,6 +362,22 @@ class StubServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
+    def outage(self, seconds: float) -> threading.Thread:
+        """Stop listening now (connections are refused, as when a host restarts) and listen again on the same port
+        after `seconds`; returns the thread that brings it back."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+        def back() -> None:
+            time.sleep(seconds)
+            self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), self._httpd.RequestHandlerClass)
+            self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+            self._thread.start()
+
+        thread = threading.Thread(target=back, daemon=True)
+        thread.start()
+        return thread
+
     @property
     def count(self) -> int:
         return len(self.state.requests)
@@ -365,3 +392,4 @@ class StubServer:
             self.state.reply_shape = "plain"
             self.state.think_tokens = 0
             self.state.reject_json_schema = False
+            self.state.ok_replies = 0

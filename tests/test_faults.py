@@ -28,6 +28,7 @@ def _linksyn(args: list[str], home: Path) -> tuple[subprocess.CompletedProcess, 
 @pytest.mark.parametrize("content", [b"this is not a database\n" * 64, "损坏的账本".encode() * 500])
 def test_a_corrupt_ledger_fails_the_run_once_naming_the_file(stub_env: StubServer, linked_seeds: Path,
                                                                tmp_path: Path, data_dir: Path, content: bytes) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
     ledger = data_dir / "llm_ledger.sqlite"
     ledger.write_bytes(content)
     out, seconds = _linksyn(["run", "--seeds", str(linked_seeds), "--paths-per-discipline", "1"], tmp_path / "home")
@@ -60,7 +61,8 @@ def test_the_ledger_names_its_file_and_a_locked_one_is_not_called_corrupt(tmp_pa
         ledger.close()
 
 
-def test_a_full_disk_is_said_as_such_with_the_path() -> None:
+def test_a_full_disk_is_said_as_such_with_the_path(data_dir: Path) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
     @dg.asset
     def writes_a_table() -> None:
         with open("/dev/full", "wb") as handle:  # every write: ENOSPC, as on a full disk

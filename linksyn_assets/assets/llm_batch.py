@@ -10,7 +10,8 @@ from linksyn_assets.llm.budget import BudgetExceeded
 from linksyn_assets.llm.client import LLMClient
 from linksyn_assets.llm.ledger import LedgerUnusable
 from linksyn_assets.llm.progress import ProgressSink
-from linksyn_assets.llm.records import CallResult, Request, RunAborted, failed_share_verdict
+from linksyn_assets.llm.records import CallResult, Request, RunAborted, failed_share_verdict, only_transient
+from linksyn_assets.llm.shutdown import graceful_stop
 from linksyn_assets.llm.spool import ResultShards
 from linksyn_assets.llm.workers import stream_batch
 from resources.llm import LLMResource
@@ -18,6 +19,12 @@ from resources.llm import LLMResource
 # A failure that every discipline would meet the same way (the ledger, the key, the model): `linksyn run` stops
 # at the first one instead of repeating it per discipline (cli/launch.py: stops_run).
 STOPS_RUN = {"stops_run": True}
+
+
+def _refused(error: str | None) -> bool:
+    """The host refused the key (401/403): the same key fails for every discipline."""
+    return bool(error) and any(mark in error for mark in ("HTTP 401", "HTTP 403", "AuthenticationError",
+                                                          "PermissionDeniedError"))
 
 
 def run_llm_batch(context: dg.AssetExecutionContext, llm: LLMResource, progress: ProgressSink, stage: str,
@@ -32,9 +39,16 @@ def run_llm_batch(context: dg.AssetExecutionContext, llm: LLMResource, progress:
     requests = list(requests)
     shards = ResultShards(spool_dir(stage, partition, context.run_id))
     try:
-        stream_batch(client, requests, output, prompt_version, shards, total=len(requests), workers=llm.workers)
+        with graceful_stop():
+            stream_batch(client, requests, output, prompt_version, shards, total=len(requests), workers=llm.workers)
         results = list(shards.read())
-    except (BudgetExceeded, RunAborted) as exc:
+    except RunAborted as exc:
+        # a stop signal to the process, a route that cannot be reached and never answered, or a model the host does
+        # not serve: no retry, and no other discipline
+        everywhere = STOPS_RUN if client.stopped and client.stopped[0] in ("signal", "route") else {}
+        raise dg.Failure(str(exc), metadata={**client.stats.as_metadata(), **everywhere},
+                         allow_retries=False) from exc
+    except BudgetExceeded as exc:
         raise dg.Failure(str(exc), metadata=client.stats.as_metadata(), allow_retries=False) from exc
     except LedgerUnusable as exc:
         raise dg.Failure(str(exc), metadata={**client.stats.as_metadata(), **STOPS_RUN}, allow_retries=False) from exc
@@ -42,5 +56,11 @@ def run_llm_batch(context: dg.AssetExecutionContext, llm: LLMResource, progress:
         shards.remove()
     verdict = failed_share_verdict(stage, results, llm.max_failed_share)
     if verdict:
-        raise dg.Failure(verdict, metadata=client.stats.as_metadata(), allow_retries=False)
+        # an outage longer than llm.outage_s: the step's retry policy tries again later (answers so far are kept);
+        # refused keys and bad requests would fail again, in every discipline
+        transient = only_transient(results)
+        refused = not transient and all(_refused(r.error) for r in results if not r.ok)
+        raise dg.Failure(verdict + ("; all transient: the step is retried" if transient else ""),
+                         metadata={**client.stats.as_metadata(), **(STOPS_RUN if refused else {})},
+                         allow_retries=transient)
     return results, client

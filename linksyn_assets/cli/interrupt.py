@@ -1,10 +1,11 @@
 """Stopping `linksyn run` when told: SIGINT (Ctrl-C) or SIGTERM (systemd, Kubernetes, a CI cancel).
 
-While a run executes, Dagster owns both signals: it interrupts the current run (its in-flight requests end, the
-run is marked failed) and returns. Which signal it was is read from Python's signal wakeup fd, which the
-interpreter writes every handled signal's number to whoever's handler runs; the loop that launches runs then
-launches no further one, skips the release and exits 128 + the signal number. Between runs the signal raises
-KeyboardInterrupt, which the loop treats the same way.
+While a run executes, Dagster owns both signals (its handler does not reach an LLM batch running in an event
+loop). Which signal arrived is read from Python's signal wakeup fd, which the interpreter writes every handled
+signal's number to, whoever's handler runs: a watcher thread then asks every LLM batch of the process to stop
+(llm/shutdown.py: requests in flight finish, nothing more is sent, the step fails), and the loop that launches
+runs launches no further one, skips the release and exits 128 + the signal number. Between runs the signal
+raises `Stopped`, which the loop treats the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import socket
 import threading
 from types import FrameType
 from typing import Any
+
+from linksyn_assets.llm.shutdown import request_stop
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -61,10 +64,12 @@ class StopSignals:
             for number in data:
                 if number in STOP_SIGNALS and self.received is None:
                     self.received = signal.Signals(number)
+                    request_stop(f"{self.received.name} received")
 
     def _between_runs(self, signum: int, _frame: FrameType | None) -> None:
         if self.received is None:
             self.received = signal.Signals(signum)
+            request_stop(f"{self.received.name} received")
         raise Stopped(signal.Signals(signum).name)
 
     def settle(self) -> signal.Signals | None:

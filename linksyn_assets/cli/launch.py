@@ -19,16 +19,22 @@ def _root_cause(error: Any) -> Any:
 
 
 def _disk_full(message: str) -> str | None:
-    """"disk full: <path> (N MB free)" for an ENOSPC, else None."""
+    """"disk full: <path> (N MB free)" for an ENOSPC, else None; without a path in the error, the data dir's disk."""
     match = _ERRNO.search(message)
     if not match or int(match.group(1)) != errno.ENOSPC:
         return None
     path = Path(match.group(2)) if match.group(2) else None
+    if path is None:
+        from linksyn_assets.layout import root
+
+        data = root()
+        path = data if isinstance(data, Path) and data.exists() else None
     probe = path
     while probe is not None and not probe.exists() and probe != probe.parent:
         probe = probe.parent
     free = f" ({shutil.disk_usage(probe).free / 1e6:.0f} MB free now)" if probe is not None else ""
-    return f"disk full: {path or 'a write'}{free}; free space or point LINKSYN_DATA_DIR elsewhere, then run again"
+    where = str(match.group(2)) if match.group(2) else f"a write (data dir {path})" if path else "a write"
+    return f"disk full: {where}{free}; free space or point LINKSYN_DATA_DIR elsewhere, then run again"
 
 
 def _reason(error: Any) -> str:

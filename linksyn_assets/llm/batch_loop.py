@@ -21,11 +21,13 @@ from pydantic import BaseModel
 from linksyn_assets.llm.ledger import DONE, FAILED
 from linksyn_assets.llm.rate_control import AdaptiveLimiter
 from linksyn_assets.llm.records import FOLLOWER_USAGE, NOT_STORED, CallResult, Request
+from linksyn_assets.llm.shutdown import stop_requested
 
 if TYPE_CHECKING:
     from linksyn_assets.llm.client import LLMClient
 
 CLAIM_CHUNK = 64
+STOP_POLL_S = 0.2  # how soon a stop signal reaches a running batch
 Claimed = tuple[str, str, list[dict[str, str]]]  # request key, item id, messages
 
 
@@ -50,6 +52,7 @@ class BatchLoop:
     async def run(self) -> None:
         client = self.client
         beat = asyncio.create_task(self.heartbeat())
+        watch = asyncio.create_task(self.watch_stop())
         recorder = asyncio.create_task(self.record())
         try:
             await asyncio.gather(self.produce(), *[self.send() for _ in range(self.senders)])
@@ -57,6 +60,7 @@ class BatchLoop:
             await self.to_record.put(None)
             await recorder
             beat.cancel()
+            watch.cancel()
             client.ledger.release(self.unsent)
             client.stats.not_sent += len(self.unsent)
             if client.on_progress:
@@ -156,6 +160,15 @@ class BatchLoop:
                 await self.to_send.put((key, item_id, messages))
                 return
             await asyncio.sleep(0.5)
+
+    async def watch_stop(self) -> None:
+        """A stop signal to the process ends the batch: nothing more is sent, what is in flight finishes."""
+        while not self.stop.is_set():
+            reason = stop_requested()
+            if reason:
+                self.client.stop_batch("signal", reason, self.stop)
+                return
+            await asyncio.sleep(STOP_POLL_S)
 
     async def heartbeat(self) -> None:
         while True:

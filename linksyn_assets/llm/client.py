@@ -23,7 +23,9 @@ One process per client; workers.py spreads a batch over processes from a ClientS
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +59,8 @@ from linksyn_assets.llm.transport import (
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 60.0
+OUTAGE_S = 120.0  # how long a route that has answered before may be unreachable before requests give up
+OUTAGE_BACKOFF_CAP_S = 10.0  # waits between attempts during an outage: short, so the batch resumes soon after
 HOLD_WAIT_S = 0.25  # a refused reservation retries this often while calls in flight may free room
 
 
@@ -88,6 +92,12 @@ class ClientSpec:
     transport: str = "auto"
     answer_tokens: int | None = None
     thinking_tokens: int = 0
+    outage_s: float = OUTAGE_S
+
+
+class _GaveUp(PermanentError):
+    """Every attempt met a transient failure (connection, timeout, 5xx, 429) until the retries or the outage
+    allowance ran out."""
 
 
 class _BudgetStop(Exception):
@@ -112,7 +122,7 @@ class LLMClient:
                  on_progress: Callable[[BatchStats, int | None], None] | None = None,
                  breaker: FailureBreaker | None = None, transport: str = "auto", answer_tokens: int | None = None,
                  thinking_tokens: int = 0, liveness: Callable[[], str | None] | None = None,
-                 rate: RouteRate | None = None) -> None:
+                 rate: RouteRate | None = None, outage_s: float = OUTAGE_S) -> None:
         self.route, self.ledger, self.stage = route, ledger, stage
         self.max_concurrency, self.timeout_s, self.max_retries = max_concurrency, timeout_s, max_retries
         # the route's adaptive concurrency, shared with the run's other batches (llm/session.py) when given
@@ -140,6 +150,12 @@ class LLMClient:
         self.response_format: dict[str, Any] | None = None  # the batch's structured-output format (may switch)
         self.stats = BatchStats(stage=stage, price_source=self.prices.source)
         self.stopped: tuple[str, str] | None = None  # (kind, reason) once the batch was stopped
+        # An outage: since when every attempt failed transiently. A route known to answer (a reply in this batch,
+        # or an earlier answer in the ledger) is waited for up to outage_s; one that never answered and refuses
+        # connections is a wrong address, and the batch stops at once.
+        self.outage_s = outage_s
+        self._outage_since: float | None = None
+        self._route_known: bool | None = None
 
     # ------------------------------------------------------------ public
 
@@ -176,7 +192,7 @@ class LLMClient:
                           max_retries=self.max_retries, temperature=self.temperature, max_tokens=self.max_tokens,
                           max_tokens_cap=self.max_tokens_cap, retry_failed=self.retry_failed, prices=self.prices,
                           budgets=tuple(self.budgets), transport=self.transport, answer_tokens=self.answer_tokens,
-                          thinking_tokens=self.thinking_tokens)
+                          thinking_tokens=self.thinking_tokens, outage_s=self.outage_s)
 
     @classmethod
     def from_spec(cls, spec: ClientSpec, **callbacks: Any) -> LLMClient:
@@ -185,7 +201,7 @@ class LLMClient:
                    temperature=spec.temperature, max_tokens=spec.max_tokens, max_tokens_cap=spec.max_tokens_cap,
                    retry_failed=spec.retry_failed, prices=spec.prices, budgets=spec.budgets,
                    transport=spec.transport, answer_tokens=spec.answer_tokens, thinking_tokens=spec.thinking_tokens,
-                   **callbacks)
+                   outage_s=spec.outage_s, **callbacks)
 
     def request_key(self, messages: list[dict[str, str]], schema: dict[str, Any], version: str, sample: int) -> str:
         extra = {"request_params": self.route.params()} if self.route.request_params else {}
@@ -272,6 +288,7 @@ class LLMClient:
                 continue
             except PermanentError as exc:
                 result.error = scrub(str(exc), self.route.api_key)
+                result.transient = isinstance(exc, _GaveUp)
                 unserved = model_not_served(self.route.model, self.route.api_base, result.error)
                 if unserved:
                     self.stop_batch("route", unserved, stop)
@@ -360,10 +377,32 @@ class LLMClient:
             booked.append(budget)
         return None
 
+    def _known_route(self) -> bool:
+        """The route has answered before: in this batch, or any request of its model in the ledger."""
+        if self._route_known is None:
+            self._route_known = self.ledger.answered_before(self.route.cache_identity)
+        return self._route_known
+
+    def _keep_trying(self, attempt: int, error: Retryable, stop: asyncio.Event) -> bool:
+        """After a transient failure: retry (within max_retries, or while an outage of a known route lasts less
+        than outage_s); else give up. A route that never answered and cannot be connected to stops the batch."""
+        since = self._outage_since or time.monotonic()
+        self._outage_since = since
+        if not self._known_route() and error.unreachable:
+            self.stop_batch("route", f"{self.route.model} at {self.route.api_base or 'its default endpoint'} "
+                            f"cannot be reached ({scrub(str(error), self.route.api_key)[:160]}) and has never "
+                            "answered: check llm.api_base (LINKSYN_API_BASE) and that the server is up", stop)
+            return False
+        if attempt < self.max_retries:
+            return True
+        return self._known_route() and time.monotonic() - since < self.outage_s
+
     async def _send(self, messages: list[dict[str, str]], max_tokens: int, result: CallResult,
                     limiter: AdaptiveLimiter, stop: asyncio.Event) -> Reply:
         last: Retryable | None = None
-        for attempt in range(self.max_retries + 1):
+        attempt = -1
+        while True:
+            attempt += 1
             if stop.is_set():
                 raise _BudgetStop
             reserved_usd, reserved_tokens = await self._reserve(messages, max_tokens, stop)
@@ -395,6 +434,7 @@ class LLMClient:
                     limiter.rate.on_throttle(exc.retry_after)
             else:
                 limiter.rate.on_success()
+                self._outage_since, self._route_known = None, True
                 self._account(reply, result)
                 spent_usd = self.prices.cost(reply.prompt_tokens, reply.completion_tokens)
                 spent_tokens = reply.prompt_tokens + reply.completion_tokens
@@ -403,14 +443,17 @@ class LLMClient:
                 await limiter.release()
                 for budget in self.budgets:
                     self._settle(budget, reserved_usd, reserved_tokens, spent_usd, spent_tokens)
-            if attempt == self.max_retries:
+            if not self._keep_trying(attempt, last, stop):
                 break
             self.stats.retries += 1
+            cap = BACKOFF_CAP_S if attempt < self.max_retries else OUTAGE_BACKOFF_CAP_S
             delay = (last.retry_after * (1 + 0.25 * random.random()) if last.retry_after
-                     else min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** attempt) * (0.5 + random.random()))
-            await asyncio.sleep(delay)
-        raise PermanentError(f"gave up after {self.max_retries + 1} attempts: "
-                             f"{scrub(str(last), self.route.api_key)[:300]}")
+                     else min(cap, BACKOFF_BASE_S * 2 ** attempt) * (0.5 + random.random()))
+            with contextlib.suppress(TimeoutError):  # a stop (budget, signal) ends the wait
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+        if self.stopped and self.stopped[0] == "route":
+            raise PermanentError(self.stopped[1])
+        raise _GaveUp(f"gave up after {attempt + 1} attempts: {scrub(str(last), self.route.api_key)[:300]}")
 
     def _settle(self, budget: Budget, reserved_usd: float, reserved_tokens: int, usd: float, tokens: int) -> None:
         if budget.scope:

@@ -89,11 +89,12 @@ class CallResult(BaseModel):
     length_retries: int = 0
     blank_retries: int = 0  # blank replies asked again as fresh samples
     answered: bool = False  # the model replied (even if the reply stayed unusable)
+    transient: bool = False  # no reply because the route was unreachable or overloaded (a later attempt may get one)
 
 
 # Fields a ledger entry does not keep (they belong to one delivery), and the usage a single-flight follower
 # reports (it shares the answer, not its price).
-NOT_STORED = {"item_id", "cached", "http_calls"}
+NOT_STORED = {"item_id", "cached", "http_calls", "transient"}
 FOLLOWER_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "reasoning_tokens": 0, "cost_usd": 0.0, "http_calls": 0}
 
 
@@ -171,6 +172,13 @@ def parse_json_answer(content: str | None, output: type[BaseModel]) -> dict[str,
     """Validated JSON from a reply's content, read only from the answer after any thought (llm/reply_reader.py);
     raises ValueError with a reason a model can act on."""
     return answer_json(split_reply(content), content, output)
+
+
+def only_transient(results: Sequence[CallResult]) -> bool:
+    """Every failed request failed for want of a reply from a reachable-again route (connection, timeout, 5xx,
+    429): a later attempt of the whole step may succeed."""
+    failed = [r for r in results if not r.ok]
+    return bool(failed) and all(r.transient for r in failed)
 
 
 def failed_share_verdict(stage: str, results: Sequence[CallResult], max_share: float) -> str | None:

@@ -31,10 +31,12 @@ _MAX_TOKEN_KEYS = ("max_tokens", "max_completion_tokens")
 class Retryable(Exception):
     """Worth another attempt: 429, 5xx, timeout, connection trouble."""
 
-    def __init__(self, message: str, retry_after: float | None = None, throttled: bool = False) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, throttled: bool = False,
+                 unreachable: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.throttled = throttled
+        self.unreachable = unreachable  # no connection could be opened (refused, no such host): nobody answered
 
 
 class PermanentError(Exception):
@@ -143,7 +145,8 @@ async def send_prepared(session: aiohttp.ClientSession, route: PreparedRoute, me
             if resp.status >= 400:
                 raise PermanentError(f"HTTP {resp.status}: {_error_text(raw)}")
     except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-        raise Retryable(f"{type(exc).__name__}: {exc}") from exc
+        raise Retryable(f"{type(exc).__name__}: {exc}",
+                        unreachable=isinstance(exc, aiohttp.ClientConnectorError)) from exc
     try:
         return parse_reply(json.loads(raw))
     except (ValueError, TypeError, AttributeError) as exc:
@@ -163,7 +166,8 @@ async def send_litellm(model: str, api_base: str | None, api_key: str | None, me
     except _retryable() as exc:
         headers = getattr(getattr(exc, "response", None), "headers", None)
         raise Retryable(f"{type(exc).__name__}: {exc}", _retry_after(headers),
-                        throttled=isinstance(exc, litellm().RateLimitError)) from exc
+                        throttled=isinstance(exc, litellm().RateLimitError),
+                        unreachable=isinstance(exc, litellm().APIConnectionError)) from exc
     except Exception as exc:  # 4xx and the like
         raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
     choice = response.choices[0]

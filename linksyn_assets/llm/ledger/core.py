@@ -263,6 +263,12 @@ class RequestLedger:
 
     # ---------------------------------------------------------------- reporting
 
+    def answered_before(self, model: str) -> bool:
+        """Some request of this model (its cache identity) was answered: the route has worked."""
+        row = self._db.tx(lambda db: self._db.execute(
+            db, "SELECT 1 FROM requests WHERE model = ? AND state IN (?, ?) LIMIT 1", (model, DONE, FAILED)).fetchone())
+        return row is not None
+
     def counts(self) -> dict[str, int]:
         rows = self._db.tx(lambda db: self._db.execute(
             db, "SELECT state, COUNT(*) FROM requests GROUP BY state").fetchall())
