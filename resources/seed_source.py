@@ -8,7 +8,7 @@ from pydantic import Field, PrivateAttr
 
 from linksyn_assets.layout import corpus_dir
 from linksyn_assets.seeds.parsed_cache import ensure_parsed, read_meta, read_parsed, source_version
-from linksyn_assets.seeds.readers import MAX_FIELD_CHARS, SeedLoad, read_seed_dir, source_files
+from linksyn_assets.seeds.readers import MAX_FIELD_CHARS, SeedLoad, source_files, stream_seed_dir
 from linksyn_assets.storage import SAMPLE_SEEDS_DIR, file_stamps
 
 
@@ -36,8 +36,8 @@ class SeedSourceResource(dg.ConfigurableResource):
         """The folder of the parsed source (parsed now if this version of the source was not parsed yet)."""
         version = source_version(self.root(), self.default_discipline, self.max_field_chars, self.fingerprint(),
                                  self.outside_links)
-        folder, _ = ensure_parsed(corpus_dir("seeds"), version, lambda: read_seed_dir(
-            self.root(), self.default_discipline, self.max_field_chars, self.outside_links))
+        folder, _ = ensure_parsed(corpus_dir("seeds"), version, lambda write: stream_seed_dir(
+            self.root(), write, self.default_discipline, self.max_field_chars, self.outside_links))
         return folder
 
     _scan: tuple[Path, SeedLoad] | None = PrivateAttr(default=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from pathlib import Path
@@ -55,6 +56,39 @@ def decoded_text(data: bytes, name: str) -> str:
             error = exc
     raise RowError(f"{name}: neither UTF-8 nor GB18030 (byte 0x{data[error.start]:02x} at offset {error.start}; "
                    "Latin-1/Windows-1252 or another legacy encoding?); save it as UTF-8")
+
+
+_BLOCK = 1 << 20
+
+
+def file_encoding(path: Path, name: str) -> str:
+    """The encoding `decoded_text` would pick for the whole file, found by decoding it block by block (memory: one
+    block), so the file can then be read line by line."""
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    guess = _utf16_without_bom(head)
+    if guess:
+        raise RowError(f"{name}: encoded as {guess} without a byte-order mark; save it as UTF-8 (or UTF-16 "
+                       "with a BOM)")
+    error: UnicodeDecodeError | None = None
+    for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        offset = 0
+        try:
+            with path.open("rb") as handle:
+                while block := handle.read(_BLOCK):
+                    decoder.decode(block)
+                    offset += len(block)
+                decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError as exc:
+            error = exc
+            error.start += offset
+    assert error is not None
+    raise RowError(f"{name}: neither UTF-8 nor GB18030 (at byte offset {error.start}; Latin-1/Windows-1252 or "
+                   "another legacy encoding?); save it as UTF-8")
 
 
 def file_subject(path: Path) -> str:

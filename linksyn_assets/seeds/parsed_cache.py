@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from linksyn_assets.seeds.readers import SeedLoad
+from linksyn_assets.seeds.readers import QUARANTINE_SCHEMA, SEED_SCHEMA, SeedLoad
 from linksyn_assets.storage import publish_once, scan_parquet
 
 DONE = "meta.json"  # written last
@@ -37,21 +37,26 @@ def source_version(root: Path, default_discipline: str, max_field_chars: int,
     return digest.hexdigest()
 
 
-def ensure_parsed(root: Path, version: str, parse: Callable[[], SeedLoad]) -> tuple[Path, bool]:
-    """The folder of this version, parsed by `parse` unless it exists. Returns (folder, parsed here)."""
+def ensure_parsed(root: Path, version: str, parse: Callable[[Callable[[str, pl.DataFrame], None]], SeedLoad]
+                  ) -> tuple[Path, bool]:
+    """The folder of this version, parsed by `parse(write)` unless it exists. Returns (folder, parsed here).
+    Seeds and quarantined rows arrive in chunks and are written as they come (one Parquet part per chunk,
+    sorted by discipline inside it): parsing memory is a chunk, whatever the size of the source."""
     def write(folder: Path) -> None:
-        load = parse()
-        load.seeds.sort("discipline", maintain_order=True).write_parquet(folder / "seeds.parquet",
-                                                                         row_group_size=50_000)
-        load.quarantine.sort("discipline", maintain_order=True).write_parquet(folder / "quarantine.parquet")
-        disciplines = sorted(set(load.seeds["discipline"].drop_nulls().to_list())
-                             | set(load.quarantine["discipline"].drop_nulls().to_list()))
+        parts = {"seeds": 0, "quarantine": 0}
+
+        def part(kind: str, frame: pl.DataFrame) -> None:
+            parts[kind] += 1
+            (folder / kind).mkdir(exist_ok=True)
+            frame.sort("discipline", maintain_order=True, nulls_last=True).write_parquet(
+                folder / kind / f"part-{parts[kind]:06d}.parquet", row_group_size=50_000)
+
+        load = parse(part)
         (folder / DONE).write_text(json.dumps({
             "files": load.files, "skipped_files": load.skipped_files, "outside_links": load.outside_links,
-            "rows_read": load.rows_read,
-            "duplicates_collapsed": load.duplicates_collapsed, "disciplines": disciplines,
-            "seed_disciplines": sorted(set(load.seeds["discipline"].drop_nulls().to_list())),
-            "seeds": load.seeds.height, "quarantined": load.quarantine.height}, ensure_ascii=False), encoding="utf-8")
+            "rows_read": load.rows_read, "duplicates_collapsed": load.duplicates_collapsed,
+            "disciplines": load.disciplines, "seed_disciplines": load.seed_disciplines,
+            "seeds": load.seed_count, "parts": parts}, ensure_ascii=False), encoding="utf-8")
 
     return publish_once(root, version, DONE, write)
 
@@ -63,12 +68,17 @@ def read_meta(folder: Path) -> dict:
 def read_parsed(folder: Path, discipline: str | None = None) -> SeedLoad:
     """The parsed source, or only one discipline's seeds and quarantined rows (the counts stay corpus-wide)."""
     meta = read_meta(folder)
+    schemas = {"seeds": SEED_SCHEMA, "quarantine": QUARANTINE_SCHEMA}
 
-    def table(name: str) -> pl.DataFrame:
-        scan = scan_parquet(folder / f"{name}.parquet")
+    def table(kind: str) -> pl.DataFrame:
+        files = sorted((folder / kind).glob("part-*.parquet")) if (folder / kind).is_dir() else []
+        if not files:
+            return pl.DataFrame(schema=schemas[kind])
+        scan = scan_parquet(files)
         return (scan if discipline is None else scan.filter(pl.col("discipline") == discipline)).collect()
 
     return SeedLoad(seeds=table("seeds"), quarantine=table("quarantine"), files=meta["files"],
                     skipped_files=meta["skipped_files"], outside_links=meta.get("outside_links", {}),
-                    rows_read=meta["rows_read"],
-                    duplicates_collapsed=meta["duplicates_collapsed"])
+                    rows_read=meta["rows_read"], duplicates_collapsed=meta["duplicates_collapsed"],
+                    disciplines=meta["disciplines"], seed_disciplines=meta["seed_disciplines"],
+                    seed_count=meta["seeds"])

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,9 @@ class SeedLoad:
     rows_read: int = 0
     duplicates_collapsed: int = 0
     outside_links: dict[str, str] = field(default_factory=dict)  # file -> where its link leads, outside the source
+    disciplines: list[str] = field(default_factory=list)  # with seeds or quarantined rows
+    seed_disciplines: list[str] = field(default_factory=list)  # with seeds
+    seed_count: int = 0
 
 
 OUTSIDE_LINKS = ("follow", "refuse")  # source.outside_links
@@ -112,28 +115,45 @@ class _FileResult:
     rows: int
 
 
-def _read_file(path: Path, name: str, convert: Any) -> _FileResult:
-    """Every row of one file; raises for a file that cannot be read at all."""
+Event = tuple[list[Any], tuple[int, str, str, str | None] | None]  # (records of a row, or why the row is bad)
+
+
+def _row_events(path: Path, name: str, convert: Any) -> tuple[str, Iterator[Event]]:
+    """The file's format and, row by row, its records (a record with several sub-questions gives one seed each,
+    or none: one reason for the row) or the reason it is quarantined. Lazy: a reader that streams keeps memory
+    to a row."""
     fmt, rows = file_rows(path, name)
+
+    def events() -> Iterator[Event]:
+        for row_no, raw, parsed in rows:
+            try:
+                if isinstance(parsed, RowError):
+                    raise parsed
+                yield ([convert(part, name, row_no) for part in parsed] if isinstance(parsed, list)
+                       else [convert(parsed, name, row_no)]), None
+            except RowError as exc:
+                own = parsed.get("discipline") if isinstance(parsed, dict) else None
+                yield [], (row_no, excerpt(str(exc), REASON_CHARS), raw_preview(raw),
+                           own if isinstance(own, str) and own else None)
+
+    return fmt, events()
+
+
+def _read_file(path: Path, name: str, convert: Any) -> _FileResult:
+    """Every row of one file, collected; raises for a file that cannot be read at all."""
+    fmt, events = _row_events(path, name, convert)
     out = _FileResult(fmt, [], [], 0)
-    for row_no, raw, parsed in rows:
+    for records, bad in events:
         out.rows += 1
-        try:
-            if isinstance(parsed, RowError):
-                raise parsed
-            # a record with several sub-questions gives one seed each, or none (one reason for the row)
-            out.records.extend([convert(part, name, row_no) for part in parsed] if isinstance(parsed, list)
-                               else [convert(parsed, name, row_no)])
-        except RowError as exc:
-            own = parsed.get("discipline") if isinstance(parsed, dict) else None
-            out.bad.append((row_no, excerpt(str(exc), REASON_CHARS), raw_preview(raw),
-                            own if isinstance(own, str) and own else None))
+        out.records.extend(records)
+        if bad is not None:
+            out.bad.append(bad)
     return out
 
 
-def _each_file(root: Path, convert: Any, refused: dict[str, str]) -> Iterator[tuple[str, _FileResult | Exception]]:
-    """(name, result or the reason the whole file was not read) per file under root; `refused` files (links
-    leading outside the source) are not opened."""
+def _sources(root: Path, refused: dict[str, str]) -> Iterator[tuple[str, Path | Exception]]:
+    """(name, the file to read, or the reason it is not read) per file under root; `refused` files (links leading
+    outside the source) are not opened."""
     if not root.exists():
         raise FileNotFoundError(f"seed source {root} does not exist")
     base = root if root.is_dir() else root.parent
@@ -142,13 +162,21 @@ def _each_file(root: Path, convert: Any, refused: dict[str, str]) -> Iterator[tu
         if name in refused:
             yield name, NotSeeds(f"a link leading outside the seed folder (to {refused[name]}); not read because "
                                  "source.outside_links = refuse")
-            continue
-        if path.suffix.casefold() not in SEED_SUFFIXES:
+        elif path.suffix.casefold() not in SEED_SUFFIXES:
             yield name, NotSeeds(f"not a seed file type ({path.suffix or 'no suffix'}; seed files end in "
                                  f"{', '.join(SEED_SUFFIXES)})")
+        else:
+            yield name, path
+
+
+def _each_file(root: Path, convert: Any, refused: dict[str, str]) -> Iterator[tuple[str, _FileResult | Exception]]:
+    """(name, result or the reason the whole file was not read) per file under root."""
+    for name, source in _sources(root, refused):
+        if isinstance(source, Exception):
+            yield name, source
             continue
         try:
-            yield name, _read_file(path, name, convert)
+            yield name, _read_file(source, name, convert)
         except Exception as exc:  # noqa: BLE001 -- one file must never stop the others; the reason is kept
             yield name, exc
 
@@ -172,49 +200,138 @@ def _file_reason(exc: Exception) -> str:
     return excerpt(f"file unreadable: {type(exc).__name__}: {exc}", REASON_CHARS)
 
 
-def read_seed_dir(root: Path, default_discipline: str = "general",
-                  max_field_chars: int = MAX_FIELD_CHARS, outside_links: str = "follow") -> SeedLoad:
-    """Read every seed file under root; never raises for bad content, only for a missing root. Files reached
-    through links that lead outside root are listed (`outside_links`) and, under "refuse", not opened."""
+SEED_CHUNK_ROWS = 20_000  # seeds handed to the writer at a time: parsing memory is a chunk, not the source
+
+
+def _seed_row(seed: SeedRecord) -> dict[str, Any]:
+    return {**seed.model_dump(), "provenance": json.dumps(seed.provenance, ensure_ascii=False, sort_keys=True)
+            if seed.provenance else None}
+
+
+class _Chunks:
+    """Seeds and quarantine rows handed to `write` in chunks; an exact duplicate of an earlier seed (same
+    seed_id, anywhere in the source) is counted and dropped, the first one kept."""
+
+    def __init__(self, write: Callable[[str, pl.DataFrame], None], rows: int) -> None:
+        self.write, self.rows = write, rows
+        self.seeds: list[dict[str, Any]] = []
+        self.quarantine: list[dict[str, Any]] = []
+        self.seen: set[int] = set()  # seed ids are 64-bit hex: kept as ints (about 60 bytes per seed)
+        self.kept = self.collapsed = 0
+        self.disciplines: set[str] = set()
+        self.seed_disciplines: set[str] = set()
+
+    def seed(self, seed: SeedRecord) -> None:
+        key = int(seed.seed_id.removeprefix("s_"), 16)
+        if key in self.seen:
+            self.collapsed += 1
+            return
+        self.seen.add(key)
+        self.seeds.append(_seed_row(seed))
+        if len(self.seeds) >= self.rows:
+            self.flush()
+
+    def quarantined(self, row: dict[str, Any]) -> None:
+        self.quarantine.append(row)
+        if len(self.quarantine) >= self.rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.seeds:
+            frame = pl.DataFrame(self.seeds, schema=SEED_SCHEMA)
+            self.kept += frame.height
+            names = set(frame["discipline"].drop_nulls().unique().to_list())
+            self.disciplines |= names
+            self.seed_disciplines |= names
+            self.write("seeds", frame)
+            self.seeds = []
+        if self.quarantine:
+            frame = pl.DataFrame(self.quarantine, schema=QUARANTINE_SCHEMA)
+            self.disciplines |= set(frame["discipline"].drop_nulls().unique().to_list())
+            self.write("quarantine", frame)
+            self.quarantine = []
+
+
+def stream_seed_dir(root: Path, write: Callable[[str, pl.DataFrame], None], default_discipline: str = "general",
+                    max_field_chars: int = MAX_FIELD_CHARS, outside_links: str = "follow",
+                    chunk_rows: int = SEED_CHUNK_ROWS) -> SeedLoad:
+    """Read every seed file under root, handing seeds and quarantined rows to `write("seeds" | "quarantine",
+    frame)` in chunks, in source order; returns the counts and file reports (its frames empty). Never raises for
+    bad content, only for a missing root. Files reached through links that lead outside root are listed
+    (`outside_links`) and, under "refuse", not opened. Memory: a chunk and 60 bytes per distinct seed."""
     if outside_links not in OUTSIDE_LINKS:
         raise ValueError(f"source.outside_links must be one of {OUTSIDE_LINKS}, not {outside_links!r}")
-    seeds: list[dict[str, Any]] = []
-    quarantine: list[dict[str, Any]] = []
-    load = SeedLoad(seeds=pl.DataFrame(), quarantine=pl.DataFrame(), outside_links=links_outside(root))
-    refused = load.outside_links if outside_links == "refuse" else {}
+    load = SeedLoad(seeds=pl.DataFrame(schema=SEED_SCHEMA), quarantine=pl.DataFrame(schema=QUARANTINE_SCHEMA),
+                    outside_links=links_outside(root))
     fallback_default = discipline_key(default_discipline)
+    chunks = _Chunks(write, chunk_rows)
 
     def convert(fields: dict[str, Any], name: str, row: int) -> SeedRecord:
         return to_seed(fields, name, row, default_discipline, max_field_chars)
 
-    for name, result in _each_file(root, convert, refused):
-        if isinstance(result, Exception):
-            # A file-level row belongs to no discipline: it is reported corpus-wide, not in a partition.
-            load.files[name] = "skipped"
-            load.skipped_files[name] = _file_reason(result)
-            quarantine.append(QuarantineRow(source_file=name, source_row=0, reason=_file_reason(result), raw="",
-                                            discipline=None).model_dump())
+    def skip(name: str, reason: str) -> None:
+        # A file-level row belongs to no discipline: it is reported corpus-wide, not in a partition.
+        load.files[name] = "skipped"
+        load.skipped_files[name] = reason
+        chunks.quarantined(QuarantineRow(source_file=name, source_row=0, reason=reason, raw="",
+                                         discipline=None).model_dump())
+
+    for name, source in _sources(root, load.outside_links if outside_links == "refuse" else {}):
+        if isinstance(source, Exception):
+            skip(name, _file_reason(source))
             continue
-        load.files[name] = result.fmt
-        load.rows_read += result.rows
-        file_disciplines = Counter(seed.discipline for seed in result.records)
+        file_disciplines: Counter[str] = Counter()
+        bad: list[tuple[int, str, str, str | None]] = []
+        rows = 0
+        try:
+            fmt, events = _row_events(source, name, convert)
+            for records, reason in events:
+                rows += 1
+                for seed in records:
+                    file_disciplines[seed.discipline] += 1
+                    chunks.seed(seed)
+                if reason is not None:
+                    bad.append(reason)
+        except Exception as exc:  # noqa: BLE001 -- one file must never stop the others; the reason is kept
+            if not rows:
+                skip(name, _file_reason(exc))
+                continue
+            # rows before the error stay; the error is the file's own row (a read error part way through)
+            chunks.quarantined(QuarantineRow(source_file=name, source_row=0, raw="", discipline=None,
+                                             reason=f"read stopped after row {rows}: {_file_reason(exc)}")
+                               .model_dump())
+            fmt = "partial"
+        load.files[name] = fmt
+        load.rows_read += rows
+        seeds_here = sum(file_disciplines.values())
         # A bad row is filed under its file's main discipline, so its partition shows it.
         fallback = file_disciplines.most_common(1)[0][0] if file_disciplines else fallback_default
-        if not result.records:
-            load.skipped_files[name] = f"no row usable ({len(result.bad)} quarantined)"
-        seeds.extend({**seed.model_dump(), "provenance": json.dumps(seed.provenance, ensure_ascii=False,
-                                                                     sort_keys=True) if seed.provenance else None}
-                     for seed in result.records)
+        if not seeds_here:
+            load.skipped_files[name] = f"no row usable ({len(bad)} quarantined)"
         # a file with no usable row is not a seed file: none of its content is kept, only why each row failed
-        quarantine.extend(QuarantineRow(source_file=name, source_row=row, reason=reason if result.records else
-                                        _reason_kind(reason), raw=raw if result.records else "",
-                                        discipline=discipline_key(own) if own else fallback).model_dump()
-                          for row, reason, raw, own in result.bad)
-    frame = pl.DataFrame(seeds, schema=SEED_SCHEMA) if seeds else pl.DataFrame(schema=SEED_SCHEMA)
-    load.seeds = frame.unique(subset="seed_id", keep="first", maintain_order=True)
-    load.duplicates_collapsed = frame.height - load.seeds.height
-    load.quarantine = (pl.DataFrame(quarantine, schema=QUARANTINE_SCHEMA) if quarantine
-                       else pl.DataFrame(schema=QUARANTINE_SCHEMA))
+        for row, reason, raw, own in bad:
+            chunks.quarantined(QuarantineRow(source_file=name, source_row=row,
+                                             reason=reason if seeds_here else _reason_kind(reason),
+                                             raw=raw if seeds_here else "",
+                                             discipline=discipline_key(own) if own else fallback).model_dump())
+    chunks.flush()
+    load.duplicates_collapsed = chunks.collapsed
+    load.disciplines = sorted(chunks.disciplines)
+    load.seed_disciplines = sorted(chunks.seed_disciplines)
+    load.seed_count = chunks.kept
+    return load
+
+
+def read_seed_dir(root: Path, default_discipline: str = "general",
+                  max_field_chars: int = MAX_FIELD_CHARS, outside_links: str = "follow") -> SeedLoad:
+    """Every seed file under root read into memory (stream_seed_dir keeps it to a chunk)."""
+    frames: dict[str, list[pl.DataFrame]] = {"seeds": [], "quarantine": []}
+    load = stream_seed_dir(root, lambda kind, frame: frames[kind].append(frame), default_discipline,
+                           max_field_chars, outside_links)
+    if frames["seeds"]:
+        load.seeds = pl.concat(frames["seeds"])
+    if frames["quarantine"]:
+        load.quarantine = pl.concat(frames["quarantine"])
     return load
 
 

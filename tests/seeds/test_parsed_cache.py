@@ -23,13 +23,13 @@ def test_the_source_is_parsed_once_and_each_discipline_reads_its_rows(tmp_path: 
         {"question": "What is an integral?", "answer": "an accumulated area", "discipline": "mathematics"},
     ])
     parses = []
-    real = seed_source_module.read_seed_dir
+    real = seed_source_module.stream_seed_dir
 
     def counting(*args: object, **kwargs: object) -> object:
         parses.append(args[0])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(seed_source_module, "read_seed_dir", counting)
+    monkeypatch.setattr(seed_source_module, "stream_seed_dir", counting)
     source = SeedSourceResource(path=str(folder))
     disciplines = source.disciplines()
     assert len(disciplines) == 2 and "mathematics" in disciplines

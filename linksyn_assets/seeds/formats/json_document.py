@@ -23,6 +23,9 @@ CONTAINER_KEYS = frozenset({"data", "example", "examples", "records", "items", "
 _SUBJECT_KEYS = ("subject", "keywords")
 
 
+_SAMPLE = 1000  # the records the format is told apart by (its first 20 dicts decide)
+
+
 def _record_lists(data: dict[str, Any]) -> list[tuple[str, list[Any]]]:
     """The top-level lists whose items are mostly objects (a stray non-object becomes that row's error)."""
     return [(str(key), value) for key, value in data.items()
@@ -44,7 +47,7 @@ def read_json_document(path: Path, name: str) -> FileRows:
     if isinstance(data, list):
         if not data:
             raise EmptyFile
-        return converted(path, [(i, r, r) for i, r in enumerate(data, 1)])
+        return converted(path, [(i, r, r) for i, r in enumerate(data, 1)], data[:_SAMPLE])
     if not isinstance(data, dict):
         raise NotSeeds(f"top level is a {type(data).__name__}, not a list of records or an object holding one")
     lists = _record_lists(data)
@@ -56,7 +59,8 @@ def read_json_document(path: Path, name: str) -> FileRows:
     offset = 0
     for key, records in lists:
         group = _group(data, key, len(lists) > 1)
-        fmt, rows = converted(path, [(offset + i, r, r) for i, r in enumerate(records, 1)], group)
+        fmt, rows = converted(path, [(offset + i, r, r) for i, r in enumerate(records, 1)], records[:_SAMPLE],
+                              group)
         parts.append(_with_place(rows, key, offset))
         formats.append(fmt)
         offset += len(records)

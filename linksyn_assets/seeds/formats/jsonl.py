@@ -3,26 +3,31 @@ reads `.json` files through the same converters)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from linksyn_assets.seeds.files import EmptyFile, RowError, decoded_text, file_subject
+from linksyn_assets.seeds.files import EmptyFile, RowError, file_encoding, file_subject
 from linksyn_assets.seeds.formats.canonical import from_canonical, guarded
 
 FileRows = tuple[str, Iterator[tuple[int, Any, Any]]]
 
 
-def _iter_jsonl(text: str) -> Iterator[tuple[int, str, Any]]:
-    for line_no, line in enumerate(text.split("\n"), start=1):
+def _iter_jsonl(lines: Iterable[str]) -> Iterator[tuple[int, str, Any]]:
+    for line_no, line in enumerate(lines, start=1):
+        line = line.removesuffix("\n")
         if not line.strip():
             continue
         try:
             yield line_no, line, json.loads(line)
         except json.JSONDecodeError as exc:
             yield line_no, line, RowError(f"invalid JSON: {exc.msg} at column {exc.colno}")
+
+
+_SAMPLE_LINES = 1000  # rows read ahead to tell the format apart (its first 20 records decide)
 
 
 def _jsonl_format(records: list[Any]) -> str:
@@ -81,10 +86,11 @@ def _from_agieval(rec: dict[str, Any], subject: str) -> dict[str, Any]:
             "source": f"agieval:{other['source']}" if other.get("source") else "agieval"}
 
 
-def converted(path: Path, items: list[tuple[int, Any, Any]], group: dict[str, Any] | None = None) -> FileRows:
-    """The rows of one list of records, told apart by their keys; `group` is what the file says about all
-    of them (subject, provenance: see json_document.py)."""
-    fmt = _jsonl_format([parsed for _, _, parsed in items])
+def converted(path: Path, items: Iterable[tuple[int, Any, Any]], sample: list[Any],
+              group: dict[str, Any] | None = None) -> FileRows:
+    """The rows of one list of records, told apart by the keys of `sample` (the first records); `group` is what
+    the file says about all of them (subject, provenance: see json_document.py)."""
+    fmt = _jsonl_format(sample)
     subject = file_subject(path)
     convert_by_format = {
         "tal-scq5k": lambda r: _from_tal(r, path.name), "gsm8k": lambda r: _from_gsm8k(r),
@@ -96,7 +102,15 @@ def converted(path: Path, items: list[tuple[int, Any, Any]], group: dict[str, An
 
 
 def read_jsonl(path: Path, name: str) -> FileRows:
-    text = decoded_text(path.read_bytes(), name)
-    if not text.strip():
+    """Rows read line by line (memory: the look-ahead, not the file): a 2 GB file parses in bounded memory."""
+    encoding = file_encoding(path, name)
+
+    def lines() -> Iterator[str]:
+        with path.open(encoding=encoding, newline="\n") as handle:
+            yield from handle
+
+    rows = _iter_jsonl(lines())
+    ahead = list(itertools.islice(rows, _SAMPLE_LINES))
+    if not ahead:
         raise EmptyFile
-    return converted(path, list(_iter_jsonl(text)))
+    return converted(path, itertools.chain(ahead, rows), [parsed for _, _, parsed in ahead])
