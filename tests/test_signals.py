@@ -66,8 +66,10 @@ def test_a_killed_run_is_marked_failed_by_the_next_run_which_resumes(stub_env: S
         left = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
         assert left and all(process_gone(run.tags) for run in left)  # what SIGKILL leaves behind
     stub_env.reset(Faults())
-    again = _start(home)
-    out, _ = again.communicate(timeout=600)
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    again = subprocess.run([sys.executable, "-m", "linksyn_assets.cli", "run", "--select", "seeds"], env=env,
+                           capture_output=True, text=True, timeout=600, check=False)
+    out = again.stdout + again.stderr
     assert again.returncode == 0, out[-3000:]
     assert "left STARTED by a killed linksyn run marked failed" in out
     with dg.DagsterInstance.from_config(str(home)) as instance:

@@ -24,6 +24,7 @@ from linksyn_assets.llm.batch_loop import CLAIM_CHUNK
 from linksyn_assets.llm.budget import Budget, BudgetExceeded
 from linksyn_assets.llm.client import ClientSpec, LLMClient
 from linksyn_assets.llm.records import BatchStats, CallResult, Request, RunAborted
+from linksyn_assets.llm.shutdown import stop_requested
 
 _FLUSH_EVERY_S = 0.2
 _SUMMED = ("http_calls", "retries", "throttled", "repaired", "length_retries", "blank_retries", "format_switches",
@@ -111,6 +112,9 @@ def stream_in_workers(spec: ClientSpec, n: int, requests: Iterator[Request], out
     finished, reasons = 0, []
     last_log = time.monotonic()
     while finished < n:
+        if not stop.is_set() and stop_requested():  # a stop signal: feed nothing more; workers finish what they hold
+            reasons.append(("signal", stop_requested() or "stop requested"))
+            stop.set()
         try:
             kind, *payload = out_q.get(timeout=1.0)
         except queue_mod.Empty:
