@@ -25,6 +25,7 @@ every question.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -184,10 +185,13 @@ def _each_file(root: Path, convert: Any, refused: dict[str, str]) -> Iterator[tu
 REASON_CHARS = 240
 
 
+_QUOTED = re.compile("'[^']*'|\"[^\"]*\"")
+_NAME = re.compile(r"""['"][A-Za-z_][A-Za-z0-9_ ]{0,23}['"]""")
+
+
 def _reason_kind(reason: str) -> str:
-    """A row reason without the row's content: what went wrong, up to the first quote or colon."""
-    cut = min((i for i in (reason.find("'"), reason.find('"'), reason.find(":")) if i >= 0), default=len(reason))
-    return reason[:min(cut, 60)].strip() or "unusable row"
+    """A row reason without the row's content: quoted values are cut out (a quoted field name stays)."""
+    return _QUOTED.sub(lambda m: m.group(0) if _NAME.fullmatch(m.group(0)) else "'…'", reason)[:REASON_CHARS]
 
 
 def _file_reason(exc: Exception) -> str:
