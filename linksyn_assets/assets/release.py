@@ -6,7 +6,7 @@ import json
 import dagster as dg
 import polars as pl
 
-from linksyn_assets.assets.metadata import catalog, latest_report
+from linksyn_assets.assets.metadata import catalog, data_versions, latest_report
 from linksyn_assets.assets.policies import RELEASE_INPUTS
 from linksyn_assets.assets.unchanged import made, recipe, reusable, reused
 from linksyn_assets.kps.corpus_store import home_kp_count
@@ -168,7 +168,8 @@ def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.LazyFra
     shown = {f"{a}/{d}": r.reused("").model_dump(mode="json", exclude={"unchanged_since_run"})
              for (a, d), r in latest.items()}
     made_from = recipe(context, settings=settings.plain().model_dump(mode="json"), disciplines=disciplines,
-                       stale=stale, reports=shown)
+                       stale=stale, reports=shown,  # and the graphs the card's KP coverage is counted on
+                       graphs=data_versions(context.instance, "kp_graph", disciplines))
     prior = reusable(context, made_from, [rejects_file(RELEASE_REJECTS)])
     if prior is not None and isinstance(prior.report, ReleaseReport) and as_path(prior.report.release).exists():
         return dg.MaterializeResult(**reused(prior))
