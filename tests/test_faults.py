@@ -25,9 +25,9 @@ def _linksyn(args: list[str], home: Path) -> tuple[subprocess.CompletedProcess, 
     return out, time.monotonic() - started
 
 
-@pytest.mark.parametrize("content", [b"this is not a database\n" * 64, "损坏的账本".encode() * 500])
 def test_a_corrupt_ledger_fails_the_run_once_naming_the_file(stub_env: StubServer, linked_seeds: Path,
-                                                               tmp_path: Path, data_dir: Path, content: bytes) -> None:
+                                                               tmp_path: Path, data_dir: Path) -> None:
+    content = b"this is not a database\n" * 64 + "损坏的账本".encode() * 500
     data_dir.mkdir(parents=True, exist_ok=True)
     ledger = data_dir / "llm_ledger.sqlite"
     ledger.write_bytes(content)

@@ -32,8 +32,8 @@ def _versions(instance: dg.DagsterInstance, meta: dict) -> dict[tuple[str, str],
     return out
 
 
-def test_a_setting_that_changes_no_table_reruns_only_its_readers(stub_env: StubServer, linked_seeds: Path,
-                                                                   data_dir: Path) -> None:
+def test_a_setting_or_a_touched_file_reruns_only_their_readers(stub_env: StubServer, linked_seeds: Path,
+                                                                data_dir: Path) -> None:
     base = {"walk": {"paths_per_discipline": 3}}
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(discipline_partitions.name, DISCIPLINES)
@@ -54,24 +54,15 @@ def test_a_setting_that_changes_no_table_reruns_only_its_readers(stub_env: StubS
         # and the same settings once more: everything is reused, nothing recomputed
         third = _run_all(instance, changed, DISCIPLINES)
         assert all("unchanged_since_run" in values for values in third.values())
-        assert stub_env.count == calls
-
-
-def test_a_seed_file_change_reruns_the_source_and_reuses_what_it_did_not_change(
-        stub_env: StubServer, linked_seeds: Path, data_dir: Path) -> None:
-    resources = build_resources(seeds_path=str(linked_seeds), settings_overrides={"walk": {"paths_per_discipline": 2}})
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(discipline_partitions.name, DISCIPLINES)
-        first = _run_all(instance, resources, DISCIPLINES)
-        before = _versions(instance, first)
+        # a seed file touched (new mtime, same bytes): the seeds are read again, give the same table, and nothing
+        # after them runs
         seed_file = next(linked_seeds.iterdir())
-        seed_file.write_bytes(seed_file.read_bytes())  # touched: new mtime, same bytes
-        again = _run_all(instance, resources, DISCIPLINES)
-        # the seeds were read again (their files changed on disk), gave the same table, and nothing after them ran
-        assert all("unchanged_since_run" not in again[("seeds", d)] for d in DISCIPLINES)
-        assert all("unchanged_since_run" in values for (asset, _), values in again.items() if asset != "seeds")
-        assert _versions(instance, again) != before and all(
-            v[1] == before[k][1] for k, v in _versions(instance, again).items())
+        seed_file.write_bytes(seed_file.read_bytes())
+        touched = _run_all(instance, changed, DISCIPLINES)
+        assert all("unchanged_since_run" not in touched[("seeds", d)] for d in DISCIPLINES)
+        assert all("unchanged_since_run" in values for (asset, _), values in touched.items() if asset != "seeds")
+        assert all(v[1] == before[k][1] for k, v in _versions(instance, touched).items())
+        assert stub_env.count == calls
 
 
 def test_only_a_complete_report_may_be_reused_and_a_reuse_pays_nothing() -> None:
