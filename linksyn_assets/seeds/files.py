@@ -42,38 +42,45 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
-def decoded_text(data: bytes, name: str) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    guess = _utf16_without_bom(data)
-    if guess:
-        raise RowError(f"{name}: encoded as {guess} without a byte-order mark; save it as UTF-8 (or UTF-16 "
-                       "with a BOM)")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError as exc:
-            error = exc
-    raise RowError(f"{name}: neither UTF-8 nor GB18030 (byte 0x{data[error.start]:02x} at offset {error.start}; "
-                   "Latin-1/Windows-1252 or another legacy encoding?); save it as UTF-8")
-
-
+_TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
 _BLOCK = 1 << 20
 
 
-def file_encoding(path: Path, name: str) -> str:
-    """The encoding `decoded_text` would pick for the whole file, found by decoding it block by block (memory: one
-    block), so the file can then be read line by line."""
-    with path.open("rb") as handle:
-        head = handle.read(4096)
+def _unicode_bom(head: bytes, name: str) -> str | None:
+    """"utf-16" for a file with a UTF-16 byte-order mark; raises for UTF-16 without one."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
     guess = _utf16_without_bom(head)
     if guess:
         raise RowError(f"{name}: encoded as {guess} without a byte-order mark; save it as UTF-8 (or UTF-16 "
                        "with a BOM)")
-    error: UnicodeDecodeError | None = None
-    for encoding in ("utf-8-sig", "gb18030"):
+    return None
+
+
+def _undecodable(name: str, byte: int, offset: int) -> RowError:
+    return RowError(f"{name}: neither UTF-8 nor GB18030 (byte 0x{byte:02x} at offset {offset}; "
+                    "Latin-1/Windows-1252 or another legacy encoding?); save it as UTF-8")
+
+
+def decoded_text(data: bytes, name: str) -> str:
+    if _unicode_bom(data, name):
+        return data.decode("utf-16")
+    for encoding in _TEXT_ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            error = exc
+    raise _undecodable(name, data[error.start], error.start)
+
+
+def file_encoding(path: Path, name: str) -> str:
+    """The encoding `decoded_text` would pick for the whole file, found by decoding it block by block (memory: one
+    block), so the file can then be read line by line."""
+    with path.open("rb") as handle:
+        if _unicode_bom(handle.read(4096), name):
+            return "utf-16"
+    failure: tuple[int, int] = (0, 0)
+    for encoding in _TEXT_ENCODINGS:
         decoder = codecs.getincrementaldecoder(encoding)()
         offset = 0
         try:
@@ -84,11 +91,9 @@ def file_encoding(path: Path, name: str) -> str:
                 decoder.decode(b"", final=True)
             return encoding
         except UnicodeDecodeError as exc:
-            error = exc
-            error.start += offset
-    assert error is not None
-    raise RowError(f"{name}: neither UTF-8 nor GB18030 (at byte offset {error.start}; Latin-1/Windows-1252 or "
-                   "another legacy encoding?); save it as UTF-8")
+            # the decoder may hold a few bytes of the previous block: its error offsets are into what it was given
+            failure = (exc.object[exc.start], offset + exc.start - (len(exc.object) - len(block or b"")))
+    raise _undecodable(name, *failure)
 
 
 def file_subject(path: Path) -> str:

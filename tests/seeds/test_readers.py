@@ -346,3 +346,22 @@ def test_option_labels_are_stripped_only_as_a_sequence(tmp_path: Path, options: 
     load = read_seed_dir(tmp_path)
     assert load.quarantine.is_empty(), load.quarantine.to_dicts()
     assert load.seeds["options"][0].to_list() == expected
+
+
+@pytest.mark.parametrize("cut", [0, 1])
+def test_a_streamed_file_names_the_same_bad_byte_as_a_whole_read(tmp_path: Path, cut: int) -> None:
+    """JSONL is checked block by block (files.file_encoding); a bad byte past the first block, right after a
+    Chinese character split across blocks, is named at the offset the whole-file decode names."""
+    from linksyn_assets.seeds.files import _BLOCK, RowError, decoded_text, file_encoding
+
+    data = ("牛" * (_BLOCK // 3 + 5)).encode()[: len(("牛" * (_BLOCK // 3 + 5)).encode()) - cut] + b"\xff tail"
+    path = tmp_path / "seeds.jsonl"
+    path.write_bytes(data)
+    messages = []
+    for read in (lambda: file_encoding(path, "seeds.jsonl"), lambda: decoded_text(data, "seeds.jsonl")):
+        with pytest.raises(RowError) as caught:
+            read()
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] and "offset" in messages[0]
+    path.write_bytes(("题目：牛顿第二定律\n" * 200_000).encode("gb18030"))  # a GB18030 file past one block
+    assert file_encoding(path, "seeds.jsonl") == "gb18030"
