@@ -105,3 +105,15 @@ def test_chosen_disciplines_on_a_fresh_instance_build_their_graph_and_say_what_w
         assert graph.input_disciplines == ["physics"]
         assert "mathematics" in graph.left_out and "--disciplines" in graph.left_out["mathematics"]
     assert stub_env.state.by_stage["extract"] == 6  # physics' seeds only: mathematics was not extracted
+
+
+def test_a_refused_key_stops_the_whole_run_at_the_first_discipline(stub_env: StubServer, linked_seeds: Path,
+                                                                   tmp_path: Path, data_dir: Path) -> None:
+    from tests.stub_llm_server import Faults
+
+    stub_env.reset(Faults(reject_auth=True))
+    out, seconds = _linksyn(["run", "--seeds", str(linked_seeds), "--paths-per-discipline", "1"], tmp_path / "home")
+    text = out.stdout + out.stderr
+    assert out.returncode == 1 and "HTTP 401" in text and "stopping the run" in text
+    assert text.count("FAILED in") == 1  # mathematics only: physics would meet the same key
+    assert stub_env.state.by_stage["extract"] == 6

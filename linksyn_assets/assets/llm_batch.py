@@ -10,7 +10,14 @@ from linksyn_assets.llm.budget import BudgetExceeded
 from linksyn_assets.llm.client import LLMClient
 from linksyn_assets.llm.ledger import LedgerUnusable
 from linksyn_assets.llm.progress import ProgressSink
-from linksyn_assets.llm.records import CallResult, Request, RunAborted, failed_share_verdict, only_transient
+from linksyn_assets.llm.records import (
+    CallResult,
+    Request,
+    RunAborted,
+    failed_share_verdict,
+    only_refused,
+    only_transient,
+)
 from linksyn_assets.llm.shutdown import graceful_stop
 from linksyn_assets.llm.spool import ResultShards
 from linksyn_assets.llm.workers import stream_batch
@@ -19,12 +26,6 @@ from resources.llm import LLMResource
 # A failure that every discipline would meet the same way (the ledger, the key, the model): `linksyn run` stops
 # at the first one instead of repeating it per discipline (cli/launch.py: stops_run).
 STOPS_RUN = {"stops_run": True}
-
-
-def _refused(error: str | None) -> bool:
-    """The host refused the key (401/403): the same key fails for every discipline."""
-    return bool(error) and any(mark in error for mark in ("HTTP 401", "HTTP 403", "AuthenticationError",
-                                                          "PermissionDeniedError"))
 
 
 def run_llm_batch(context: dg.AssetExecutionContext, llm: LLMResource, progress: ProgressSink, stage: str,
@@ -59,7 +60,7 @@ def run_llm_batch(context: dg.AssetExecutionContext, llm: LLMResource, progress:
         # an outage longer than llm.outage_s: the step's retry policy tries again later (answers so far are kept);
         # refused keys and bad requests would fail again, in every discipline
         transient = only_transient(results)
-        refused = not transient and all(_refused(r.error) for r in results if not r.ok)
+        refused = not transient and only_refused(results)
         raise dg.Failure(verdict + ("; all transient: the step is retried" if transient else ""),
                          metadata={**client.stats.as_metadata(), **(STOPS_RUN if refused else {})},
                          allow_retries=transient)

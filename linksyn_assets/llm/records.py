@@ -181,6 +181,15 @@ def only_transient(results: Sequence[CallResult]) -> bool:
     return bool(failed) and all(r.transient for r in failed)
 
 
+_REFUSED = ("HTTP 401", "HTTP 403", "AuthenticationError", "PermissionDeniedError")  # our transport, litellm's
+
+
+def only_refused(results: Sequence[CallResult]) -> bool:
+    """Every failed request was refused the key (401/403): the same key fails for every discipline."""
+    failed = [r for r in results if not r.ok]
+    return bool(failed) and all(any(mark in (r.error or "") for mark in _REFUSED) for r in failed)
+
+
 def failed_share_verdict(stage: str, results: Sequence[CallResult], max_share: float) -> str | None:
     """Why a batch counts as failed (more than max_share of its requests got no usable answer), else None.
     Small batches are judged too: 3 of 3 failed is a failed stage, not an empty success."""

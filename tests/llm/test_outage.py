@@ -94,3 +94,14 @@ def test_a_step_that_failed_only_transiently_is_retried_and_succeeds(stub_env: S
         retries = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
         assert 1 <= len(retries) <= 2  # the step policy (20 s +- jitter, then 40 s), not a person, tried again
         assert stub_env.state.ok_replies == 6  # the 6 physics seeds, each answered once
+
+
+def test_a_refused_key_is_permanent_not_transient(stub: StubServer, tmp_path: Path) -> None:
+    from linksyn_assets.llm.records import only_refused
+
+    stub.reset(Faults(reject_auth=True))
+    results = _client(stub.url, tmp_path / "ledger.sqlite").run([(f"s{i}", kp_messages(i)) for i in range(3)],
+                                                                KPExtraction, "v1")
+    assert not any(r.ok for r in results)
+    assert only_refused(results) and not only_transient(results)
+    assert stub.count == 3  # a 401 is not retried
