@@ -22,12 +22,6 @@ def stop_requested() -> str | None:
     return _REQUESTED.get("reason")
 
 
-def clear_stop() -> None:
-    """For a process that goes on after a stop it handled (tests)."""
-    with _LOCK:
-        _REQUESTED.clear()
-
-
 @contextmanager
 def graceful_stop() -> Iterator[None]:
     """While an LLM batch runs in the main thread, SIGINT and SIGTERM ask it to stop instead of raising inside its

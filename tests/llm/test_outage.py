@@ -105,3 +105,17 @@ def test_a_refused_key_is_permanent_not_transient(stub: StubServer, tmp_path: Pa
     assert not any(r.ok for r in results)
     assert only_refused(results) and not only_transient(results)
     assert stub.count == 3  # a 401 is not retried
+
+
+def test_a_route_the_ledger_has_answers_from_is_waited_for_not_stopped(tmp_path: Path) -> None:
+    """An earlier run's answers make the route known: the same refused connection is an outage now."""
+    ledger = tmp_path / "ledger.sqlite"
+    earlier = RequestLedger(ledger)
+    earlier.claim([("k1", "extract", "stub", "v1")])
+    earlier.record([("k1", "DONE", {"data": {}}, None, True, 1)])
+    assert earlier.answered_before("stub") and not earlier.answered_before("another-model")
+    client = _client(f"http://127.0.0.1:{_closed_port()}/v1", ledger, outage_s=2, max_retries=1)
+    started = time.monotonic()
+    results = client.run([(f"s{i}", kp_messages(i)) for i in range(3)], KPExtraction, "v1")
+    assert time.monotonic() - started >= 2  # waited out the allowance
+    assert client.stopped is None and only_transient(results)  # given up as transient, not stopped as dead
