@@ -51,7 +51,8 @@ def reusable(context: dg.AssetExecutionContext, made_from: str, stored: list[Pat
         context.log.warning(f"inputs, settings and code are unchanged, but stored files are gone ({gone}): "
                             "making them again")
         return None
-    context.log.info(f"unchanged since run {prior.run_id}: same inputs, settings and code; the stored table is "
+    made_by = prior.report.unchanged_since_run or prior.run_id  # the run that made the table, not a later reuse
+    context.log.info(f"unchanged since run {made_by}: same inputs, settings and code; the stored table is "
                      "reused and nothing is recomputed")
     return prior
 
