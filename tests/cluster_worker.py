@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 import polars as pl
 
@@ -45,6 +46,11 @@ def main(spec: dict) -> None:
     root = as_path(spec["data_dir"])
     if spec.get("start_at"):  # workers start together once imported and connected (benchmarks time the work)
         time.sleep(max(0.0, spec["start_at"] - time.time()))
+    if spec.get("barrier"):  # or once every worker is ready, however slow its imports were on a loaded machine
+        barrier = Path(spec["barrier"])
+        (barrier / f"ready.{spec.get('name', 'w')}").touch()
+        while not (barrier / "go").exists():
+            time.sleep(0.01)
     for discipline in spec["disciplines"]:
         requests = read_parquet(root / "requests" / f"{discipline}.parquet")
         client = LLMClient(route, ledger, stage="extract", max_concurrency=spec.get("concurrency", 8),

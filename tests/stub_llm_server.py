@@ -31,6 +31,7 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -362,14 +363,16 @@ class StubServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def outage(self, seconds: float) -> threading.Thread:
+    def outage(self, seconds: float, until: Callable[[], bool] | None = None) -> threading.Thread:
         """Stop listening now (connections are refused, as when a host restarts) and listen again on the same port
-        after `seconds`; returns the thread that brings it back."""
+        after `seconds`, or as soon as `until()` holds; returns the thread that brings it back."""
         self._httpd.shutdown()
         self._httpd.server_close()
 
         def back() -> None:
-            time.sleep(seconds)
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline and not (until and until()):
+                time.sleep(0.005)
             self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), self._httpd.RequestHandlerClass)
             self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
             self._thread.start()

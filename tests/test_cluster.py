@@ -102,7 +102,8 @@ def test_a_killed_worker_is_taken_over_and_nothing_is_paid_twice(stub: StubServe
 
 
 def test_two_workers_on_one_budget_never_spend_more_than_it_together(stub: StubServer, postgres, s3,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
     stub.reset(Faults(latency_s=0.05))
     data = _s3_data_dir(s3, monkeypatch)
     for discipline in ("physics", "chemistry"):
@@ -110,9 +111,12 @@ def test_two_workers_on_one_budget_never_spend_more_than_it_together(stub: StubS
     ledger = postgres.create_database()
     limit = 0.01
     spec = {"ledger": ledger, "api_base": stub.url, "data_dir": data, "concurrency": 8, "budget_usd": limit,
-            "budget_scope": "total:project", "max_tokens": 200,
-            "start_at": time.time() + 10}  # both start together, after their imports
+            "budget_scope": "total:project", "max_tokens": 200, "barrier": str(tmp_path)}
     workers = [_worker({**spec, "disciplines": [d], "name": d}) for d in ("physics", "chemistry")]
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("ready.*"))) < 2 and time.monotonic() < deadline:  # both start together
+        time.sleep(0.05)
+    (tmp_path / "go").touch()
     reports = []
     for worker in workers:
         out, err = worker.communicate(timeout=300)

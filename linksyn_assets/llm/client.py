@@ -388,8 +388,9 @@ class LLMClient:
         than outage_s); else give up. A route that never answered and cannot be connected to stops the batch."""
         since = self._outage_since or time.monotonic()
         self._outage_since = since
-        # a second refusal in a row (a burst can overflow a listen backlog once) of a route that never answered
-        if attempt >= 1 and error.unreachable and not self._known_route():
+        # a route that never answered is stopped at a request's second refusal in a row (a burst can overflow a
+        # listen backlog once), or at its first when no retry is allowed
+        if attempt >= min(1, self.max_retries) and error.unreachable and not self._known_route():
             self.stop_batch("route", f"{self.route.model} at {self.route.api_base or 'its default endpoint'} "
                             f"cannot be reached ({scrub(str(error), self.route.api_key)[:160]}) and has never "
                             "answered: check llm.api_base (LINKSYN_API_BASE) and that the server is up", stop)

@@ -69,6 +69,19 @@ def test_a_route_that_never_answered_and_refuses_connections_stops_within_second
     assert time.monotonic() - started < 10
 
 
+def test_one_refused_connection_of_a_new_route_is_retried_not_taken_for_a_wrong_address(
+        stub: StubServer, tmp_path: Path) -> None:
+    """A burst can overflow a listen backlog once: a route that never answered is stopped only at a request's
+    second refusal in a row, so a server that is up again by the first retry answers everything."""
+    stub.reset()
+    client = _client(stub.url, tmp_path / "ledger.sqlite", outage_s=0)
+    # refused until the first retry is scheduled (its backoff is at least 0.25 s), listening again before it runs
+    stub.outage(30, until=lambda: client.stats.retries >= 1)
+    results = client.run([(f"s{i}", kp_messages(i)) for i in range(6)], KPExtraction, "v1")
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok][:3]
+    assert client.stopped is None and client.stats.retries >= 1
+
+
 def test_an_outage_longer_than_allowed_gives_up_as_transient(stub: StubServer, tmp_path: Path) -> None:
     stub.reset(Faults(unavailable_until=time.time() + 30))
     client = _client(stub.url, tmp_path / "ledger.sqlite", outage_s=1, max_retries=1)
