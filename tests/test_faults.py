@@ -61,6 +61,33 @@ def test_the_ledger_names_its_file_and_a_locked_one_is_not_called_corrupt(tmp_pa
         ledger.close()
 
 
+_OPEN_AT_ONCE = """
+import sys, time
+from pathlib import Path
+from linksyn_assets.llm.ledger import RequestLedger
+path, name, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+while not go.exists():
+    time.sleep(0.001)
+ledger = RequestLedger(path)
+ledger.claim([(name, "extract", "m", "v1")])
+ledger.record([(name, "DONE", {"by": name}, None, True, 1)])
+"""
+
+
+def test_processes_opening_a_fresh_sqlite_ledger_at_once_all_succeed(tmp_path: Path) -> None:
+    """Issue 31: WAL setup on a fresh file meets SQLITE_BUSY when several processes open it at once."""
+    # each round a fresh file, 12 processes released together (without the retry: "database is locked")
+    for round_ in range(8):
+        path, go = tmp_path / f"r{round_}" / "ledger.sqlite", tmp_path / f"go{round_}"
+        workers = [subprocess.Popen([sys.executable, "-c", _OPEN_AT_ONCE, str(path), f"w{i}", str(go)],
+                                    stderr=subprocess.PIPE, text=True) for i in range(12)]
+        time.sleep(1.0)  # every worker imported and waiting
+        go.touch()
+        errors = [w.communicate(timeout=120)[1] for w in workers]
+        assert [w.returncode for w in workers] == [0] * 12, "\n".join(e[-800:] for e in errors if e)
+        assert RequestLedger(path).counts() == {"DONE": 12}
+
+
 def test_a_full_disk_is_said_as_such_with_the_path(data_dir: Path) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     @dg.asset
