@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+
+COUNT_BATCH = 2048  # texts encoded at once: their token ids are the step's largest transient state
 
 
 class TokenCounter:
@@ -30,9 +33,14 @@ class TokenCounter:
             self.name = encoding.name
 
     def count(self, texts: pl.Series) -> pl.Series:
-        items = texts.fill_null("").to_list()
-        if self._hf is not None:
-            lengths = [len(e.ids) for e in self._hf.encode_batch(items, add_special_tokens=False)]
-        else:
-            lengths = [len(t) for t in self._tiktoken.encode_ordinary_batch(items)]
+        """Tokens per text (null = 0). Encoded a batch at a time: the token ids of a batch are Python ints
+        (about 28 bytes each), so only the lengths outlive it."""
+        lengths = np.zeros(texts.len(), np.int64)
+        for start in range(0, texts.len(), COUNT_BATCH):
+            items = texts.slice(start, COUNT_BATCH).fill_null("").to_list()
+            if self._hf is not None:
+                counted = [len(e.ids) for e in self._hf.encode_batch(items, add_special_tokens=False)]
+            else:
+                counted = [len(t) for t in self._tiktoken.encode_ordinary_batch(items)]
+            lengths[start:start + len(counted)] = counted
         return pl.Series("tokens", lengths, dtype=pl.Int64)
