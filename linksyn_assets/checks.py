@@ -7,7 +7,8 @@ downstream of it in the run are not executed, so no request is sent for bad inpu
 import dagster as dg
 import polars as pl
 
-from linksyn_assets.layout import seed_quarantine_file
+from linksyn_assets.dataset_store.manifest import live_shards
+from linksyn_assets.layout import dataset_folder, seed_quarantine_file
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.qc.steps import flagged, table_steps
 from linksyn_assets.qc.table_checks import (
@@ -111,22 +112,27 @@ def synthesized_qa_schema_valid(synthesized_qa: pl.DataFrame,
                 description="Every released candidate row has a unique record_id, a question and an answer, "
                             "and belongs to this partition's discipline.")
 def linkqa_dataset_well_formed(context: dg.AssetCheckExecutionContext,
-                               linkqa_dataset: pl.DataFrame) -> dg.AssetCheckResult:
+                               linkqa_dataset: pl.LazyFrame) -> dg.AssetCheckResult:
     return _result(well_formed(linkqa_dataset, "record_id", ["question", "answer"], discipline=context.partition_key))
 
 
 @dg.asset_check(asset="linkqa_dataset", partitions_def=discipline_partitions,
-                description="The final rows rechecked: none contaminated by the configured benchmarks, near-duplicate "
-                            "share at most dataset.max_duplicate_share, verifier agreement at least "
+                description="The final rows rechecked, shard by shard (memory bounded by a shard): none contaminated "
+                            "by the configured benchmarks, near-duplicate share within each shard at most "
+                            "dataset.max_duplicate_share, verifier agreement at least "
                             "dataset.min_verification_agreement (judged from 20 verified rows on).")
-def linkqa_dataset_clean(linkqa_dataset: pl.DataFrame, settings: LinkSynSettingsResource) -> dg.AssetCheckResult:
+def linkqa_dataset_clean(context: dg.AssetCheckExecutionContext, linkqa_dataset: pl.LazyFrame,
+                         settings: LinkSynSettingsResource) -> dg.AssetCheckResult:
     params = settings.plain().dataset
-    rows = linkqa_dataset
-    found = flagged(rows, table_steps(params, settings.benchmarks()))
-    contaminated, duplicates = found["benchmark contamination"], found["near-duplicates"]
-    verdicts = rows["verification"].value_counts() if rows.height else None
-    tally = dict(verdicts.iter_rows()) if verdicts is not None else {}
-    return _result(dataset_clean(rows.height, contaminated, duplicates, int(tally.get("agree", 0)),
+    steps = table_steps(params, settings.benchmarks())
+    contaminated, duplicates, rows = [], [], 0
+    for shard in live_shards(dataset_folder(context.partition_key)):
+        found = flagged(shard, steps)
+        contaminated += found["benchmark contamination"]
+        duplicates += found["near-duplicates"]
+        rows += shard.height
+    tally = dict(linkqa_dataset.group_by("verification").len().collect().iter_rows()) if rows else {}
+    return _result(dataset_clean(rows, contaminated, duplicates, int(tally.get("agree", 0)),
                                  int(tally.get("agree", 0)) + int(tally.get("disagree", 0)),
                                  params.max_duplicate_share, params.min_verification_agreement))
 

@@ -31,9 +31,11 @@ def assets_dir() -> Path:
 
 def asset_file(asset: str, partition: str) -> Path:
     """A table asset's partition as the IO manager writes it; an asset reads its own previous
-    materialization here to carry earlier work over. `linkqa_dataset` is the discipline's dataset file."""
+    materialization here to carry earlier work over. `linkqa_dataset` is a folder of shards instead
+    (dataset_folder)."""
     if asset == DATASET_ASSET:
-        return dataset_file(partition)
+        raise ValueError("linkqa_dataset is a folder of shards with a manifest: use dataset_folder and "
+                         "dataset_store.manifest.live_rows")
     return assets_dir() / asset / f"{partition}.parquet"
 
 
@@ -53,17 +55,18 @@ def corpus_dir(kind: str) -> Path:
 
 
 def dataset_dir() -> Path:
-    """The rows that passed QC, one Parquet file per discipline: linkqa_dataset's table, stored here once by
-    the IO manager (the release folder is the shipped form, with JSONL)."""
+    """The rows that passed QC, one folder per discipline (linkqa_dataset's table: immutable shards, their
+    rejects and index, tombstones and a manifest; dataset_store/manifest.py)."""
     return data_dir() / "dataset"
 
 
-def dataset_file(discipline: str) -> Path:
-    return dataset_dir() / f"{discipline}.parquet"
+def dataset_folder(discipline: str) -> Path:
+    return dataset_dir() / discipline
 
 
 def rejects_file(discipline: str) -> Path:
-    """Rows QC removed, with reasons; RELEASE_REJECTS for the release's cross-discipline pass."""
+    """The release's cross-discipline removals (RELEASE_REJECTS), with reasons; a discipline's own rejects are
+    shards of its dataset folder."""
     return data_dir() / "rejects" / f"{discipline}.parquet"
 
 

@@ -87,6 +87,18 @@ class LLMBatchReport(BaseModel):
     def priced(self) -> bool:
         return self.llm_price_source != "none" or self.llm_http_calls == 0
 
+    def plus(self, other: LLMBatchReport) -> LLMBatchReport:
+        """Two batches of one stage as one (a step that sends its requests in several batches)."""
+        mine, theirs = self.model_dump(), other.model_dump()
+        out = {k: (v + theirs[k] if isinstance(v, int | float) and not isinstance(v, bool) else v)
+               for k, v in mine.items()}
+        reasons = dict(self.llm_failed_by_reason)
+        for reason, n in other.llm_failed_by_reason.items():
+            reasons[reason] = reasons.get(reason, 0) + n
+        return LLMBatchReport.model_validate({**out, "llm_failed_by_reason": reasons,
+                                             "cost_usd": round(out["cost_usd"], 6),
+                                             "data_cost_usd": round(out["data_cost_usd"], 6)})
+
     def without_run_counts(self) -> Any:
         return self.model_copy(update=dict.fromkeys(RUN_COUNTS, 0))
 

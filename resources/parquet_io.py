@@ -1,7 +1,8 @@
 """Our own Parquet IO manager for polars (dagster-polars 0.27 cannot read with polars 2.x).
 
 Where a table lives is linksyn_assets/layout.py's to say (asset_file, asset_folder):
-- pl.DataFrame output: <data dir>/assets/<asset>/<partition>.parquet (linkqa_dataset: dataset/<partition>.parquet)
+- pl.DataFrame output: <data dir>/assets/<asset>/<partition>.parquet (linkqa_dataset stores its own shards in
+  dataset/<partition>/ and is read here as their live rows)
 - dict[str, pl.DataFrame] output: <data dir>/assets/<asset>/<partition>/<table>.parquet
 Writes go to a temporary file that is renamed into place (linksyn_assets/storage.py), so a crash never
 leaves half a table.
@@ -15,7 +16,8 @@ import typing
 import dagster as dg
 import polars as pl
 
-from linksyn_assets.layout import asset_file, asset_folder, asset_table
+from linksyn_assets.dataset_store.manifest import live_rows, read_manifest
+from linksyn_assets.layout import DATASET_ASSET, asset_file, asset_folder, asset_table, dataset_folder
 from linksyn_assets.storage import Stored, read_parquet, scan_parquet, write_parquet_atomic
 
 UNPARTITIONED = "__all__"
@@ -57,6 +59,8 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                 for file in sorted(folder.glob("*.parquet")):
                     tables.setdefault(file.stem, []).append(read_parquet(file))
             return {name: pl.concat(parts, how="diagonal_relaxed") for name, parts in tables.items()}
+        if asset == DATASET_ASSET:
+            return self._load_dataset(context, partitions, wanted)
         files = {p: asset_file(asset, p) for p in partitions}
         missing = [p for p, f in files.items() if not f.exists()]
         # Reading all partitions (AllPartitionMapping) works with the ones materialized so far.
@@ -70,3 +74,18 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             return scan_parquet(present)
         frames = [read_parquet(f) for f in present]
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+
+    @staticmethod
+    def _load_dataset(context: dg.InputContext, partitions: list[str], wanted: object) -> object:
+        """linkqa_dataset: each discipline's live rows (shards minus tombstones, dataset_store/manifest.py)."""
+        folders = {p: dataset_folder(p) for p in partitions}
+        missing = [p for p, f in folders.items() if read_manifest(f) is None]
+        if missing and (len(folders) == 1 or len(missing) == len(folders)):
+            raise FileNotFoundError(f"{DATASET_ASSET}: no data for partition(s) {missing} "
+                                    f"({folders[missing[0]]}): materialize them first")
+        if missing:
+            context.log.warning(f"{DATASET_ASSET}: partitions {missing} are not materialized yet; reading the others")
+        frames = [live_rows(f) for p, f in folders.items() if p not in missing]
+        frames = [f for f in frames if f.collect_schema().names()]  # a dataset with no rows yet has no columns
+        lazy = pl.concat(frames, how="diagonal_relaxed") if frames else pl.LazyFrame()
+        return lazy if wanted is pl.LazyFrame else lazy.collect()

@@ -38,7 +38,7 @@ def test_run_twice_second_makes_no_llm_call(stub_env: StubServer, linked_seeds: 
     assert "LLM: 0 HTTP calls" in second.stdout
     # nothing changed: every asset partition reused its stored table (2 x 7 per discipline, and the release)
     assert "Unchanged: 15 of 15 asset partitions" in second.stdout
-    assert (data_dir / "dataset" / "physics.parquet").exists()
+    assert (data_dir / "dataset" / "physics" / "manifest.json").exists()
     assert "sk-test-SECRET-4242" not in first.stdout + first.stderr + second.stdout + second.stderr
     # The runs are in the persistent instance that `dagster dev` reads.
     with dg.DagsterInstance.from_config(str(home)) as instance:

@@ -12,8 +12,9 @@ import polars as pl
 
 from linksyn_assets.assets import ALL_ASSETS
 from linksyn_assets.assets.metadata import materialized
+from linksyn_assets.dataset_store.manifest import read_live
 from linksyn_assets.kps.corpus_store import read_summaries
-from linksyn_assets.layout import asset_file, asset_table, dataset_file, release_version_dir, under_root
+from linksyn_assets.layout import asset_file, asset_table, dataset_folder, release_version_dir, under_root
 from linksyn_assets.partitions import discipline_partitions
 from resources import build_resources
 from tests.conftest import linked_seed_rows, write_jsonl
@@ -34,7 +35,7 @@ def _rows(questions: list[str]) -> list[dict]:
 
 
 def _table(data_dir: Path, asset: str, d: str) -> pl.DataFrame:
-    return pl.read_parquet(asset_file(asset, d))
+    return read_live(dataset_folder(d)) if asset == "linkqa_dataset" else pl.read_parquet(asset_file(asset, d))
 
 
 def _release(instance: dg.DagsterInstance, resources: dict) -> dict:
@@ -46,7 +47,7 @@ def _release(instance: dg.DagsterInstance, resources: dict) -> dict:
 def _check_kp_coverage(release: dict, disciplines: list[str]) -> None:
     """The card's KP coverage: every discipline, used KPs of released rows over the KPs of the corpus graph
     its paths were walked on (the stored summaries), on the card as in the metadata."""
-    dataset = pl.concat([pl.read_parquet(dataset_file(d)) for d in disciplines])
+    dataset = pl.concat([read_live(dataset_folder(d)) for d in disciplines])
     expected = {}
     for d in disciplines:
         reference = pl.read_parquet(asset_table("kp_graph", d, "corpus"))

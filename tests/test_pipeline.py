@@ -12,7 +12,8 @@ import pytest
 from linksyn_assets.assets import ALL_ASSETS
 from linksyn_assets.assets.metadata import materialized
 from linksyn_assets.checks import ALL_CHECKS
-from linksyn_assets.layout import asset_file
+from linksyn_assets.dataset_store.manifest import read_live
+from linksyn_assets.layout import asset_file, dataset_folder
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.stages import INGEST, PER_DISCIPLINE
 from resources import build_resources
@@ -54,7 +55,7 @@ def check_keys() -> set[dg.AssetCheckKey]:
 
 
 def _read(data_dir: Path, asset: str, d: str) -> pl.DataFrame:
-    return pl.read_parquet(asset_file(asset, d))
+    return read_live(dataset_folder(d)) if asset == "linkqa_dataset" else pl.read_parquet(asset_file(asset, d))
 
 
 def test_all_assets_two_disciplines_then_no_new_llm_calls(stub_env: StubServer, linked_seeds: Path,
@@ -102,8 +103,8 @@ def test_all_assets_two_disciplines_then_no_new_llm_calls(stub_env: StubServer, 
             all_seed_ids = set(pl.concat([_read(data_dir, "seeds", x) for x in DISCIPLINES])["seed_id"])
             assert set(dataset["seed_ids"].explode()) <= all_seed_ids
             assert set(dataset["kp_ids"].explode()) <= set(nodes["kp_id"])
-            # the rows are stored once: the IO manager's table is the discipline's dataset file
-            assert asset_file("linkqa_dataset", d) == data_dir / "dataset" / f"{d}.parquet"
+            # the rows are stored once: the discipline's dataset folder of shards, nothing under assets/
+            assert (data_dir / "dataset" / d / "manifest.json").exists()
             assert not (data_dir / "assets" / "linkqa_dataset").exists()
             assert not (data_dir / "dataset" / f"{d}.jsonl").exists()
         bridges = graph_nodes(data_dir, "physics")

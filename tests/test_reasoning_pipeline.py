@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
+from linksyn_assets.dataset_store.manifest import read_live
 from linksyn_assets.storage import PROJECT_ROOT
 from tests.stub_llm_server import Faults, StubServer
 from tests.test_cli import _linksyn
@@ -42,7 +43,7 @@ def test_r1_replies_in_every_shape_run_clean_and_keep_their_reasoning(stub_env: 
         ok = synth.filter(pl.col("status") == "ok")
         assert ok.height > 0 and ok["reasoning"].null_count() == 0, d
         assert not ok["reasoning"].str.contains("</think>").any()
-        dataset = pl.read_parquet(data_dir / "dataset" / f"{d}.parquet")
+        dataset = read_live(data_dir / "dataset" / d)
         assert "reasoning" in dataset.columns and dataset["reasoning"].null_count() == 0, d
     release = pl.read_parquet(data_dir / "release" / "latest" / "data" / "*.parquet")
     assert release.height > 0 and release["reasoning"].null_count() == 0

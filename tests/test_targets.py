@@ -12,6 +12,7 @@ import polars as pl
 from linksyn_assets.assets import ALL_ASSETS
 from linksyn_assets.assets.metadata import latest_report, run_reports
 from linksyn_assets.checks import ALL_CHECKS
+from linksyn_assets.dataset_store.manifest import read_live
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.release.targets import (
     MAX_GROWTH,
@@ -40,7 +41,7 @@ def test_targets_split_by_share_and_rounds_size_from_the_pass_rate() -> None:
 
 
 def _dataset_rows(data_dir: Path) -> dict[str, int]:
-    return {p.stem: pl.read_parquet(p).height for p in (data_dir / "dataset").glob("*.parquet")}
+    return {p.name: read_live(p).height for p in (data_dir / "dataset").iterdir() if p.is_dir()}
 
 
 def test_linksyn_run_grows_each_discipline_to_its_share(stub_env: StubServer, linked_seeds: Path, tmp_path: Path,

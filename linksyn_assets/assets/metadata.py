@@ -29,10 +29,11 @@ def preview(frame: pl.DataFrame, columns: list[str], rows: int = 10, width: int 
     return dg.MetadataValue.md("\n".join(lines))
 
 
-def table_metadata(frame: pl.DataFrame) -> dict[str, dg.MetadataValue]:
-    """What the catalog shows for a table: its row count and column schema (from the polars schema)."""
+def table_metadata(frame: pl.DataFrame, rows: int | None = None) -> dict[str, dg.MetadataValue]:
+    """What the catalog shows for a table: its row count and column schema (from the polars schema); `rows`
+    when the frame is a sample of a stored table."""
     schema = dg.TableSchema(columns=[dg.TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()])
-    return {"dagster/row_count": dg.MetadataValue.int(frame.height),
+    return {"dagster/row_count": dg.MetadataValue.int(frame.height if rows is None else rows),
             "dagster/column_schema": dg.MetadataValue.table_schema(schema)}
 
 
@@ -44,7 +45,7 @@ DETAILS = "details"
 
 
 def catalog(report: Report, table: pl.DataFrame | None, display: dict[str, Any] | None = None,
-            details: dict[str, Any] | None = None) -> dict[str, Any]:
+            details: dict[str, Any] | None = None, rows: int | None = None) -> dict[str, Any]:
     """An asset's metadata as the catalog shows it: row count and column schema (for a table), the report's
     SHOWN numbers and the previews and plots in `display`, and everything else (the rest of the report, then
     `details`, plain values for the UI only) in one JSON block `details`. `read_report` reads it back."""
@@ -52,7 +53,8 @@ def catalog(report: Report, table: pl.DataFrame | None, display: dict[str, Any] 
     plain = report.model_dump(mode="json", exclude_none=True)
     shown = {k: plain[k] for k in (*report.SHOWN, "unchanged_since_run") if k in plain and k not in display}
     rest = {k: v for k, v in {**(details or {}), **plain}.items() if k not in shown and k not in display}
-    return {**(table_metadata(table) if table is not None else {}), **shown, **display, DETAILS: json_meta(rest)}
+    return {**(table_metadata(table, rows) if table is not None else {}), **shown, **display,
+            DETAILS: json_meta(rest)}
 
 
 # The one place that reads an asset's metadata back: everything else asks for a typed report.

@@ -9,12 +9,13 @@ import polars as pl
 from linksyn_assets.assets.metadata import catalog, data_versions, latest_report
 from linksyn_assets.assets.policies import RELEASE_INPUTS
 from linksyn_assets.assets.unchanged import made, recipe, reusable, reused
+from linksyn_assets.dataset_store.manifest import all_rejects, read_manifest
 from linksyn_assets.kps.corpus_store import home_kp_count
 from linksyn_assets.layout import (
     RELEASE_REJECTS,
     asset_table,
-    dataset_file,
-    rejects_dir,
+    dataset_dir,
+    dataset_folder,
     rejects_file,
     release_dir,
     release_version_dir,
@@ -95,14 +96,15 @@ def _benchmark_files(latest: Latest) -> dict[str, dict]:
 def _read_inputs(rows: pl.DataFrame, disciplines: list[str], latest: Latest) -> ReleaseInputs:
     """The release's inputs: the current disciplines' rows (linkqa_dataset, every partition), their rejects,
     and the KPs of each discipline's graph from the corpus graph's stored summaries."""
-    missing = [d for d in disciplines if not dataset_file(d).exists()]
+    manifests = {d: read_manifest(dataset_folder(d)) for d in disciplines}
+    missing = [d for d, m in manifests.items() if m is None]
     dataset = rows.filter(pl.col("discipline").is_in(disciplines)) if rows.height else rows
     rejects, home = [], {}
-    for d in disciplines:
-        if d in missing:
+    for d, manifest in manifests.items():
+        if manifest is None:
             continue
-        if rejects_file(d).exists():
-            rejects.append(read_parquet(rejects_file(d)).select("discipline", "reason"))
+        if manifest.shards:
+            rejects.append(all_rejects(dataset_folder(d), manifest).select("discipline", "reason").collect())
         reference = asset_table("kp_graph", d, "corpus")
         count = home_kp_count(read_parquet(reference), d) if reference.exists() else None
         if count is not None:  # the KPs of the corpus graph the discipline's paths were walked on
@@ -181,7 +183,7 @@ def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.LazyFra
     if inputs.dataset.is_empty():  # an honest outcome (e.g. the demo model's rows all fail QC), said plainly
         empty_note = (f"every linkqa_dataset partition is empty ({len(disciplines) - len(inputs.missing)} "
                       f"discipline(s), 0 rows): QC removed every row or no row was synthesized; see removed by "
-                      f"reason below and the rejects in {rejects_dir()}")
+                      f"reason below and the rejects (*.rejects.parquet) in {dataset_dir()}/<discipline>/")
         context.log.warning(f"the release is empty: {empty_note}")
     qc = cross_discipline_dedup(inputs.dataset, params)
     write_parquet_atomic(qc.rejects, rejects_file(RELEASE_REJECTS))

@@ -64,6 +64,11 @@ def reused(prior: Previous) -> dict[str, Any]:
 
 def made(made_from: str, metadata: dict[str, Any], *tables: pl.DataFrame) -> dict[str, Any]:
     """Output/MaterializeResult arguments of a fresh materialization: its recipe and content version."""
+    return made_as(table_digest(*tables), made_from, metadata)
+
+
+def made_as(version: str, made_from: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    """The same for a table stored in parts, whose content version its store keeps (dataset_store)."""
     details = metadata[DETAILS].value if DETAILS in metadata else {}
-    return {"data_version": dg.DataVersion(table_digest(*tables)),
+    return {"data_version": dg.DataVersion(version),
             "metadata": {**metadata, DETAILS: json_meta({**details, RECIPE: made_from})}}

@@ -73,7 +73,7 @@ def tokens_by_stage(reports: Reports) -> dict[str, tuple[int, int, int]]:
 
 
 def summary(selected: list[str], disciplines: list[str], reports: Reports, seconds: float) -> None:
-    from linksyn_assets.layout import SKIPPED_SEED_FILES, dataset_dir, rejects_dir, seed_quarantine_file
+    from linksyn_assets.layout import SKIPPED_SEED_FILES, dataset_dir, seed_quarantine_file
 
     width = max(len(d) for d in disciplines) if disciplines else 10
     print(f"\nRows per asset ({seconds:.0f}s):")
@@ -154,6 +154,6 @@ def summary(selected: list[str], disciplines: list[str], reports: Reports, secon
     if quarantined:
         print(f"Quarantined seed rows: {quarantined} (see {seed_quarantine_file(SKIPPED_SEED_FILES).parent})")
     if "linkqa_dataset" in selected:
-        print(f"Dataset: {dataset_dir()} (one Parquet file per discipline; the release has JSONL); "
-              f"rejects: {rejects_dir()}")
+        print(f"Dataset: {dataset_dir()} (one folder of Parquet shards per discipline, listed in its "
+              "manifest.json, rejects beside them as *.rejects.parquet; the release has JSONL)")
     print("Browse runs and metadata: linksyn ui   (dagster dev -w workspace.yaml on this DAGSTER_HOME)")

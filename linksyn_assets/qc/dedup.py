@@ -26,12 +26,13 @@ def record_text() -> pl.Expr:
 
 
 def duplicate_clusters(rows: pl.DataFrame, threshold: float, skip: np.ndarray | None = None,
-                       threshold_zh: float | None = None) -> DuplicateClusters:
+                       threshold_zh: float | None = None, fixed: np.ndarray | None = None) -> DuplicateClusters:
     """Near-duplicates of the rows' question + options (qc/near_duplicates.py); rows where `skip` is True take
-    no part. Rows whose text is mostly Han characters use threshold_zh when given."""
+    no part, rows where `fixed` is True are kept. Rows whose text is mostly Han characters use threshold_zh when
+    given."""
     texts = normalized_texts(rows.select(question_text())["question"] if rows.height
                              else pl.Series([], dtype=pl.String))
     thresholds: float | np.ndarray = threshold
     if threshold_zh is not None and texts.count:
         thresholds = np.where(texts.han_share >= HAN_DOMINANT, threshold_zh, threshold)
-    return near_duplicates(texts, thresholds, skip)
+    return near_duplicates(texts, thresholds, skip, fixed=fixed)

@@ -125,13 +125,19 @@ def _verify(later: np.ndarray, earlier: np.ndarray, pos_later: np.ndarray, pos_e
 
 
 @numba.njit(cache=True)
-def _leaders(n: int, edge_i: np.ndarray, edge_j: np.ndarray, edge_sim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Edges sorted by their later text: each text is removed for its most similar earlier text that is kept."""
+def _leaders(n: int, edge_i: np.ndarray, edge_j: np.ndarray, edge_sim: np.ndarray,
+             fixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges sorted by their later text: each text is removed for its most similar earlier text that is kept;
+    a fixed text (already in the dataset) is kept."""
     keep_of = np.arange(n)
     similarity = np.ones(n)
     e = 0
     for i in range(n):
         best, best_sim = -1, -1.0
+        if fixed[i]:
+            while e < edge_i.size and edge_i[e] == i:
+                e += 1
+            continue
         while e < edge_i.size and edge_i[e] == i:
             j = edge_j[e]
             if keep_of[j] == j and (edge_sim[e] > best_sim or (edge_sim[e] == best_sim and j < best)):
@@ -140,6 +146,16 @@ def _leaders(n: int, edge_i: np.ndarray, edge_j: np.ndarray, edge_sim: np.ndarra
         if best >= 0:
             keep_of[i], similarity[i] = best, best_sim
     return keep_of, similarity
+
+
+def band_keys(texts: NormalizedTexts) -> np.ndarray:
+    """(texts, BANDS) uint32 LSH band keys (the low half of each band's hash): what a persistent index keeps
+    per row to find a new text's candidates among rows checked before."""
+    sig = signatures(texts)
+    out = np.empty((texts.count, BANDS), np.uint32)
+    for band in range(BANDS):
+        out[:, band] = _band_keys(sig, band).astype(np.uint32)
+    return out
 
 
 @dataclass
@@ -168,9 +184,10 @@ def candidate_pairs(texts: NormalizedTexts, active: np.ndarray) -> np.ndarray:
 
 
 def near_duplicates(texts: NormalizedTexts, threshold: float | np.ndarray, skip: np.ndarray | None = None,
-                    max_changed: int = MAX_CHANGED_SHINGLES) -> DuplicateClusters:
+                    max_changed: int = MAX_CHANGED_SHINGLES, fixed: np.ndarray | None = None) -> DuplicateClusters:
     """Near-duplicates of the texts (see the module docstring); threshold is one Jaccard or one per text;
-    texts where skip is True, and empty texts, take no part."""
+    texts where skip is True, and empty texts, take no part; texts where fixed is True (rows already in the
+    dataset, placed first) are kept and may be what a later text is removed for."""
     n = texts.count
     thresholds = np.broadcast_to(np.asarray(threshold, np.float64), (n,)).copy()
     active = texts.lengths() > 0
@@ -185,5 +202,6 @@ def near_duplicates(texts: NormalizedTexts, threshold: float | np.ndarray, skip:
     keep = sims >= 0
     later, earlier, sims = later[keep], earlier[keep], sims[keep]
     by_later = np.argsort(later, kind="stable")
-    keep_of, similarity = _leaders(n, later[by_later], earlier[by_later], sims[by_later])
+    keep_of, similarity = _leaders(n, later[by_later], earlier[by_later], sims[by_later],
+                                   np.zeros(n, np.bool_) if fixed is None else fixed)
     return DuplicateClusters(keep_of, similarity, int(pairs.size))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from linksyn_assets.qc.answer_check import compare
@@ -133,12 +134,21 @@ def row_rule_reasons(rows: pl.DataFrame, params: DatasetParams, copy_threshold: 
     return rows.select(reason.alias("reason"))["reason"].to_list()
 
 
-def exact_duplicate_reasons(rows: pl.DataFrame) -> list[str | None]:
-    """Rows whose question and answer (case and spacing aside) an earlier row already has."""
-    key = (pl.col("question").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
-           + pl.lit("\x1f") + pl.col("answer").str.to_lowercase().str.strip_chars())
-    first = rows.select(key.is_first_distinct().alias("first"))["first"].to_list()
-    return [None if keep else "exact duplicate" for keep in first]
+def exact_key() -> pl.Expr:
+    """Question and answer, case and spacing aside, hashed (64 bits, fixed seed): what makes two rows one."""
+    return (pl.col("question").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
+            + pl.lit("\x1f") + pl.col("answer").str.to_lowercase().str.strip_chars()).hash(seed=11)
+
+
+def exact_duplicate_reasons(rows: pl.DataFrame, seen: np.ndarray | None = None) -> list[str | None]:
+    """Rows whose question and answer (case and spacing aside) an earlier row already has: an earlier row of
+    this table, or one whose key is in `seen` (sorted keys of rows already in the dataset)."""
+    keys = rows.select(exact_key().alias("k"))["k"]
+    first = keys.is_first_distinct().to_numpy()
+    if seen is not None and seen.size:
+        at = np.minimum(np.searchsorted(seen, keys.to_numpy()), seen.size - 1)
+        first &= seen[at] != keys.to_numpy()
+    return [None if keep else "exact duplicate" for keep in first.tolist()]
 
 
 def with_dataset_columns(qc: QCResult) -> QCResult:

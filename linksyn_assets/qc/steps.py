@@ -45,11 +45,16 @@ def near_duplicate_step(params: DatasetParams) -> Step:
     return Step("near-duplicates", reasons)
 
 
-def row_steps(params: DatasetParams, copy_threshold: float) -> list[Step]:
-    """The row-level steps of linkqa_dataset, in order (on the assembled rows, generation fields included)."""
+def row_rule_steps(params: DatasetParams, copy_threshold: float) -> list[Step]:
+    """The steps that judge each row alone: generation status, then the row rules."""
     return [Step("generation", status_reasons),
-            Step("row rules", lambda rows: row_rule_reasons(rows, params, copy_threshold)),
-            Step("exact duplicates", exact_duplicate_reasons)]
+            Step("row rules", lambda rows: row_rule_reasons(rows, params, copy_threshold))]
+
+
+def row_steps(params: DatasetParams, copy_threshold: float) -> list[Step]:
+    """The row-level steps of linkqa_dataset, in order (on the assembled rows, generation fields included); an
+    update of a stored dataset runs the exact-duplicate step against its index too (dataset_store/update.py)."""
+    return [*row_rule_steps(params, copy_threshold), Step("exact duplicates", exact_duplicate_reasons)]
 
 
 def quality_check(rows: pl.DataFrame, params: DatasetParams, copy_threshold: float = 1.0) -> QCResult:

@@ -20,9 +20,10 @@ class TableCheck:
                           self.examples + other.examples, {**self.values, **other.values})
 
 
-def well_formed(table: pl.DataFrame, id_column: str, required_text: list[str], discipline: str | None = None,
-                examples: int = 5) -> TableCheck:
-    """Unique non-null ids; non-empty text in every required column; and, when given, one discipline."""
+def well_formed(table: pl.DataFrame | pl.LazyFrame, id_column: str, required_text: list[str],
+                discipline: str | None = None, examples: int = 5) -> TableCheck:
+    """Unique non-null ids; non-empty text in every required column; and, when given, one discipline. A lazy
+    table is judged as it streams: only the ids and one flag per problem are held."""
     problems: dict[str, pl.Expr] = {
         f"{id_column} missing": pl.col(id_column).is_null(),
         f"{id_column} repeated": pl.col(id_column).is_duplicated() & pl.col(id_column).is_not_null(),
@@ -31,11 +32,11 @@ def well_formed(table: pl.DataFrame, id_column: str, required_text: list[str], d
         problems[f"{column} empty"] = pl.col(column).fill_null("").str.strip_chars() == ""
     if discipline is not None:
         problems[f"discipline is not {discipline}"] = pl.col("discipline").fill_null("") != discipline
-    flags = table.select(**{name: expr for name, expr in problems.items()})
+    flags = table.lazy().select(pl.col(id_column).alias("_id"), **problems).collect()
     counts = {name: int(flags[name].sum()) for name in problems if flags[name].any()}
-    bad = table.filter(pl.any_horizontal(flags)) if counts else table.clear()
+    bad = flags.filter(pl.any_horizontal(pl.col(list(problems)))) if counts else flags.clear()
     return TableCheck(passed=not counts, problems=counts,
-                      examples=[str(v) for v in bad[id_column].head(examples).to_list()])
+                      examples=[str(v) for v in bad["_id"].head(examples).to_list()])
 
 
 def share_within(name: str, count: int, total: int, at_most: float | None = None,

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from linksyn_assets.assets import ALL_ASSETS
+from linksyn_assets.dataset_store.manifest import read_live
 from linksyn_assets.llm.records import CallResult
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.qc.answer_check import compare
@@ -165,7 +166,7 @@ def test_wrong_stated_answers_are_flagged_and_the_release_card_matches_the_data(
         rerun = _materialize_all(instance, resources)  # every answer from the request ledger this time
     assert len(stub_env.state.requests) == http_calls
     assert stub_env.state.by_stage["verify"] > 0 and stub_env.state.by_stage["judge"] > 0
-    dataset = pl.read_parquet(data_dir / "dataset" / "physics.parquet")
+    dataset = read_live(data_dir / "dataset" / "physics")
     assert dataset.height > 0 and set(dataset["verification"]) == {"disagree"}  # flagged, not dropped
     assert (dataset["verified_answer"] == "D").all()
     assert dataset["text"].str.starts_with("Question: ").all() and (dataset["tokens"] > 0).all()
@@ -219,7 +220,7 @@ def test_reasoning_is_an_optional_column_the_card_accounts_for(stub_env: StubSer
         _materialize_all(instance, resources)
     synth = pl.read_parquet(data_dir / "assets" / "synthesized_qa" / "physics.parquet")
     assert synth.filter(pl.col("status") == "ok")["reasoning"].str.contains(r"\\frac\{1\}\{2\}").all()
-    assert "reasoning" not in pl.read_parquet(data_dir / "dataset" / "physics.parquet").columns
+    assert "reasoning" not in read_live(data_dir / "dataset" / "physics").columns
     release = data_dir / "release" / "latest"
     assert "reasoning" not in pl.read_parquet(release / "data" / "*.parquet").columns
     card = (release / "README.md").read_text(encoding="utf-8")
