@@ -99,7 +99,7 @@ class DatasetParams(BaseModel):
     tokenizer_json: str = Field("", description="a Hugging Face tokenizer.json for token counts; empty = "
                                                 "cl100k_base (bundled with litellm)")
     release_shard_rows: int = Field(100_000, ge=1, description="rows per Parquet shard of the release")
-    qc_batch_rows: int = Field(100_000, ge=1, description="new rows QC checks at once, written as one immutable "
+    qc_batch_rows: int = Field(50_000, ge=1, description="new rows QC checks at once, written as one immutable "
                                "shard of the dataset: the step's memory grows with it, not with the dataset")
     keep_reasoning: bool = Field(True, description="ship the model's reasoning (column `reasoning`: R1's thought, "
                                  "from reasoning_content, reasoning or <think> tags) in the dataset files and "

@@ -51,11 +51,22 @@ class KeptIndex:
 
     @classmethod
     def load(cls, folder: Path, manifest: DatasetManifest) -> KeptIndex:
+        """The index of a folder's shards, sorted once per band (not shard by shard)."""
         index = cls()
-        for shard in manifest.shards:
-            index.add(scan_parquet(folder / shard.index).collect())
+        if not manifest.shards:
+            return index
+        files = [folder / s.index for s in manifest.shards]
+        sizes = [s.kept for s in manifest.shards]
+        index.shard_starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64).tolist()
+        index.size = int(sum(sizes))
+        index.exact = np.sort(scan_parquet(files).select("exact").collect()["exact"].to_numpy())
+        for band, name in enumerate(BAND_COLUMNS):  # one band in memory at a time while sorting
+            keys = scan_parquet(files).select(name).collect()[name].to_numpy()
+            order = np.argsort(keys, kind="stable").astype(np.uint32)
+            index._keys[band], index._positions[band] = keys[order], order
+        index._gone = np.zeros(index.size, np.bool_)
         if manifest.tombstones:
-            ids = pl.concat([scan_parquet(folder / s.index).select("record_id") for s in manifest.shards]).collect()
+            ids = scan_parquet(files).select("record_id").collect()
             gone = ids.with_row_index("position").join(tombstoned(folder, manifest), on="record_id", how="semi")
             index._gone[gone["position"].to_numpy()] = True
         return index

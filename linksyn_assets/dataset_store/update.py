@@ -27,9 +27,9 @@ from linksyn_assets.dataset_store.manifest import (
     DatasetManifest,
     Shard,
     Tombstones,
-    live_rows,
     read_manifest,
     seen_ids,
+    tombstoned,
     write_manifest,
 )
 from linksyn_assets.qc.dedup import duplicate_clusters
@@ -156,26 +156,40 @@ def _check_batch(folder: Path, manifest: DatasetManifest, index: KeptIndex, plan
     result.rejected_new += qc.rejects.height
 
 
+def _rows_leaving(folder: Path, manifest: DatasetManifest, ids: pl.DataFrame) -> pl.DataFrame:
+    """The retired-table columns of the rows with these ids, read from the shards (the ids first: the text
+    of the rows that stay is never read)."""
+    wanted = ids["record_id"].implode()
+    return (scan_parquet([folder / s.rows for s in manifest.shards])
+            .filter(pl.col("record_id").is_in(wanted)).select("record_id", "path_id", "discipline", "question")
+            .collect())
+
+
+def _kept_ids(folder: Path, manifest: DatasetManifest) -> pl.DataFrame:
+    """Every kept row's id in shard order (tombstoned ones included), from the index files."""
+    return scan_parquet([folder / s.index for s in manifest.shards]).select("record_id").collect()
+
+
 def _retire(folder: Path, manifest: DatasetManifest, index: KeptIndex, produced: pl.LazyFrame,
             retired_paths: pl.DataFrame | None, run_id: str) -> pl.DataFrame:
     """Tombstone the live rows the pipeline no longer produces (with the reason: the retired path's, or none)."""
     if not manifest.shards:
         return pl.DataFrame(schema=RETIRED_SCHEMA)
-    live = live_rows(folder, manifest).select("record_id", "path_id", "discipline", "question")
-    gone = live.join(produced.select("record_id"), on="record_id", how="anti").collect()
+    ids = _kept_ids(folder, manifest).with_row_index("position")
+    live = ids.join(tombstoned(folder, manifest), on="record_id", how="anti")
+    gone = live.join(produced.select("record_id").collect(), on="record_id", how="anti")
     if gone.is_empty():
         return pl.DataFrame(schema=RETIRED_SCHEMA)
-    left = retired_rows(gone, gone.clear(), retired_paths, pl.DataFrame(schema={"record_id": pl.String,
-                                                                                 "reason": pl.String}))
-    ids = pl.concat([scan_parquet(folder / s.index).select("record_id") for s in manifest.shards]).collect()
-    positions = ids.with_row_index("p").join(left.select("record_id"), on="record_id", how="semi")["p"]
-    tokens = pl.concat([scan_parquet(folder / s.rows).select("record_id", "tokens") for s in manifest.shards])
-    spent = tokens.join(left.lazy().select("record_id"), on="record_id", how="semi").select(pl.sum("tokens"))
+    leaving = _rows_leaving(folder, manifest, gone)
+    left = retired_rows(leaving, leaving.clear(), retired_paths,
+                        pl.DataFrame(schema={"record_id": pl.String, "reason": pl.String}))
+    tokens = (scan_parquet([folder / s.rows for s in manifest.shards]).select("record_id", "tokens")
+              .filter(pl.col("record_id").is_in(gone["record_id"].implode())).select(pl.sum("tokens")))
     name = manifest.next_name(".tombstones.parquet")
     write_parquet_atomic(left.with_columns(retired_at=pl.lit(run_id)), folder / name)
-    manifest.tombstones.append(Tombstones(file=name, rows=left.height, tokens=int(spent.collect().item() or 0),
+    manifest.tombstones.append(Tombstones(file=name, rows=left.height, tokens=int(tokens.collect().item() or 0),
                                           run_id=run_id))
-    index.retire(positions.to_numpy())
+    index.retire(gone["position"].to_numpy())
     return left
 
 
@@ -226,14 +240,13 @@ def _rebuild_retired(folder: Path, old: DatasetManifest | None, new: DatasetMani
     """The rows the old generation had and the new one does not keep (QC removed them now, or they left)."""
     if old is None or not old.shards:
         return pl.DataFrame(schema=RETIRED_SCHEMA)
-    previous = live_rows(folder, old).select("record_id", "path_id", "discipline", "question")
-    current = live_rows(folder, new).select("record_id") if new.shards else pl.LazyFrame(
-        schema={"record_id": pl.String})
-    gone = previous.join(current, on="record_id", how="anti").collect()
+    previous = _kept_ids(folder, old).join(tombstoned(folder, old), on="record_id", how="anti")
+    current = _kept_ids(folder, new) if new.shards else pl.DataFrame(schema={"record_id": pl.String})
+    gone = previous.join(current, on="record_id", how="anti")
     if gone.is_empty():
         return pl.DataFrame(schema=RETIRED_SCHEMA)
-    rejects = (pl.concat([scan_parquet(folder / s.rejects).select("record_id", "reason") for s in new.shards])
-               .join(gone.lazy().select("record_id"), on="record_id", how="semi").collect()
+    rejects = (scan_parquet([folder / s.rejects for s in new.shards]).select("record_id", "reason")
+               .filter(pl.col("record_id").is_in(gone["record_id"].implode())).collect()
                if new.shards else pl.DataFrame(schema={"record_id": pl.String, "reason": pl.String}))
-    return retired_rows(gone, gone.clear(), retired_paths, rejects)
-
+    leaving = _rows_leaving(folder, old, gone)
+    return retired_rows(leaving, leaving.clear(), retired_paths, rejects)
