@@ -5,15 +5,17 @@ The data dir is a local folder or any fsspec URL (`s3://bucket/prefix`; endpoint
 AWS_* environment variables). It is a universal-pathlib `UPath` either way (a local one is a `pathlib.Path`),
 and every read and write of LinkSyn's tables goes through the functions here:
 - local: a temporary file beside the target, then an atomic rename;
-- object store: the object is uploaded whole (a PUT is atomic: readers see the old object or the new one);
+- object store: the object is streamed up in parts and appears when the last part is in (a failed upload is
+  aborted: readers see the old object or the new one); reads stream the object to a local copy first;
   a folder that must appear complete gets its completion marker last, and readers look for the marker.
 """
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import hashlib
-import io
+import itertools
 import os
 import shutil
 import tempfile
@@ -62,26 +64,36 @@ def scratch_dir() -> Path:
     return Path(tempfile.gettempdir()) / "linksyn-scratch" / _local_key(root)
 
 
-
-
-
-
-
-
-
-
-
-
 class Stored(pl.DataFrame):
     """An asset's output that is already stored where the layout puts it (a materialization that reused it,
     assets/unchanged.py): the IO manager writes nothing. Empty; readers read the stored table."""
 
 
+UPLOAD_PART_BYTES = 16 * 2**20
+_downloads = itertools.count()  # an object-store upload or download moves this much at a time
+
+
+def _download(path: Path) -> Path:
+    """A local copy of an object, streamed to this process's download folder (removed at exit): a large
+    table is never one bytes object in memory, and polars reads the copy like any local file."""
+    folder = scratch_dir() / "downloads" / str(os.getpid())
+    if not folder.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        atexit.register(shutil.rmtree, folder, True)
+    local = folder / f"{_local_key(path)}.{next(_downloads)}{path.suffix}"
+    with path.open("rb") as src, local.open("wb") as dst:
+        shutil.copyfileobj(src, dst, UPLOAD_PART_BYTES)
+    return local
+
+
 def read_parquet(path: Path, columns: list[str] | None = None) -> pl.DataFrame:
     if is_local(path):
         return pl.read_parquet(path, columns=columns)
-    with path.open("rb") as handle:
-        return pl.read_parquet(io.BytesIO(handle.read()), columns=columns)
+    local = _download(path)
+    try:
+        return pl.read_parquet(local, columns=columns)
+    finally:
+        local.unlink(missing_ok=True)
 
 
 def data_relative(path: Path) -> str:
@@ -93,11 +105,10 @@ def data_relative(path: Path) -> str:
 
 
 def scan_parquet(paths: Path | list[Path]) -> pl.LazyFrame:
-    """Lazy on a local disk (predicates and projections reach the files); read whole from an object store."""
+    """Lazy: predicates and projections reach the files (an object's local copy, streamed down first and kept
+    until the process ends, since the scan reads it later)."""
     paths = paths if isinstance(paths, list) else [paths]
-    if all(is_local(p) for p in paths):
-        return pl.scan_parquet(paths)
-    return pl.concat([read_parquet(p) for p in paths], how="diagonal_relaxed").lazy()
+    return pl.scan_parquet([p if is_local(p) else _download(p) for p in paths])
 
 
 def read_if_present(path: Path) -> pl.DataFrame | None:
@@ -125,10 +136,24 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
         if is_local(path):
             os.replace(tmp, path)
         else:
-            path.write_bytes(tmp.read_bytes())
+            upload(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def upload(local: Path, dest: Path) -> None:
+    """Stream a local file to an object, in parts (a multipart upload above one part): the object appears
+    only when the last part is in, and a failed upload is aborted, so readers never see part of it."""
+    with local.open("rb") as src:
+        dst = dest.fs.open(dest.path, "wb", block_size=UPLOAD_PART_BYTES)  # type: ignore[attr-defined]
+        try:
+            shutil.copyfileobj(src, dst, UPLOAD_PART_BYTES)
+        except BaseException:
+            dst.discard()  # nothing is published (an S3 multipart upload is aborted) ...
+            dst.closed = True  # ... and garbage collection must not try to finish the file
+            raise
+        dst.close()
 
 
 def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> Path:
@@ -163,7 +188,7 @@ def publish_folder(staged: Path, dest: Path, last: str) -> Path:
     files = sorted((f for f in staged.rglob("*") if f.is_file()),
                    key=lambda f: f.relative_to(staged).as_posix() == last)
     for file in files:
-        (dest / file.relative_to(staged).as_posix()).write_bytes(file.read_bytes())
+        upload(file, dest / file.relative_to(staged).as_posix())
     shutil.rmtree(staged, ignore_errors=True)
     return dest
 

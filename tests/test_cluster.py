@@ -156,3 +156,49 @@ def test_tables_and_text_on_s3_keep_chinese_and_english_intact(s3, monkeypatch: 
     assert read_if_present(root / "assets" / "seeds" / "missing.parquet") is None
     write_text_atomic(root / "settings.json", '{"note": "中文设置 / English"}')
     assert (root / "settings.json").read_text(encoding="utf-8") == '{"note": "中文设置 / English"}'
+
+
+def test_large_objects_stream_up_in_parts_and_a_failed_upload_publishes_nothing(
+        s3, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 31: an upload is multipart (the part size is all it holds), a read streams to a local copy, and an
+    upload that fails half-way leaves the previous object as it was."""
+    import numpy as np
+
+    from linksyn_assets import storage
+    from linksyn_assets.storage import scan_parquet, write_parquet_atomic
+
+    monkeypatch.setattr(storage, "UPLOAD_PART_BYTES", 5 * 2**20)  # S3's smallest part
+    root = as_path(_s3_data_dir(s3, monkeypatch))
+    rng = np.random.default_rng(7)
+    noise = [rng.bytes(6_000).hex() for _ in range(2_500)]  # 30 MB of hex: about 15 MB in zstd
+    big = pl.DataFrame({"record_id": [f"r{i}" for i in range(len(noise))], "text": noise,
+                        "question": ["什么是熵？" if i % 2 else "What is entropy?" for i in range(len(noise))]})
+    target = root / "dataset" / "physics" / "g001-00000.parquet"
+    original = pl.DataFrame({"record_id": ["old"], "text": ["kept"], "question": ["旧"]})
+    write_parquet_atomic(original, target)
+    parts = []
+    real_open = target.fs.open
+
+    def counting_open(path, mode="rb", **kw):  # noqa: ANN001, ANN202 -- fsspec's signature
+        handle = real_open(path, mode, **kw)
+        if "w" in mode:
+            parts.append(handle)
+        return handle
+
+    monkeypatch.setattr(target.fs, "open", counting_open)
+    real_copy = storage.shutil.copyfileobj
+
+    def copy_then_fail(src, dst, length=0):  # noqa: ANN001, ANN202
+        dst.write(src.read(length))  # one part on its way, then the writer dies
+        raise OSError("connection reset mid-upload")
+
+    monkeypatch.setattr(storage.shutil, "copyfileobj", copy_then_fail)
+    with pytest.raises(OSError, match="mid-upload"):
+        write_parquet_atomic(big, target)
+    monkeypatch.setattr(storage.shutil, "copyfileobj", real_copy)
+    assert read_parquet(target).equals(original)  # the failed upload published nothing
+    write_parquet_atomic(big, target)
+    assert parts[-1].blocksize == 5 * 2**20 and len(parts[-1].parts or []) >= 2  # sent as a multipart upload
+    assert read_parquet(target).equals(big)
+    chinese = scan_parquet(target).filter(pl.col("question") == "什么是熵？").select("record_id").collect()
+    assert chinese.height == len(noise) // 2

@@ -200,3 +200,24 @@ def test_a_crash_mid_build_resumes_after_the_batches_done(tmp_path: Path, plan: 
     once = tmp_path / "once"
     update_dataset(once, _produced(rows), plan, None)
     _same(folder, once)
+
+
+@pytest.mark.cluster
+def test_a_dataset_on_object_storage_updates_the_same_way(tmp_path: Path, plan: UpdatePlan, s3,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from linksyn_assets.storage import as_path
+
+    for key, value in s3.env().items():
+        monkeypatch.setenv(key, value)
+    remote = as_path(f"s3://{s3.create_bucket()}/linksyn/dataset/physics")
+    rows = _rows()
+    update_dataset(remote, _produced(rows[:20]), plan, None)
+    update_dataset(remote, _produced([r for r in rows if r["path_id"] != "p1"]), plan,
+                   pl.DataFrame({"path_id": ["p1"], "retired_reason": ["merged"]}))
+    local = tmp_path / "local"
+    update_dataset(local, _produced(rows[:20]), plan, None)
+    update_dataset(local, _produced([r for r in rows if r["path_id"] != "p1"]), plan,
+                   pl.DataFrame({"path_id": ["p1"], "retired_reason": ["merged"]}))
+    _same(remote, local)
+    assert read_manifest(remote).model_dump(exclude={"shards": {"__all__": {"bytes"}}}) == \
+        read_manifest(local).model_dump(exclude={"shards": {"__all__": {"bytes"}}})
