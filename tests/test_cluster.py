@@ -92,6 +92,9 @@ def test_a_killed_worker_is_taken_over_and_nothing_is_paid_twice(stub: StubServe
     assert len(sent) == n  # every request answered ...
     assert sum(k - 1 for k in sent.values()) <= concurrency  # ... at most a's in-flight ones twice
     assert RequestLedger(ledger).counts() == {"DONE": n}
+    # the ledger never counts fewer sends than the server saw: a's calls in flight when it died count too
+    # (at most one per sender more: counted, then killed before the call went out)
+    assert stub.count <= RequestLedger(ledger).sends_total() <= stub.count + concurrency
     taken_over = read_parquet(as_path(data) / "answers" / "physics.b.parquet")
     assert taken_over.height == n and taken_over["answer"].null_count() == 0
     # the same answers as one uninterrupted worker on a fresh ledger

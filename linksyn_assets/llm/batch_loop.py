@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from linksyn_assets.llm.ledger import DONE, FAILED
 from linksyn_assets.llm.rate_control import AdaptiveLimiter
 from linksyn_assets.llm.records import FOLLOWER_USAGE, NOT_STORED, CallResult, Request
+from linksyn_assets.llm.send_marks import SendMarks
 from linksyn_assets.llm.shutdown import stop_requested
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class BatchLoop:
         self.stop = asyncio.Event()
         self.followers: dict[str, list[str]] = {}  # key -> further item ids with the same request
         self.unsent: list[str] = []
+        self.marks = SendMarks(client.ledger)
         self._last_progress = 0.0
         self._last_log = time.monotonic()
         self._logged_done = -1  # the final line is skipped when a periodic one already said the same
@@ -61,6 +63,7 @@ class BatchLoop:
             await recorder
             beat.cancel()
             watch.cancel()
+            self.marks.take_back(self.unsent)
             client.ledger.release(self.unsent)
             client.stats.not_sent += len(self.unsent)
             if client.on_progress:
@@ -184,6 +187,7 @@ class BatchLoop:
             if self.stop.is_set():
                 self.unsent.append(key)
                 continue
+            await self.marks.mark(key)
             result = await client.answer(item_id, client.route.outgoing(messages), self.output, self.limiter,
                                          self.stop)
             if result is None:  # the budget ran out before this request could finish
@@ -206,7 +210,8 @@ class BatchLoop:
             if finished:
                 self.client.ledger.record([
                     (key, DONE if r.ok else FAILED, r.model_dump(exclude=NOT_STORED) if (r.ok or r.answered) else None,
-                     r.error, r.answered, r.http_calls) for key, r in finished])
+                     r.error, r.answered, r.http_calls - (key in self.marks.marked)) for key, r in finished])
+                self.marks.marked.difference_update(key for key, _ in finished)
                 for key, result in finished:
                     self.deliver(key, result)
             if len(finished) < len(group):

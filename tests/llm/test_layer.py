@@ -94,6 +94,9 @@ def test_crash_and_resume_resends_at_most_the_in_flight(stub: StubServer, tmp_pa
     sent = Counter(_body_hash(b) for b in stub.state.requests)
     assert len(sent) == 120  # every seed answered exactly once in the end ...
     assert sum(n - 1 for n in sent.values()) <= concurrency  # ... and only in-flight ones were re-sent
+    # the ledger counts the killed run's calls too: never fewer than the server saw, at most one per sender more
+    ledger = RequestLedger(tmp_path / "data" / "llm_ledger.sqlite")
+    assert stub.count <= ledger.sends_total() <= stub.count + concurrency
     resumed = pl.read_parquet(tmp_path / "data" / "assets" / "seed_kps" / "biology.parquet")
     # Same rows as an uninterrupted run (the stub's answers are a function of the request).
     stub.reset()
@@ -262,3 +265,14 @@ def test_a_runs_batches_share_one_session_that_the_run_closes(stub: StubServer, 
     llm.teardown_after_execution(None)  # type: ignore[arg-type]  # what Dagster calls when the run ends
     assert llm.session() is not session  # a later run starts with a new session ...
     assert llm.client("extract").rate.limit == 8.0  # ... and a fresh rate
+
+
+def test_the_ledger_counts_every_http_call_retries_included(stub: StubServer, tmp_path: Path) -> None:
+    stub.reset(Faults(http_503=3, retry_after_s=0.01))  # every third call is refused once and retried
+    ledger = tmp_path / "ledger.sqlite"
+    results = _client(stub, ledger, max_retries=4).run([(f"s{i}", kp_messages(i)) for i in range(30)],
+                                                       KPExtraction, "v1")
+    assert all(r.ok for r in results) and stub.count > 30
+    assert RequestLedger(ledger).sends_total() == stub.count
+    again = _client(stub, ledger).run([(f"s{i}", kp_messages(i)) for i in range(30)], KPExtraction, "v1")
+    assert all(r.cached for r in again) and RequestLedger(ledger).sends_total() == stub.count  # reuse: no send

@@ -9,6 +9,8 @@ Each request is keyed by the sha256 of its canonical form. States:
 - A request is sent only by the owner of a live lease. A lease expires when its time is up (any host), or
   at once when its owner is a process of this host that is gone, so a restart re-sends only what was in
   flight, and another worker takes over a dead worker's requests after one lease.
+- `sends` counts HTTP calls: a request's first call is counted just before it goes out (llm/send_marks.py),
+  its retries when its outcome is recorded, so a worker killed mid-call leaves its calls counted.
 - DONE answers are reused forever (this is also the response cache). A FAILED request that got an
   unusable reply is reused too unless the caller asks to retry failures; one that never got a
   reply (network, rate limit, bad key) is sent again by the next run.
@@ -268,6 +270,17 @@ class RequestLedger:
         row = self._db.tx(lambda db: self._db.execute(
             db, "SELECT 1 FROM requests WHERE model = ? AND state IN (?, ?) LIMIT 1", (model, DONE, FAILED)).fetchone())
         return row is not None
+
+    def add_sends(self, keys: list[str], n: int) -> None:
+        """Count n more HTTP calls of each key (before a call goes out: llm/send_marks.py)."""
+        if keys:
+            self._db.tx(lambda db: self._db.executemany(
+                db, "UPDATE requests SET sends = sends + ? WHERE key = ?", [(n, k) for k in sorted(keys)]))
+
+    def sends_total(self) -> int:
+        """HTTP calls counted over every request (see `sends` in the module docstring)."""
+        rows = self._db.tx(lambda db: self._db.execute(db, "SELECT SUM(sends) FROM requests").fetchall())
+        return int(rows[0][0] or 0)
 
     def counts(self) -> dict[str, int]:
         rows = self._db.tx(lambda db: self._db.execute(
