@@ -47,7 +47,8 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> object:
         key = context.asset_key
         asset = key.to_user_string()
-        partitions = context.asset_partition_keys if context.has_asset_partitions else [UNPARTITIONED]
+        # sorted: an input over many partitions reads them in one order, whatever order Dagster lists them in
+        partitions = sorted(context.asset_partition_keys) if context.has_asset_partitions else [UNPARTITIONED]
         wanted = context.dagster_type.typing_type
         if typing.get_origin(wanted) is dict or wanted is dict:
             tables: dict[str, list[pl.DataFrame]] = {}

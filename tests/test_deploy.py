@@ -27,7 +27,10 @@ def test_the_deployed_instance_queues_runs_with_a_limit_per_discipline(postgres,
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
         assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
-        assert type(instance.run_launcher).__name__ == "DefaultRunLauncher"  # each run in its own process
+        launcher = instance.run_launcher  # each run in its own process, its worker checked by run monitoring
+        assert type(launcher).__name__ == "WatchedRunLauncher" and launcher.supports_check_run_worker_health
+        assert instance.run_monitoring_enabled and instance.run_retries_enabled
+        assert instance.run_retries_max_retries == 2 and not instance.run_retries_retry_on_asset_or_op_failure
         coordinator = instance.run_coordinator
         assert type(coordinator).__name__ == "QueuedRunCoordinator"
         config = instance.get_concurrency_config()
