@@ -2,13 +2,14 @@
 
 
 import json
+import shutil
 
 import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.metadata import catalog, data_versions, latest_report
 from linksyn_assets.assets.policies import RELEASE_INPUTS
-from linksyn_assets.assets.unchanged import made, recipe, reusable, reused
+from linksyn_assets.assets.unchanged import made_as, recipe, reusable, reused
 from linksyn_assets.dataset_store.manifest import all_rejects, read_manifest
 from linksyn_assets.kps.corpus_store import home_kp_count
 from linksyn_assets.layout import (
@@ -22,24 +23,21 @@ from linksyn_assets.layout import (
     retired_file,
 )
 from linksyn_assets.partitions import discipline_partitions
-from linksyn_assets.qc.rules import shipped_columns
 from linksyn_assets.qc.token_count import TokenCounter
-from linksyn_assets.release.files import (
-    ReleaseInputs,
-    StageSpend,
-    card_numbers,
-    cross_discipline_dedup,
-    dataset_card,
+from linksyn_assets.release.build import (
+    content_digest,
+    cross_discipline_removed,
+    live_dataset_shards,
+    version_ids,
     write_release,
 )
+from linksyn_assets.release.files import ReleaseInputs, StageSpend, card_numbers, dataset_card
 from linksyn_assets.release.versions import (
     MANIFEST,
     changelog,
     changes,
     no_changes,
     publish_version,
-    rows_digest,
-    version_rows,
     versions,
     write_changes,
 )
@@ -93,12 +91,11 @@ def _benchmark_files(latest: Latest) -> dict[str, dict]:
     return dict(sorted(files.items()))
 
 
-def _read_inputs(rows: pl.DataFrame, disciplines: list[str], latest: Latest) -> ReleaseInputs:
-    """The release's inputs: the current disciplines' rows (linkqa_dataset, every partition), their rejects,
-    and the KPs of each discipline's graph from the corpus graph's stored summaries."""
+def _read_inputs(disciplines: list[str], latest: Latest) -> ReleaseInputs:
+    """The release's inputs besides the rows: the current disciplines' rejects, and the KPs of each
+    discipline's graph from the corpus graph's stored summaries."""
     manifests = {d: read_manifest(dataset_folder(d)) for d in disciplines}
     missing = [d for d, m in manifests.items() if m is None]
-    dataset = rows.filter(pl.col("discipline").is_in(disciplines)) if rows.height else rows
     rejects, home = [], {}
     for d, manifest in manifests.items():
         if manifest is None:
@@ -111,7 +108,7 @@ def _read_inputs(rows: pl.DataFrame, disciplines: list[str], latest: Latest) -> 
             home[d] = count
     removed = (pl.concat(rejects) if rejects
                else pl.DataFrame(schema={"discipline": pl.String, "reason": pl.String}))
-    return ReleaseInputs(dataset, removed, home, _stage_spend(latest), _benchmark_files(latest), missing)
+    return ReleaseInputs(removed, home, _stage_spend(latest), _benchmark_files(latest), missing)
 
 
 def _plots(numbers: dict, latest: Latest, disciplines: list[str]) -> dict[str, dg.MetadataValue]:
@@ -175,54 +172,57 @@ def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.LazyFra
     prior = reusable(context, made_from, [rejects_file(RELEASE_REJECTS)])
     if prior is not None and isinstance(prior.report, ReleaseReport) and as_path(prior.report.release).exists():
         return dg.MaterializeResult(**reused(prior))
-    inputs = _read_inputs(linkqa_dataset.collect(), disciplines, latest)
+    inputs = _read_inputs(disciplines, latest)
     if not [d for d in disciplines if d not in inputs.missing]:
         raise dg.Failure(f"no linkqa_dataset partition of the current seed source's disciplines has been "
                          f"materialized (disciplines: {disciplines})")
+    # the rows are read shard by shard from the datasets' folders (the input stays for lineage)
+    shards = live_dataset_shards({d: dataset_folder(d) for d in disciplines if d not in inputs.missing})
+    duplicates = cross_discipline_removed(shards, params)
+    write_parquet_atomic(duplicates, rejects_file(RELEASE_REJECTS))
+    root = release_dir()
+    earlier = versions(root)
+    version = (earlier[-1] if earlier else 0) + 1
+    tmp = staging_dir(release_version_dir(version))
+    written = write_release(shards, duplicates, tmp, params.release_shard_rows, params.keep_reasoning)
     empty_note = None
-    if inputs.dataset.is_empty():  # an honest outcome (e.g. the demo model's rows all fail QC), said plainly
+    if not written.rows:  # an honest outcome (e.g. the demo model's rows all fail QC), said plainly
         empty_note = (f"every linkqa_dataset partition is empty ({len(disciplines) - len(inputs.missing)} "
                       f"discipline(s), 0 rows): QC removed every row or no row was synthesized; see removed by "
                       f"reason below and the rejects (*.rejects.parquet) in {dataset_dir()}/<discipline>/")
         context.log.warning(f"the release is empty: {empty_note}")
-    qc = cross_discipline_dedup(inputs.dataset, params)
-    write_parquet_atomic(qc.rejects, rejects_file(RELEASE_REJECTS))
-    root = release_dir()
-    earlier = versions(root)
-    previous = version_rows(release_version_dir(earlier[-1])) if earlier else None
-    removed = pl.concat([inputs.rejects, qc.rejects.select("discipline", "reason")])
-    kept = shipped_columns(qc.kept, params.keep_reasoning)
-    numbers = card_numbers(kept, removed, inputs)
-    if previous is not None and rows_digest(previous) == rows_digest(kept):
-        out_dir = release_version_dir(earlier[-1])
-        context.log.info(f"release unchanged: {qc.kept.height} rows, still v{earlier[-1]} ({out_dir})")
-        change = no_changes(earlier[-1])
+    removed = pl.concat([inputs.rejects, duplicates.select("discipline", "reason")])
+    numbers = card_numbers(written.card_rows, removed, inputs)
+    previous = version_ids(release_version_dir(earlier[-1])) if earlier else None
+    if previous is not None and content_digest(*previous) == written.digest():
+        shutil.rmtree(tmp, ignore_errors=True)
         version = earlier[-1]
+        out_dir = release_version_dir(version)
+        context.log.info(f"release unchanged: {written.rows} rows, still v{version} ({out_dir})")
+        change = no_changes(version)
     else:
-        version = (earlier[-1] if earlier else 0) + 1
-        change = changes(earlier[-1] if earlier else None, previous, kept, _leave_reasons(disciplines, qc.rejects))
-        tmp = staging_dir(release_version_dir(version))
-        shards = write_release(kept, tmp, params.release_shard_rows)
+        change = changes(earlier[-1] if earlier else None, previous[0] if previous else None, written.ids,
+                         _leave_reasons(disciplines, duplicates))
         write_changes(change, tmp)
-        (tmp / MANIFEST).write_text(json.dumps(change.manifest(version, kept.height, shards), indent=1),
-                                           encoding="utf-8")
-        (tmp / "README.md").write_text(dataset_card(numbers, shards, TokenCounter(params.tokenizer_json).name,
+        (tmp / MANIFEST).write_text(json.dumps(change.manifest(version, written.rows, written.shards,
+                                                               written.digest()), indent=1), encoding="utf-8")
+        (tmp / "README.md").write_text(dataset_card(numbers, written.shards, TokenCounter(params.tokenizer_json).name,
                                                     inputs.missing, empty_note, version, changelog(change)),
                                        encoding="utf-8")
         out_dir = publish_version(tmp, root, version)
-        context.log.info(f"release v{version}: {qc.kept.height} rows in {out_dir} ({change.added.height} added, "
+        context.log.info(f"release v{version}: {written.rows} rows in {out_dir} ({change.added.height} added, "
                          f"{change.retired.height} retired since the previous version)")
     report = ReleaseReport(
-        version=version, rows=qc.kept.height, tokens=numbers["tokens"], rows_added=change.added.height,
+        version=version, rows=written.rows, tokens=numbers["tokens"], rows_added=change.added.height,
         rows_retired=change.retired.height, empty_release=empty_note, release=str(out_dir),
-        cross_discipline_duplicates=qc.rejects.height, removed_by_reason=numbers["removed_by_reason"],
+        cross_discipline_duplicates=duplicates.height, removed_by_reason=numbers["removed_by_reason"],
         by_discipline=dict(numbers["by_discipline"].select("discipline", "rows").iter_rows()),
         kp_coverage=numbers["kp_coverage"], cost_usd_by_stage=numbers["cost_usd"], models_by_stage=numbers["models"],
         missing_disciplines=inputs.missing, stale_disciplines_excluded=stale)
-    return dg.MaterializeResult(**made(made_from, catalog(report, None, {
+    return dg.MaterializeResult(**made_as(written.digest(), made_from, catalog(report, None, {
         **_plots(numbers, latest, disciplines),
         "release": dg.MetadataValue.path(str(out_dir)),
         "card": dg.MetadataValue.md((out_dir / "README.md").read_text(encoding="utf-8")),
     }, {
         "settings": settings.plain().model_dump(mode="json"),
-    }), kept))
+    })))

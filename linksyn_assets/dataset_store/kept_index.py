@@ -10,20 +10,24 @@ caller verifies them on their text (read back from the shards by position).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from linksyn_assets.dataset_store.manifest import DatasetManifest, tombstoned
-from linksyn_assets.qc.dedup import question_text
+from linksyn_assets.qc.dedup import duplicate_clusters, question_text
 from linksyn_assets.qc.near_duplicates import BANDS, WINDOW, band_keys
-from linksyn_assets.qc.rules import exact_key
+from linksyn_assets.qc.rules import exact_key, near_duplicate_reasons
 from linksyn_assets.qc.shingles import normalized_texts
+from linksyn_assets.settings import DatasetParams
 from linksyn_assets.storage import scan_parquet
 
 CANDIDATES_PER_KEY = WINDOW + 1
 BAND_COLUMNS = [f"b{band:02d}" for band in range(BANDS)]
+ON_NEAR = ["record_id", "discipline", "question", "options"]  # what near-duplicate verification reads of a row
+EMPTY_NEAR = {**dict.fromkeys(ON_NEAR, pl.String), "options": pl.List(pl.String)}
 
 
 def index_rows(rows: pl.DataFrame) -> pl.DataFrame:
@@ -112,3 +116,17 @@ class KeptIndex:
         starts = np.asarray(self.shard_starts, np.int64)
         shard_of = np.searchsorted(starts, positions, side="right") - 1
         return [(int(s), positions[shard_of == s] - starts[s]) for s in np.unique(shard_of)]
+
+
+def near_duplicates_against(rows: pl.DataFrame, index: KeptIndex, fetch: Callable[[np.ndarray], pl.DataFrame],
+                            params: DatasetParams) -> list[str | None]:
+    """The near-duplicate reason of each row (or None): its candidates are the rows of this table and the kept
+    rows of the index sharing a band key; `fetch(positions)` reads those kept rows' ON_NEAR columns. Kept rows
+    are fixed (never removed), and come before the table's rows."""
+    keys = index_rows(rows.select(*ON_NEAR, "answer"))
+    active = keys.select(pl.any_horizontal(pl.col(BAND_COLUMNS) != 0).alias("active"))["active"].to_numpy()
+    earlier = fetch(index.candidates(keys.select(BAND_COLUMNS).to_numpy(), active))
+    both = pl.concat([earlier, rows.select(ON_NEAR)], how="vertical_relaxed")
+    clusters = duplicate_clusters(both, params.near_duplicate_threshold, fixed=np.arange(both.height) < earlier.height,
+                                  threshold_zh=params.near_duplicate_threshold_zh)
+    return near_duplicate_reasons(both, clusters)[earlier.height:]

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from linksyn_assets.dataset_store.kept_index import BAND_COLUMNS, KeptIndex, index_rows
+from linksyn_assets.dataset_store.kept_index import EMPTY_NEAR, ON_NEAR, KeptIndex, index_rows, near_duplicates_against
 from linksyn_assets.dataset_store.manifest import (
     BUILDING,
     MANIFEST,
@@ -32,12 +32,10 @@ from linksyn_assets.dataset_store.manifest import (
     tombstoned,
     write_manifest,
 )
-from linksyn_assets.qc.dedup import duplicate_clusters
 from linksyn_assets.qc.retired_rows import RETIRED_SCHEMA, retired_rows
 from linksyn_assets.qc.rules import (
     QCResult,
     exact_duplicate_reasons,
-    near_duplicate_reasons,
     pretraining_texts,
     remove_where,
     shipped_columns,
@@ -53,7 +51,6 @@ from linksyn_assets.storage import read_parquet, scan_parquet, scratch_dir, writ
 
 # rows -> (rows with verification columns, a reason to drop per row or None, what the solves cost in USD)
 Verify = Callable[[pl.DataFrame], tuple[pl.DataFrame, list[str | None], float]]
-ON_NEAR = ["record_id", "discipline", "question", "options"]
 
 
 @dataclass
@@ -98,8 +95,7 @@ def _kept_rows(folder: Path, manifest: DatasetManifest, index: KeptIndex, positi
     """The kept rows at these index positions (what near-duplicate verification reads of earlier rows)."""
     parts = [read_parquet(folder / manifest.shards[shard].rows, columns=ON_NEAR)[offsets.tolist()]
              for shard, offsets in index.locate(positions)]
-    return pl.concat(parts) if parts else pl.DataFrame(schema={**dict.fromkeys(ON_NEAR, pl.String),
-                                                               "options": pl.List(pl.String)})
+    return pl.concat(parts) if parts else pl.DataFrame(schema=EMPTY_NEAR)
 
 
 def _duplicate_steps(folder: Path, manifest: DatasetManifest, index: KeptIndex,
@@ -108,15 +104,7 @@ def _duplicate_steps(folder: Path, manifest: DatasetManifest, index: KeptIndex,
         return exact_duplicate_reasons(rows, index.exact)
 
     def near(rows: pl.DataFrame) -> list[str | None]:
-        keys = index_rows(rows.select(*ON_NEAR, "answer"))
-        active = keys.select(pl.any_horizontal(pl.col(BAND_COLUMNS) != 0).alias("active"))["active"].to_numpy()
-        earlier = _kept_rows(folder, manifest, index, index.candidates(keys.select(BAND_COLUMNS).to_numpy(),
-                                                                       active))
-        both = pl.concat([earlier, rows.select(ON_NEAR)], how="vertical_relaxed")
-        fixed = np.arange(both.height) < earlier.height
-        clusters = duplicate_clusters(both, params.near_duplicate_threshold, fixed=fixed,
-                                      threshold_zh=params.near_duplicate_threshold_zh)
-        return near_duplicate_reasons(both, clusters)[earlier.height:]
+        return near_duplicates_against(rows, index, lambda at: _kept_rows(folder, manifest, index, at), params)
 
     return [Step("exact duplicates", exact), Step("near-duplicates", near)]
 

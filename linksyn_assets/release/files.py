@@ -1,18 +1,14 @@
-"""The release: every discipline's dataset in one place, near-duplicates across disciplines removed
-once (the copy in the discipline that comes first by name is kept), as Parquet shards plus JSONL,
-with a dataset card whose numbers are computed from the rows written."""
+"""The release's inputs and its dataset card, whose numbers are computed from the rows written (the rows
+themselves are written by release/build.py)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
 
-from linksyn_assets.qc.rules import QCResult, reason_counts
-from linksyn_assets.qc.steps import near_duplicate_step, run_steps
-from linksyn_assets.settings import DatasetParams
+from linksyn_assets.qc.rules import reason_counts
 
 
 @dataclass
@@ -27,33 +23,11 @@ class StageSpend:
 
 @dataclass
 class ReleaseInputs:
-    dataset: pl.DataFrame
     rejects: pl.DataFrame  # rows removed per discipline (linkqa_dataset)
     home_kps: dict[str, int]  # KPs per discipline graph, for coverage
     spend: dict[str, StageSpend]  # extract, synthesize, harden, judge, verify
     benchmark_files: dict[str, dict]  # what linkqa_dataset decontaminated against: file -> rows, items, not indexed
     missing: list[str]  # disciplines without a dataset file
-
-
-def cross_discipline_dedup(dataset: pl.DataFrame, params: DatasetParams) -> QCResult:
-    """The near-duplicate step of linkqa_dataset once more, across disciplines (each discipline was deduplicated
-    on its own); rows sort by discipline, so which copy is kept does not depend on file order."""
-    rows = dataset.sort("discipline", maintain_order=True)
-    qc = QCResult(kept=rows, rejects=rows.clear().with_columns(pl.lit(None, pl.String).alias("reason")))
-    return run_steps(qc, [near_duplicate_step(params)])[0]
-
-
-def write_release(kept: pl.DataFrame, tmp: Path, shard_rows: int) -> list[str]:
-    """Shards data/train-00000-of-0000N.parquet and train.jsonl; returns the shard names."""
-    (tmp / "data").mkdir(parents=True, exist_ok=True)
-    n = max(1, -(-kept.height // shard_rows))
-    shards = []
-    for i in range(n):
-        name = f"data/train-{i:05d}-of-{n:05d}.parquet"
-        kept.slice(i * shard_rows, shard_rows).write_parquet(tmp / name, compression="zstd")
-        shards.append(name)
-    kept.write_ndjson(tmp / "train.jsonl")
-    return shards
 
 
 def _table(frame: pl.DataFrame, key: str) -> str:
@@ -64,6 +38,7 @@ def _table(frame: pl.DataFrame, key: str) -> str:
 
 
 def card_numbers(kept: pl.DataFrame, removed: pl.DataFrame, inputs: ReleaseInputs) -> dict:
+    """kept: the released rows' card columns (release/build.py CARD_COLUMNS, reasoning when shipped)."""
     coverage = {}
     for d, total in sorted(inputs.home_kps.items()):
         used = kept.filter(pl.col("discipline") == d)["kp_ids"].explode().drop_nulls().n_unique() if kept.height else 0

@@ -4,7 +4,6 @@ since the previous version, rows retired with their reasons), and a `latest` poi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from linksyn_assets.storage import is_local, publish_folder, read_parquet, write_text_atomic
+from linksyn_assets.storage import is_local, publish_folder, write_text_atomic
 
 _VERSION = re.compile(r"^v(\d+)$")
 LATEST = "latest"
@@ -28,19 +27,6 @@ def versions(root: Path) -> list[int]:
                   if (m := _VERSION.match(p.name)) and (p / MANIFEST).exists())
 
 
-def version_rows(folder: Path) -> pl.DataFrame | None:
-    shards = sorted((folder / "data").glob("*.parquet"))
-    return pl.concat([read_parquet(s) for s in shards], how="diagonal_relaxed") if shards else None
-
-
-def rows_digest(rows: pl.DataFrame) -> str:
-    """Content of a release, independent of row order: equal digests mean nothing new to publish."""
-    if rows.is_empty():
-        return "empty"
-    hashes = rows.sort("record_id").hash_rows(seed=0).to_numpy()
-    return f"{hashlib.sha256(hashes.tobytes()).hexdigest()}:{rows.height}:{','.join(rows.columns)}"
-
-
 @dataclass
 class Changes:
     previous: int | None  # the version compared against
@@ -52,8 +38,9 @@ class Changes:
             return {}
         return dict(sorted(self.retired.group_by(pl.col("reason").str.split(":").list.first()).len().iter_rows()))
 
-    def manifest(self, version: int, rows: int, shards: list[str]) -> dict:
+    def manifest(self, version: int, rows: int, shards: list[str], digest: str) -> dict:
         return {"version": version, "previous_version": self.previous, "rows": rows, "shards": shards,
+                "content_digest": digest,
                 "added": self.added.height, "retired": self.retired.height,
                 "retired_by_reason": self.retired_by_reason(),
                 "added_file": "changes/added.parquet", "retired_file": "changes/retired.parquet"}
@@ -66,6 +53,7 @@ def no_changes(version: int) -> Changes:
 
 def changes(previous_version: int | None, previous: pl.DataFrame | None, current: pl.DataFrame,
             reasons: pl.DataFrame) -> Changes:
+    """previous, current: record_id and discipline of each version's rows (other columns are ignored)."""
     """Rows added since the previous version and rows retired from it; `reasons` (record_id, reason) says why a
     row left (its path was retired, QC removed it, a duplicate in another discipline); otherwise the reason
     is that the pipeline no longer produced it."""

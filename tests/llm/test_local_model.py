@@ -11,7 +11,7 @@ import pytest
 from linksyn_assets.assets import ALL_ASSETS
 from linksyn_assets.assets.metadata import materialized
 from linksyn_assets.checks import ALL_CHECKS
-from linksyn_assets.dataset_store.manifest import read_live
+from linksyn_assets.dataset_store.manifest import all_rejects, read_live, read_manifest
 from linksyn_assets.llm.embedded.process import gguf_path
 from linksyn_assets.llm.embedded.route import EMBEDDED_MODEL_ID
 from linksyn_assets.partitions import discipline_partitions
@@ -59,7 +59,8 @@ def test_embedded_model_runs_the_whole_pipeline(tmp_path: Path, data_dir: Path,
     synth = pl.read_parquet(data_dir / "assets" / "synthesized_qa" / "physics.parquet")
     hard = pl.read_parquet(data_dir / "assets" / "hard_qa" / "physics.parquet")
     dataset = read_live(data_dir / "dataset" / "physics")
-    rejects = pl.read_parquet(data_dir / "rejects" / "physics.parquet")
+    folder = data_dir / "dataset" / "physics"
+    rejects = all_rejects(folder, read_manifest(folder)).collect()
     assert synth.height >= 1
     assert dataset.height + rejects.height == synth.height + hard.height
 

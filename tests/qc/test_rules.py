@@ -20,7 +20,7 @@ from linksyn_assets.qc.answer_check import compare
 from linksyn_assets.qc.benchmarks import Benchmarks
 from linksyn_assets.qc.rules import assemble
 from linksyn_assets.qc.steps import quality_check
-from linksyn_assets.release.files import cross_discipline_dedup, write_release
+from linksyn_assets.release.build import LiveShard, cross_discipline_removed, write_release
 from linksyn_assets.seeds.readers import read_seed_dir
 from linksyn_assets.settings import DatasetParams
 from linksyn_assets.stages import INGEST, PER_DISCIPLINE, RELEASE
@@ -67,18 +67,28 @@ def test_reworded_benchmark_questions_are_removed_and_synthetic_rows_kept(shared
     assert "mmlu" in reasons[len(synthetic)].lower() or "dev" in reasons[len(synthetic)]
 
 
-def test_near_duplicates_across_disciplines_are_removed_once() -> None:
+def test_near_duplicates_across_disciplines_are_removed_once(tmp_path: Path) -> None:
     base = _synthetic_questions(50)
     physics = _rows(base[:30], "physics")
     # chemistry repeats three physics questions with case and punctuation changes, and has its own rows
     copies = [base[0].upper(), base[1].replace("?", "!"), base[2] + " "]
     chemistry = _rows(copies + base[30:], "chemistry")
-    qc = cross_discipline_dedup(pl.concat([physics, chemistry]), DatasetParams(near_duplicate_threshold=0.8))
-    assert qc.rejects.height == 3
-    assert set(qc.rejects["discipline"]) == {"physics"}  # chemistry sorts first: its copy is the one kept
-    assert all(r.startswith("near-duplicate: of chemistry-") for r in qc.rejects["reason"])
-    assert qc.kept.height == 50
-    assert qc.kept["question"].str.to_lowercase().n_unique() == 50
+    folders = {}
+    for discipline, rows in (("physics", physics), ("chemistry", chemistry)):
+        folders[discipline] = tmp_path / discipline
+        folders[discipline].mkdir()
+        rows.write_parquet(folders[discipline] / "part.parquet")
+    # in discipline order, each shard checked against the rows kept before it
+    shards = [LiveShard(d, folders[d] / "part.parquet") for d in sorted(folders)]
+    removed = cross_discipline_removed(shards, DatasetParams(near_duplicate_threshold=0.8))
+    assert removed.height == 3
+    assert set(removed["discipline"]) == {"physics"}  # chemistry sorts first: its copy is the one kept
+    assert all(r.startswith("near-duplicate: of chemistry-") for r in removed["reason"])
+    written = write_release(shards, removed, tmp_path / "release", shard_rows=20, keep_reasoning=True)
+    kept = pl.read_parquet(tmp_path / "release" / "data" / "*.parquet")
+    assert written.rows == kept.height == 50 and len(written.shards) == 3
+    assert kept["question"].str.to_lowercase().n_unique() == 50
+    assert pl.read_ndjson(tmp_path / "release" / "train.jsonl").height == 50
 
 
 def _synth_row(**values: object) -> dict:
@@ -199,8 +209,12 @@ def test_the_release_loads_with_pyarrow_and_datasets(tmp_path: Path) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
     rows = pl.DataFrame({"question": ["What is 2+2?", "什么是熵？"], "options": [["3", "4"], []],
                          "tokens": [9, 7], "discipline": ["mathematics", "physics"]})
+    rows = rows.with_columns(record_id=pl.Series(["m1", "p1"]))
+    rows.write_parquet(tmp_path / "part.parquet")
     folder = staging_dir(tmp_path / "release")
-    assert len(write_release(rows, folder, shard_rows=1)) == 2
+    written = write_release([LiveShard("mixed", tmp_path / "part.parquet")], rows.clear().select("record_id"),
+                            folder, shard_rows=1, keep_reasoning=True)
+    assert len(written.shards) == 2
     table = pq.read_table(folder / "data")
     assert table.num_rows == 2 and sorted(table.column("question").to_pylist()) == sorted(rows["question"])
     datasets = pytest.importorskip("datasets")

@@ -1,0 +1,160 @@
+"""The release built from the disciplines' dataset shards one shard at a time: memory is a function of the shard
+size and of the cross-discipline index (a few hundred bytes per row), not of the release's size.
+
+Pass 1 removes near-duplicates across disciplines: shards are taken in discipline order (then shard order), each
+checked against the index of every row kept before it (dataset_store/kept_index.py), so the copy in the
+discipline that comes first by name is kept, as in one pass over all rows sorted by discipline. Pass 2 writes the
+kept rows as `data/train-*.parquet` shards of `shard_rows` and `train.jsonl`, and keeps only the columns the
+dataset card counts and a hash per row (the release's content digest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from linksyn_assets.dataset_store.kept_index import EMPTY_NEAR, ON_NEAR, KeptIndex, index_rows, near_duplicates_against
+from linksyn_assets.dataset_store.manifest import read_manifest, tombstoned
+from linksyn_assets.qc.rules import shipped_columns
+from linksyn_assets.settings import DatasetParams
+from linksyn_assets.storage import read_parquet
+
+# what the dataset card counts, per row (reasoning: true where the row has one, else null)
+CARD_COLUMNS = ["discipline", "tokens", "difficulty", "kind", "verification", "kp_ids", "prompt_version"]
+ID_SCHEMA = {"record_id": pl.String, "discipline": pl.String, "hash": pl.UInt64}
+
+
+@dataclass
+class LiveShard:
+    """One shard of a discipline's dataset, and the ids its folder has tombstoned."""
+
+    discipline: str
+    file: Path
+    gone: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={"record_id": pl.String}))
+
+    def rows(self, columns: list[str] | None = None) -> pl.DataFrame:
+        rows = read_parquet(self.file, columns=columns)
+        return rows.join(self.gone, on="record_id", how="anti", maintain_order="left") if self.gone.height else rows
+
+
+def live_dataset_shards(folders: dict[str, Path]) -> list[LiveShard]:
+    """Every live shard of these disciplines' datasets, in discipline order, then shard order."""
+    out = []
+    for discipline in sorted(folders):
+        manifest = read_manifest(folders[discipline])
+        if manifest is None:
+            continue
+        gone = tombstoned(folders[discipline], manifest)
+        out += [LiveShard(discipline, folders[discipline] / s.rows, gone) for s in manifest.shards]
+    return out
+
+
+def cross_discipline_removed(shards: list[LiveShard], params: DatasetParams) -> pl.DataFrame:
+    """The rows removed as near-duplicates of a row kept before them (full rows, with the reason)."""
+    index, offsets, removed = KeptIndex(), [], []
+
+    def fetch(positions: np.ndarray) -> pl.DataFrame:
+        parts = [shards[s].rows(ON_NEAR)[offsets[s][at].tolist()] for s, at in index.locate(positions)]
+        return pl.concat(parts) if parts else pl.DataFrame(schema=EMPTY_NEAR)
+
+    for shard in shards:
+        rows = shard.rows([*ON_NEAR, "answer"]).with_row_index("_row")
+        reasons = pl.Series("reason", near_duplicates_against(rows, index, fetch, params), dtype=pl.String)
+        marked = rows.with_columns(reasons)
+        kept = marked.filter(pl.col("reason").is_null())
+        index.add(index_rows(kept))
+        offsets.append(kept["_row"].to_numpy())
+        out = marked.filter(pl.col("reason").is_not_null()).select("record_id", "reason")
+        if out.height:
+            removed.append(shard.rows().join(out, on="record_id", how="inner", maintain_order="left"))
+    if removed:
+        return pl.concat(removed, how="diagonal_relaxed")
+    return pl.DataFrame(schema={"record_id": pl.String, "discipline": pl.String, "reason": pl.String})
+
+
+@dataclass
+class Written:
+    shards: list[str]  # file names in the release folder
+    card_rows: pl.DataFrame  # CARD_COLUMNS (and reasoning: true or null) per row
+    ids: pl.DataFrame  # record_id, discipline, row hash
+    columns: list[str]
+
+    @property
+    def rows(self) -> int:
+        return self.ids.height
+
+    def digest(self) -> str:
+        return content_digest(self.ids, self.columns)
+
+
+def content_digest(ids: pl.DataFrame, columns: list[str]) -> str:
+    """A release's content, independent of row order: equal digests mean nothing new to publish."""
+    if ids.is_empty():
+        return "empty"
+    hashes = ids.sort("record_id")["hash"].to_numpy()
+    return f"{hashlib.sha256(hashes.tobytes()).hexdigest()}:{ids.height}:{','.join(columns)}"
+
+
+def _card_view(rows: pl.DataFrame) -> pl.DataFrame:
+    extra = ([pl.when(pl.col("reasoning").is_not_null()).then(True).otherwise(None).alias("reasoning")]
+             if "reasoning" in rows.columns else [])
+    return rows.select(*[c for c in CARD_COLUMNS if c in rows.columns], *extra)
+
+
+def _chunks(shards: list[LiveShard], removed: pl.DataFrame, keep_reasoning: bool,
+            size: int) -> Iterator[pl.DataFrame]:
+    """The kept rows in release order, `size` at a time (at least one chunk, empty when nothing is kept)."""
+    buffer: list[pl.DataFrame] = []
+    held, given = 0, 0
+    for shard in shards:
+        rows = shipped_columns(shard.rows().join(removed.select("record_id"), on="record_id", how="anti",
+                                                 maintain_order="left"), keep_reasoning)
+        buffer.append(rows)
+        held += rows.height
+        while held >= size:
+            joined = pl.concat(buffer, how="diagonal_relaxed")
+            yield joined.head(size)
+            given += 1
+            buffer, held = [joined.slice(size)], joined.height - size
+    if held or not given:
+        yield pl.concat(buffer, how="diagonal_relaxed") if buffer else pl.DataFrame()
+
+
+def write_release(shards: list[LiveShard], removed: pl.DataFrame, tmp: Path, shard_rows: int,
+                  keep_reasoning: bool) -> Written:
+    """data/train-00000-of-0000N.parquet shards and train.jsonl in tmp, one chunk in memory at a time."""
+    (tmp / "data").mkdir(parents=True, exist_ok=True)
+    live = sum(s.rows(["record_id"]).height for s in shards) - removed.height
+    n = max(1, -(-live // shard_rows))
+    names, views, ids, columns = [], [], [], []
+    with (tmp / "train.jsonl").open("wb") as jsonl:
+        for i, chunk in enumerate(_chunks(shards, removed, keep_reasoning, shard_rows)):
+            name = f"data/train-{i:05d}-of-{n:05d}.parquet"
+            chunk.write_parquet(tmp / name, compression="zstd")
+            names.append(name)
+            columns = columns or chunk.columns
+            if chunk.width:
+                chunk.write_ndjson(jsonl)
+                views.append(_card_view(chunk))
+                ids.append(chunk.select("record_id", "discipline", pl.Series("hash", chunk.hash_rows(seed=0))))
+    return Written(names, pl.concat(views) if views else pl.DataFrame(),
+                   pl.concat(ids) if ids else pl.DataFrame(schema=ID_SCHEMA), columns)
+
+
+def version_ids(folder: Path) -> tuple[pl.DataFrame, list[str]] | None:
+    """record_id, discipline and row hash of a published version (read a shard at a time), and its columns."""
+    files = sorted((folder / "data").glob("*.parquet"))
+    parts, columns = [], []
+    for file in files:
+        rows = read_parquet(file)
+        columns = columns or rows.columns
+        if rows.width:
+            parts.append(rows.select("record_id", "discipline", pl.Series("hash", rows.hash_rows(seed=0))))
+    if not files:
+        return None
+    return (pl.concat(parts) if parts else pl.DataFrame(schema=ID_SCHEMA)), columns
