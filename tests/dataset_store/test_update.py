@@ -18,13 +18,9 @@ from linksyn_assets.dataset_store.manifest import (
     read_manifest,
 )
 from linksyn_assets.dataset_store.update import UpdatePlan, update_dataset
-from linksyn_assets.qc.benchmarks import Benchmarks
-from linksyn_assets.qc.rules import assemble, with_verification
-from linksyn_assets.qc.steps import contamination_step, row_rule_steps
-from linksyn_assets.qc.token_count import TokenCounter
-from linksyn_assets.settings import DatasetParams
+from linksyn_assets.qc.rules import assemble
+from linksyn_assets.qc.steps import row_rule_steps
 from linksyn_assets.synthesis.tables import HARD_SCHEMA, SYNTH_SCHEMA
-from tests.conftest import write_jsonl
 
 EN_TOPICS = ["photosynthesis", "enzyme kinetics", "plate tectonics", "orbital mechanics", "supply and demand",
              "the krebs cycle", "ohm's law", "natural selection", "acid rain", "the doppler effect"]
@@ -65,31 +61,6 @@ def _rows() -> list[dict]:
 
 def _produced(rows: list[dict]) -> pl.LazyFrame:
     return assemble(pl.DataFrame(rows, schema=SYNTH_SCHEMA).lazy(), pl.DataFrame(schema=HARD_SCHEMA).lazy())
-
-
-@pytest.fixture(scope="module")
-def counter() -> TokenCounter:
-    return TokenCounter()
-
-
-@pytest.fixture
-def plan(tmp_path: Path, counter: TokenCounter) -> UpdatePlan:
-    bench = write_jsonl(tmp_path / "bench" / "b.jsonl", [
-        {"question": "Question x: what is the boiling point of pure water at sea level in kelvin units?",
-         "answer": "373 K"}])
-    params = DatasetParams(min_question_chars=20, benchmark_files=[str(bench)])
-    verified: list[str] = []
-
-    def verify(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[str | None], float]:
-        verified.extend(rows["record_id"].to_list())
-        return (*with_verification(rows, dict(zip(rows["record_id"], rows["answer"], strict=True)), "flag"), 0.0)
-
-    out = UpdatePlan(qc_recipe="r1", run_id="run", params=params, row_steps=row_rule_steps(params, 1.0),
-                     contamination=contamination_step(Benchmarks.load([bench], params.decontamination_ngram,
-                                                                      params.contamination_containment)),
-                     verify=verify, counter=counter, batch_rows=1000)
-    out.verified = verified  # type: ignore[attr-defined]  -- what the test asks of the verifier
-    return out
 
 
 def _rejects(folder: Path) -> pl.DataFrame:
