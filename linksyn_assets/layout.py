@@ -94,6 +94,11 @@ def release_version_dir(version: int) -> Path:
     return release_dir() / f"v{version}"
 
 
+def qc_spool_file(run_id: str) -> Path:
+    """The rows a dataset update has to check, spooled once (local scratch disk, removed when it ends)."""
+    return scratch_dir() / "qc" / f"{run_id}.{os.getpid()}.parquet"
+
+
 def spool_dir(stage: str, partition: str, run_id: str) -> Path:
     """Results of a running LLM batch (local scratch disk, never the object store)."""
     return scratch_dir() / "spool" / stage / partition / run_id

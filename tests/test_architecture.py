@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LINT = Path(sys.executable).with_name("lint-imports")
-WIRING = {"assets", "jobs", "sensors", "schedules", "checks", "partitions", "cli", "location"}
+WIRING = {"assets", "jobs", "sensors", "schedules", "checks", "partitions", "cli", "location", "run_launcher"}
 
 
 def _contracts() -> dict[str, dict]:

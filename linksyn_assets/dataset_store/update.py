@@ -12,7 +12,6 @@ replaced.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from linksyn_assets.dataset_store.manifest import (
     tombstoned,
     write_manifest,
 )
+from linksyn_assets.layout import qc_spool_file
 from linksyn_assets.qc.retired_rows import RETIRED_SCHEMA, retired_rows
 from linksyn_assets.qc.rules import (
     QCResult,
@@ -47,7 +47,7 @@ from linksyn_assets.qc.token_count import TokenCounter
 from linksyn_assets.recipes import table_digest
 from linksyn_assets.reports import QCStep
 from linksyn_assets.settings import DatasetParams
-from linksyn_assets.storage import read_parquet, scan_parquet, scratch_dir, write_parquet_atomic
+from linksyn_assets.storage import read_parquet, scan_parquet, write_parquet_atomic
 
 # rows -> (rows with verification columns, a reason to drop per row or None, what the solves cost in USD)
 Verify = Callable[[pl.DataFrame], tuple[pl.DataFrame, list[str | None], float]]
@@ -80,7 +80,7 @@ class UpdateResult:
 
 def _batches(rows: pl.LazyFrame, size: int, run_id: str) -> Iterator[pl.DataFrame]:
     """The rows in order, `size` at a time, spooled once to a local file (so the plan behind them runs once)."""
-    spool = scratch_dir() / "qc" / f"{run_id}.{os.getpid()}.parquet"
+    spool = qc_spool_file(run_id)
     spool.parent.mkdir(parents=True, exist_ok=True)
     try:
         rows.sink_parquet(spool, row_group_size=min(size, 50_000))
