@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -38,10 +37,10 @@ def _closed_port() -> int:
 
 def test_a_closed_port_fails_the_run_and_prints_why(stub_env: StubServer, linked_seeds: Path, tmp_path: Path,
                                                      data_dir: Path) -> None:
-    dead = {"LINKSYN_API_BASE": f"http://127.0.0.1:{_closed_port()}/v1"}  # default retries and outage allowance
-    started = time.monotonic()
+    # default retries, and an outage allowance longer than the run's timeout: a run that waited for this
+    # address as for a host in an outage would time out instead of failing (issue 30: 20-27 s per discipline)
+    dead = {"LINKSYN_API_BASE": f"http://127.0.0.1:{_closed_port()}/v1", "LINKSYN_OUTAGE_S": "900"}
     out = _linksyn(["run", "--seeds", str(linked_seeds), "--paths-per-discipline", "1"], tmp_path / "home", dead)
-    assert time.monotonic() - started < 30  # issue 30: was 20-27 s per discipline
     assert out.returncode == 1
     assert "Why (first reasons):" in out.stdout
     why = out.stdout.split("Why (first reasons):", 1)[1]
