@@ -13,10 +13,12 @@ is not sent anywhere (every row gets its own answer back: on a re-run the ledger
     python bench/backhalf_scale.py            # 100k, 1M and 3M rows, each cold then +1%
     python bench/backhalf_scale.py --quick    # 100k rows and its +1% update
 
-Per size: cold wall seconds, peak RSS, bytes written; the update's wall, peak RSS and bytes written. Last line
-key=value: rss_mb_<size> and cold_s_<size> per size, then for the largest size update_bytes_ratio (bytes the
-update wrote / the partition's bytes after the cold build) and update_time_ratio (update wall / cold wall),
-both measured in this run.
+Per size: cold wall seconds, peak RSS, bytes written; the update's wall, peak RSS and bytes written; then the
+release of the updated dataset (`release.build`: cross-discipline near-duplicates against the index, Parquet
+shards and train.jsonl), its wall and peak RSS. Last line key=value: rss_mb_<size>, cold_s_<size>,
+update_rss_mb_<size>, release_rss_mb_<size> and release_s_<size> per size, then for the largest size
+update_bytes_ratio (bytes the update wrote / the partition's bytes after the cold build) and update_time_ratio
+(update wall / cold wall), both measured in this run.
 """
 
 from __future__ import annotations
@@ -138,6 +140,22 @@ def worker(spec: dict) -> None:
                       "tokens_per_row": round(manifest.tokens / max(manifest.rows, 1))}))
 
 
+def release_worker(spec: dict) -> None:
+    """The release of the dataset folders in spec["datasets"] (discipline -> folder) into spec["out"]."""
+    from linksyn_assets.release.build import cross_discipline_removed, live_dataset_shards, write_release
+    from linksyn_assets.settings import DatasetParams
+
+    params = DatasetParams()
+    out = Path(spec["out"])
+    started = time.monotonic()
+    shards = live_dataset_shards({d: Path(f) for d, f in spec["datasets"].items()})
+    removed = cross_discipline_removed(shards, params)
+    written = write_release(shards, removed, out, params.release_shard_rows, params.keep_reasoning)
+    wall = time.monotonic() - started
+    print(json.dumps({"wall_s": round(wall, 1), "peak_rss_mb": round(peak_rss_mb()), "rows": written.rows,
+                      "removed": removed.height, "written": _folder_bytes(out)}))
+
+
 def _run(spec: dict) -> dict:
     out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True,
                          check=False)
@@ -159,7 +177,8 @@ def main() -> None:
     parser.add_argument("--worker", default=None)
     args = parser.parse_args()
     if args.worker:
-        worker(json.loads(args.worker))
+        spec = json.loads(args.worker)
+        (release_worker if "datasets" in spec else worker)(spec)
         return
     sizes = [100_000] if args.quick else [int(s) for s in args.sizes.split(",")]
     work = Path(args.workdir or tempfile.mkdtemp(prefix="backhalf-"))
@@ -183,6 +202,12 @@ def main() -> None:
         keys[f"rss_mb_{label}"] = cold["peak_rss_mb"]
         keys[f"cold_s_{label}"] = cold["wall_s"]
         keys[f"update_rss_mb_{label}"] = update["peak_rss_mb"]
+        release = _run({"datasets": {"physics": str(folder)}, "out": str(work / f"release-{n}")})
+        print(f"{label}: release {release['wall_s']}s peak {release['peak_rss_mb']} MB wrote "
+              f"{release['written'] / 1e6:.0f} MB ({release['rows']:,} rows)", flush=True)
+        keys[f"release_rss_mb_{label}"] = release["peak_rss_mb"]
+        keys[f"release_s_{label}"] = release["wall_s"]
+        shutil.rmtree(work / f"release-{n}", ignore_errors=True)
         keys["update_bytes_ratio"] = round(update["written"] / cold["folder_bytes"], 4)
         keys["update_time_ratio"] = round(update["wall_s"] / cold["wall_s"], 4)
         keys["tokens_per_row"] = cold["tokens_per_row"]
