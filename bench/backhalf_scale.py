@@ -121,8 +121,9 @@ def worker(spec: dict) -> None:
     before = {p: p.stat().st_size for p in folder.iterdir()}
     params = DatasetParams(qc_batch_rows=spec["batch_rows"])
 
-    def verify(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[str | None], float]:
-        return (*with_verification(rows, dict(zip(rows["record_id"], rows["answer"], strict=True)), "flag"), 0.0)
+    def verify(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[str | None], float, set[str]]:
+        solved = dict(zip(rows["record_id"], rows["answer"], strict=True))
+        return (*with_verification(rows, solved, "flag"), 0.0, set())
 
     plan = UpdatePlan(qc_recipe="bench", run_id=f"bench-{os.getpid()}", params=params,
                       row_steps=row_rule_steps(params, 1.0),

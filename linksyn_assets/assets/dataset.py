@@ -77,9 +77,9 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.LazyFra
                              "tokenizer": counter.name})
     verifier: list[LLMBatchReport] = []
 
-    def verify(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[str | None], float]:
+    def verify(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[str | None], float, set[str]]:
         if rows.is_empty():
-            return (*with_verification(rows, {}, params.verification), 0.0)
+            return (*with_verification(rows, {}, params.verification), 0.0, set())
         requests = [(row["record_id"], verify_messages(row, row["language"])) for row in rows.iter_rows(named=True)]
         solves, client = run_llm_batch(context, llm, progress, "verify", requests, IndependentSolve,
                                        prompt_versions("verify"))
@@ -87,7 +87,9 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.LazyFra
         report = LLMBatchReport.model_validate({**client.stats.as_metadata(), "model": client.route.cache_identity,
                                                 "prompt_version": prompt_versions("verify")})
         verifier.append(report)
-        return (*with_verification(rows, solved, params.verification), report.data_cost_usd)
+        answered = {r.item_id for r in solves if r.ok or r.answered}
+        held = set(rows["record_id"].to_list()) - answered  # unsent or unreachable: asked again next update
+        return (*with_verification(rows, solved, params.verification), report.data_cost_usd, held)
 
     plan = UpdatePlan(qc_recipe=qc_recipe, run_id=context.run_id, params=params,
                       row_steps=row_rule_steps(params, plain.synthesis.copy_threshold),
@@ -96,6 +98,9 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.LazyFra
     produced = assemble(synthesized_qa, hard_qa)
     result = update_dataset(folder, produced, plan, read_if_present(retired_file("walk_paths", discipline)))
     manifest, left = result.manifest, result.retired
+    if result.held:
+        context.log.warning(f"{result.held} row(s) held back: their independent solve got no answer this time "
+                            "(the step reports the failed requests); the next materialization asks again")
     if left.height:
         retired_path = retired_file("linkqa_dataset", discipline)
         earlier = read_if_present(retired_path)
@@ -129,6 +134,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.LazyFra
     }, details={
         "generation": manifest.generation, "rebuilt": result.rebuilt, "shards": len(manifest.shards),
         "tombstone_files": len(manifest.tombstones), "rejected_new": result.rejected_new,
+        "rows_held_back": result.held,
         "bytes": sum(s.bytes for s in manifest.shards),
         "retired_reasons": dict(left.group_by(pl.col("retired_reason").str.split(":").list.first())
                                 .len().iter_rows()) if left.height else {},

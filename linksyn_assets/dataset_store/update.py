@@ -49,8 +49,9 @@ from linksyn_assets.reports import QCStep
 from linksyn_assets.settings import DatasetParams
 from linksyn_assets.storage import read_parquet, scan_parquet, write_parquet_atomic
 
-# rows -> (rows with verification columns, a reason to drop per row or None, what the solves cost in USD)
-Verify = Callable[[pl.DataFrame], tuple[pl.DataFrame, list[str | None], float]]
+# rows -> (rows with verification columns, a reason to drop per row or None, what the solves cost in USD, the ids
+# whose solve got no answer this time: held back, so a later update asks again instead of keeping them unverified)
+Verify = Callable[[pl.DataFrame], tuple[pl.DataFrame, list[str | None], float, set[str]]]
 
 
 @dataclass
@@ -76,6 +77,7 @@ class UpdateResult:
     retired: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RETIRED_SCHEMA))
     funnel: dict[str, QCStep] = field(default_factory=dict)
     rejected_new: int = 0
+    held: int = 0  # rows whose independent solve got no answer: not judged yet, checked again next update
 
 
 def _batches(rows: pl.LazyFrame, size: int, run_id: str) -> Iterator[pl.DataFrame]:
@@ -122,7 +124,11 @@ def _check_batch(folder: Path, manifest: DatasetManifest, index: KeptIndex, plan
     steps.insert(len(plan.row_steps) + 1, plan.contamination)  # after exact duplicates, before near-duplicates
     qc, funnel = run_steps(start(batch), steps)
     qc = with_dataset_columns(qc)
-    kept, reasons, verify_cost = plan.verify(qc.kept)
+    kept, reasons, verify_cost, held = plan.verify(qc.kept)
+    if held:
+        judged = ~kept["record_id"].is_in(list(held)).to_numpy()
+        kept, reasons = kept.filter(judged), [r for r, j in zip(reasons, judged.tolist(), strict=True) if j]
+        result.held += int((~judged).sum())
     funnel.append(QCStep(step="independent solve agrees", entered=kept.height,
                          passed=int((kept["verification"] == "agree").sum())))
     qc = remove_where(QCResult(kept=kept, rejects=qc.rejects), reasons)

@@ -30,9 +30,10 @@ def plan(tmp_path: Path, counter: TokenCounter) -> UpdatePlan:
     params = DatasetParams(min_question_chars=20, benchmark_files=[str(bench)])
     verified: list[str] = []
 
-    def verify(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[str | None], float]:
+    def verify(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[str | None], float, set[str]]:
         verified.extend(rows["record_id"].to_list())
-        return (*with_verification(rows, dict(zip(rows["record_id"], rows["answer"], strict=True)), "flag"), 0.0)
+        solved = dict(zip(rows["record_id"], rows["answer"], strict=True))
+        return (*with_verification(rows, solved, "flag"), 0.0, set())
 
     out = UpdatePlan(qc_recipe="r1", run_id="run", params=params, row_steps=row_rule_steps(params, 1.0),
                      contamination=contamination_step(Benchmarks.load([bench], params.decontamination_ngram,

@@ -153,7 +153,7 @@ def test_a_crash_mid_build_resumes_after_the_batches_done(tmp_path: Path, plan: 
     plan.batch_rows = 10
     verify, calls = plan.verify, []
 
-    def crashing(batch: pl.DataFrame) -> tuple[pl.DataFrame, list[str | None], float]:
+    def crashing(batch: pl.DataFrame) -> tuple[pl.DataFrame, list[str | None], float, set[str]]:
         calls.append(batch.height)
         if len(calls) == 3:
             raise RuntimeError("killed")
@@ -192,3 +192,29 @@ def test_a_dataset_on_object_storage_updates_the_same_way(tmp_path: Path, plan: 
     _same(remote, local)
     assert read_manifest(remote).model_dump(exclude={"shards": {"__all__": {"bytes"}}}) == \
         read_manifest(local).model_dump(exclude={"shards": {"__all__": {"bytes"}}})
+
+
+def test_rows_whose_solve_got_no_answer_are_held_back_and_judged_next_time(tmp_path: Path, plan: UpdatePlan) -> None:
+    """A verifier outage must not leave rows unverified for ever: they are neither kept nor rejected, and the
+    next update (answers back) judges them, ending where one clean build ends."""
+    rows, folder = _rows(), tmp_path / "d"
+    verify = plan.verify
+    lost = {"q004", "q005", "q045"}
+
+    def outage(batch: pl.DataFrame) -> tuple[pl.DataFrame, list[str | None], float, set[str]]:
+        checked, reasons, cost, _ = verify(batch)
+        return checked, reasons, cost, lost & set(batch["record_id"])
+
+    plan.verify = outage
+    first = update_dataset(folder, _produced(rows), plan, None)
+    assert first.held == 3
+    assert not lost & (set(read_live(folder)["record_id"]) | set(_rejects(folder)["record_id"]))
+    plan.verify = verify
+    plan.verified.clear()
+    second = update_dataset(folder, _produced(rows), plan, None)
+    assert second.held == 0 and set(plan.verified) == lost  # only the held rows were asked again
+    assert lost <= set(read_live(folder)["record_id"])
+    once = tmp_path / "once"
+    update_dataset(once, _produced(rows), plan, None)
+    assert set(read_live(folder)["record_id"]) == set(read_live(once)["record_id"])
+    assert _rejects(folder).equals(_rejects(once))
