@@ -27,6 +27,10 @@ CHOSEN_DISCIPLINES_TAG = "linksyn/disciplines"
 IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
                dg.DagsterRunStatus.STARTED]
 
+BUSY = "seed_kps is being materialized by another run"
+BUSY_WAIT_S = 1800.0  # how long kp_graph waits for other runs making seed_kps before it fails (retryable)
+BUSY_POLL_S = 5.0
+
 
 def input_states(instance: dg.DagsterInstance, disciplines: list[str],
                  run_id: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -45,7 +49,7 @@ def input_states(instance: dg.DagsterInstance, disciplines: list[str],
     for discipline in disciplines:
         kps, seeds = latest("seed_kps", discipline), latest("seeds", discipline)
         if discipline in busy:
-            waiting[discipline] = "seed_kps is being materialized by another run"
+            waiting[discipline] = BUSY
             continue
         if kps is None:
             problem = "seed_kps never materialized"
@@ -78,6 +82,13 @@ def kp_graph(context: dg.AssetExecutionContext,
                          f"{seed_source.root()}; remove its partition with `linksyn disciplines --prune`",
                          allow_retries=False)
     waiting, held = input_states(context.instance, sorted(active), context.run_id)
+    deadline = time.monotonic() + BUSY_WAIT_S
+    # another run is making a discipline's seed_kps right now (e.g. the retry of a run whose worker died):
+    # wait for it rather than fail a backfill that only has to be patient
+    while waiting and all(why == BUSY for why in waiting.values()) and time.monotonic() < deadline:
+        context.log.info(f"waiting for other runs to finish seed_kps of {sorted(waiting)}")
+        time.sleep(BUSY_POLL_S)
+        waiting, held = input_states(context.instance, sorted(active), context.run_id)
     chosen = context.run.tags.get(CHOSEN_DISCIPLINES_TAG)
     if chosen is not None:  # `linksyn run --disciplines`: the others count only with KPs already extracted
         picked = set(chosen.split(","))
@@ -92,7 +103,8 @@ def kp_graph(context: dg.AssetExecutionContext,
         raise dg.Failure("kp_graph reads every discipline's seed_kps, and these are not ready: "
                          + "; ".join(f"{d}: {why}" for d, why in waiting.items())
                          + ". Run the linksyn_ingest job for them first (or use the asset backfill or the "
-                           "automation sensor, which order the stages).", allow_retries=False)
+                           "automation sensor, which order the stages).",
+                         allow_retries=all(why == BUSY for why in waiting.values()))
     registered = context.instance.get_dynamic_partitions(discipline_partitions.name)
     stale = stale_disciplines(registered, active)
     if stale:
