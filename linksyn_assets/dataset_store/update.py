@@ -170,8 +170,8 @@ def _retire(folder: Path, manifest: DatasetManifest, index: KeptIndex, produced:
     if not manifest.shards:
         return pl.DataFrame(schema=RETIRED_SCHEMA)
     ids = _kept_ids(folder, manifest).with_row_index("position")
-    live = ids.join(tombstoned(folder, manifest), on="record_id", how="anti")
-    gone = live.join(produced.select("record_id").collect(), on="record_id", how="anti")
+    live = ids.join(tombstoned(folder, manifest), on="record_id", how="anti", maintain_order="left")
+    gone = live.join(produced.select("record_id").collect(), on="record_id", how="anti", maintain_order="left")
     if gone.is_empty():
         return pl.DataFrame(schema=RETIRED_SCHEMA)
     leaving = _rows_leaving(folder, manifest, gone)
@@ -206,8 +206,9 @@ def update_dataset(folder: Path, produced: pl.LazyFrame, plan: UpdatePlan,
         plan.on_batch(f"QC: resuming generation {manifest.generation} after {len(manifest.shards)} shard(s)")
     result = UpdateResult(manifest=manifest, rebuilt=rebuild)
     index = KeptIndex.load(folder, manifest)
-    fresh = produced.join(seen_ids(folder, manifest).lazy(), on="record_id", how="anti") if manifest.shards \
-        else produced
+    # in the order produced: which of two near-copies is kept depends on it
+    fresh = (produced.join(seen_ids(folder, manifest).lazy(), on="record_id", how="anti", maintain_order="left")
+             if manifest.shards else produced)
     done = 0
     for batch in _batches(fresh, plan.batch_rows, plan.run_id):
         _check_batch(folder, manifest, index, plan, batch, result)
@@ -234,9 +235,9 @@ def _rebuild_retired(folder: Path, old: DatasetManifest | None, new: DatasetMani
     """The rows the old generation had and the new one does not keep (QC removed them now, or they left)."""
     if old is None or not old.shards:
         return pl.DataFrame(schema=RETIRED_SCHEMA)
-    previous = _kept_ids(folder, old).join(tombstoned(folder, old), on="record_id", how="anti")
+    previous = _kept_ids(folder, old).join(tombstoned(folder, old), on="record_id", how="anti", maintain_order="left")
     current = _kept_ids(folder, new) if new.shards else pl.DataFrame(schema={"record_id": pl.String})
-    gone = previous.join(current, on="record_id", how="anti")
+    gone = previous.join(current, on="record_id", how="anti", maintain_order="left")
     if gone.is_empty():
         return pl.DataFrame(schema=RETIRED_SCHEMA)
     rejects = (scan_parquet([folder / s.rejects for s in new.shards]).select("record_id", "reason")

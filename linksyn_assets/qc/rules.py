@@ -54,7 +54,7 @@ def assemble(synth: pl.DataFrame, hard: pl.DataFrame) -> pl.DataFrame:
         "reasoning",
     )
     parent_type = synth.select(pl.col("qa_id"), pl.col("question_type").alias("parent_type"))
-    b = hard.join(parent_type, on="qa_id", how="left").select(
+    b = hard.join(parent_type, on="qa_id", how="left", maintain_order="left").select(
         pl.col("hard_id").alias("record_id"), pl.lit("hard").alias("kind"), "discipline",
         pl.col("parent_type").alias("question_type"), "question", "options", "answer", "solution",
         pl.col("target_difficulty").alias("difficulty"), "language", "kp_ids", "seed_ids", "path_id",
