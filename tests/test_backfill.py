@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
+import yaml
 
 from linksyn_assets.llm.ledger import RequestLedger
 from linksyn_assets.location import build_definitions
@@ -21,7 +23,7 @@ from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.storage import as_path, data_dir, read_parquet, write_text_atomic
 from resources import build_resources
 from tests.dagster_server import ROOT, dagster_server, graphql
-from tests.stub_llm_server import StubServer
+from tests.stub_llm_server import Faults, StubServer
 
 BOTH = ["mathematics", "physics"]
 ALL = ["seeds", "seed_kps", "kp_graph", "walk_paths", "synthesized_qa", "hard_qa", "linkqa_dataset", "linkqa_release"]
@@ -81,17 +83,33 @@ STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
   ... on PartitionBackfill { status numCancelable } ... on PythonError { message } } }"""
 
 
+def _kill_a_run_worker_mid_extraction(home: Path, backfill_id: str, stub: StubServer) -> str:
+    """SIGKILL the worker process of the first backfill run that is sending extraction requests."""
+    deadline = time.monotonic() + 300
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        while time.monotonic() < deadline:
+            for run in instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id},
+                                                       statuses=[dg.DagsterRunStatus.STARTED])):
+                started = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_START).records
+                if started and stub.state.by_stage["extract"] >= 3:
+                    os.kill(started[0].event_log_entry.dagster_event.pid, signal.SIGKILL)
+                    return run.run_id
+            time.sleep(0.2)
+    raise AssertionError("no backfill run was sending extraction requests")
+
+
 @pytest.mark.daemon
 def test_a_deployed_backfill_over_every_discipline_completes_in_order_like_linksyn_run(
         stub_env: StubServer, linked_seeds: Path, tmp_path: Path, postgres, s3,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The deployment of deploy/dagster.yaml: the Dagster instance on PostgreSQL, runs queued by the
     QueuedRunCoordinator and started by the daemon in processes of their own, the request ledger on PostgreSQL
-    and the data dir on S3. "Materialize all" over every partition makes what a local `linksyn run` makes."""
+    and the data dir on S3. "Materialize all" over every partition makes what a local `linksyn run` makes, even
+    when a run worker is SIGKILLed half-way: run monitoring fails that run and run_retries launches it again
+    (issue 31), with no person involved."""
     env = {**os.environ, "LINKSYN_SEEDS": str(linked_seeds)}
     cli_data = tmp_path / "cli"
     _linksyn_run(tmp_path / "cli_home", {**env, "LINKSYN_DATA_DIR": str(cli_data)})
-    cli_calls = stub_env.count
 
     deployed = {**s3.env(),
                 "DAGSTER_POSTGRES_URL": postgres.create_database().replace("postgresql://", "postgresql+psycopg2://"),
@@ -102,19 +120,22 @@ def test_a_deployed_backfill_over_every_discipline_completes_in_order_like_links
         monkeypatch.setenv(key, value)
     home = tmp_path / "ui_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.yaml").read_text(encoding="utf-8"),
-                                       encoding="utf-8")
+    config = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text(encoding="utf-8"))
+    config["run_monitoring"]["poll_interval_seconds"] = 2  # the shipped 30 s, shortened for the test
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     write_text_atomic(data_dir() / "settings.json", json.dumps({"walk": {"paths_per_discipline": 2}}))
     with dg.DagsterInstance.from_config(str(home)) as instance:  # what the seed sensor does on a fresh instance
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         instance.add_dynamic_partitions(discipline_partitions.name, BOTH)
     ui_env = {**env, **deployed, "DAGSTER_HOME": str(home)}
+    stub_env.reset(Faults(latency_s=0.2))  # slow enough to kill a worker mid-extraction
     with dagster_server("dagster dev", ui_env, tmp_path / "dagster_dev.log") as base:
         # what "Materialize all" -> "All partitions" in the UI sends
         launched = graphql(base, BACKFILL, {"params": {"assetSelection": [{"path": [a]} for a in ALL],
                                                        "allPartitions": True}})["launchPartitionBackfill"]
         assert launched["__typename"] == "LaunchBackfillSuccess", launched
+        killed = _kill_a_run_worker_mid_extraction(home, launched["backfillId"], stub_env)
         deadline, status = time.monotonic() + 900, ""
         while time.monotonic() < deadline:
             status = graphql(base, STATUS, {"id": launched["backfillId"]})["partitionBackfillOrError"]["status"]
@@ -122,8 +143,11 @@ def test_a_deployed_backfill_over_every_discipline_completes_in_order_like_links
                 break
             time.sleep(3)
     assert status == "COMPLETED_SUCCESS", (status, (tmp_path / "dagster_dev.log").read_text()[-4000:])
-    # the backfill's runs did the LLM work themselves, each request once, recorded in the shared ledger
-    assert RequestLedger(deployed["LINKSYN_LEDGER_URL"]).counts() == {"DONE": stub_env.count - cli_calls}
+    # the backfill's runs did the LLM work themselves, each request once, recorded in the shared ledger; the
+    # killed worker's calls in flight were sent again, and the ledger counts them
+    ledger = RequestLedger(deployed["LINKSYN_LEDGER_URL"])
+    assert set(ledger.counts()) == {"DONE"}
+    assert stub_env.count <= ledger.sends_total() <= stub_env.count + 8
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
         def times(asset: str) -> list[float]:
@@ -139,6 +163,11 @@ def test_a_deployed_backfill_over_every_discipline_completes_in_order_like_links
         assert max(times("linkqa_dataset")) < min(times("linkqa_release"))
         assert len(times("kp_graph")) == 2 and len(times("linkqa_release")) == 1
         runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": launched["backfillId"]}))
+        dead = instance.get_run_by_id(killed)
+        assert dead.status == dg.DagsterRunStatus.FAILURE  # marked by run monitoring, not left STARTED
+        [retry] = [r for r in runs if r.tags.get("dagster/parent_run_id") == killed]  # launched by run_retries
+        assert retry.status == dg.DagsterRunStatus.SUCCESS
+        runs = [r for r in runs if r.run_id != killed]
         assert runs and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
         pids = set()
         for run in runs:  # each run went through the queue and ran in a process of its own
