@@ -1,5 +1,5 @@
 """The deployment files: what can be checked without Kubernetes is checked here (the instance config against a
-real PostgreSQL; the Helm values and the Dockerfile against the code they name)."""
+real PostgreSQL; the Helm chart in tests/test_helm_chart.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-import yaml
 
 from linksyn_assets.layout import ledger_location
 from linksyn_assets.llm.ledger import RequestLedger
@@ -39,24 +38,6 @@ def test_the_deployed_instance_queues_runs_with_a_limit_per_discipline(postgres,
         assert limit["key"] == "dagster/partition" and limit["limit"] == 1
         assert limit["value"] == {"applyLimitPerUniqueValue": True}
         assert config.pool_config.default_pool_limit == 2
-
-
-def test_the_helm_values_and_the_image_name_what_linksyn_reads() -> None:
-    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text(encoding="utf-8"))
-    [location] = values["dagster-user-deployments"]["deployments"]
-    assert location["dagsterApiGrpcArgs"] == ["-m", "definitions"] and (ROOT / "definitions.py").is_file()
-    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
-    assert '"-m", "definitions"' in dockerfile and "definitions.py" in dockerfile
-    env = {e["name"]: e["value"] for e in location["env"]}
-    assert env["LINKSYN_DATA_DIR"].startswith("s3://")
-    secrets = {s["name"] for s in location["envSecrets"]}
-    launcher = values["runLauncher"]
-    assert launcher["type"] == "K8sRunLauncher"
-    # run pods get the same secrets and data dir as the code location
-    assert {s["name"] for s in launcher["config"]["k8sRunLauncher"]["envSecrets"]} == secrets
-    assert f"LINKSYN_DATA_DIR={env['LINKSYN_DATA_DIR']}" in launcher["config"]["k8sRunLauncher"]["envVars"]
-    limits = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]["tagConcurrencyLimits"]
-    assert limits[0]["key"] == "dagster/partition"
 
 
 def test_the_ledger_url_and_scratch_dir_follow_the_environment(tmp_path: Path,
