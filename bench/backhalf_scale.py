@@ -13,12 +13,14 @@ is not sent anywhere (every row gets its own answer back: on a re-run the ledger
     python bench/backhalf_scale.py            # 100k, 1M and 3M rows, each cold then +1%
     python bench/backhalf_scale.py --quick    # 100k rows and its +1% update
 
-Per size: cold wall seconds, peak RSS, bytes written; the update's wall, peak RSS and bytes written; then the
-release of the updated dataset (`release.build`: cross-discipline near-duplicates against the index, Parquet
-shards and train.jsonl), its wall and peak RSS. Last line key=value: rss_mb_<size>, cold_s_<size>,
-update_rss_mb_<size>, release_rss_mb_<size> and release_s_<size> per size, then for the largest size
-update_bytes_ratio (bytes the update wrote / the partition's bytes after the cold build) and update_time_ratio
-(update wall / cold wall), both measured in this run.
+Per size: cold wall seconds, peak RSS, bytes written; the update's wall, peak RSS and bytes written; then two
+releases (`release.build`: cross-discipline near-duplicates through the datasets' persisted indexes, Parquet files
+linked from a shared store, JSONL as --release-jsonl, default sharded): v1 of the cold build and v2 of the updated
+dataset, their wall, peak RSS and the bytes each version added. Last line key=value: rss_mb_<size>,
+cold_s_<size>, update_rss_mb_<size>, release_rss_mb_<size> (the larger of the two releases) and release_s_<size>
+(v1) per size, then for the largest size update_bytes_ratio (bytes the update wrote / the partition's bytes after
+the cold build), update_time_ratio (update wall / cold wall) and release_update_bytes_ratio (bytes v2 added / bytes
+v1 wrote), all measured in this run.
 """
 
 from __future__ import annotations
@@ -142,19 +144,25 @@ def worker(spec: dict) -> None:
 
 
 def release_worker(spec: dict) -> None:
-    """The release of the dataset folders in spec["datasets"] (discipline -> folder) into spec["out"]."""
+    """A release of the dataset folders in spec["datasets"] (discipline -> folder) into spec["out"], linking
+    the files that did not change from the store spec["store"] (as the asset does on a local disk)."""
     from linksyn_assets.release.build import cross_discipline_removed, live_dataset_shards, write_release
     from linksyn_assets.settings import DatasetParams
 
     params = DatasetParams()
-    out = Path(spec["out"])
+    out, store = Path(spec["out"]), Path(spec["store"])
+    before = _folder_bytes(store) if store.exists() else 0
     started = time.monotonic()
     shards = live_dataset_shards({d: Path(f) for d, f in spec["datasets"].items()})
     removed = cross_discipline_removed(shards, params)
-    written = write_release(shards, removed, out, params.release_shard_rows, params.keep_reasoning)
+    written = write_release(shards, removed, out, params.release_shard_rows, params.keep_reasoning,
+                            spec["jsonl"], store)
     wall = time.monotonic() - started
+    # bytes this version added: the store's growth plus what is not a link (card, manifest, single JSONL)
+    own = sum(f.stat().st_size for f in out.rglob("*") if f.is_file() and f.stat().st_nlink == 1)
     print(json.dumps({"wall_s": round(wall, 1), "peak_rss_mb": round(peak_rss_mb()), "rows": written.rows,
-                      "removed": removed.height, "written": _folder_bytes(out)}))
+                      "removed": removed.height, "written": _folder_bytes(store) - before + own,
+                      "files_written": written.files_written, "files": len(written.shards)}))
 
 
 def _run(spec: dict) -> dict:
@@ -175,6 +183,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000,3000000")
     parser.add_argument("--batch-rows", type=int, default=50_000)
     parser.add_argument("--workdir", default=None)
+    parser.add_argument("--release-jsonl", default="sharded", choices=["single", "sharded", "none"])
     parser.add_argument("--worker", default=None)
     args = parser.parse_args()
     if args.worker:
@@ -194,6 +203,9 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
         spec = {"input": inputs, "folder": str(folder), "batch_rows": args.batch_rows}
         cold = _run({**spec, "rows": n})
+        cold_copy = work / f"dataset-{n}-cold"  # the cold build as it was, for the first release (hard links)
+        shutil.rmtree(cold_copy, ignore_errors=True)
+        shutil.copytree(folder, cold_copy, copy_function=os.link)
         update = _run({**spec, "rows": n + n // 100})
         label = _label(n)
         print(f"{label}: cold {cold['wall_s']}s peak {cold['peak_rss_mb']} MB wrote {cold['written'] / 1e6:.0f} MB "
@@ -203,12 +215,22 @@ def main() -> None:
         keys[f"rss_mb_{label}"] = cold["peak_rss_mb"]
         keys[f"cold_s_{label}"] = cold["wall_s"]
         keys[f"update_rss_mb_{label}"] = update["peak_rss_mb"]
-        release = _run({"datasets": {"physics": str(folder)}, "out": str(work / f"release-{n}")})
-        print(f"{label}: release {release['wall_s']}s peak {release['peak_rss_mb']} MB wrote "
-              f"{release['written'] / 1e6:.0f} MB ({release['rows']:,} rows)", flush=True)
-        keys[f"release_rss_mb_{label}"] = release["peak_rss_mb"]
-        keys[f"release_s_{label}"] = release["wall_s"]
-        shutil.rmtree(work / f"release-{n}", ignore_errors=True)
+        store = work / f"release-store-{n}"
+        shutil.rmtree(store, ignore_errors=True)
+        release = {"datasets": {"physics": str(folder)}, "store": str(store), "jsonl": args.release_jsonl}
+        # the release of the cold build, then of the updated dataset (a new version: only changed files written)
+        first = _run({**release, "datasets": {"physics": str(cold_copy)}, "out": str(work / f"release-{n}-v1")})
+        second = _run({**release, "out": str(work / f"release-{n}-v2")})
+        print(f"{label}: release v1 {first['wall_s']}s peak {first['peak_rss_mb']} MB wrote "
+              f"{first['written'] / 1e6:.0f} MB ({first['rows']:,} rows, {first['files']} files); v2 after +1% "
+              f"{second['wall_s']}s peak {second['peak_rss_mb']} MB wrote {second['written'] / 1e6:.1f} MB "
+              f"({second['files_written']} of {second['files']} files)", flush=True)
+        keys[f"release_rss_mb_{label}"] = max(first["peak_rss_mb"], second["peak_rss_mb"])
+        keys[f"release_s_{label}"] = first["wall_s"]
+        keys["release_update_bytes_ratio"] = round(second["written"] / max(first["written"], 1), 4)
+        for name in (f"release-{n}-v1", f"release-{n}-v2", f"release-store-{n}"):
+            shutil.rmtree(work / name, ignore_errors=True)
+        shutil.rmtree(cold_copy, ignore_errors=True)
         keys["update_bytes_ratio"] = round(update["written"] / cold["folder_bytes"], 4)
         keys["update_time_ratio"] = round(update["wall_s"] / cold["wall_s"], 4)
         keys["tokens_per_row"] = cold["tokens_per_row"]

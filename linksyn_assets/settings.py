@@ -98,7 +98,14 @@ class DatasetParams(BaseModel):
         "flag", description="rows whose independent solve disagrees: keep, flag (column verification) or drop")
     tokenizer_json: str = Field("", description="a Hugging Face tokenizer.json for token counts; empty = "
                                                 "cl100k_base (bundled with litellm)")
-    release_shard_rows: int = Field(100_000, ge=1, description="rows per Parquet shard of the release")
+    release_shard_rows: int = Field(100_000, ge=1, description="at most this many rows per Parquet file of the "
+                                    "release (one file or more per dataset shard)")
+    release_jsonl: str = Field(
+        "single", description="JSONL beside the Parquet files: single (train.jsonl, rewritten whole for every "
+        "version), sharded (jsonl/<file>.jsonl per Parquet file, shared between versions like them) or none")
+    release_keep_versions: int = Field(0, ge=0, description="release versions kept after a new one is published "
+                                       "(the newest included); older ones are deleted, and with them the files no "
+                                       "kept version links to; 0 keeps every version")
     qc_batch_rows: int = Field(50_000, ge=1, description="new rows QC checks at once, written as one immutable "
                                "shard of the dataset: the step's memory grows with it, not with the dataset")
     keep_reasoning: bool = Field(True, description="ship the model's reasoning (column `reasoning`: R1's thought, "
@@ -126,6 +133,13 @@ class DatasetParams(BaseModel):
         if policy not in ("keep", "flag", "drop"):
             raise ValueError(f"verification must be keep, flag or drop, not {policy!r}")
         return policy
+
+    @field_validator("release_jsonl")
+    @classmethod
+    def _jsonl(cls, export: str) -> str:
+        if export not in ("single", "sharded", "none"):
+            raise ValueError(f"release_jsonl must be single, sharded or none, not {export!r}")
+        return export
 
 
 class SeedParams(BaseModel):

@@ -30,7 +30,8 @@ from resources.llm import LLMResource
 from resources.pipeline_settings import LinkSynSettingsResource
 
 # dataset settings that decide no row's fate (targets, the release's layout, checks' thresholds)
-NOT_QC = {"target_rows", "target_tokens", "target_rounds", "release_shard_rows", "max_quarantine_share",
+NOT_QC = {"target_rows", "target_tokens", "target_rounds", "release_shard_rows", "release_jsonl",
+          "release_keep_versions", "max_quarantine_share",
           "min_seeds_with_kps_share", "min_schema_valid_share", "max_duplicate_share", "min_verification_agreement"}
 
 

@@ -34,17 +34,27 @@ from linksyn_assets.release.build import (
 from linksyn_assets.release.files import ReleaseInputs, StageSpend, card_numbers, dataset_card
 from linksyn_assets.release.versions import (
     MANIFEST,
+    STORE,
     changelog,
     changes,
     no_changes,
+    prune_versions,
     publish_version,
+    stored_digest,
     versions,
     write_changes,
 )
 from linksyn_assets.reports import DatasetReport, LLMBatchReport, ReleaseReport, Report, WalkReport
 from linksyn_assets.seeds.disciplines import stale_disciplines
 from linksyn_assets.stages import group_of
-from linksyn_assets.storage import as_path, read_if_present, read_parquet, staging_dir, write_parquet_atomic
+from linksyn_assets.storage import (
+    as_path,
+    is_local,
+    read_if_present,
+    read_parquet,
+    staging_dir,
+    write_parquet_atomic,
+)
 from linksyn_assets.svg_chart import bar_chart, markdown_image
 from resources.pipeline_settings import LinkSynSettingsResource
 from resources.seed_source import SeedSourceResource
@@ -184,7 +194,10 @@ def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.LazyFra
     earlier = versions(root)
     version = (earlier[-1] if earlier else 0) + 1
     tmp = staging_dir(release_version_dir(version))
-    written = write_release(shards, duplicates, tmp, params.release_shard_rows, params.keep_reasoning)
+    # on a local disk the release's files are content-named in one store and linked into each version
+    store = root / STORE if is_local(root) else None
+    written = write_release(shards, duplicates, tmp, params.release_shard_rows, params.keep_reasoning,
+                            params.release_jsonl, store)
     empty_note = None
     if not written.rows:  # an honest outcome (e.g. the demo model's rows all fail QC), said plainly
         empty_note = (f"every linkqa_dataset partition is empty ({len(disciplines) - len(inputs.missing)} "
@@ -193,14 +206,20 @@ def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.LazyFra
         context.log.warning(f"the release is empty: {empty_note}")
     removed = pl.concat([inputs.rejects, duplicates.select("discipline", "reason")])
     numbers = card_numbers(written.card_rows, removed, inputs)
-    previous = version_ids(release_version_dir(earlier[-1])) if earlier else None
-    if previous is not None and content_digest(*previous) == written.digest():
+    last = release_version_dir(earlier[-1]) if earlier else None
+    # the last version's digest from its manifest (its rows are read only when they changed, for the changelog)
+    last_digest = stored_digest(last) if last is not None else None
+    if last is not None and last_digest is None:  # a version made before manifests recorded it
+        found = version_ids(last)
+        last_digest = content_digest(*found) if found is not None else None
+    if last_digest is not None and last_digest == written.digest():
         shutil.rmtree(tmp, ignore_errors=True)
         version = earlier[-1]
         out_dir = release_version_dir(version)
         context.log.info(f"release unchanged: {written.rows} rows, still v{version} ({out_dir})")
         change = no_changes(version)
     else:
+        previous = version_ids(last) if last is not None else None
         change = changes(earlier[-1] if earlier else None, previous[0] if previous else None, written.ids,
                          _leave_reasons(disciplines, duplicates))
         write_changes(change, tmp)
@@ -211,7 +230,12 @@ def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.LazyFra
                                        encoding="utf-8")
         out_dir = publish_version(tmp, root, version)
         context.log.info(f"release v{version}: {written.rows} rows in {out_dir} ({change.added.height} added, "
-                         f"{change.retired.height} retired since the previous version)")
+                         f"{change.retired.height} retired since the previous version; {written.files_written} of "
+                         f"{len(written.shards)} files written, the rest linked from {STORE}/)")
+        pruned = prune_versions(root, params.release_keep_versions)
+        if pruned:
+            context.log.info(f"release versions deleted (release_keep_versions={params.release_keep_versions}): "
+                             f"{', '.join(f'v{v}' for v in pruned)}")
     report = ReleaseReport(
         version=version, rows=written.rows, tokens=numbers["tokens"], rows_added=change.added.height,
         rows_retired=change.retired.height, empty_release=empty_note, release=str(out_dir),

@@ -4,14 +4,20 @@ size and of the cross-discipline index (a few hundred bytes per row), not of the
 Pass 1 removes near-duplicates across disciplines: shards are taken in discipline order (then shard order), each
 checked against the index of every row kept before it (dataset_store/kept_index.py), so the copy in the
 discipline that comes first by name is kept, as in one pass over all rows sorted by discipline. Pass 2 writes the
-kept rows as `data/train-*.parquet` shards of `shard_rows` and `train.jsonl`, and keeps only the columns the
-dataset card counts and a hash per row (the release's content digest).
+kept rows of each dataset shard as `data/train-<discipline>-<shard>-p<k>-<content>.parquet` (at most `shard_rows`
+each) and optionally JSONL, and keeps only the columns the dataset card counts and a hash per row (the release's
+content digest).
+
+A release file is named by its content, so on a local disk it is written once into the release's shared store
+(`release/shards/`) and every version that has it holds a hard link: a new version writes only the files whose
+rows changed (new dataset shards, shards that lost rows), and any Parquet reader or `datasets` sees a plain
+`data/` folder. On an object store each version holds its own copy (no links there).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +89,7 @@ class Written:
     card_rows: pl.DataFrame  # CARD_COLUMNS (and reasoning: true or null) per row
     ids: pl.DataFrame  # record_id, discipline, row hash
     columns: list[str]
+    files_written: int = 0  # files written now (the rest were linked from the store)
 
     @property
     def rows(self) -> int:
@@ -106,48 +113,76 @@ def _card_view(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.select(*[c for c in CARD_COLUMNS if c in rows.columns], *extra)
 
 
-def _chunks(shards: list[LiveShard], removed: pl.DataFrame, keep_reasoning: bool,
-            size: int) -> Iterator[pl.DataFrame]:
-    """The kept rows in release order, `size` at a time (at least one chunk, empty when nothing is kept)."""
-    buffer: list[pl.DataFrame] = []
-    held, given = 0, 0
-    for shard in shards:
-        rows = shipped_columns(shard.rows().join(removed.select("record_id"), on="record_id", how="anti",
-                                                 maintain_order="left"), keep_reasoning)
-        buffer.append(rows)
-        held += rows.height
-        while held >= size:
-            joined = pl.concat(buffer, how="diagonal_relaxed")
-            yield joined.head(size)
-            given += 1
-            buffer, held = [joined.slice(size)], joined.height - size
-    if held or not given:
-        yield pl.concat(buffer, how="diagonal_relaxed") if buffer else pl.DataFrame()
+JSONL = ("single", "sharded", "none")  # train.jsonl, one jsonl/<file>.jsonl per Parquet file, or none
+
+
+def _place(frame: pl.DataFrame, name: str, tmp: Path, store: Path | None,
+           write: str = "parquet") -> bool:
+    """Put `name` into tmp: a hard link to the store's copy (written there first when new), or a file of its own.
+    True when it was written now."""
+    target = tmp / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if store is None:
+        _write(frame, target, write)
+        return True
+    shared = store / Path(name).name
+    fresh = not shared.exists()
+    if fresh:
+        store.mkdir(parents=True, exist_ok=True)
+        part = shared.with_name(f".{shared.name}.{os.getpid()}.tmp")
+        _write(frame, part, write)
+        os.replace(part, shared)  # a crash leaves no half file under the final name
+    os.link(shared, target)
+    return fresh
+
+
+def _write(frame: pl.DataFrame, path: Path, kind: str) -> None:
+    if kind == "parquet":
+        frame.write_parquet(path, compression="zstd")
+    else:
+        frame.write_ndjson(path)
 
 
 def write_release(shards: list[LiveShard], removed: pl.DataFrame, tmp: Path, shard_rows: int,
-                  keep_reasoning: bool) -> Written:
-    """data/train-00000-of-0000N.parquet shards and train.jsonl in tmp, one chunk in memory at a time."""
+                  keep_reasoning: bool, jsonl: str = "single", store: Path | None = None) -> Written:
+    """The release files in tmp, one dataset shard in memory at a time. `store`: the shared folder of content-named
+    files to link from (local disks), or None to write every file into tmp."""
+    if jsonl not in JSONL:
+        raise ValueError(f"release JSONL export {jsonl!r}: one of {', '.join(JSONL)}")
     (tmp / "data").mkdir(parents=True, exist_ok=True)
-    live = sum(s.rows(["record_id"]).height for s in shards) - removed.height
-    n = max(1, -(-live // shard_rows))
-    names, views, ids, columns = [], [], [], []
-    with (tmp / "train.jsonl").open("wb") as jsonl:
-        for i, chunk in enumerate(_chunks(shards, removed, keep_reasoning, shard_rows)):
-            name = f"data/train-{i:05d}-of-{n:05d}.parquet"
-            chunk.write_parquet(tmp / name, compression="zstd")
-            names.append(name)
-            columns = columns or chunk.columns
-            if chunk.width:
-                chunk.write_ndjson(jsonl)
-                views.append(_card_view(chunk))
-                ids.append(chunk.select("record_id", "discipline", pl.Series("hash", chunk.hash_rows(seed=0))))
+    names, views, ids, columns, written = [], [], [], [], 0
+    single = (tmp / "train.jsonl").open("wb") if jsonl == "single" else None
+    try:
+        for shard in shards:
+            rows = shipped_columns(shard.rows().join(removed.select("record_id"), on="record_id", how="anti",
+                                                     maintain_order="left"), keep_reasoning)
+            columns = columns or rows.columns
+            for k, start in enumerate(range(0, rows.height, shard_rows)):
+                part = rows.slice(start, shard_rows)
+                hashes = part.hash_rows(seed=0)
+                content = hashlib.sha256(hashes.to_numpy().tobytes() + ",".join(part.columns).encode()).hexdigest()
+                stem = f"train-{shard.discipline}-{shard.file.stem}-p{k:03d}-{content[:16]}"
+                written += _place(part, f"data/{stem}.parquet", tmp, store)
+                names.append(f"data/{stem}.parquet")
+                if jsonl == "sharded":
+                    written += _place(part, f"jsonl/{stem}.jsonl", tmp, None if store is None else store / "jsonl",
+                                      "ndjson")
+                elif single is not None:
+                    part.write_ndjson(single)
+                views.append(_card_view(part))
+                ids.append(part.select("record_id", "discipline", pl.Series("hash", hashes)))
+    finally:
+        if single is not None:
+            single.close()
+    if not names:  # nothing kept: one empty file, so loaders still find the split
+        pl.DataFrame().write_parquet(tmp / "data" / "train-empty.parquet")
+        names.append("data/train-empty.parquet")
     return Written(names, pl.concat(views) if views else pl.DataFrame(),
-                   pl.concat(ids) if ids else pl.DataFrame(schema=ID_SCHEMA), columns)
+                   pl.concat(ids) if ids else pl.DataFrame(schema=ID_SCHEMA), columns, written)
 
 
 def version_ids(folder: Path) -> tuple[pl.DataFrame, list[str]] | None:
-    """record_id, discipline and row hash of a published version (read a shard at a time), and its columns."""
+    """record_id, discipline and row hash of a published version (read a file at a time), and its columns."""
     files = sorted((folder / "data").glob("*.parquet"))
     parts, columns = [], []
     for file in files:

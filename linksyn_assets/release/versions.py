@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from linksyn_assets.storage import is_local, publish_folder, write_text_atomic
+
+STORE = "shards"  # the content-named files versions link to (release/build.py)
 
 _VERSION = re.compile(r"^v(\d+)$")
 LATEST = "latest"
@@ -96,3 +99,31 @@ def publish_version(staged: Path, root: Path, version: int) -> Path:
         os.replace(link, root / LATEST)
     write_text_atomic(root / "latest.json", json.dumps({"version": version, "path": final.name}))
     return final
+
+
+def stored_digest(folder: Path) -> str | None:
+    """The content digest a version's manifest records (None for versions made before it was recorded)."""
+    try:
+        return json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("content_digest")
+    except (OSError, ValueError):
+        return None
+
+
+def prune_versions(root: Path, keep: int) -> list[int]:
+    """Delete all but the newest `keep` versions (0: keep all), then the store's files no kept version links to
+    (a file with one link left is only the store's). Returns the versions deleted."""
+    if keep <= 0:
+        return []
+    gone = versions(root)[:-keep]
+    for version in gone:
+        folder = root / f"v{version}"
+        if is_local(root):
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            folder.fs.rm(folder.path, recursive=True)
+    store = root / STORE
+    if gone and is_local(root) and store.exists():
+        for file in store.rglob("*"):
+            if file.is_file() and file.stat().st_nlink == 1:
+                file.unlink(missing_ok=True)
+    return gone

@@ -4,6 +4,7 @@ discipline first by name kept, in English and Chinese."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -16,6 +17,7 @@ from linksyn_assets.release.build import (
     version_ids,
     write_release,
 )
+from linksyn_assets.release.versions import MANIFEST, STORE, prune_versions, stored_digest, versions
 from tests.dataset_store.test_update import _produced, _rows
 
 
@@ -62,3 +64,64 @@ def test_a_release_of_updated_datasets_equals_one_from_scratch(tmp_path: Path, p
     assert set(removed["record_id"]) == {"q002", "q003", "q008"}
     assert removed["reason"].str.starts_with("near-duplicate: of c1").all()
     assert {"c100", "c101", "c102"} <= set(rows["record_id"]) and rows["record_id"].is_unique().all()
+
+
+def _version(root: Path, plan: UpdatePlan, releases: Path, version: int, jsonl: str = "single") -> Path:
+    """A release version staged beside the others and linked from their shared store, as the asset does."""
+    shards = live_dataset_shards({d: root / d for d in ("physics", "chemistry")})
+    tmp = releases / f".v{version}.tmp"
+    written = write_release(shards, cross_discipline_removed(shards, plan.params), tmp, shard_rows=7,
+                            keep_reasoning=True, jsonl=jsonl, store=releases / STORE)
+    tmp.rename(releases / f"v{version}")
+    (releases / f"v{version}" / MANIFEST).write_text(json.dumps({"content_digest": written.digest()}),
+                                                     encoding="utf-8")
+    return releases / f"v{version}"
+
+
+def _inodes(folder: Path) -> dict[str, int]:
+    return {f.name: f.stat().st_ino for f in (folder / "data").glob("*.parquet")}
+
+
+def test_a_new_version_writes_only_the_files_whose_rows_changed(tmp_path: Path, plan: UpdatePlan) -> None:
+    """Versions are folders of hard links into one store of content-named files: the second version, after new
+    physics rows, writes physics' new files and links every other file of the first."""
+    physics, root, releases = _rows(), tmp_path / "datasets", tmp_path / "release"
+    chemistry = _chemistry(physics)
+    update_dataset(root / "physics", _produced(physics[:20]), plan, None)
+    update_dataset(root / "chemistry", _produced(chemistry), plan, None)
+    v1 = _version(root, plan, releases, 1, jsonl="sharded")
+    update_dataset(root / "physics", _produced(physics), plan, None)  # a new physics shard
+    v2 = _version(root, plan, releases, 2, jsonl="sharded")
+    first, second = _inodes(v1), _inodes(v2)
+    shared = set(first) & set(second)
+    assert shared and all(first[name] == second[name] for name in shared)  # the same file, not a copy
+    assert {name.split("-")[1] for name in set(second) - set(first)} == {"physics"}
+    assert {name.split("-")[1] for name in shared} >= {"chemistry"}
+    # each version reads as a plain folder, whole: by a Parquet reader and as sharded JSONL of the same rows
+    rows = pl.read_parquet(v2 / "data" / "*.parquet")
+    assert rows.height == pl.read_ndjson(list((v2 / "jsonl").glob("*.jsonl"))).height
+    assert not (v2 / "train.jsonl").exists()
+    ids, columns = version_ids(v2)
+    assert content_digest(ids, columns) == stored_digest(v2)
+    # what a third version with nothing new costs: no file written
+    shards = live_dataset_shards({d: root / d for d in ("physics", "chemistry")})
+    again = write_release(shards, cross_discipline_removed(shards, plan.params), tmp_path / "v3", shard_rows=7,
+                          keep_reasoning=True, jsonl="none", store=releases / STORE)
+    assert again.files_written == 0 and again.digest() == stored_digest(v2)
+
+
+def test_old_versions_are_deleted_with_the_files_only_they_used(tmp_path: Path, plan: UpdatePlan) -> None:
+    physics, root, releases = _rows(), tmp_path / "datasets", tmp_path / "release"
+    update_dataset(root / "physics", _produced(physics[:10]), plan, None)
+    _version(root, plan, releases, 1)
+    update_dataset(root / "physics", _produced(physics[5:]), plan, None)  # rows 0-4 leave: their shard changes
+    v2 = _version(root, plan, releases, 2)
+    store_before = {f.name for f in (releases / STORE).iterdir()}
+    rows_before = pl.read_parquet(v2 / "data" / "*.parquet")
+    assert prune_versions(releases, 0) == [] and versions(releases) == [1, 2]  # 0: keep every version
+    assert prune_versions(releases, 1) == [1]
+    assert versions(releases) == [2] and not (releases / "v1").exists()
+    left = {f.name for f in (releases / STORE).iterdir()}
+    assert left == set(_inodes(v2)) and left < store_before  # v1's own files went, v2's stay
+    assert pl.read_parquet(v2 / "data" / "*.parquet").equals(rows_before)  # the kept version reads whole
+    assert not set(rows_before["record_id"]) & {r["qa_id"] for r in physics[:5]}
