@@ -108,6 +108,17 @@ class KeptIndex:
         positions = np.unique(np.concatenate(found)).astype(np.int64)
         return positions[~self._gone[positions]]
 
+    def has_candidates(self, keys: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """Per row of `keys`: whether some live kept row shares one of its band keys (what is worth verifying)."""
+        found = np.zeros(keys.shape[0], np.bool_)
+        if not self.size:
+            return found
+        for band in range(BANDS):
+            lo = np.searchsorted(self._keys[band], keys[:, band], side="left")
+            hi = np.searchsorted(self._keys[band], keys[:, band], side="right")
+            found |= hi > lo
+        return found & active
+
     def retire(self, record_positions: np.ndarray) -> None:
         self._gone[record_positions] = True
 

@@ -2,8 +2,9 @@
 size and of the cross-discipline index (a few hundred bytes per row), not of the release's size.
 
 Pass 1 removes near-duplicates across disciplines: shards are taken in discipline order (then shard order), each
-checked against the index of every row kept before it (dataset_store/kept_index.py), so the copy in the
-discipline that comes first by name is kept, as in one pass over all rows sorted by discipline. Pass 2 writes the
+checked against the index of every row kept in an earlier discipline (dataset_store/kept_index.py, built from the
+datasets' persisted index files), so the copy in the discipline that comes first by name is kept, as in one pass
+over all rows sorted by discipline. Pass 2 writes the
 kept rows of each dataset shard as `data/train-<discipline>-<shard>-p<k>-<content>.parquet` (at most `shard_rows`
 each) and optionally JSONL, and keeps only the columns the dataset card counts and a hash per row (the release's
 content digest).
@@ -24,7 +25,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from linksyn_assets.dataset_store.kept_index import EMPTY_NEAR, ON_NEAR, KeptIndex, index_rows, near_duplicates_against
+from linksyn_assets.dataset_store.kept_index import (
+    BAND_COLUMNS,
+    EMPTY_NEAR,
+    ON_NEAR,
+    KeptIndex,
+    index_rows,
+    near_duplicates_against,
+)
 from linksyn_assets.dataset_store.manifest import read_manifest, tombstoned
 from linksyn_assets.qc.rules import shipped_columns
 from linksyn_assets.settings import DatasetParams
@@ -37,15 +45,24 @@ ID_SCHEMA = {"record_id": pl.String, "discipline": pl.String, "hash": pl.UInt64}
 
 @dataclass
 class LiveShard:
-    """One shard of a discipline's dataset, and the ids its folder has tombstoned."""
+    """One shard of a discipline's dataset, the ids its folder has tombstoned, and the shard's persisted index
+    (dataset_store/kept_index.py: the kept rows' keys, in row order), when it has one."""
 
     discipline: str
     file: Path
     gone: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={"record_id": pl.String}))
+    index: Path | None = None
 
     def rows(self, columns: list[str] | None = None) -> pl.DataFrame:
         rows = read_parquet(self.file, columns=columns)
         return rows.join(self.gone, on="record_id", how="anti", maintain_order="left") if self.gone.height else rows
+
+    def keys(self) -> pl.DataFrame:
+        """The live rows' index keys, in row order: read from the dataset's index (no MinHash), else computed."""
+        if self.index is None:
+            return index_rows(self.rows([*ON_NEAR, "answer"]))
+        keys = read_parquet(self.index)
+        return keys.join(self.gone, on="record_id", how="anti", maintain_order="left") if self.gone.height else keys
 
 
 def live_dataset_shards(folders: dict[str, Path]) -> list[LiveShard]:
@@ -56,26 +73,44 @@ def live_dataset_shards(folders: dict[str, Path]) -> list[LiveShard]:
         if manifest is None:
             continue
         gone = tombstoned(folders[discipline], manifest)
-        out += [LiveShard(discipline, folders[discipline] / s.rows, gone) for s in manifest.shards]
+        out += [LiveShard(discipline, folders[discipline] / s.rows, gone, folders[discipline] / s.index)
+                for s in manifest.shards]
     return out
 
 
 def cross_discipline_removed(shards: list[LiveShard], params: DatasetParams) -> pl.DataFrame:
-    """The rows removed as near-duplicates of a row kept before them (full rows, with the reason)."""
-    index, offsets, removed = KeptIndex(), [], []
+    """The rows removed as near-duplicates of a row of an earlier discipline (full rows, with the reason).
+
+    Rows of one discipline were already checked against each other by its dataset's QC (same settings), so a
+    discipline's rows join the index only when the next discipline starts, and only the rows that share a band
+    key with an earlier discipline's row are read and verified: a release whose disciplines share nothing reads
+    no question text here."""
+    index = KeptIndex()
+    sources: list[tuple[int, np.ndarray]] = []  # per index shard: (shard number, offsets of its rows kept)
+    pending: list[tuple[int, pl.DataFrame, np.ndarray]] = []  # this discipline's shards, not in the index yet
+    removed = []
 
     def fetch(positions: np.ndarray) -> pl.DataFrame:
-        parts = [shards[s].rows(ON_NEAR)[offsets[s][at].tolist()] for s, at in index.locate(positions)]
+        parts = [shards[sources[a][0]].rows(ON_NEAR)[sources[a][1][at].tolist()] for a, at in index.locate(positions)]
         return pl.concat(parts) if parts else pl.DataFrame(schema=EMPTY_NEAR)
 
-    for shard in shards:
-        rows = shard.rows([*ON_NEAR, "answer"]).with_row_index("_row")
-        reasons = pl.Series("reason", near_duplicates_against(rows, index, fetch, params), dtype=pl.String)
-        marked = rows.with_columns(reasons)
-        kept = marked.filter(pl.col("reason").is_null())
-        index.add(index_rows(kept))
-        offsets.append(kept["_row"].to_numpy())
-        out = marked.filter(pl.col("reason").is_not_null()).select("record_id", "reason")
+    for number, shard in enumerate(shards):
+        if pending and shards[pending[0][0]].discipline != shard.discipline:
+            for source, kept_keys, offsets in pending:
+                index.add(kept_keys)
+                sources.append((source, offsets))
+            pending = []
+        keys = shard.keys()
+        bands = keys.select(BAND_COLUMNS).to_numpy()
+        suspect = np.flatnonzero(index.has_candidates(bands, (bands != 0).any(axis=1)))
+        reasons = np.full(keys.height, None, dtype=object)
+        if suspect.size:
+            rows = shard.rows([*ON_NEAR, "answer"])[suspect.tolist()]
+            reasons[suspect] = near_duplicates_against(rows, index, fetch, params)
+        out = keys.select("record_id").with_columns(pl.Series("reason", reasons.tolist(), dtype=pl.String))
+        kept = out["reason"].is_null().to_numpy()
+        pending.append((number, keys.filter(pl.Series(kept)), np.flatnonzero(kept)))
+        out = out.filter(pl.col("reason").is_not_null())
         if out.height:
             removed.append(shard.rows().join(out, on="record_id", how="inner", maintain_order="left"))
     if removed:

@@ -5,12 +5,14 @@ discipline first by name kept, in English and Chinese."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 
 from linksyn_assets.dataset_store.update import UpdatePlan, update_dataset
 from linksyn_assets.release.build import (
+    LiveShard,
     content_digest,
     cross_discipline_removed,
     live_dataset_shards,
@@ -37,6 +39,9 @@ def _release(root: Path, plan: UpdatePlan, tmp: Path) -> tuple[pl.DataFrame, pl.
     folders = {d: root / d for d in ("physics", "chemistry")}
     shards = live_dataset_shards(folders)
     removed = cross_discipline_removed(shards, plan.params)
+    # the datasets' persisted index files give what computing every row's MinHash again gives
+    computed = cross_discipline_removed([replace(s, index=None) for s in shards], plan.params)
+    assert all(s.index is not None for s in shards) and removed.equals(computed)
     written = write_release(shards, removed, tmp, shard_rows=7, keep_reasoning=True)
     ids, columns = version_ids(tmp)
     assert content_digest(ids, columns) == written.digest()  # the digest read back equals the one written
@@ -125,3 +130,19 @@ def test_old_versions_are_deleted_with_the_files_only_they_used(tmp_path: Path, 
     assert left == set(_inodes(v2)) and left < store_before  # v1's own files went, v2's stay
     assert pl.read_parquet(v2 / "data" / "*.parquet").equals(rows_before)  # the kept version reads whole
     assert not set(rows_before["record_id"]) & {r["qa_id"] for r in physics[:5]}
+
+
+def test_disciplines_that_share_nothing_have_no_question_read_for_deduplication(
+        tmp_path: Path, plan: UpdatePlan, monkeypatch) -> None:
+    """Only rows sharing a band key with an earlier discipline's row are read back and verified."""
+    physics, root = _rows(), tmp_path / "datasets"
+    update_dataset(root / "physics", _produced(physics[:10]), plan, None)
+    own = [{**r, "qa_id": f"m{i}", "discipline": "mathematics", "question": f"Integral number {i}: evaluate "
+            f"the sum of the first {i + 3} odd squares, then divide by {i + 7}?"} for i, r in enumerate(physics[:10])]
+    update_dataset(root / "mathematics", _produced(own), plan, None)
+    shards = live_dataset_shards({d: root / d for d in ("mathematics", "physics")})
+    reads: list[list[str] | None] = []
+    original = LiveShard.rows
+    monkeypatch.setattr(LiveShard, "rows", lambda self, columns=None: reads.append(columns) or original(self, columns))
+    assert cross_discipline_removed(shards, plan.params).is_empty()
+    assert reads == []
