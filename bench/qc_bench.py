@@ -26,9 +26,10 @@
 Last line key=value: records_per_s, peak_rss_mb, dup_recall, dup_precision, contam_recall,
 contam_precision, then per language {en,zh}_contam_recall, _contam_precision, _false_flag_rate,
 _dup_recall, _dup_precision, then {zh,en}_pool_largest_cluster, _pool_below_threshold_share,
-_pool_planted_recall; also python_records_per_s and speedup_vs_python: the same checks written as
-plain Python (regex tokens, set lookups, a per-text MinHash loop, dict LSH buckets) on a subset, in the
-same run.
+_pool_planted_recall, _pool_incremental_agreement (the pool put through the dataset's persistent index in 8
+updates: Jaccard of its removed rows with one pass's); also python_records_per_s and speedup_vs_python: the
+same checks written as plain Python (regex tokens, set lookups, a per-text MinHash loop, dict LSH buckets) on a
+subset, in the same run.
 """
 
 from __future__ import annotations
@@ -442,6 +443,12 @@ def pool_measure(lang: str, review: list[str], n_planted: int = 300, seed: int =
             review.append(f"- J={_jaccard(shingles[i], shingles[rep]):.3f}, {len(shingles[i] ^ shingles[rep])} "
                           f"shingles differ: {questions[i][:400]!r}")
         review.append("")
+    incremental, incremental_s = _incremental_removed(table, batches=8)
+    one_pass = set(np.flatnonzero(clusters.duplicate).tolist())
+    agreement = len(one_pass & incremental) / max(1, len(one_pass | incremental))
+    print(f"{lang} pool through the persistent index (dataset_store, 8 updates): {len(incremental):,} removed in "
+          f"{incremental_s:.1f}s, agreement with one pass {agreement:.4f} ({len(one_pass - incremental)} only in "
+          f"one pass, {len(incremental - one_pass)} only incremental)", flush=True)
     print(f"{lang} pool: {base:,} distinct items in {seconds:.1f}s; {removed.size:,} removed in {len(sizes):,} "
           f"clusters, largest {max(sizes.values(), default=0) + 1}; exact Jaccard to the kept row: min "
           f"{min(exact, default=1):.3f}, below {threshold}: {below}; character-bigram Jaccard: min "
@@ -449,7 +456,33 @@ def pool_measure(lang: str, review: list[str], n_planted: int = 300, seed: int =
           f"{found}/{n_planted}", flush=True)
     return {f"{lang}_pool_largest_cluster": max(sizes.values(), default=0) + 1,
             f"{lang}_pool_below_threshold_share": below / max(1, removed.size),
-            f"{lang}_pool_planted_recall": found / n_planted, f"{lang}_pool_removed": float(removed.size)}
+            f"{lang}_pool_planted_recall": found / n_planted, f"{lang}_pool_removed": float(removed.size),
+            f"{lang}_pool_incremental_agreement": agreement}
+
+
+def _incremental_removed(table: pl.DataFrame, batches: int) -> tuple[set[int], float]:
+    """The rows a dataset updated `batches` times removes as near-duplicates (each update against the kept
+    rows' persistent index, dataset_store/kept_index.py), as row numbers of `table`."""
+    from linksyn_assets.dataset_store.kept_index import ON_NEAR, KeptIndex, index_rows, near_duplicates_against
+    from linksyn_assets.settings import DatasetParams
+
+    params = DatasetParams(near_duplicate_threshold=DUP_THRESHOLD, near_duplicate_threshold_zh=DUP_THRESHOLD_ZH)
+    rows = table.with_row_index("n").with_columns(pl.col("n").cast(pl.String).alias("record_id"),
+                                                  pl.lit("pool").alias("discipline"), pl.lit("").alias("answer"))
+    index, kept_parts, removed = KeptIndex(), [], set()
+    size = -(-rows.height // batches)
+    started = time.perf_counter()
+    for start in range(0, rows.height, size):
+        batch = rows.slice(start, size)
+        kept_so_far = pl.concat(kept_parts) if kept_parts else batch.clear()
+        reasons = near_duplicates_against(batch, index, lambda at, k=kept_so_far: k.select(ON_NEAR)[at.tolist()],
+                                          params)
+        gone = np.array([r is not None for r in reasons])
+        removed |= {start + int(i) for i in np.flatnonzero(gone)}
+        kept = batch.filter(pl.Series(~gone))
+        index.add(index_rows(kept))
+        kept_parts.append(kept)
+    return removed, time.perf_counter() - started
 
 
 def pools(review_file: Path) -> dict[str, float]:
@@ -532,7 +565,7 @@ def main() -> None:
         *(f"{lang}_{key}={exam[f'{lang}_{key}']:.4f}" for lang in ("en", "zh")
           for key in ("contam_recall", "contam_precision", "false_flag_rate", "dup_recall", "dup_precision")),
         *(f"{lang}_pool_{key}={pooled[f'{lang}_pool_{key}']:.4g}" for lang in ("zh", "en")
-          for key in ("largest_cluster", "below_threshold_share", "planted_recall")),
+          for key in ("largest_cluster", "below_threshold_share", "planted_recall", "incremental_agreement")),
     ]))
 
 

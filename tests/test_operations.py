@@ -144,22 +144,24 @@ def test_disciplines_command_lists_and_prunes_stale_partitions(tmp_path: Path, d
 
 
 def test_a_release_of_only_empty_partitions_says_exactly_that(tmp_path: Path, data_dir: Path) -> None:
-    from linksyn_assets.dataset_store.kept_index import index_rows
-    from linksyn_assets.dataset_store.manifest import DatasetManifest, Shard, write_manifest
-    from linksyn_assets.qc.rules import DATASET_COLUMNS
+    from linksyn_assets.dataset_store.update import UpdatePlan, update_dataset
+    from linksyn_assets.qc.benchmarks import Benchmarks
+    from linksyn_assets.qc.rules import assemble, with_verification
+    from linksyn_assets.qc.steps import contamination_step, row_rule_steps
+    from linksyn_assets.qc.token_count import TokenCounter
+    from linksyn_assets.settings import DatasetParams
+    from linksyn_assets.synthesis.tables import HARD_SCHEMA, SYNTH_SCHEMA
 
     seeds = write_jsonl(tmp_path / "seeds" / "s.jsonl", linked_seed_rows()).parent
-    for d in ("mathematics", "physics"):  # a dataset folder whose one shard kept no row
-        folder = data_dir / "dataset" / d
-        folder.mkdir(parents=True)
-        empty = pl.DataFrame(schema={c: pl.String for c in DATASET_COLUMNS}).with_columns(
-            pl.lit(None, pl.Int64).alias("tokens"))
-        empty.write_parquet(folder / "rows.parquet")
-        index_rows(empty).write_parquet(folder / "index.parquet")
-        empty.with_columns(reason=pl.lit(None, pl.String)).write_parquet(folder / "rejects.parquet")
-        write_manifest(folder, DatasetManifest(qc_recipe="-", generation=1, shards=[Shard(
-            rows="rows.parquet", index="index.parquet", rejects="rejects.parquet", kept=0, rejected=0, tokens=0,
-            bytes=0, digest="-", run_id="-")]))
+    params = DatasetParams()
+    plan = UpdatePlan(qc_recipe="r", run_id="r", params=params, row_steps=row_rule_steps(params, 1.0),
+                      contamination=contamination_step(Benchmarks.load([], params.decontamination_ngram,
+                                                                       params.contamination_containment)),
+                      verify=lambda rows: (*with_verification(rows, {}, "flag"), 0.0, set()),
+                      counter=TokenCounter(), batch_rows=100)
+    nothing = assemble(pl.DataFrame(schema=SYNTH_SCHEMA).lazy(), pl.DataFrame(schema=HARD_SCHEMA).lazy())
+    for d in ("mathematics", "physics"):  # what the dataset asset writes when no row is left: one empty shard
+        update_dataset(data_dir / "dataset" / d, nothing, plan, None)
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(discipline_partitions.name, ["mathematics", "physics"])
         result = dg.materialize(ALL_ASSETS, selection=list(RELEASE.assets), instance=instance,
