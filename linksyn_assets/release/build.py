@@ -186,12 +186,13 @@ def write_release(shards: list[LiveShard], removed: pl.DataFrame, tmp: Path, sha
         raise ValueError(f"release JSONL export {jsonl!r}: one of {', '.join(JSONL)}")
     (tmp / "data").mkdir(parents=True, exist_ok=True)
     names, views, ids, columns, written = [], [], [], [], 0
+    schema = pl.DataFrame()  # the released columns, for an empty release
     single = (tmp / "train.jsonl").open("wb") if jsonl == "single" else None
     try:
         for shard in shards:
             rows = shipped_columns(shard.rows().join(removed.select("record_id"), on="record_id", how="anti",
                                                      maintain_order="left"), keep_reasoning)
-            columns = columns or rows.columns
+            columns, schema = columns or rows.columns, rows.clear()
             for k, start in enumerate(range(0, rows.height, shard_rows)):
                 part = rows.slice(start, shard_rows)
                 hashes = part.hash_rows(seed=0)
@@ -209,9 +210,10 @@ def write_release(shards: list[LiveShard], removed: pl.DataFrame, tmp: Path, sha
     finally:
         if single is not None:
             single.close()
-    if not names:  # nothing kept: one empty file, so loaders still find the split
-        pl.DataFrame().write_parquet(tmp / "data" / "train-empty.parquet")
+    if not names:  # nothing kept: one empty file with the columns, so loaders still find the split and schema
+        schema.write_parquet(tmp / "data" / "train-empty.parquet")
         names.append("data/train-empty.parquet")
+        views.append(_card_view(schema))
     return Written(names, pl.concat(views) if views else pl.DataFrame(),
                    pl.concat(ids) if ids else pl.DataFrame(schema=ID_SCHEMA), columns, written)
 
