@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from linksyn_assets.records import DIFFICULTY_LEVELS
 
@@ -127,19 +127,14 @@ class DatasetParams(BaseModel):
     target_tokens: int | None = Field(None, ge=1, description="the same in tokens of the rows' text")
     target_rounds: int = Field(6, ge=1, description="rounds of new paths at most, when a target is set")
 
-    @field_validator("verification")
+    @field_validator("verification", "release_jsonl")
     @classmethod
-    def _policy(cls, policy: str) -> str:
-        if policy not in ("keep", "flag", "drop"):
-            raise ValueError(f"verification must be keep, flag or drop, not {policy!r}")
-        return policy
-
-    @field_validator("release_jsonl")
-    @classmethod
-    def _jsonl(cls, export: str) -> str:
-        if export not in ("single", "sharded", "none"):
-            raise ValueError(f"release_jsonl must be single, sharded or none, not {export!r}")
-        return export
+    def _one_of(cls, value: str, info: ValidationInfo) -> str:
+        choices = {"verification": ("keep", "flag", "drop"), "release_jsonl": ("single", "sharded", "none")}
+        allowed = choices[info.field_name]
+        if value not in allowed:
+            raise ValueError(f"{info.field_name} must be {', '.join(allowed[:-1])} or {allowed[-1]}, not {value!r}")
+        return value
 
 
 class SeedParams(BaseModel):
