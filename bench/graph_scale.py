@@ -111,8 +111,9 @@ def child_partitions(data: str, source: str) -> None:
     import resources.seed_source as seed_source_module
     from linksyn_assets.kps.corpus_graph import build_corpus_graph
     from linksyn_assets.kps.corpus_store import corpus_partition
+    from linksyn_assets.layout import asset_file, corpus_dir
     from linksyn_assets.seeds.readers import read_seed_dir
-    from linksyn_assets.storage import asset_file, corpus_dir, folder_mb
+    from linksyn_assets.storage import folder_mb
     from resources.seed_source import SeedSourceResource
     from tests.kps.reference_graph import build_graph_tables as old_graph
 

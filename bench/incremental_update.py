@@ -37,7 +37,8 @@ import polars as pl  # noqa: E402
 
 from linksyn_assets.assets import ALL_ASSETS  # noqa: E402
 from linksyn_assets.assets.metadata import materialized  # noqa: E402
-from linksyn_assets.layout import asset_file  # noqa: E402
+from linksyn_assets.dataset_store.manifest import read_live  # noqa: E402
+from linksyn_assets.layout import asset_file, dataset_folder  # noqa: E402
 from linksyn_assets.partitions import discipline_partitions  # noqa: E402
 from linksyn_assets.sensors import discipline_fingerprints  # noqa: E402
 from linksyn_assets.stages import INGEST, PER_DISCIPLINE  # noqa: E402
@@ -89,7 +90,10 @@ def _tables(disciplines: list[str]) -> dict[tuple[str, str], pl.DataFrame]:
     out = {}
     for asset in ("walk_paths", *TABLES):
         for d in disciplines:
-            if asset_file(asset, d).exists():
+            if asset == "linkqa_dataset":  # a folder of shards: its live rows
+                if (dataset_folder(d) / "manifest.json").exists():
+                    out[(asset, d)] = read_live(dataset_folder(d))
+            elif asset_file(asset, d).exists():
                 out[(asset, d)] = pl.read_parquet(asset_file(asset, d))
     return out
 
