@@ -4,11 +4,14 @@ discipline first by name kept, in English and Chinese."""
 
 from __future__ import annotations
 
+import io
 import json
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from linksyn_assets.dataset_store.update import UpdatePlan, update_dataset
 from linksyn_assets.release.build import (
@@ -133,7 +136,7 @@ def test_old_versions_are_deleted_with_the_files_only_they_used(tmp_path: Path, 
 
 
 def test_disciplines_that_share_nothing_have_no_question_read_for_deduplication(
-        tmp_path: Path, plan: UpdatePlan, monkeypatch) -> None:
+        tmp_path: Path, plan: UpdatePlan, monkeypatch: pytest.MonkeyPatch) -> None:
     """Only rows sharing a band key with an earlier discipline's row are read back and verified."""
     physics, root = _rows(), tmp_path / "datasets"
     update_dataset(root / "physics", _produced(physics[:10]), plan, None)
@@ -146,3 +149,26 @@ def test_disciplines_that_share_nothing_have_no_question_read_for_deduplication(
     monkeypatch.setattr(LiveShard, "rows", lambda self, columns=None: reads.append(columns) or original(self, columns))
     assert cross_discipline_removed(shards, plan.params).is_empty()
     assert reads == []
+
+
+@pytest.mark.cluster
+def test_old_versions_on_object_storage_are_deleted_too(s3, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An S3 data dir has no links: each version is its own folder of objects, and retention deletes whole ones."""
+    from linksyn_assets.storage import as_path, publish_folder
+
+    for key, value in s3.env().items():
+        monkeypatch.setenv(key, value)
+    root = as_path(f"s3://{s3.create_bucket()}/linksyn/release")
+    for version in (1, 2, 3):
+        staged = Path(tempfile.mkdtemp())
+        (staged / "data").mkdir()
+        pl.DataFrame({"record_id": [f"r{version}"], "question": ["题目 / question"]}).write_parquet(
+            staged / "data" / "train-a.parquet")
+        (staged / MANIFEST).write_text(json.dumps({"content_digest": f"d{version}"}), encoding="utf-8")
+        publish_folder(staged, root / f"v{version}", MANIFEST)
+    assert versions(root) == [1, 2, 3]
+    assert prune_versions(root, 2) == [1]
+    assert versions(root) == [2, 3] and not (root / "v1" / MANIFEST).exists()
+    assert stored_digest(root / "v3") == "d3"
+    kept = pl.read_parquet(io.BytesIO((root / "v2" / "data" / "train-a.parquet").read_bytes()))
+    assert kept["record_id"].to_list() == ["r2"]
