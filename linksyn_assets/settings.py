@@ -77,6 +77,10 @@ class SynthesisParams(BaseModel):
         return types
 
 
+# dataset.release_jsonl: train.jsonl, one jsonl/<file>.jsonl per Parquet file of the release, or none
+RELEASE_JSONL = ("single", "sharded", "none")
+
+
 class DatasetParams(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # 1e999 is not a setting
 
@@ -130,7 +134,7 @@ class DatasetParams(BaseModel):
     @field_validator("verification", "release_jsonl")
     @classmethod
     def _one_of(cls, value: str, info: ValidationInfo) -> str:
-        choices = {"verification": ("keep", "flag", "drop"), "release_jsonl": ("single", "sharded", "none")}
+        choices = {"verification": ("keep", "flag", "drop"), "release_jsonl": RELEASE_JSONL}
         allowed = choices[info.field_name]
         if value not in allowed:
             raise ValueError(f"{info.field_name} must be {', '.join(allowed[:-1])} or {allowed[-1]}, not {value!r}")

@@ -35,7 +35,7 @@ from linksyn_assets.dataset_store.kept_index import (
 )
 from linksyn_assets.dataset_store.manifest import read_manifest, tombstoned
 from linksyn_assets.qc.rules import shipped_columns
-from linksyn_assets.settings import DatasetParams
+from linksyn_assets.settings import RELEASE_JSONL, DatasetParams
 from linksyn_assets.storage import read_parquet
 
 # what the dataset card counts, per row (reasoning: true where the row has one, else null)
@@ -148,9 +148,6 @@ def _card_view(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.select(*[c for c in CARD_COLUMNS if c in rows.columns], *extra)
 
 
-JSONL = ("single", "sharded", "none")  # train.jsonl, one jsonl/<file>.jsonl per Parquet file, or none
-
-
 def _place(frame: pl.DataFrame, name: str, tmp: Path, store: Path | None,
            write: str = "parquet") -> bool:
     """Put `name` into tmp: a hard link to the store's copy (written there first when new), or a file of its own.
@@ -182,8 +179,8 @@ def write_release(shards: list[LiveShard], removed: pl.DataFrame, tmp: Path, sha
                   keep_reasoning: bool, jsonl: str = "single", store: Path | None = None) -> Written:
     """The release files in tmp, one dataset shard in memory at a time. `store`: the shared folder of content-named
     files to link from (local disks), or None to write every file into tmp."""
-    if jsonl not in JSONL:
-        raise ValueError(f"release JSONL export {jsonl!r}: one of {', '.join(JSONL)}")
+    if jsonl not in RELEASE_JSONL:
+        raise ValueError(f"release JSONL export {jsonl!r}: one of {', '.join(RELEASE_JSONL)}")
     (tmp / "data").mkdir(parents=True, exist_ok=True)
     names, views, ids, columns, written = [], [], [], [], 0
     schema = pl.DataFrame()  # the released columns, for an empty release
