@@ -15,11 +15,14 @@ from linksyn_assets.qc.table_checks import (
     TableCheck,
     dataset_clean,
     inputs_complete,
+    quality_within,
     share_within,
     walk_within_targets,
     well_formed,
 )
+from linksyn_assets.quality.report import QualityReport
 from linksyn_assets.reports import GraphReport, WalkReport
+from linksyn_assets.settings import QualityParams
 from linksyn_assets.storage import read_if_present
 from resources.pipeline_settings import LinkSynSettingsResource
 
@@ -90,6 +93,19 @@ def walk_paths_result(report: WalkReport) -> dg.AssetCheckResult:
     check = walk_within_targets(report.rows, report.difficulty_kl, report.kp_coverage, report.kp_coverage_uniform,
                                 report.paths_wanted)
     return _result(check, walk_paths_within_targets)
+
+
+linkqa_dataset_quality = dg.AssetCheckSpec(
+    "linkqa_dataset_quality", asset="linkqa_dataset", partitions_def=discipline_partitions, blocking=True,
+    description="The quality report within the thresholds of settings `quality` (judged from quality.min_rows "
+                "rows on): near-paraphrases of their own seeds at most quality.max_paraphrase_share, rows sharing "
+                "a long n-gram with another question at most quality.max_repeated_ngram_share, distinct-2 at least "
+                "quality.min_distinct_2, and, when set, the difficulty KL to the target at most "
+                "quality.max_difficulty_kl. Blocks the release in the same run.")
+
+
+def linkqa_dataset_quality_result(report: QualityReport | None, limits: QualityParams) -> dg.AssetCheckResult:
+    return _result(quality_within(report, limits), linkqa_dataset_quality)
 
 
 @dg.asset_check(asset="synthesized_qa", partitions_def=discipline_partitions, blocking=True,

@@ -25,6 +25,8 @@ from linksyn_assets.kps.corpus_graph import build_graph_tables
 from linksyn_assets.kps.extraction import seed_kps_table
 from linksyn_assets.qc import decontamination, fingerprints, near_duplicates
 from linksyn_assets.qc.dedup import duplicate_clusters
+from linksyn_assets.quality import grams, novelty
+from linksyn_assets.quality.report import measure_quality
 from linksyn_assets.records import KPExtraction
 from linksyn_assets.seeds.readers import read_seed_dir
 from linksyn_assets.settings import DatasetParams, WalkParams
@@ -35,7 +37,7 @@ from linksyn_assets.walks.engine import WalkEngine, path_table
 from linksyn_assets.walks.plan import difficulty_target
 
 KERNEL_MODULES: tuple[ModuleType, ...] = (corpus_graph, kernel, rng_streams, sum_tree, seed_choice, fingerprints,
-                                          near_duplicates, decontamination)
+                                          near_duplicates, decontamination, grams, novelty)
 WARM_DISCIPLINE = "physics"  # a bundled discipline with English and Chinese seeds
 # A small KP vocabulary: each seed gets three neighbouring ones, so the graph is connected and every path
 # and seed-choice branch runs.
@@ -95,6 +97,17 @@ def _qc(seeds: pl.DataFrame) -> None:
     index = decontamination.BenchmarkIndex.build(tokens, params.decontamination_ngram,
                                                  params.contamination_containment)
     decontamination.check(index, tokens)
+    _quality(seeds)
+
+
+def _quality(seeds: pl.DataFrame) -> None:
+    """The quality report's kernels: the seeds measured as rows written from themselves."""
+    rows = seeds.select(record_id=pl.col("seed_id") + "_q", kind=pl.lit("synthesized"), discipline="discipline",
+                        question="question", difficulty="difficulty", kp_ids=pl.lit(["k"]),
+                        seed_ids=pl.concat_list("seed_id"),
+                        parent_qa_id=pl.lit(None, pl.String), rating_before=pl.lit(None, pl.Int8),
+                        rating_after=pl.lit(None, pl.Int8), verification=pl.lit("agree"))
+    measure_quality(rows, seeds.select("seed_id", "question"), None, None, 0.5)
 
 
 def warm() -> WarmReport:

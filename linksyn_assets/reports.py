@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from linksyn_assets.quality.report import QualityReport
+
 
 class QCStep(BaseModel):
     """One QC step's funnel: rows that reached it and rows it let through."""
@@ -160,6 +162,7 @@ class WalkReport(Report):
     kp_coverage_uniform: float = 0.0
     difficulty_kl: float = 0.0
     discipline_target_share: float = 0.0
+    difficulty_target: list[float] | None = None  # the histogram the paths aimed at (levels 0..4)
 
 
 class HardReport(LLMAssetReport):
@@ -194,6 +197,7 @@ class DatasetReport(Report):
     benchmark_files: dict[str, dict] = Field(default_factory=dict)
     benchmark_files_skipped: str = "none"
     verifier: LLMBatchReport | None = None
+    quality: QualityReport | None = None
 
     def measure(self, name: str) -> int:
         """The amount grown toward a target: rows or tokens."""
@@ -218,6 +222,8 @@ class ReleaseReport(Report):
     models_by_stage: dict[str, list[str]] = Field(default_factory=dict)
     missing_disciplines: list[str] = Field(default_factory=list)
     stale_disciplines_excluded: list[str] = Field(default_factory=list)
+    quality: QualityReport | None = None
+    quality_since_previous: dict[str, str] = Field(default_factory=dict)  # measure -> better / worse / same
 
 
 REPORTS: dict[str, type[Report]] = {

@@ -32,7 +32,7 @@ class WalkParams(BaseModel):
     discipline_mix: dict[str, float] | None = Field(
         None, description="target share per discipline; default proportional to seeds")
     difficulty_histogram: list[float] | None = Field(
-        None, description="target weight of difficulty 0..4; default: the seeds' own histogram")
+        None, description="the older spelling of difficulty.histogram (either may be set, not both)")
     rng_seed: int = 20250801
     max_attempts_factor: int = Field(3, ge=1, description="draws per wanted path before giving up")
     batch_paths: int | None = Field(
@@ -50,9 +50,7 @@ class WalkParams(BaseModel):
             raise ValueError("min_length must be <= max_length")
         if self.min_seeds > self.max_seeds:
             raise ValueError("min_seeds must be <= max_seeds")
-        hist = self.difficulty_histogram
-        if hist is not None and (len(hist) != DIFFICULTY_LEVELS or min(hist) < 0 or sum(hist) <= 0):
-            raise ValueError(f"difficulty_histogram needs {DIFFICULTY_LEVELS} non-negative weights")
+        _check_histogram(self.difficulty_histogram, "difficulty_histogram")
         return self
 
 
@@ -141,6 +139,66 @@ class DatasetParams(BaseModel):
         return value
 
 
+# difficulty.preset: the target difficulty histogram of the walks (walks/plan.py difficulty_target)
+DIFFICULTY_PRESETS = ("seeds", "uniform", "hard")
+
+
+def _check_histogram(hist: list[float] | None, name: str) -> None:
+    if hist is not None and (len(hist) != DIFFICULTY_LEVELS or min(hist) < 0 or sum(hist) <= 0):
+        raise ValueError(f"{name} needs {DIFFICULTY_LEVELS} non-negative weights")
+
+
+class DifficultyParams(BaseModel):
+    """Which difficulty the walks aim at (each path gets a target level, seeds near it are preferred) and
+    where hardening aims."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # 1e999 is not a setting
+
+    preset: str = Field("seeds", description="seeds: the seeds' own histogram; uniform: every level alike; hard: "
+                        "80% of the mass on levels 3 and 4 (split as the seeds split it), 20% on levels 0-2 (as "
+                        "the seeds spread it), and hardening aims at level 3 or above")
+    histogram: list[float] | None = Field(None, description="explicit weights of levels 0..4; overrides the "
+                                          "preset's histogram")
+
+    @field_validator("preset")
+    @classmethod
+    def _preset(cls, value: str) -> str:
+        if value not in DIFFICULTY_PRESETS:
+            raise ValueError(f"preset must be {', '.join(DIFFICULTY_PRESETS[:-1])} or {DIFFICULTY_PRESETS[-1]}, "
+                             f"not {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _weights(self) -> DifficultyParams:
+        _check_histogram(self.histogram, "difficulty.histogram")
+        return self
+
+    def hardening_floor(self) -> int:
+        """The lowest level a hard variant aims at (the hard preset lifts it to the top two levels)."""
+        return DIFFICULTY_LEVELS - 2 if self.preset == "hard" else 0
+
+
+class QualityParams(BaseModel):
+    """Thresholds of the quality report's check on linkqa_dataset (quality/; a failed check blocks the release
+    in the same run)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # 1e999 is not a setting
+
+    paraphrase_overlap: float = Field(0.5, gt=0, le=1, description="token-bigram Jaccard (word pairs, Chinese "
+                                      "character pairs) with a seed at which a row counts as its near-paraphrase")
+    max_paraphrase_share: float = Field(0.05, ge=0, le=1, description="the check fails when more rows are "
+                                        "near-paraphrases of one of their own seeds")
+    max_repeated_ngram_share: float = Field(0.5, ge=0, le=1, description="the check fails when more rows share "
+                                            "a long n-gram (10 words, 20 Chinese characters) with a row of another "
+                                            "question family")
+    min_distinct_2: float = Field(0.0, ge=0, le=1, description="the check fails below this distinct-2 of the "
+                                  "questions (0 = not checked: distinct-n falls as a dataset grows)")
+    max_difficulty_kl: float | None = Field(None, ge=0, description="the check fails when the rows' difficulty "
+                                            "labels are further from the target (KL, nats); None = not checked")
+    min_rows: int = Field(50, ge=1, description="the check judges from this many rows on (the report is always "
+                                                "computed)")
+
+
 class SeedParams(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # 1e999 is not a setting
 
@@ -156,3 +214,11 @@ class LinkSynSettings(BaseModel):
     walk: WalkParams = Field(default_factory=WalkParams)
     synthesis: SynthesisParams = Field(default_factory=SynthesisParams)
     dataset: DatasetParams = Field(default_factory=DatasetParams)
+    difficulty: DifficultyParams = Field(default_factory=DifficultyParams)
+    quality: QualityParams = Field(default_factory=QualityParams)
+
+    @model_validator(mode="after")
+    def _one_histogram(self) -> LinkSynSettings:
+        if self.walk.difficulty_histogram is not None and self.difficulty.histogram is not None:
+            raise ValueError("set difficulty.histogram or walk.difficulty_histogram (its older spelling), not both")
+        return self

@@ -2,15 +2,18 @@
 shards plus a manifest (dataset_store/): an update checks and writes only the rows QC has not judged yet."""
 
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.llm_batch import run_llm_batch
-from linksyn_assets.assets.metadata import catalog, counts, preview
+from linksyn_assets.assets.metadata import catalog, counts, latest_report, preview
 from linksyn_assets.assets.policies import AUTOMATED, LLM_STEP
 from linksyn_assets.assets.unchanged import made_as, recipe, reusable, reused
+from linksyn_assets.checks import linkqa_dataset_quality, linkqa_dataset_quality_result
 from linksyn_assets.dataset_store.manifest import MANIFEST, all_rejects, live_rows
 from linksyn_assets.dataset_store.update import UpdatePlan, update_dataset
 from linksyn_assets.layout import dataset_folder, retired_file
@@ -20,12 +23,15 @@ from linksyn_assets.prompts.messages import prompt_versions, verify_messages
 from linksyn_assets.qc.rules import assemble, reason_counts, with_verification
 from linksyn_assets.qc.steps import contamination_step, row_rule_steps
 from linksyn_assets.qc.token_count import TokenCounter
+from linksyn_assets.quality.card import quality_plots
+from linksyn_assets.quality.inputs import quality_of
 from linksyn_assets.recipes import recipe_hash
 from linksyn_assets.records import IndependentSolve
-from linksyn_assets.reports import DatasetReport, LLMBatchReport
+from linksyn_assets.reports import DatasetReport, LLMBatchReport, WalkReport
 from linksyn_assets.seeds.readers import skip_summary, source_files
 from linksyn_assets.stages import group_of
 from linksyn_assets.storage import Stored, file_stamps, read_if_present, write_parquet_atomic
+from linksyn_assets.svg_chart import markdown_image
 from resources.llm import LLMResource
 from resources.pipeline_settings import LinkSynSettingsResource
 
@@ -46,14 +52,15 @@ def _files_read(benchmarks: list[str], tokenizer_json: str | None) -> object:
 
 @dg.asset(partitions_def=discipline_partitions, automation_condition=AUTOMATED,
           **LLM_STEP, group_name=group_of("linkqa_dataset"), kinds={"polars", "parquet"},
+          check_specs=[linkqa_dataset_quality],
           description="Rows after generation status, schema/length, seed-copy, language, exact-duplicate, "
                       "benchmark contamination and near-duplicate checks, with an independent solve of every "
                       "answer, in <data dir>/dataset/<discipline>/: immutable shards (an update adds the rows QC "
                       "has not judged yet), their rejects with reasons, tombstones for rows that left, and "
-                      "manifest.json listing them.")
+                      "manifest.json listing them; a quality report (quality/) on the live rows.")
 def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.LazyFrame, hard_qa: pl.LazyFrame,
                    llm: LLMResource, progress: dg.ResourceParam[ProgressSink],
-                   settings: LinkSynSettingsResource) -> dg.Output[pl.DataFrame]:
+                   settings: LinkSynSettingsResource) -> Iterator[dg.Output | dg.AssetCheckResult]:
     discipline = context.partition_key
     plain = settings.plain()
     params = plain.dataset
@@ -62,7 +69,10 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.LazyFra
     made_from = recipe(context, llm=llm.answer_settings(), settings=plain.model_dump(mode="json"), files=files)
     prior = reusable(context, made_from, [folder / MANIFEST])
     if prior is not None:
-        return dg.Output(Stored(), **reused(prior))
+        yield dg.Output(Stored(), **reused(prior))
+        quality = prior.report.quality if isinstance(prior.report, DatasetReport) else None
+        yield linkqa_dataset_quality_result(quality, plain.quality)
+        return
     try:
         benchmarks = settings.benchmarks()
     except (OSError, ValueError) as exc:
@@ -119,6 +129,13 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.LazyFra
     # the data's cost covers every kept batch (answers of earlier updates count at their first cost)
     this_update = this_update.model_copy(update={"data_cost_usd": round(sum(s.verify_cost_usd
                                                                             for s in manifest.shards), 6)})
+    quality = None
+    if manifest.shards:
+        started = time.perf_counter()
+        walks = latest_report(context.instance, "walk_paths", discipline)
+        quality = quality_of(live, [discipline], context.instance.get_dynamic_partitions(discipline_partitions.name),
+                             walks.difficulty_target if isinstance(walks, WalkReport) else None, plain.quality)
+        context.log.info(f"quality report of {quality.rows:,} rows: {time.perf_counter() - started:.1f} s")
     report = DatasetReport(
         rows=manifest.rows, rows_new=result.rows_new, rows_kept=manifest.rows - result.rows_new,
         rows_retired=left.height, tokens=manifest.tokens, removed=rejects.height if rejects is not None else 0,
@@ -126,11 +143,13 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.LazyFra
         qc_steps=list(result.funnel.values()),
         removed_by_reason=reason_counts(rejects) if rejects is not None else {}, verification=verification,
         benchmark_files=benchmarks.files, benchmark_files_skipped=skip_summary(benchmarks.skipped()) or "none",
-        verifier=this_update)
+        verifier=this_update, quality=quality)
     head = live.head(20).collect() if manifest.shards else None
-    return dg.Output(Stored(), **made_as(manifest.digest(), made_from, catalog(report, head, rows=manifest.rows,
-                                                                                display={
-        "folder": dg.MetadataValue.path(str(folder)),
+    plots = ({key: dg.MetadataValue.md(markdown_image(svg, key.removesuffix("_plot").replace("_", " ")))
+              for key, svg in quality_plots(quality).items()} if quality is not None else {})
+    yield dg.Output(Stored(), **made_as(manifest.digest(), made_from, catalog(report, head, rows=manifest.rows,
+                                                                              display={
+        "folder": dg.MetadataValue.path(str(folder)), **plots,
         **({"preview": preview(head, ["kind", "question", "answer", "verification"])} if head is not None else {}),
     }, details={
         "generation": manifest.generation, "rebuilt": result.rebuilt, "shards": len(manifest.shards),
@@ -143,4 +162,5 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.LazyFra
         "by_kind": counts(live.select("kind").collect(), "kind") if manifest.shards else {},
         "settings": plain.model_dump(mode="json"),
     })))
+    yield linkqa_dataset_quality_result(quality, plain.quality)
 

@@ -24,6 +24,9 @@ from linksyn_assets.layout import (
 )
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.qc.token_count import TokenCounter
+from linksyn_assets.quality.card import Comparison, compare, comparison_markdown, quality_markdown, quality_plots
+from linksyn_assets.quality.inputs import mixed_target, quality_of
+from linksyn_assets.quality.report import QUALITY_COLUMNS, QualityReport
 from linksyn_assets.release.build import (
     content_digest,
     cross_discipline_removed,
@@ -140,6 +143,28 @@ def _plots(numbers: dict, latest: Latest, disciplines: list[str]) -> dict[str, d
     return {key: dg.MetadataValue.md(markdown_image(svg, alt)) for key, (svg, alt) in charts.items()}
 
 
+QUALITY = "quality.json"  # the version's quality report, read back for the next version's changelog
+
+
+def _stored_quality(folder: object) -> QualityReport | None:
+    try:
+        return QualityReport.model_validate_json((folder / QUALITY).read_text(encoding="utf-8"))  # type: ignore[operator]
+    except (OSError, ValueError):
+        return None
+
+
+def _release_quality(shards: list, duplicates: pl.DataFrame, disciplines: list[str], latest: Latest,
+                     by_discipline: dict[str, int], settings: LinkSynSettingsResource) -> QualityReport:
+    """The report of the released rows: every live dataset row but the cross-discipline duplicates."""
+    rows = (pl.concat([s.rows(QUALITY_COLUMNS) for s in shards], how="vertical_relaxed") if shards
+            else pl.DataFrame(schema=dict.fromkeys(QUALITY_COLUMNS, pl.String)))
+    rows = rows.join(duplicates.select("record_id"), on="record_id", how="anti")
+    walks = {d: latest.get(("walk_paths", d)) for d in disciplines}
+    target = mixed_target({d: w.difficulty_target if isinstance(w, WalkReport) else None for d, w in walks.items()},
+                          by_discipline)
+    return quality_of(rows.lazy(), disciplines, disciplines, target, settings.plain().quality)
+
+
 def _cost_title(unknown: list[str]) -> str:
     """A zero that means "no price known" must not read as "free"."""
     if unknown:
@@ -212,22 +237,31 @@ def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.LazyFra
     if last is not None and last_digest is None:  # a version made before manifests recorded it
         found = version_ids(last)
         last_digest = content_digest(*found) if found is not None else None
+    by_discipline = dict(numbers["by_discipline"].select("discipline", "rows").iter_rows())
+    comparison: list[Comparison] = []
     if last_digest is not None and last_digest == written.digest():
         shutil.rmtree(tmp, ignore_errors=True)
         version = earlier[-1]
         out_dir = release_version_dir(version)
         context.log.info(f"release unchanged: {written.rows} rows, still v{version} ({out_dir})")
         change = no_changes(version)
+        quality = _stored_quality(out_dir) or _release_quality(shards, duplicates, disciplines, latest,
+                                                                by_discipline, settings)
     else:
+        quality = _release_quality(shards, duplicates, disciplines, latest, by_discipline, settings)
+        before = _stored_quality(last) if last is not None else None
+        comparison = compare(before, quality) if before is not None else []
         previous = version_ids(last) if last is not None else None
         change = changes(earlier[-1] if earlier else None, previous[0] if previous else None, written.ids,
                          _leave_reasons(disciplines, duplicates))
         write_changes(change, tmp)
+        (tmp / QUALITY).write_text(quality.model_dump_json(indent=1), encoding="utf-8")
+        log = changelog(change) + (f"\n\n{comparison_markdown(earlier[-1], comparison)}" if comparison else "")
         (tmp / MANIFEST).write_text(json.dumps(change.manifest(version, written.rows, written.shards,
                                                                written.digest()), indent=1), encoding="utf-8")
         (tmp / "README.md").write_text(dataset_card(numbers, written.shards, TokenCounter(params.tokenizer_json).name,
-                                                    inputs.missing, empty_note, version, changelog(change)),
-                                       encoding="utf-8")
+                                                    inputs.missing, empty_note, version, log,
+                                                    quality_markdown(quality)), encoding="utf-8")
         out_dir = publish_version(tmp, root, version)
         context.log.info(f"release v{version}: {written.rows} rows in {out_dir} ({change.added.height} added, "
                          f"{change.retired.height} retired since the previous version; {written.files_written} of "
@@ -240,11 +274,14 @@ def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.LazyFra
         version=version, rows=written.rows, tokens=numbers["tokens"], rows_added=change.added.height,
         rows_retired=change.retired.height, empty_release=empty_note, release=str(out_dir),
         cross_discipline_duplicates=duplicates.height, removed_by_reason=numbers["removed_by_reason"],
-        by_discipline=dict(numbers["by_discipline"].select("discipline", "rows").iter_rows()),
+        by_discipline=by_discipline, quality=quality,
+        quality_since_previous={c.measure: c.verdict for c in comparison},
         kp_coverage=numbers["kp_coverage"], cost_usd_by_stage=numbers["cost_usd"], models_by_stage=numbers["models"],
         missing_disciplines=inputs.missing, stale_disciplines_excluded=stale)
     return dg.MaterializeResult(**made_as(written.digest(), made_from, catalog(report, None, {
         **_plots(numbers, latest, disciplines),
+        **{key: dg.MetadataValue.md(markdown_image(svg, key.removesuffix("_plot").replace("_", " ")))
+           for key, svg in quality_plots(quality).items()},
         "release": dg.MetadataValue.path(str(out_dir)),
         "card": dg.MetadataValue.md((out_dir / "README.md").read_text(encoding="utf-8")),
     }, {

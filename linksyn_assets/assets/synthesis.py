@@ -111,7 +111,8 @@ def hard_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.LazyFrame, llm
         return dg.Output(empty, **made(made_from, catalog(HardReport(), empty, {
             "skipped": "discipline not in hard_disciplines"}, {"settings": settings.plain().model_dump(mode="json")}),
             empty))
-    targets = hardening_targets(rows, params.hard_difficulty_step, params.copy_threshold)
+    targets = hardening_targets(rows, params.hard_difficulty_step, params.copy_threshold,
+                                settings.plain().difficulty.hardening_floor())
     version = prompt_versions("harden")
     results, client = run_llm_batch(context, llm, progress, "harden", hardening_requests(targets), HardeningAnswer,
                                     version)

@@ -59,7 +59,7 @@ def walk_paths(context: dg.AssetExecutionContext, kp_graph: dict[str, pl.DataFra
     wanted = walk_round(target, measured.measure("rows" if dataset.target_rows else "tokens") if measured else None,
                         measured.paths if measured else 0, default)
     home_seeds = tables.kp_seeds.filter(pl.col("seed_discipline") == discipline).unique("seed_id")
-    hist = difficulty_target(params, home_seeds["difficulty"].to_list())
+    hist = difficulty_target(params, home_seeds["difficulty"].to_list(), settings.plain().difficulty)
     retired_path = retired_file("walk_paths", discipline)
     earlier_retired = read_if_present(retired_path)
     history = carry_over(read_if_present(asset_file("walk_paths", discipline)), graph, params.max_length,
@@ -88,7 +88,8 @@ def walk_paths(context: dg.AssetExecutionContext, kp_graph: dict[str, pl.DataFra
         **scalars, "rows": table.height, "paths_new": new.height, "paths_kept": history.kept.height,
         "paths_retired": history.retired.height, "paths_wanted": wanted,
         "paths_for_target": wanted if target is not None else None,
-        "discipline_target_share": round(shares.get(discipline, 0.0), 4)})
+        "discipline_target_share": round(shares.get(discipline, 0.0), 4),
+        "difficulty_target": [round(float(x), 4) for x in hist]})
     difficulty_plot = bar_chart({"target": {f"level {i}": round(float(x) * max(1, result.count), 2)
                                             for i, x in enumerate(hist)},
                                  "realized": {f"level {i}": float(x)

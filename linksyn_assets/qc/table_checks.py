@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from linksyn_assets.quality.report import QualityReport
+from linksyn_assets.settings import QualityParams
+
 
 @dataclass
 class TableCheck:
@@ -104,3 +107,34 @@ def inputs_complete(read: set[str], expected: set[str]) -> TableCheck:
     absent = sorted(expected - read)
     return TableCheck(not absent, {f"built without the seed_kps of {absent}": len(absent)} if absent else {},
                       absent[:5], {"input_disciplines": float(len(read))})
+
+
+def quality_within(report: QualityReport | None, limits: QualityParams) -> TableCheck:
+    """The quality report against the thresholds of settings `quality` (judged from limits.min_rows rows on):
+    near-paraphrases of own seeds, repeated long n-grams, distinct-2 and, when set, the difficulty KL."""
+    if report is None:
+        return TableCheck(True, values={"rows": 0.0})
+    shown = {"rows": float(report.rows), "own_paraphrase_share": report.novelty.own_paraphrase_share,
+             "any_paraphrase_share": report.novelty.any_paraphrase_share,
+             "repeated_ngram_share": report.diversity.repeated_ngram_share,
+             "distinct_2": report.diversity.distinct_2,
+             **({"difficulty_kl_labeled": report.difficulty.kl_labeled}
+                if report.difficulty.kl_labeled is not None else {})}
+    if report.rows < limits.min_rows:
+        return TableCheck(True, {}, [], shown)
+    problems: dict[str, int] = {}
+    n = report.rows
+
+    def above(value: float, limit: float | None, what: str, fmt: str = "{:.1%}") -> None:
+        if limit is not None and value > limit:
+            problems[f"{what} {fmt.format(value)}, expected at most {fmt.format(limit)}"] = round(value * n)
+
+    above(report.novelty.own_paraphrase_share, limits.max_paraphrase_share,
+          f"near-paraphrases of their own seeds (overlap >= {limits.paraphrase_overlap})")
+    above(report.diversity.repeated_ngram_share, limits.max_repeated_ngram_share,
+          "rows sharing a long n-gram with another question")
+    if report.diversity.distinct_2 < limits.min_distinct_2:
+        problems[f"distinct-2 {report.diversity.distinct_2:.3f}, expected at least {limits.min_distinct_2:.3f}"] = n
+    if report.difficulty.kl_labeled is not None:
+        above(report.difficulty.kl_labeled, limits.max_difficulty_kl, "difficulty KL to the target", "{:.3f}")
+    return TableCheck(not problems, problems, [], shown)

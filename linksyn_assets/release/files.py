@@ -99,7 +99,8 @@ def _reasoning_line(numbers: dict) -> str:
 
 
 def dataset_card(numbers: dict, shards: list[str], tokenizer: str, missing: list[str],
-                 empty_note: str | None = None, version: int = 1, changes: str = "First version.") -> str:
+                 empty_note: str | None = None, version: int = 1, changes: str = "First version.",
+                 quality: str = "Not measured.") -> str:
     files = ", ".join(f"`{s}`" for s in shards)
     return f"""---
 configs:
@@ -126,6 +127,10 @@ several seed questions linked along paths of a knowledge-point graph, plus harde
 ## Changes
 
 {changes}
+
+## Quality
+
+{quality}
 
 ## Per discipline
 

@@ -101,12 +101,14 @@ def synthesized_table(paths: pl.DataFrame, results: list[CallResultLike],
     return pl.DataFrame(rows, schema=SYNTH_SCHEMA) if rows else pl.DataFrame(schema=SYNTH_SCHEMA)
 
 
-def hardening_targets(synth: pl.DataFrame, step: int, copy_threshold: float) -> pl.DataFrame:
-    """Successful synthesized rows that do not copy a seed, with their source and target difficulty."""
+def hardening_targets(synth: pl.DataFrame, step: int, copy_threshold: float, floor: int = 0) -> pl.DataFrame:
+    """Successful synthesized rows that do not copy a seed, with their source and target difficulty (the source
+    plus `step`, at least `floor`, at most the top level)."""
     return synth.filter((pl.col("status") == "ok")
                         & (pl.col("copy_similarity").fill_null(0.0) < copy_threshold)).with_columns(
         pl.col("difficulty").alias("source_difficulty"),
-        pl.min_horizontal(pl.col("difficulty") + step, pl.lit(DIFFICULTY_LEVELS - 1))
+        pl.min_horizontal(pl.max_horizontal(pl.col("difficulty") + step, pl.lit(floor)),
+                          pl.lit(DIFFICULTY_LEVELS - 1))
         .cast(pl.Int8).alias("target_difficulty"),
     )
 

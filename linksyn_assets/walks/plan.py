@@ -9,7 +9,9 @@ import numpy as np
 import polars as pl
 
 from linksyn_assets.records import DIFFICULTY_LEVELS
-from linksyn_assets.settings import WalkParams
+from linksyn_assets.settings import DifficultyParams, WalkParams
+
+HARD_TOP_SHARE = 0.8  # the hard preset's mass on the top two levels
 
 
 def kl_divergence(target: np.ndarray, realized: np.ndarray, eps: float = 1e-9) -> float:
@@ -20,16 +22,25 @@ def kl_divergence(target: np.ndarray, realized: np.ndarray, eps: float = 1e-9) -
     return float(np.sum(p[mask] * np.log(p[mask] / q[mask])))
 
 
-def difficulty_target(params: WalkParams, seed_difficulties: list[int | None]) -> np.ndarray:
-    """Target histogram over 0..4: configured, or the seeds' own (add-one smoothed)."""
-    if params.difficulty_histogram is not None:
-        hist = np.asarray(params.difficulty_histogram, dtype=np.float64)
-    else:
-        hist = np.ones(DIFFICULTY_LEVELS)
-        for d in seed_difficulties:
-            if d is not None:
-                hist[d] += 1
-    return hist / hist.sum()
+def difficulty_target(params: WalkParams, seed_difficulties: list[int | None],
+                      difficulty: DifficultyParams | None = None) -> np.ndarray:
+    """Target histogram over 0..4: an explicit histogram, else the preset: the seeds' own (add-one smoothed),
+    uniform, or hard (HARD_TOP_SHARE on levels 3-4 and the rest on 0-2, each part shaped like the seeds')."""
+    difficulty = difficulty or DifficultyParams()
+    explicit = difficulty.histogram or params.difficulty_histogram
+    if explicit is not None:
+        hist = np.asarray(explicit, dtype=np.float64)
+        return hist / hist.sum()
+    seeds = np.ones(DIFFICULTY_LEVELS)
+    for d in seed_difficulties:
+        if d is not None:
+            seeds[d] += 1
+    if difficulty.preset == "uniform":
+        return np.full(DIFFICULTY_LEVELS, 1 / DIFFICULTY_LEVELS)
+    if difficulty.preset == "hard":
+        low, top = seeds[:-2], seeds[-2:]
+        return np.concatenate([low / low.sum() * (1 - HARD_TOP_SHARE), top / top.sum() * HARD_TOP_SHARE])
+    return seeds / seeds.sum()
 
 
 def quota(weights: np.ndarray, n: int) -> np.ndarray:
