@@ -1,7 +1,7 @@
 """The Dagster UI in a real browser: `linksyn run` for two disciplines against the stub LLM, then
 dagster-webserver on 127.0.0.1 over the same DAGSTER_HOME; the GraphQL API and headless Chromium (Debian's
 `chromium` and `chromium-driver`, which .ci/run installs) must show the assets, partitions, checks, row counts,
-column schemas and a plot. Screenshots are saved in the test's temp folder."""
+column schemas, a plot and the release's quality plots. Screenshots are saved in the test's temp folder."""
 
 from __future__ import annotations
 
@@ -78,10 +78,11 @@ def test_the_ui_shows_assets_partitions_checks_schemas_and_plots(webserver: str,
     status = {c["name"]: (c["executionForLatestMaterialization"] or {}).get("status")
               for n in checks["assetNodes"] if n["assetChecksOrError"]["__typename"] == "AssetChecks"
               for c in n["assetChecksOrError"]["checks"]}
-    assert len(status) == 7 and set(status.values()) == {"SUCCEEDED"}, status  # green after `linksyn run`
+    assert len(status) == 8 and set(status.values()) == {"SUCCEEDED"}, status  # green after `linksyn run`
     blocking = {c["name"] for n in checks["assetNodes"] if n["assetChecksOrError"]["__typename"] == "AssetChecks"
                 for c in n["assetChecksOrError"]["checks"] if c["blocking"]}
-    assert blocking == {"seeds_well_formed", "seed_kps_extracted", "synthesized_qa_schema_valid"}
+    assert blocking == {"seeds_well_formed", "seed_kps_extracted", "synthesized_qa_schema_valid",
+                        "linkqa_dataset_quality"}
 
     latest = graphql(webserver, """{ assetNodes { assetKey { path }
         latestMaterializationByPartition(partitions: ["physics"]) { metadataEntries { label __typename } } } }""")
@@ -94,12 +95,16 @@ def test_the_ui_shows_assets_partitions_checks_schemas_and_plots(webserver: str,
         assert entries["details"] == "JsonMetadataEntry" and len(entries) <= 12, name
         assert any(v == "MarkdownMetadataEntry" for k, v in entries.items() if "preview" in k or k == "top_kps"), name
     for name, plot in (("kp_graph", "degree_distribution"), ("walk_paths", "coverage_curve"),
-                       ("walk_paths", "difficulty_mix"), ("hard_qa", "difficulty_before_after")):
+                       ("walk_paths", "difficulty_mix"), ("hard_qa", "difficulty_before_after"),
+                       ("linkqa_dataset", "quality_difficulty_plot"), ("linkqa_dataset", "quality_overlap_plot")):
         assert shown[name][plot] == "MarkdownMetadataEntry", plot
     release = graphql(webserver, """{ assetNodeOrError(assetKey: {path: ["linkqa_release"]}) { ... on AssetNode {
-        assetMaterializations(limit: 1) { metadataEntries { label } } } } }""")["assetNodeOrError"]
-    labels = {e["label"] for e in release["assetMaterializations"][0]["metadataEntries"]}
-    assert {"discipline_mix_plot", "removed_by_reason_plot", "cost_by_stage_plot", "card"} <= labels
+        assetMaterializations(limit: 1) { metadataEntries { label __typename } } } } }""")["assetNodeOrError"]
+    entries = release["assetMaterializations"][0]["metadataEntries"]
+    labels = {e["label"] for e in entries}
+    assert {"discipline_mix_plot", "removed_by_reason_plot", "cost_by_stage_plot", "quality_difficulty_plot",
+            "quality_overlap_plot", "card"} <= labels
+    markdown = [e["label"] for e in entries if e["__typename"] == "MarkdownMetadataEntry"]
 
     driver = _browser()
     try:
@@ -130,9 +135,26 @@ def test_the_ui_shows_assets_partitions_checks_schemas_and_plots(webserver: str,
         assert images and images[0].get_attribute("src").startswith("data:image/svg+xml")
         assert images[0].size["width"] > 100
         driver.save_screenshot(str(tmp_path / "walk_paths_coverage_plot.png"))
+
+        # the release's quality plots: each one's markdown opened, the SVG image shown
+        for plot, alt in (("quality_difficulty_plot", "quality difficulty"), ("quality_overlap_plot", "quality overlap")):
+            driver.get(f"{webserver}/assets/linkqa_release?view=events")
+            _wait_for(driver, plot)
+            links = driver.find_elements("xpath", "//*[normalize-space(text())='[Show Markdown]']")
+            assert len(links) == len(markdown), (len(links), markdown)  # one link per markdown entry, in order
+            links[markdown.index(plot)].click()
+            deadline = time.monotonic() + 30
+            images = []
+            while time.monotonic() < deadline and not images:
+                images = [i for i in driver.find_elements("tag name", "img") if (i.get_attribute("alt") or "") == alt]
+                time.sleep(0.5)
+            assert images and images[0].get_attribute("src").startswith("data:image/svg+xml"), plot
+            assert images[0].size["width"] > 100, plot
+            driver.save_screenshot(str(tmp_path / f"release_{plot}.png"))
     finally:
         driver.quit()
     assert {p.name for p in tmp_path.glob("*.png")} == {
-        "seeds_checks.png", "walk_paths_overview.png", "walk_paths_coverage_plot.png"}
+        "seeds_checks.png", "walk_paths_overview.png", "walk_paths_coverage_plot.png",
+        "release_quality_difficulty_plot.png", "release_quality_overlap_plot.png"}
     shutil.copytree(tmp_path, tmp_path.parent / "ui-screenshots", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("home", "data", "seeds", "*.log"))
