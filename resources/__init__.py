@@ -4,8 +4,9 @@ LLM: every LLMResource field from LINKSYN_<FIELD> (LLM_ENV below, derived from t
 documented names differ: LLM_ENV_NAMES), e.g. LINKSYN_MODEL, LINKSYN_API_BASE, LINKSYN_API_KEY_ENV.
 Other: LINKSYN_SEEDS (seed dir), LINKSYN_MAX_FIELD_CHARS (seed field cap), LINKSYN_SETTINGS (the JSON settings
 file; default <data dir>/settings.json, which `linksyn run` writes its flags into), LINKSYN_DATA_DIR.
-The settings file's sections: seeds, walk, synthesis, dataset, difficulty, quality (the pipeline knobs), llm (LLMResource fields),
-source (SeedSourceResource fields: path, default_discipline, max_field_chars) and schedule (ingest_cron).
+The settings file's sections: seeds, walk, synthesis, dataset, difficulty, quality (the pipeline knobs), llm
+(LLMResource fields), source (SeedSourceResource fields: path, default_discipline, max_field_chars) and schedule
+(ingest_cron).
 Environment variables win over the file, the file over the defaults (`linksyn settings` shows which is which).
 """
 

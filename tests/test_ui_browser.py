@@ -137,7 +137,8 @@ def test_the_ui_shows_assets_partitions_checks_schemas_and_plots(webserver: str,
         driver.save_screenshot(str(tmp_path / "walk_paths_coverage_plot.png"))
 
         # the release's quality plots: each one's markdown opened, the SVG image shown
-        for plot, alt in (("quality_difficulty_plot", "quality difficulty"), ("quality_overlap_plot", "quality overlap")):
+        for plot, alt in (("quality_difficulty_plot", "quality difficulty"),
+                          ("quality_overlap_plot", "quality overlap")):
             driver.get(f"{webserver}/assets/linkqa_release?view=events")
             _wait_for(driver, plot)
             links = driver.find_elements("xpath", "//*[normalize-space(text())='[Show Markdown]']")

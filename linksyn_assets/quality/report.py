@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from linksyn_assets.qc.fingerprints import token_hashes
 from linksyn_assets.quality.correctness import Correctness, Difficulty, correctness, difficulty
 from linksyn_assets.quality.diversity import compression_ratio, distinct_n, repeated_long_gram_share
-from linksyn_assets.quality.grams import Grams, fixed_grams, gram_sets
+from linksyn_assets.quality.grams import Grams, gram_sets, grams_up_to
 from linksyn_assets.quality.knowledge import KnowledgeSpread, kp_spread
 from linksyn_assets.quality.novelty import any_seed_overlap, histogram, own_seed_overlap
 
@@ -102,7 +102,7 @@ def _links(rows: pl.DataFrame, seeds: pl.DataFrame) -> tuple[np.ndarray, np.ndar
 def novelty(rows: pl.DataFrame, row_sets: Grams, seeds: pl.DataFrame, threshold: float) -> Novelty:
     if rows.is_empty():
         return Novelty(paraphrase_threshold=threshold)
-    seed_sets = gram_sets(fixed_grams(token_hashes(_texts(seeds)), 2)) if seeds.height else Grams(
+    seed_sets = gram_sets(grams_up_to(token_hashes(_texts(seeds)), 2)) if seeds.height else Grams(
         np.zeros(0, np.uint64), np.zeros(1, np.int64))
     links, lptr = _links(rows, seeds) if seeds.height else (np.full(0, -1, np.int64), np.zeros(rows.height + 1,
                                                                                                 np.int64))
@@ -127,7 +127,7 @@ def measure_quality(rows: pl.DataFrame, seeds: pl.DataFrame, nodes: pl.DataFrame
         distinct_1=round(distinct_n(tokens, 1), 4), distinct_2=round(distinct_n(tokens, 2), 4),
         distinct_3=round(distinct_n(tokens, 3), 4), compression_ratio=round(compression_ratio(_texts(rows)), 4),
         repeated_ngram_share=round(repeated_long_gram_share(tokens, _families(rows)), 4))
-    row_sets = gram_sets(fixed_grams(tokens, 2))
+    row_sets = gram_sets(grams_up_to(tokens, 2))
     del tokens
     return QualityReport(rows=rows.height, correctness=correctness(rows), diversity=diversity,
                          novelty=novelty(rows, row_sets, seeds, paraphrase_threshold),
