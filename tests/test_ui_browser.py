@@ -104,7 +104,7 @@ def test_the_ui_shows_assets_partitions_checks_schemas_and_plots(webserver: str,
     labels = {e["label"] for e in entries}
     assert {"discipline_mix_plot", "removed_by_reason_plot", "cost_by_stage_plot", "quality_difficulty_plot",
             "quality_overlap_plot", "card"} <= labels
-    markdown = [e["label"] for e in entries if e["__typename"] == "MarkdownMetadataEntry"]
+    assert {e["label"]: e["__typename"] for e in entries}["quality_overlap_plot"] == "MarkdownMetadataEntry"
 
     driver = _browser()
     try:
@@ -141,9 +141,14 @@ def test_the_ui_shows_assets_partitions_checks_schemas_and_plots(webserver: str,
                           ("quality_overlap_plot", "quality overlap")):
             driver.get(f"{webserver}/assets/linkqa_release?view=events")
             _wait_for(driver, plot)
-            links = driver.find_elements("xpath", "//*[normalize-space(text())='[Show Markdown]']")
-            assert len(links) == len(markdown), (len(links), markdown)  # one link per markdown entry, in order
-            links[markdown.index(plot)].click()
+            _dismiss_welcome(driver)
+            label = driver.find_element("xpath", f"//*[normalize-space(text())='{plot}']")
+            try:  # the entry's row of the metadata table, and its link
+                label.find_element("xpath", "./ancestor::tr[1]").find_element(
+                    "xpath", ".//*[normalize-space(text())='[Show Markdown]']").click()
+            except Exception:
+                (tmp_path / "release_events.html").write_text(driver.page_source, encoding="utf-8")
+                raise
             deadline = time.monotonic() + 30
             images = []
             while time.monotonic() < deadline and not images:
@@ -151,6 +156,7 @@ def test_the_ui_shows_assets_partitions_checks_schemas_and_plots(webserver: str,
                 time.sleep(0.5)
             assert images and images[0].get_attribute("src").startswith("data:image/svg+xml"), plot
             assert images[0].size["width"] > 100, plot
+            _dismiss_welcome(driver)
             driver.save_screenshot(str(tmp_path / f"release_{plot}.png"))
     finally:
         driver.quit()
