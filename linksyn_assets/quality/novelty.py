@@ -10,6 +10,8 @@ always compared exactly and count as seeds too."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numba
 import numpy as np
 
@@ -135,19 +137,35 @@ def _any(rows: np.ndarray, rptr: np.ndarray, seeds: np.ndarray, sptr: np.ndarray
     return out
 
 
-def any_seed_overlap(rows: Grams, seeds: Grams, own: np.ndarray) -> np.ndarray:
-    """Per row, the highest overlap with any seed (at least `own`, its own seeds' highest)."""
+@dataclass
+class SeedIndex:
+    """The seeds' gram sets and the inverted index over their rare grams, built once for many rows."""
+
+    sets: Grams
+    slot_key: np.ndarray
+    slot_at: np.ndarray
+    bits: np.ndarray
+    post_ptr: np.ndarray
+    post_seed: np.ndarray
+
+
+def seed_index(seeds: Grams) -> SeedIndex:
     order = np.argsort(seeds.grams, kind="stable")
     grams, seed_of = seeds.grams[order], seeds.text_of()[order]
     # postings of the grams at most MAX_POSTING seeds have (common ones find no paraphrase)
     starts = np.flatnonzero(np.concatenate([[True], grams[1:] != grams[:-1]])) if grams.size else np.zeros(0, int)
     lengths = np.diff(np.concatenate([starts, [grams.size]])).astype(np.int64)
     rare = lengths <= MAX_POSTING
-    keep = np.repeat(rare, lengths)
     post_ptr = np.concatenate([[0], np.cumsum(lengths[rare])]).astype(np.int64)
     slot_key, slot_at, bits = _table(grams[starts[rare]])
-    return _any(rows.grams, rows.ptr, seeds.grams, seeds.ptr, slot_key, slot_at, bits, post_ptr, seed_of[keep],
-                own.astype(np.float64))
+    return SeedIndex(seeds, slot_key, slot_at, bits, post_ptr, seed_of[np.repeat(rare, lengths)])
+
+
+def any_seed_overlap(rows: Grams, seeds: Grams | SeedIndex, own: np.ndarray) -> np.ndarray:
+    """Per row, the highest overlap with any seed (at least `own`, its own seeds' highest)."""
+    index = seeds if isinstance(seeds, SeedIndex) else seed_index(seeds)
+    return _any(rows.grams, rows.ptr, index.sets.grams, index.sets.ptr, index.slot_key, index.slot_at, index.bits,
+                index.post_ptr, index.post_seed, own.astype(np.float64))
 
 
 def histogram(overlap: np.ndarray, bins: int = 10) -> list[int]:

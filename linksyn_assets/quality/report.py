@@ -12,7 +12,12 @@ from linksyn_assets.quality.correctness import Correctness, Difficulty, correctn
 from linksyn_assets.quality.diversity import compression_ratio, distinct_n, repeated_long_gram_share
 from linksyn_assets.quality.grams import Grams, gram_sets, grams_up_to
 from linksyn_assets.quality.knowledge import KnowledgeSpread, kp_spread
-from linksyn_assets.quality.novelty import any_seed_overlap, histogram, own_seed_overlap
+from linksyn_assets.quality.novelty import any_seed_overlap, histogram, own_seed_overlap, seed_index
+
+# diversity is measured on an even sample of at most this many rows: distinct-n and repeated n-grams depend on
+# how many rows are counted, so a fixed sample keeps releases of different sizes comparable (and memory flat)
+DIVERSITY_SAMPLE = 100_000
+NOVELTY_CHUNK = 100_000  # rows whose grams are held at once
 
 # the columns of a dataset row the report reads
 QUALITY_COLUMNS = ["record_id", "kind", "discipline", "question", "difficulty", "kp_ids", "seed_ids",
@@ -20,6 +25,7 @@ QUALITY_COLUMNS = ["record_id", "kind", "discipline", "question", "difficulty", 
 
 
 class Diversity(BaseModel):
+    sample_rows: int = 0  # the rows measured (every k-th row, at most DIVERSITY_SAMPLE)
     distinct_1: float = 0.0
     distinct_2: float = 0.0
     distinct_3: float = 0.0
@@ -89,30 +95,51 @@ def _families(rows: pl.DataFrame) -> np.ndarray:
     return np.where(joined < 0, np.arange(rows.height, dtype=np.int64), joined)
 
 
-def _links(rows: pl.DataFrame, seeds: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's seeds as indexes into `seeds` (-1: not among them), flat with a pointer per row."""
+def _links(rows: pl.DataFrame, seed_rows: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's seeds as indexes into the seeds (seed_rows: seed_id -> i; -1: not among them), flat with a
+    pointer per row."""
     ids = rows.select(pl.col("seed_ids").fill_null([]))["seed_ids"]
     lptr = np.concatenate([[0], np.cumsum(ids.list.len().to_numpy())]).astype(np.int64)
     flat = ids.explode().drop_nulls().to_frame("seed_id")
-    index = seeds.select("seed_id").with_row_index("i").unique("seed_id", keep="first")
-    found = flat.join(index, on="seed_id", how="left", maintain_order="left")["i"]
+    found = flat.join(seed_rows, on="seed_id", how="left", maintain_order="left")["i"]
     return found.fill_null(-1).cast(pl.Int64).to_numpy(), lptr
 
 
-def novelty(rows: pl.DataFrame, row_sets: Grams, seeds: pl.DataFrame, threshold: float) -> Novelty:
+def _gram_sets(texts: pl.Series) -> Grams:
+    return gram_sets(grams_up_to(token_hashes(texts), 2))
+
+
+def novelty(rows: pl.DataFrame, seeds: pl.DataFrame, threshold: float) -> Novelty:
+    """rows: question, seed_ids; seeds: seed_id, question. Measured NOVELTY_CHUNK rows at a time."""
     if rows.is_empty():
         return Novelty(paraphrase_threshold=threshold)
-    seed_sets = gram_sets(grams_up_to(token_hashes(_texts(seeds)), 2)) if seeds.height else Grams(
-        np.zeros(0, np.uint64), np.zeros(1, np.int64))
-    links, lptr = _links(rows, seeds) if seeds.height else (np.full(0, -1, np.int64), np.zeros(rows.height + 1,
-                                                                                                np.int64))
-    own = own_seed_overlap(row_sets, seed_sets, links, lptr)
-    anyone = any_seed_overlap(row_sets, seed_sets, own) if seeds.height else own
+    seed_sets = _gram_sets(_texts(seeds))
+    index = seed_index(seed_sets) if seeds.height else None
+    seed_rows = seeds.select("seed_id").with_row_index("i").unique("seed_id", keep="first")
+    own_parts, any_parts = [], []
+    for start in range(0, rows.height, NOVELTY_CHUNK):
+        chunk = rows.slice(start, NOVELTY_CHUNK)
+        sets = _gram_sets(_texts(chunk))
+        own = own_seed_overlap(sets, seed_sets, *_links(chunk, seed_rows))
+        own_parts.append(own.astype(np.float32))
+        any_parts.append((any_seed_overlap(sets, index, own) if index is not None else own).astype(np.float32))
+    own, anyone = np.concatenate(own_parts), np.concatenate(any_parts)
     return Novelty(paraphrase_threshold=threshold, own_overlap_mean=round(float(own.mean()), 4),
                    any_overlap_mean=round(float(anyone.mean()), 4), own_histogram=histogram(own),
                    any_histogram=histogram(anyone),
                    own_paraphrase_share=round(float((own >= threshold).mean()), 4),
                    any_paraphrase_share=round(float((anyone >= threshold).mean()), 4))
+
+
+def diversity(rows: pl.DataFrame) -> Diversity:
+    """rows: record_id, kind, parent_qa_id, question; measured on every k-th row, at most DIVERSITY_SAMPLE."""
+    sample = rows.gather_every(max(1, -(-rows.height // DIVERSITY_SAMPLE)))
+    tokens = token_hashes(_texts(sample))
+    return Diversity(
+        sample_rows=sample.height, distinct_1=round(distinct_n(tokens, 1), 4),
+        distinct_2=round(distinct_n(tokens, 2), 4), distinct_3=round(distinct_n(tokens, 3), 4),
+        compression_ratio=round(compression_ratio(_texts(sample)), 4),
+        repeated_ngram_share=round(repeated_long_gram_share(tokens, _families(sample)), 4))
 
 
 def measure_quality(rows: pl.DataFrame, seeds: pl.DataFrame, nodes: pl.DataFrame | None,
@@ -122,13 +149,6 @@ def measure_quality(rows: pl.DataFrame, seeds: pl.DataFrame, nodes: pl.DataFrame
     if rows.is_empty():
         return QualityReport(novelty=Novelty(paraphrase_threshold=paraphrase_threshold),
                              difficulty=Difficulty(target=target))
-    tokens = token_hashes(_texts(rows))
-    diversity = Diversity(
-        distinct_1=round(distinct_n(tokens, 1), 4), distinct_2=round(distinct_n(tokens, 2), 4),
-        distinct_3=round(distinct_n(tokens, 3), 4), compression_ratio=round(compression_ratio(_texts(rows)), 4),
-        repeated_ngram_share=round(repeated_long_gram_share(tokens, _families(rows)), 4))
-    row_sets = gram_sets(grams_up_to(tokens, 2))
-    del tokens
-    return QualityReport(rows=rows.height, correctness=correctness(rows), diversity=diversity,
-                         novelty=novelty(rows, row_sets, seeds, paraphrase_threshold),
+    return QualityReport(rows=rows.height, correctness=correctness(rows), diversity=diversity(rows),
+                         novelty=novelty(rows, seeds, paraphrase_threshold),
                          knowledge=kp_spread(rows["kp_ids"], nodes), difficulty=difficulty(rows, target))

@@ -182,3 +182,19 @@ def test_the_report_compares_two_versions_and_renders() -> None:
 def test_an_empty_set_has_a_report() -> None:
     report = measure_quality(_rows([]), pl.DataFrame({"seed_id": [], "question": []}), None, None, 0.5)
     assert report.rows == 0 and report.diversity.distinct_1 == 0.0 and report.correctness.agreement is None
+
+
+def test_novelty_in_chunks_equals_one_pass_and_diversity_is_a_bounded_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    from linksyn_assets.quality import report as quality
+
+    rng = np.random.default_rng(6)
+    seeds_text = _distinct_en(15, rng) + _distinct_zh(15, rng)
+    seeds = pl.DataFrame({"seed_id": [f"s{i}" for i in range(30)], "question": seeds_text})
+    questions = [_paraphrase(t, "en" if i < 15 else "zh") if i % 2 else t for i, t in enumerate(seeds_text)]
+    rows = _rows(questions + _distinct_en(10, rng), seed_ids=[[f"s{i % 30}"] for i in range(40)])
+    whole = quality.measure_quality(rows, seeds, None, None, 0.5)
+    monkeypatch.setattr(quality, "NOVELTY_CHUNK", 7)
+    monkeypatch.setattr(quality, "DIVERSITY_SAMPLE", 10)
+    chunked = quality.measure_quality(rows, seeds, None, None, 0.5)
+    assert chunked.novelty == whole.novelty and whole.novelty.own_paraphrase_share == 0.75
+    assert whole.diversity.sample_rows == 40 and chunked.diversity.sample_rows == 10  # every 4th row
