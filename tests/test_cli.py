@@ -32,6 +32,8 @@ def test_run_twice_second_makes_no_llm_call(stub_env: StubServer, linked_seeds: 
     assert calls > 0 and stub_env.state.by_stage["judge"] > 0 and stub_env.state.by_stage["verify"] > 0
     assert f"LLM: {calls} HTTP calls" in first.stdout  # every stage counted, judge and verify included
     _check_overall_view(first.stdout, ["mathematics", "physics"])
+    quality = next(line for line in first.stdout.splitlines() if line.strip().startswith("Quality: solve agrees"))
+    assert "distinct-2 0." in quality and "near-paraphrases of own seeds" in quality  # the release's report
     second = _linksyn(args, home)
     assert second.returncode == 0, second.stderr[-3000:]
     assert stub_env.count == calls

@@ -3,6 +3,7 @@
 import json
 from typing import Any, TypeVar
 
+from linksyn_assets.quality.report import QualityReport
 from linksyn_assets.reports import (
     DatasetReport,
     ExtractionReport,
@@ -29,6 +30,17 @@ def _of(reports: Reports, kind: type[R]) -> dict[str, R]:
 
 def _batches(reports: Reports) -> list[LLMBatchReport]:
     return [batch for report in reports.values() for batch in llm_batches(report)]
+
+
+def quality_line(q: QualityReport, since: dict[str, str]) -> str:
+    """The release's quality in one line (the card has all of it), and how many measures moved since the last."""
+    agree = "-" if q.correctness.agreement is None else f"{q.correctness.agreement:.2f}"
+    moved = (f"; since the previous version {sum(v == 'better' for v in since.values())} measures better, "
+             f"{sum(v == 'worse' for v in since.values())} worse" if since else "")
+    coverage, gain = q.knowledge.coverage, q.difficulty.hard_gain
+    return (f"Quality: solve agrees {agree}, distinct-2 {q.diversity.distinct_2:.3f}, near-paraphrases of own seeds "
+            f"{q.novelty.own_paraphrase_share:.1%}, KP coverage {'-' if coverage is None else coverage}, hard "
+            f"variants' rated gain {'-' if gain is None else gain}{moved} (the card's Quality section has the rest)")
 
 
 def time_summary(timings: dict[str, float], seconds: float) -> None:
@@ -142,6 +154,8 @@ def summary(selected: list[str], disciplines: list[str], reports: Reports, secon
               f"reason: {json.dumps(release.removed_by_reason, ensure_ascii=False)}")
         if release.empty_release:
             print(f"     The release is empty: {release.empty_release}")
+        if release.quality is not None and release.rows:
+            print("     " + quality_line(release.quality, release.quality_since_previous))
     if walks:
         from linksyn_assets.walks.plan import mix_report
 
