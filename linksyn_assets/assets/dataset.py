@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 
 from linksyn_assets.assets.llm_batch import run_llm_batch
-from linksyn_assets.assets.metadata import catalog, counts, latest_report, preview
+from linksyn_assets.assets.metadata import catalog, counts, latest_report, preview, quality_plot_metadata
 from linksyn_assets.assets.policies import AUTOMATED, LLM_STEP
 from linksyn_assets.assets.unchanged import made_as, recipe, reusable, reused
 from linksyn_assets.checks import linkqa_dataset_quality, linkqa_dataset_quality_result
@@ -23,7 +23,6 @@ from linksyn_assets.prompts.messages import prompt_versions, verify_messages
 from linksyn_assets.qc.rules import assemble, reason_counts, with_verification
 from linksyn_assets.qc.steps import contamination_step, row_rule_steps
 from linksyn_assets.qc.token_count import TokenCounter
-from linksyn_assets.quality.card import quality_plots
 from linksyn_assets.quality.inputs import quality_of
 from linksyn_assets.recipes import recipe_hash
 from linksyn_assets.records import IndependentSolve
@@ -31,7 +30,6 @@ from linksyn_assets.reports import DatasetReport, LLMBatchReport, WalkReport
 from linksyn_assets.seeds.readers import skip_summary, source_files
 from linksyn_assets.stages import group_of
 from linksyn_assets.storage import Stored, file_stamps, read_if_present, write_parquet_atomic
-from linksyn_assets.svg_chart import markdown_image
 from resources.llm import LLMResource
 from resources.pipeline_settings import LinkSynSettingsResource
 
@@ -145,11 +143,9 @@ def linkqa_dataset(context: dg.AssetExecutionContext, synthesized_qa: pl.LazyFra
         benchmark_files=benchmarks.files, benchmark_files_skipped=skip_summary(benchmarks.skipped()) or "none",
         verifier=this_update, quality=quality)
     head = live.head(20).collect() if manifest.shards else None
-    plots = ({key: dg.MetadataValue.md(markdown_image(svg, key.removesuffix("_plot").replace("_", " ")))
-              for key, svg in quality_plots(quality).items()} if quality is not None else {})
     yield dg.Output(Stored(), **made_as(manifest.digest(), made_from, catalog(report, head, rows=manifest.rows,
                                                                               display={
-        "folder": dg.MetadataValue.path(str(folder)), **plots,
+        "folder": dg.MetadataValue.path(str(folder)), **quality_plot_metadata(quality),
         **({"preview": preview(head, ["kind", "question", "answer", "verification"])} if head is not None else {}),
     }, details={
         "generation": manifest.generation, "rebuilt": result.rebuilt, "shards": len(manifest.shards),

@@ -7,7 +7,10 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from linksyn_assets.quality.card import quality_plots
+from linksyn_assets.quality.report import QualityReport
 from linksyn_assets.reports import REPORTS, Report
+from linksyn_assets.svg_chart import markdown_image
 
 
 def counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
@@ -35,6 +38,14 @@ def table_metadata(frame: pl.DataFrame, rows: int | None = None) -> dict[str, dg
     schema = dg.TableSchema(columns=[dg.TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()])
     return {"dagster/row_count": dg.MetadataValue.int(frame.height if rows is None else rows),
             "dagster/column_schema": dg.MetadataValue.table_schema(schema)}
+
+
+def quality_plot_metadata(report: QualityReport | None) -> dict[str, dg.MetadataValue]:
+    """The quality report's plots (quality/card.py) as markdown images, under their keys."""
+    if report is None:
+        return {}
+    return {key: dg.MetadataValue.md(markdown_image(svg, key.removesuffix("_plot").replace("_", " ")))
+            for key, svg in quality_plots(report).items()}
 
 
 def json_meta(value: Any) -> dg.MetadataValue:

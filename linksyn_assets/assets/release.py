@@ -3,11 +3,12 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from linksyn_assets.assets.metadata import catalog, data_versions, latest_report
+from linksyn_assets.assets.metadata import catalog, data_versions, latest_report, quality_plot_metadata
 from linksyn_assets.assets.policies import RELEASE_INPUTS
 from linksyn_assets.assets.unchanged import made_as, recipe, reusable, reused
 from linksyn_assets.dataset_store.manifest import all_rejects, read_manifest
@@ -24,10 +25,11 @@ from linksyn_assets.layout import (
 )
 from linksyn_assets.partitions import discipline_partitions
 from linksyn_assets.qc.token_count import TokenCounter
-from linksyn_assets.quality.card import Comparison, compare, comparison_markdown, quality_markdown, quality_plots
+from linksyn_assets.quality.card import Comparison, compare, comparison_markdown, quality_markdown
 from linksyn_assets.quality.inputs import mixed_target, quality_of
 from linksyn_assets.quality.report import QUALITY_COLUMNS, QualityReport
 from linksyn_assets.release.build import (
+    LiveShard,
     content_digest,
     cross_discipline_removed,
     live_dataset_shards,
@@ -146,14 +148,15 @@ def _plots(numbers: dict, latest: Latest, disciplines: list[str]) -> dict[str, d
 QUALITY = "quality.json"  # the version's quality report, read back for the next version's changelog
 
 
-def _stored_quality(folder: object) -> QualityReport | None:
+def _stored_quality(folder: Path) -> QualityReport | None:
+    """The quality report a version stored (None for versions made before reports were stored)."""
     try:
-        return QualityReport.model_validate_json((folder / QUALITY).read_text(encoding="utf-8"))  # type: ignore[operator]
+        return QualityReport.model_validate_json((folder / QUALITY).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
 
-def _release_quality(shards: list, duplicates: pl.DataFrame, disciplines: list[str], latest: Latest,
+def _release_quality(shards: list[LiveShard], duplicates: pl.DataFrame, disciplines: list[str], latest: Latest,
                      by_discipline: dict[str, int], settings: LinkSynSettingsResource) -> QualityReport:
     """The report of the released rows: every live dataset row but the cross-discipline duplicates."""
     rows = (pl.concat([s.rows(QUALITY_COLUMNS) for s in shards], how="vertical_relaxed") if shards
@@ -280,8 +283,7 @@ def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.LazyFra
         missing_disciplines=inputs.missing, stale_disciplines_excluded=stale)
     return dg.MaterializeResult(**made_as(written.digest(), made_from, catalog(report, None, {
         **_plots(numbers, latest, disciplines),
-        **{key: dg.MetadataValue.md(markdown_image(svg, key.removesuffix("_plot").replace("_", " ")))
-           for key, svg in quality_plots(quality).items()},
+        **quality_plot_metadata(quality),
         "release": dg.MetadataValue.path(str(out_dir)),
         "card": dg.MetadataValue.md((out_dir / "README.md").read_text(encoding="utf-8")),
     }, {
