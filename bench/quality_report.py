@@ -83,7 +83,7 @@ def _seed_table(path: Path) -> None:
     src.select(pl.format("s{}", pl.int_range(pl.len())).alias("seed_id"), "question").write_parquet(path)
 
 
-def cost(rows: int, work: Path) -> dict[str, float]:
+def cost(rows: int, work: Path) -> dict[str, float | int]:
     synth = work / "synth.parquet"
     backhalf_scale.write_rows(synth, rows)
     seeds = work / "seeds.parquet"
@@ -96,7 +96,7 @@ def cost(rows: int, work: Path) -> dict[str, float]:
     print(f"quality report of {quality['rows']:,} rows: {quality['wall_s']} s, peak {quality['peak_rss_mb']} MB "
           f"(distinct-2 {quality['distinct_2']}, own-seed overlap {quality['own_overlap_mean']}, KP evenness "
           f"{quality['kp_evenness']})", flush=True)
-    return {"rows": float(rows), "qc_s": qc["wall_s"], "quality_s": quality["wall_s"],
+    return {"rows": rows, "qc_s": qc["wall_s"], "quality_s": quality["wall_s"],
             "quality_rows_per_s": round(quality["rows"] / max(quality["wall_s"], 1e-9)),
             "quality_rss_mb": quality["peak_rss_mb"], "qc_rss_mb": qc["peak_rss_mb"],
             "quality_over_qc_ratio": round(quality["wall_s"] / max(qc["wall_s"], 1e-9), 4)}
@@ -157,7 +157,7 @@ def main() -> None:
     if args.worker:
         quality_worker(json.loads(args.worker))
         return
-    out: dict[str, float] = {}
+    out: dict[str, float | int] = {}
     if not args.sanity_only:
         with tempfile.TemporaryDirectory(prefix="quality-bench-") as tmp:
             out.update(cost(args.rows or (100_000 if args.quick else 1_000_000), Path(tmp)))

@@ -184,15 +184,16 @@ class QualityParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # 1e999 is not a setting
 
-    paraphrase_overlap: float = Field(0.5, gt=0, le=1, description="token-bigram Jaccard (word pairs, Chinese "
-                                      "character pairs) with a seed at which a row counts as its near-paraphrase")
+    paraphrase_overlap: float = Field(0.5, gt=0, le=1, description="Jaccard of the sets of tokens and token pairs "
+                                      "(English words, Chinese characters) with a seed at which a row counts as "
+                                      "its near-paraphrase")
     max_paraphrase_share: float = Field(0.05, ge=0, le=1, description="the check fails when more rows are "
                                         "near-paraphrases of one of their own seeds")
     max_repeated_ngram_share: float = Field(0.5, ge=0, le=1, description="the check fails when more rows share "
                                             "a long n-gram (10 words, 20 Chinese characters) with a row of another "
                                             "question family")
     min_distinct_2: float = Field(0.0, ge=0, le=1, description="the check fails below this distinct-2 of the "
-                                  "questions (0 = not checked: distinct-n falls as a dataset grows)")
+                                  "questions (measured on an even sample of at most 100k rows; 0 = not checked)")
     max_difficulty_kl: float | None = Field(None, ge=0, description="the check fails when the rows' difficulty "
                                             "labels are further from the target (KL, nats); None = not checked")
     min_rows: int = Field(50, ge=1, description="the check judges from this many rows on (the report is always "

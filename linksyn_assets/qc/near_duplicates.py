@@ -94,20 +94,26 @@ def _band_candidates(order: np.ndarray, keys: np.ndarray, active: np.ndarray, fo
     return written
 
 
+@numba.njit(cache=True, inline="always")
+def sorted_shared(a: np.ndarray, b: np.ndarray) -> int:
+    """How many values two sorted arrays of distinct values share."""
+    i = j = shared = 0
+    while i < a.size and j < b.size:
+        if a[i] == b[j]:
+            shared += 1
+            i += 1
+            j += 1
+        elif a[i] < b[j]:
+            i += 1
+        else:
+            j += 1
+    return shared
+
+
 @numba.njit(cache=True)
 def _overlap(shingles: np.ndarray, ptr: np.ndarray, i: int, j: int) -> tuple[int, int]:
     """(shared, union) sizes of two sorted, distinct shingle arrays."""
-    a, a_end, b, b_end = ptr[i], ptr[i + 1], ptr[j], ptr[j + 1]
-    shared = 0
-    while a < a_end and b < b_end:
-        if shingles[a] == shingles[b]:
-            shared += 1
-            a += 1
-            b += 1
-        elif shingles[a] < shingles[b]:
-            a += 1
-        else:
-            b += 1
+    shared = sorted_shared(shingles[ptr[i]:ptr[i + 1]], shingles[ptr[j]:ptr[j + 1]])
     return shared, (ptr[i + 1] - ptr[i]) + (ptr[j + 1] - ptr[j]) - shared
 
 

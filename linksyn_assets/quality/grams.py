@@ -28,47 +28,31 @@ class Grams:
 
 
 @numba.njit(cache=True)
-def _fixed(hashes: np.ndarray, ptr: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    texts = ptr.size - 1
-    out_ptr = np.zeros(texts + 1, np.int64)
-    for t in range(texts):
-        out_ptr[t + 1] = out_ptr[t] + max(0, ptr[t + 1] - ptr[t] - n + 1)
-    out = np.empty(out_ptr[texts], np.uint64)
-    for t in range(texts):
-        k = out_ptr[t]
-        for start in range(ptr[t], ptr[t + 1] - n + 1):
-            out[k] = gram_hash(hashes, start, n)
-            k += 1
-    return out, out_ptr
-
-
-def fixed_grams(tokens: TokenHashes, n: int) -> Grams:
-    """Every run of n tokens of every text (a text shorter than n has none)."""
-    grams, ptr = _fixed(tokens.hashes, tokens.ptr, n)
-    return Grams(grams, ptr)
-
-
-@numba.njit(cache=True)
-def _upto(hashes: np.ndarray, ptr: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _runs(hashes: np.ndarray, ptr: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every run of lo..hi tokens of every text, text by text."""
     texts = ptr.size - 1
     out_ptr = np.zeros(texts + 1, np.int64)
     for t in range(texts):
         length = ptr[t + 1] - ptr[t]
-        out_ptr[t + 1] = out_ptr[t] + sum([max(0, length - k + 1) for k in range(1, n + 1)])
+        out_ptr[t + 1] = out_ptr[t] + sum([max(0, length - k + 1) for k in range(lo, hi + 1)])
     out = np.empty(out_ptr[texts], np.uint64)
     for t in range(texts):
         j = out_ptr[t]
-        for k in range(1, n + 1):
+        for k in range(lo, hi + 1):
             for start in range(ptr[t], ptr[t + 1] - k + 1):
                 out[j] = gram_hash(hashes, start, k)
                 j += 1
     return out, out_ptr
 
 
+def fixed_grams(tokens: TokenHashes, n: int) -> Grams:
+    """Every run of n tokens of every text (a text shorter than n has none)."""
+    return Grams(*_runs(tokens.hashes, tokens.ptr, n, n))
+
+
 def grams_up_to(tokens: TokenHashes, n: int) -> Grams:
     """Every run of 1..n tokens of every text: a changed word costs a short text few of its grams."""
-    grams, ptr = _upto(tokens.hashes, tokens.ptr, n)
-    return Grams(grams, ptr)
+    return Grams(*_runs(tokens.hashes, tokens.ptr, 1, n))
 
 
 @numba.njit(cache=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from linksyn_assets.qc.near_duplicates import sorted_shared
 from linksyn_assets.quality.grams import Grams
 
 MAX_POSTING = 64
@@ -23,16 +24,7 @@ CANDIDATES = 8
 
 @numba.njit(cache=True, inline="always")
 def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    i = j = shared = 0
-    while i < a.size and j < b.size:
-        if a[i] == b[j]:
-            shared += 1
-            i += 1
-            j += 1
-        elif a[i] < b[j]:
-            i += 1
-        else:
-            j += 1
+    shared = sorted_shared(a, b)
     union = a.size + b.size - shared
     return shared / union if union else 0.0
 
