@@ -50,6 +50,9 @@ def test_a_release_made_twice_with_different_settings_compares_its_quality(
         card = (folder / "README.md").read_text(encoding="utf-8")
         quality = card.split("## Quality", 1)[1].split("\n## ", 1)[0]
         assert "| distinct-2 |" in quality and "near-paraphrase" in quality and "Quality since" not in card
+        for d in DISCIPLINES:  # a line per discipline, from its partition's report
+            line = next(x for x in quality.splitlines() if x.startswith(f"| {d} |"))
+            assert line.split("|")[2].strip() == f"{meta[('linkqa_dataset', d)]['rows']:,}"
         assert {"quality_difficulty_plot", "quality_overlap_plot"} <= set(v1)
         assert v1["quality_since_previous"] == {}
 

@@ -156,6 +156,12 @@ def _stored_quality(folder: Path) -> QualityReport | None:
         return None
 
 
+def _partition_quality(latest: Latest) -> dict[str, QualityReport]:
+    """discipline -> the quality report of its latest linkqa_dataset materialization."""
+    return {d: r.quality for (a, d), r in latest.items()
+            if a == "linkqa_dataset" and isinstance(r, DatasetReport) and r.quality is not None}
+
+
 def _release_quality(shards: list[LiveShard], duplicates: pl.DataFrame, disciplines: list[str], latest: Latest,
                      by_discipline: dict[str, int], settings: LinkSynSettingsResource) -> QualityReport:
     """The report of the released rows: every live dataset row but the cross-discipline duplicates."""
@@ -264,7 +270,8 @@ def linkqa_release(context: dg.AssetExecutionContext, linkqa_dataset: pl.LazyFra
                                                                written.digest()), indent=1), encoding="utf-8")
         (tmp / "README.md").write_text(dataset_card(numbers, written.shards, TokenCounter(params.tokenizer_json).name,
                                                     inputs.missing, empty_note, version, log,
-                                                    quality_markdown(quality)), encoding="utf-8")
+                                                    quality_markdown(quality, _partition_quality(latest))),
+                                       encoding="utf-8")
         out_dir = publish_version(tmp, root, version)
         context.log.info(f"release v{version}: {written.rows} rows in {out_dir} ({change.added.height} added, "
                          f"{change.retired.height} retired since the previous version; {written.files_written} of "

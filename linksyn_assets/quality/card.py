@@ -49,8 +49,22 @@ def _levels(values: list[float] | None) -> str:
     return " / ".join(f"{v:.2f}" for v in values) if values else "-"
 
 
-def quality_markdown(report: QualityReport) -> str:
-    """The card's Quality section (Chinese is measured on characters, English on words)."""
+def _per_discipline(reports: dict[str, QualityReport]) -> str:
+    if not reports:
+        return ""
+    lines = ["", "Per discipline (its dataset partition's report, before duplicates across disciplines are removed):",
+             "", "| discipline | rows | solve agrees | distinct-2 | near-paraphrases of own seeds | KP coverage | "
+             "difficulty KL (labels) | hard gain |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for d, r in sorted(reports.items()):
+        lines.append(f"| {d} | {r.rows:,} | {_num(r.correctness.agreement)} | {_num(r.diversity.distinct_2)} | "
+                     f"{_num(r.novelty.own_paraphrase_share)} | {_num(r.knowledge.coverage)} | "
+                     f"{_num(r.difficulty.kl_labeled)} | {_num(r.difficulty.hard_gain)} |")
+    return "\n".join(lines) + "\n"
+
+
+def quality_markdown(report: QualityReport, per_discipline: dict[str, QualityReport] | None = None) -> str:
+    """The card's Quality section (Chinese is measured on characters, English on words), with a line per discipline
+    from its dataset partition's report when given."""
     c, n, k, d = report.correctness, report.novelty, report.knowledge, report.difficulty
     by_level = ", ".join(f"level {lvl}: {_num(a)}" for lvl, a in c.by_difficulty.items()) or "-"
     by_discipline = ", ".join(f"{disc}: {_num(a)}" for disc, a in c.by_discipline.items()) or "-"
@@ -73,7 +87,7 @@ def quality_markdown(report: QualityReport) -> str:
 - Difficulty, shares of levels 0-4: target {_levels(d.target)}; labels {_levels(d.labeled)}; judged
   {_levels(d.judged)} ({d.judged_rows:,} rows rated by the judge); hard variants rated {d.hard_rated:,},
   mean gain {_num(d.hard_gain)} levels.
-"""
+{_per_discipline(per_discipline or {})}"""
 
 
 def quality_plots(report: QualityReport) -> dict[str, str]:

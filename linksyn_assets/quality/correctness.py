@@ -26,8 +26,8 @@ class Difficulty(BaseModel):
     labeled: list[float] = Field(default_factory=list)  # shares of the rows' difficulty labels
     judged: list[float] = Field(default_factory=list)  # shares of the judge's ratings, rows that have one
     judged_rows: int = 0
-    kl_labeled: float | None = None  # KL(target || labeled), nats
-    kl_judged: float | None = None  # KL(target || judged), nats
+    kl_labeled: float | None = None  # KL(target || labeled), nats, labels add-one smoothed
+    kl_judged: float | None = None  # KL(target || judged), nats, ratings add-one smoothed
     hard_rated: int = 0  # hard variants with both ratings
     hard_gain: float | None = None  # mean rating_after - rating_before of hard variants
 
@@ -50,10 +50,21 @@ def correctness(rows: pl.DataFrame) -> Correctness:
                        by_discipline=_agreement(rows, "discipline"), by_difficulty=_agreement(rows, "difficulty"))
 
 
-def _shares(levels: pl.Series) -> list[float]:
-    counts = np.bincount(levels.drop_nulls().cast(pl.Int64).clip(0, DIFFICULTY_LEVELS - 1).to_numpy(),
-                         minlength=DIFFICULTY_LEVELS).astype(np.float64)
+def _counts(levels: pl.Series) -> np.ndarray:
+    return np.bincount(levels.drop_nulls().cast(pl.Int64).clip(0, DIFFICULTY_LEVELS - 1).to_numpy(),
+                       minlength=DIFFICULTY_LEVELS).astype(np.float64)
+
+
+def _shares(counts: np.ndarray) -> list[float]:
     return [round(float(x), 4) for x in counts / counts.sum()] if counts.sum() else []
+
+
+def _kl(target: list[float] | None, counts: np.ndarray) -> float | None:
+    """KL(target || realized), the realized counts add-one smoothed (a level no row has is far, not infinitely
+    far, from a target that wants it)."""
+    if not target or not counts.sum():
+        return None
+    return round(kl_divergence(np.asarray(target, dtype=np.float64), counts + 1), 4)
 
 
 def judged_levels(rows: pl.DataFrame) -> pl.Series:
@@ -71,16 +82,14 @@ def difficulty(rows: pl.DataFrame, target: list[float] | None) -> Difficulty:
     """rows: record_id, kind, difficulty, parent_qa_id, rating_before, rating_after."""
     if rows.is_empty():
         return Difficulty(target=target)
-    labeled, judged = _shares(rows["difficulty"]), judged_levels(rows)
-    judged_shares = _shares(judged)
+    labeled, judged = _counts(rows["difficulty"]), judged_levels(rows)
+    judged_counts = _counts(judged)
     hard = rows.filter((pl.col("kind") == "hard") & pl.col("rating_before").is_not_null()
                        & pl.col("rating_after").is_not_null())
-    goal = np.asarray(target, dtype=np.float64) if target else None
     return Difficulty(
-        target=target, labeled=labeled, judged=judged_shares, judged_rows=int(judged.is_not_null().sum()),
-        kl_labeled=round(kl_divergence(goal, np.asarray(labeled)), 4) if goal is not None and labeled else None,
-        kl_judged=round(kl_divergence(goal, np.asarray(judged_shares)), 4) if goal is not None and judged_shares
-        else None,
+        target=target, labeled=_shares(labeled), judged=_shares(judged_counts),
+        judged_rows=int(judged.is_not_null().sum()), kl_labeled=_kl(target, labeled),
+        kl_judged=_kl(target, judged_counts),
         hard_rated=hard.height,
         hard_gain=round(float((hard["rating_after"].cast(pl.Float64) - hard["rating_before"].cast(pl.Float64))
                               .mean()), 4) if hard.height else None)

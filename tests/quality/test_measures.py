@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
 import pytest
@@ -153,8 +155,10 @@ def test_difficulty_target_labels_judged_and_hard_gain() -> None:
                  rating_after=[None, None, 3, 4])
     assert judged_levels(rows).to_list() == [1, 3, 3, 4]
     d = difficulty(rows, [0.0, 0.25, 0.25, 0.25, 0.25])
-    assert d.labeled == [0.0, 0.25, 0.25, 0.25, 0.25] and d.kl_labeled == pytest.approx(0.0, abs=1e-6)
-    assert d.judged == [0.0, 0.25, 0.0, 0.5, 0.25] and d.judged_rows == 4 and d.kl_judged > 1
+    # KL on add-one smoothed counts: labels that match the target are near it, judged ones further off
+    assert d.labeled == [0.0, 0.25, 0.25, 0.25, 0.25] and d.kl_labeled == pytest.approx(math.log(9 / 8), abs=1e-4)
+    assert d.judged == [0.0, 0.25, 0.0, 0.5, 0.25] and d.judged_rows == 4
+    assert d.kl_judged == pytest.approx(0.25 * math.log(9 / 8 * 9 / 4 * 3 / 4 * 9 / 8), abs=1e-4)
     assert d.hard_rated == 2 and d.hard_gain == 1.5
     assert difficulty(rows, None).kl_labeled is None
 
@@ -170,8 +174,9 @@ def test_the_report_compares_two_versions_and_renders() -> None:
     assert {r.measure: r.verdict for r in compare(copies, varied)}["distinct-2"] == "better"
     text = comparison_markdown(1, compare(varied, copies))
     assert text.startswith("Quality since v1:") and "| distinct-2 |" in text
-    card = quality_markdown(copies)
+    card = quality_markdown(copies, {"物理": varied, "mathematics": copies})
     assert "near-paraphrase" in card and "| distinct-1 |" in card
+    assert "| mathematics | 50 | 1 | 0.02 | 1 |" in card and "| 物理 | 50 | 1 | 1 | 0 |" in card
     again = QualityReport.model_validate_json(copies.model_dump_json())
     assert again == copies  # stored as JSON beside a release and read back for the next changelog
     plots = quality_plots(copies)
