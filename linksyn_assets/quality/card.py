@@ -77,8 +77,8 @@ def quality_markdown(report: QualityReport, per_discipline: dict[str, QualityRep
 - Correctness: {c.verified_rows:,} rows got an independent solve; agreement by discipline: {by_discipline};
   by difficulty: {by_level} (a level the solver always gets right is not hard).
 - Novelty: overlap is the Jaccard of the sets of tokens and token pairs (words and word pairs, Chinese
-  characters and character pairs) with the closest seed; a near-paraphrase has {n.paraphrase_threshold:.2f} or more. Rows per overlap bin of 0.1 (own seeds):
-  {n.own_histogram}; (any seed): {n.any_histogram}.
+  characters and character pairs) with the closest seed; a near-paraphrase has {n.paraphrase_threshold:.2f} or more.
+  Rows per overlap bin of 0.1 (own seeds): {n.own_histogram}; (any seed): {n.any_histogram}.
 - Diversity, on {report.diversity.sample_rows:,} rows (an even sample of at most 100,000): distinct-n = distinct
   n-grams / all n-grams; compression ratio = raw / zlib size (higher is more repetitive); a long n-gram is 10
   words or 20 Chinese characters (a hard variant and its source question are one family).
