@@ -54,6 +54,22 @@ def _dismiss_welcome(driver: object) -> None:
         button.click()
 
 
+def _click(driver: object, element: object, timeout: float = 30) -> None:
+    """Click, dismissing the community sign-up dialog when it comes up late and covers the element."""
+    from selenium.common.exceptions import ElementClickInterceptedException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            element.click()  # type: ignore[attr-defined]
+            return
+        except ElementClickInterceptedException:
+            if time.monotonic() > deadline:
+                raise
+            _dismiss_welcome(driver)
+            time.sleep(0.5)
+
+
 def _wait_for(driver: object, text: str, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
     body = ""
@@ -143,12 +159,10 @@ def test_the_ui_shows_assets_partitions_checks_schemas_and_plots(webserver: str,
             _wait_for(driver, plot)
             _dismiss_welcome(driver)
             label = driver.find_element("xpath", f"//*[normalize-space(text())='{plot}']")
-            try:  # the entry's row of the metadata table, and its link
-                label.find_element("xpath", "./ancestor::tr[1]").find_element(
-                    "xpath", ".//*[normalize-space(text())='[Show Markdown]']").click()
-            except Exception:
-                (tmp_path / "release_events.html").write_text(driver.page_source, encoding="utf-8")
-                raise
+            # the entry's row of the metadata table, and its link
+            link = label.find_element("xpath", "./ancestor::tr[1]").find_element(
+                "xpath", ".//*[normalize-space(text())='[Show Markdown]']")
+            _click(driver, link)
             deadline = time.monotonic() + 30
             images = []
             while time.monotonic() < deadline and not images:
