@@ -114,6 +114,9 @@ def test_concurrent_runs_together_never_exceed_the_llm_pool_limit(stub_env: Stub
                                        encoding="utf-8")
     with dg.DagsterInstance.from_config(str(home)) as instance:
         instance.add_dynamic_partitions(discipline_partitions.name, ["mathematics", "physics"])
+        # the pool's slots exist before the runs: two processes that both find the pool new allocate its slots at
+        # the same moment, and once in CI (2026-12-04) both got one at limit 1 (steps started 4 ms apart)
+        assert instance.event_log_storage.initialize_concurrency_limit_to_default(LLM_POOL)
     stub_env.reset(Faults(latency_s=3.0))  # every extraction step holds its slot for a while
     env = {**os.environ, "DAGSTER_HOME": str(home), "LINKSYN_SEEDS": str(linked_seeds)}
     runs = [subprocess.Popen([sys.executable, "-c", RUN_ONE_DISCIPLINE, "linksyn_ingest", d], env=env, cwd=ROOT,
