@@ -5,7 +5,6 @@ with the previous version); the hard difficulty preset moves the walks' target a
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 
 import dagster as dg
@@ -22,6 +21,10 @@ from tests.test_incremental import _release
 from tests.test_pipeline import _run_all
 
 DISCIPLINES = ["mathematics", "physics"]
+
+
+def _stored(version: int) -> QualityReport:
+    return QualityReport.model_validate_json((release_version_dir(version) / "quality.json").read_text("utf-8"))
 
 
 def _svg(markdown: str) -> str:
@@ -44,7 +47,7 @@ def test_a_release_made_twice_with_different_settings_compares_its_quality(
             assert "own seeds" in _svg(values["quality_overlap_plot"])
         v1 = _release(instance, first)
         folder = release_version_dir(1)
-        stored = QualityReport.model_validate_json((folder / "quality.json").read_text(encoding="utf-8"))
+        stored = _stored(1)
         assert stored == QualityReport.model_validate(v1["quality"])
         assert stored.rows == v1["rows"] and stored.knowledge.coverage is not None
         card = (folder / "README.md").read_text(encoding="utf-8")
@@ -80,7 +83,7 @@ def test_a_release_made_twice_with_different_settings_compares_its_quality(
                 assert verdicts[label] == ("better" if (b - a) * direction > 0 else "worse"), label
         assert after.knowledge.kps_used > stored.knowledge.kps_used  # twice the paths reach more KPs
         assert verdicts["KPs used"] == "better"
-        json.loads((release_version_dir(2) / "quality.json").read_text(encoding="utf-8"))
+        assert _stored(2) == after  # v2 stored its own report for the next changelog
 
 
 def test_the_quality_check_blocks_below_its_thresholds(stub_env: StubServer, linked_seeds: Path,

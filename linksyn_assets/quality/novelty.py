@@ -50,15 +50,11 @@ def own_seed_overlap(rows: Grams, seeds: Grams, links: np.ndarray, lptr: np.ndar
 
 _EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
-_FILTER_BITS = 1 << 25
-_FILTER_WORDS = _FILTER_BITS // 64
-_FILTER_MASK = np.uint64(_FILTER_BITS - 1)
 
 
 @numba.njit(cache=True)
-def _table(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """An open-addressing hash table of distinct keys: slot -> key, slot -> the key's index (-1: empty), and a
-    bit filter in front of it (a few MB that stay in cache: most grams of a new question are in no seed)."""
+def _table(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An open-addressing hash table of distinct keys: slot -> key, slot -> the key's index (-1: empty)."""
     size = 1
     while size < 2 * keys.size + 2:
         size *= 2
@@ -71,17 +67,12 @@ def _table(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             h = (h + np.uint64(1)) & mask
         slot_key[h] = keys[i]
         slot_at[h] = i
-    bits = np.zeros(_FILTER_WORDS, np.uint64)
-    for i in range(keys.size):
-        f = keys[i] & _FILTER_MASK
-        bits[f >> np.uint64(6)] |= np.uint64(1) << (f & np.uint64(63))
-    return slot_key, slot_at, bits
+    return slot_key, slot_at
 
 
 @numba.njit(cache=True)
 def _any(rows: np.ndarray, rptr: np.ndarray, seeds: np.ndarray, sptr: np.ndarray, slot_key: np.ndarray,
-         slot_at: np.ndarray, bits: np.ndarray, post_ptr: np.ndarray, post_seed: np.ndarray, floor: np.ndarray
-         ) -> np.ndarray:
+         slot_at: np.ndarray, post_ptr: np.ndarray, post_seed: np.ndarray, floor: np.ndarray) -> np.ndarray:
     # a gram found at slot h has its seeds in post_seed[post_ptr[i]:post_ptr[i + 1]], i = slot_at[h]
     n_seeds = sptr.size - 1
     count = np.zeros(n_seeds, np.int32)
@@ -94,9 +85,6 @@ def _any(rows: np.ndarray, rptr: np.ndarray, seeds: np.ndarray, sptr: np.ndarray
         mine = rows[rptr[r]:rptr[r + 1]]
         n_touched = 0
         for g in mine:
-            f = g & _FILTER_MASK
-            if not (bits[f >> np.uint64(6)] >> (f & np.uint64(63))) & np.uint64(1):
-                continue
             h = (g * _MIX) >> np.uint64(20) & mask
             while slot_at[h] >= 0 and slot_key[h] != g:
                 h = (h + np.uint64(1)) & mask
@@ -136,7 +124,6 @@ class SeedIndex:
     sets: Grams
     slot_key: np.ndarray
     slot_at: np.ndarray
-    bits: np.ndarray
     post_ptr: np.ndarray
     post_seed: np.ndarray
 
@@ -149,14 +136,14 @@ def seed_index(seeds: Grams) -> SeedIndex:
     lengths = np.diff(np.concatenate([starts, [grams.size]])).astype(np.int64)
     rare = lengths <= MAX_POSTING
     post_ptr = np.concatenate([[0], np.cumsum(lengths[rare])]).astype(np.int64)
-    slot_key, slot_at, bits = _table(grams[starts[rare]])
-    return SeedIndex(seeds, slot_key, slot_at, bits, post_ptr, seed_of[np.repeat(rare, lengths)])
+    slot_key, slot_at = _table(grams[starts[rare]])
+    return SeedIndex(seeds, slot_key, slot_at, post_ptr, seed_of[np.repeat(rare, lengths)])
 
 
 def any_seed_overlap(rows: Grams, seeds: Grams | SeedIndex, own: np.ndarray) -> np.ndarray:
     """Per row, the highest overlap with any seed (at least `own`, its own seeds' highest)."""
     index = seeds if isinstance(seeds, SeedIndex) else seed_index(seeds)
-    return _any(rows.grams, rows.ptr, index.sets.grams, index.sets.ptr, index.slot_key, index.slot_at, index.bits,
+    return _any(rows.grams, rows.ptr, index.sets.grams, index.sets.ptr, index.slot_key, index.slot_at,
                 index.post_ptr, index.post_seed, own.astype(np.float64))
 
 
